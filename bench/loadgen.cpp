@@ -1,0 +1,168 @@
+// vgpu-loadgen: many VMs at once against a mediator. Each --vm gets its own connection and
+// keeps --inflight jobs outstanding until it has sent --jobs; then a per-VM table of waits.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <latch>
+#include <thread>
+
+#include "client.hpp"
+
+using namespace vgpu;
+
+namespace {
+
+struct VmSpec {
+  std::uint32_t vm_id = 0;
+  std::string token;
+  std::string label;
+};
+
+struct VmReport {
+  VmSpec spec;
+  std::string pool;
+  int priority = 0;
+  std::size_t done = 0, failed = 0;
+  std::vector<double> waits_ms;
+  std::string error;
+};
+
+VmSpec parse_vm(const std::string& text) {
+  VmSpec spec;
+  const auto a = text.find(':');
+  spec.vm_id = static_cast<std::uint32_t>(std::stoul(text.substr(0, a)));
+  if (a != std::string::npos) {
+    const auto b = text.find(':', a + 1);
+    spec.token = text.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+    if (b != std::string::npos) spec.label = text.substr(b + 1);
+  }
+  if (spec.label.empty()) spec.label = "vm" + std::to_string(spec.vm_id);
+  return spec;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto idx = static_cast<std::size_t>(p * (v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+const char* priority_name(int p) {
+  static const char* names[] = {"low", "medium", "high"};
+  return p >= 0 && p < 3 ? names[p] : "?";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vgpu-loadgen: concurrent VMs submitting jobs to a vgpu mediator"};
+  std::string host = "127.0.0.1", op = "spin";
+  std::uint16_t port = 7800;
+  std::vector<std::string> vm_args, params;
+  std::size_t jobs = 20, inflight = 4;
+  bool json = false;
+  app.add_option("--host", host);
+  app.add_option("--port", port);
+  app.add_option("--vm", vm_args, "VM_ID[:TOKEN[:LABEL]], repeat for each VM")->required();
+  app.add_option("--jobs", jobs, "jobs per VM");
+  app.add_option("--inflight", inflight, "jobs each VM keeps outstanding");
+  app.add_option("--op", op, "op to submit");
+  app.add_option("-p,--param", params, "key=value parameters of the op");
+  app.add_flag("--json", json, "print the report as JSON");
+  CLI11_PARSE(app, argc, argv);
+
+  std::vector<sdk::Param> op_params;
+  for (const auto& kv : params) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) {
+      std::fprintf(stderr, "vgpu-loadgen: parameter '%s' must be key=value\n", kv.c_str());
+      return 2;
+    }
+    op_params.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+  }
+
+  std::vector<VmReport> reports(vm_args.size());
+  std::latch connected(static_cast<std::ptrdiff_t>(vm_args.size()));
+  std::vector<std::thread> threads;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < vm_args.size(); ++i) {
+    threads.emplace_back([&, i] {
+      VmReport& rep = reports[i];
+      std::optional<guest::Client> client;
+      try {
+        rep.spec = parse_vm(vm_args[i]);
+        client.emplace(
+            guest::Client::connect(host, port, rep.spec.vm_id, rep.spec.token, "vgpu-loadgen"));
+        rep.pool = client->identity().pool;
+        rep.priority = client->identity().priority;
+      } catch (const std::exception& e) {
+        rep.error = e.what();
+      }
+      connected.arrive_and_wait();  // everyone starts together, so the queue really is shared
+      if (!client) return;
+      try {
+        std::size_t sent = 0, received = 0;
+        while (received < jobs) {
+          while (sent < jobs && sent - received < inflight) {
+            client->submit(op, op_params);
+            ++sent;
+          }
+          auto r = client->next_result();
+          ++received;
+          if (r.status == sdk::Status::ok) {
+            ++rep.done;
+            rep.waits_ms.push_back(r.queued_ns / 1e6);
+          } else {
+            ++rep.failed;
+            if (rep.error.empty()) rep.error = r.message;
+          }
+        }
+      } catch (const std::exception& e) {
+        rep.error = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::sort(reports.begin(), reports.end(), [](const VmReport& a, const VmReport& b) {
+    return std::tie(a.pool, b.priority, a.spec.vm_id) < std::tie(b.pool, a.priority, b.spec.vm_id);
+  });
+  std::size_t total = 0;
+  bool any_error = false;
+  if (json)
+    std::printf("[");
+  else
+    std::printf("%-6s %-14s %-5s %-8s %6s %6s %12s %12s %12s\n", "VM_ID", "NAME", "POOL",
+                "PRIORITY", "DONE", "FAILED", "MEAN_WAIT", "P50_WAIT", "P99_WAIT");
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& r = reports[i];
+    double mean = 0;
+    for (double w : r.waits_ms) mean += w;
+    if (!r.waits_ms.empty()) mean /= r.waits_ms.size();
+    total += r.done;
+    any_error = any_error || !r.error.empty();
+    if (json) {
+      std::printf(
+          "%s{\"vm_id\": %u, \"name\": \"%s\", \"pool\": \"%s\", \"priority\": \"%s\", "
+          "\"done\": %zu, \"failed\": %zu, \"mean_wait_ms\": %.3f, \"p50_wait_ms\": %.3f, "
+          "\"p99_wait_ms\": %.3f}",
+          i ? ", " : "", r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
+          priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
+          percentile(r.waits_ms, 0.99));
+    } else {
+      std::printf("%-6u %-14s %-5s %-8s %6zu %6zu %9.2f ms %9.2f ms %9.2f ms\n", r.spec.vm_id,
+                  r.spec.label.c_str(), r.pool.c_str(), priority_name(r.priority), r.done, r.failed,
+                  mean, percentile(r.waits_ms, 0.5), percentile(r.waits_ms, 0.99));
+    }
+  }
+  if (json)
+    std::printf("]\n");
+  else
+    std::printf("\n%zu jobs in %.2f s (%.1f jobs/s)\n", total, seconds, total / seconds);
+  for (const auto& r : reports)
+    if (!r.error.empty()) std::fprintf(stderr, "vm %u: %s\n", r.spec.vm_id, r.error.c_str());
+  return any_error ? 1 : 0;
+}

@@ -1,0 +1,206 @@
+#include "config.hpp"
+
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace vgpu::core {
+namespace {
+
+class Validator {
+ public:
+  Validator(std::string source, std::filesystem::path base_dir)
+      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
+    const auto mark = at.Mark();
+    throw ConfigFileError(located(source_, mark.line + 1, mark.column + 1, message));
+  }
+
+  void require_map(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsMap()) fail(node, "'" + what + "' must be a mapping");
+  }
+
+  void only_keys(const YAML::Node& node, const std::string& what,
+                 const std::set<std::string>& allowed) const {
+    require_map(node, what);
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      if (!allowed.count(key)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        fail(kv.first, "unknown key '" + key + "' in " + what + " (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  template <typename T>
+  T scalar(const YAML::Node& node, const std::string& key, const std::string& expected) const {
+    if (!node.IsScalar()) fail(node, "'" + key + "' must be " + expected);
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, "bad value '" + node.Scalar() + "' for '" + key + "': expected " + expected);
+    }
+  }
+
+  std::uint64_t positive(const YAML::Node& node, const std::string& key, std::uint64_t max) const {
+    const auto text = node.IsScalar() ? node.Scalar() : std::string();
+    if (text.empty() || text[0] == '-')
+      fail(node, "bad value '" + text + "' for '" + key + "': expected a positive integer");
+    const auto value = scalar<std::uint64_t>(node, key, "a positive integer");
+    if (value == 0 || value > max)
+      fail(node, "'" + key + "' must be between 1 and " + std::to_string(max));
+    return value;
+  }
+
+  std::filesystem::path path(const YAML::Node& node, const std::string& key) const {
+    std::filesystem::path p = scalar<std::string>(node, key, "a path");
+    if (p.empty()) fail(node, "'" + key + "' must not be empty");
+    return p.is_absolute() ? p : base_dir_ / p;
+  }
+
+  PluginSpec plugin(const YAML::Node& node, const std::string& what) const {
+    require_map(node, what);
+    const auto name = node["plugin"];
+    if (!name) fail(node, what + " needs a 'plugin' key naming the plugin");
+    PluginSpec spec{scalar<std::string>(name, "plugin", "a plugin name"), node};
+    for (char c : spec.name)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
+        fail(name, "plugin name '" + spec.name + "' may hold only letters, digits, '_' and '-'");
+    return spec;
+  }
+
+  std::vector<PluginSpec> plugin_list(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsSequence() || node.size() == 0)
+      fail(node, "'" + what + "' must be a non-empty list of plugin entries");
+    std::vector<PluginSpec> out;
+    for (const auto& entry : node) out.push_back(plugin(entry, what + " entry"));
+    return out;
+  }
+
+ private:
+  std::string source_;
+  std::filesystem::path base_dir_;
+};
+
+MediatorConfig parse(const YAML::Node& root, const std::string& source,
+                     const std::filesystem::path& base_dir) {
+  Validator v(source, base_dir);
+  MediatorConfig cfg;
+  cfg.source = source;
+  cfg.db_path = base_dir / "vgpu.db";
+  v.only_keys(root, "the top level",
+              {"plugin_dirs", "database", "transports", "policy", "executors", "limits", "stats",
+               "log", "admin", "shutdown"});
+
+  if (auto dirs = root["plugin_dirs"]) {
+    if (!dirs.IsSequence()) v.fail(dirs, "'plugin_dirs' must be a list of folders");
+    for (const auto& d : dirs) cfg.plugin_dirs.push_back(v.path(d, "plugin_dirs"));
+  }
+  if (auto db = root["database"]) {
+    v.only_keys(db, "database", {"path", "reload_interval_ms"});
+    if (db["path"]) cfg.db_path = v.path(db["path"], "path");
+    if (db["reload_interval_ms"])
+      cfg.db_reload_interval = std::chrono::milliseconds(
+          v.positive(db["reload_interval_ms"], "reload_interval_ms", 3600000));
+  }
+  if (!root["transports"]) v.fail(root, "missing 'transports': name at least one transport");
+  cfg.transports = v.plugin_list(root["transports"], "transports");
+  if (!root["policy"]) v.fail(root, "missing 'policy'");
+  cfg.policy = v.plugin(root["policy"], "policy");
+  if (!root["executors"]) v.fail(root, "missing 'executors'");
+  cfg.executors = v.plugin_list(root["executors"], "executors");
+
+  if (auto limits = root["limits"]) {
+    v.only_keys(limits, "limits", {"max_queued_per_vm", "max_queued_total", "max_frame_bytes"});
+    if (limits["max_queued_per_vm"])
+      cfg.limits.max_queued_per_vm =
+          v.positive(limits["max_queued_per_vm"], "max_queued_per_vm", 1u << 24);
+    if (limits["max_queued_total"])
+      cfg.limits.max_queued_total =
+          v.positive(limits["max_queued_total"], "max_queued_total", 1u << 28);
+    if (limits["max_frame_bytes"])
+      cfg.limits.max_frame_bytes =
+          v.positive(limits["max_frame_bytes"], "max_frame_bytes", std::uint64_t(UINT32_MAX));
+    if (cfg.limits.max_frame_bytes < 4096)
+      v.fail(limits["max_frame_bytes"], "'max_frame_bytes' must be at least 4096");
+  }
+  if (auto stats = root["stats"]) {
+    v.only_keys(stats, "stats", {"interval_s"});
+    if (stats["interval_s"])
+      cfg.stats_interval =
+          std::chrono::seconds(v.positive(stats["interval_s"], "interval_s", 86400));
+  }
+  if (auto log = root["log"]) {
+    v.only_keys(log, "log", {"level"});
+    if (log["level"]) {
+      cfg.log_level = v.scalar<std::string>(log["level"], "level", "a log level");
+      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+      if (!levels.count(cfg.log_level))
+        v.fail(log["level"], "'level' must be one of trace, debug, info, warn, error, off");
+    }
+  }
+  if (auto admin = root["admin"]) {
+    v.only_keys(admin, "admin", {"socket"});
+    if (admin["socket"]) cfg.admin_socket = v.path(admin["socket"], "socket");
+  }
+  if (auto shutdown = root["shutdown"]) {
+    v.only_keys(shutdown, "shutdown", {"grace_ms"});
+    if (shutdown["grace_ms"])
+      cfg.shutdown_grace =
+          std::chrono::milliseconds(v.positive(shutdown["grace_ms"], "grace_ms", 3600000));
+  }
+  return cfg;
+}
+
+}  // namespace
+
+std::string located(const std::string& source, int line, int column, const std::string& message) {
+  if (line <= 0) return source + ": " + message;
+  return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+MediatorConfig load_config_text(const std::string& yaml, const std::string& source,
+                                const std::filesystem::path& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigFileError(located(source, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (!root || root.IsNull()) throw ConfigFileError(source + ": the configuration is empty");
+  return parse(root, source, base_dir);
+}
+
+MediatorConfig load_config_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigFileError(path.string() + ": cannot open the configuration file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_config_text(text.str(), path.string(), std::filesystem::absolute(path).parent_path());
+}
+
+const char* const kEmbeddedDefaultYaml = R"(# vgpu-mediator's embedded default (no --config given)
+database:
+  path: vgpu.db
+transports:
+  - plugin: tcp
+    listen: 127.0.0.1
+    port: 7800
+policy:
+  plugin: strict_priority
+executors:
+  - plugin: cuda   # used when a GPU is present
+  - plugin: cpu    # the fallback
+stats:
+  interval_s: 60
+)";
+
+MediatorConfig embedded_default_config() {
+  return load_config_text(kEmbeddedDefaultYaml, "<embedded default>",
+                          std::filesystem::current_path());
+}
+
+}  // namespace vgpu::core

@@ -1,0 +1,58 @@
+// The mediator's YAML configuration: what it loads and how it is validated.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vgpu::core {
+
+// Any configuration problem, with "file:line:col: " in front when the position is known.
+class ConfigFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PluginSpec {
+  std::string name;
+  YAML::Node settings;  // the whole entry; the plugin reads its own keys, "plugin" excluded
+};
+
+struct Limits {
+  std::size_t max_queued_per_vm = 256;
+  std::size_t max_queued_total = 100000;
+  std::size_t max_frame_bytes = 64u << 20;
+};
+
+struct MediatorConfig {
+  std::string source = "<embedded default>";       // for error messages
+  std::vector<std::filesystem::path> plugin_dirs;  // searched before the built-in defaults
+  std::filesystem::path db_path = "vgpu.db";
+  std::chrono::milliseconds db_reload_interval{500};
+  std::vector<PluginSpec> transports;
+  PluginSpec policy;
+  std::vector<PluginSpec> executors;  // tried in order: the first that starts is used
+  Limits limits;
+  std::chrono::seconds stats_interval{60};
+  std::string log_level = "info";
+  std::filesystem::path admin_socket;  // empty: no admin endpoint
+  std::chrono::milliseconds shutdown_grace{10000};
+};
+
+// Relative paths in a file are taken relative to the file's folder.
+MediatorConfig load_config_file(const std::filesystem::path& path);
+MediatorConfig load_config_text(const std::string& yaml, const std::string& source,
+                                const std::filesystem::path& base_dir);
+// Used when no file is given: TCP on 127.0.0.1:7800, ./vgpu.db, strict_priority, cuda if a GPU
+// is there, else cpu.
+MediatorConfig embedded_default_config();
+extern const char* const kEmbeddedDefaultYaml;
+
+// Formats a plugin's sdk::ConfigError (or any message at a mark) against the config's source.
+std::string located(const std::string& source, int line, int column, const std::string& message);
+
+}  // namespace vgpu::core

@@ -1,0 +1,251 @@
+#include "config_db.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <utility>
+
+namespace vgpu::core {
+namespace {
+
+// Forward migrations: entry i takes the schema from version i to i + 1.
+const std::array<const char*, ConfigDb::kSchemaVersion> kMigrations = {R"sql(
+CREATE TABLE pools (
+  name        TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 16
+                                      AND name NOT GLOB '*[^A-Za-z0-9_-]*'),
+  weight      REAL NOT NULL DEFAULT 1 CHECK (weight > 0),
+  description TEXT NOT NULL DEFAULT '',
+  created_at  TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at  TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+INSERT INTO pools (name, description) VALUES ('A', 'default pool A'), ('B', 'default pool B');
+CREATE TABLE vms (
+  vm_uuid     TEXT PRIMARY KEY CHECK (length(vm_uuid) > 0),
+  name        TEXT NOT NULL DEFAULT '',
+  vm_id       INTEGER NOT NULL UNIQUE CHECK (vm_id BETWEEN 1 AND 4294967295),
+  pool        TEXT NOT NULL DEFAULT 'A' REFERENCES pools(name) ON UPDATE CASCADE ON DELETE RESTRICT,
+  priority    INTEGER NOT NULL DEFAULT 1 CHECK (priority BETWEEN 0 AND 2),
+  weight      REAL NOT NULL DEFAULT 1 CHECK (weight > 0),
+  vsock_cid   INTEGER UNIQUE CHECK (vsock_cid IS NULL OR vsock_cid >= 3),
+  token_hash  TEXT,
+  max_queued  INTEGER CHECK (max_queued IS NULL OR max_queued > 0),
+  memory_quota_mb INTEGER CHECK (memory_quota_mb IS NULL OR memory_quota_mb > 0),
+  created_at  TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at  TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX vms_pool ON vms(pool);
+CREATE INDEX vms_priority ON vms(priority);
+CREATE INDEX vms_name ON vms(name);
+)sql"};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+      throw DbError(std::string("SQL error: ") + sqlite3_errmsg(db));
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.c_str(), -1, SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  template <typename T>
+  Statement& bind(int i, const std::optional<T>& v) {
+    if (v) return bind(i, *v);
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  // True while there is a row.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw DbError(describe(rc));
+  }
+  std::string text(int col) const {
+    auto p = sqlite3_column_text(stmt_, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  std::string describe(int rc) const {
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+      return "the config DB is locked by another program (gave up after the busy timeout)";
+    return std::string("config DB error: ") + sqlite3_errmsg(db_);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+VmRecord read_vm(const Statement& s) {
+  VmRecord vm;
+  vm.uuid = s.text(0);
+  vm.name = s.text(1);
+  vm.vm_id = static_cast<std::uint32_t>(s.integer(2));
+  vm.pool = s.text(3);
+  vm.priority = static_cast<int>(s.integer(4));
+  vm.weight = s.real(5);
+  if (!s.null(6)) vm.vsock_cid = static_cast<std::uint32_t>(s.integer(6));
+  if (!s.null(7)) vm.token_hash = s.text(7);
+  if (!s.null(8)) vm.max_queued = s.integer(8);
+  return vm;
+}
+
+constexpr const char* kVmColumns =
+    "SELECT vm_uuid, name, vm_id, pool, priority, weight, vsock_cid, token_hash, max_queued "
+    "FROM vms ";
+
+}  // namespace
+
+ConfigDb ConfigDb::open(const std::filesystem::path& path, bool create_if_missing) {
+  sqlite3* db = nullptr;
+  const int flags =
+      SQLITE_OPEN_READWRITE | (create_if_missing ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw DbError(path.string() + ": cannot open the config DB: " + msg);
+  }
+  ConfigDb out(db, path);
+  // The admin tool and the mediator use the file together: WAL lets readers run during a write,
+  // and the busy timeout makes a writer wait instead of failing at once.
+  sqlite3_busy_timeout(db, 5000);
+  try {
+    out.exec("PRAGMA foreign_keys = ON");
+    out.exec("PRAGMA journal_mode = WAL");
+    out.migrate();
+  } catch (const DbError& e) {
+    throw DbError(path.string() + ": " + e.what());
+  }
+  return out;
+}
+
+ConfigDb::ConfigDb(ConfigDb&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+ConfigDb::~ConfigDb() {
+  if (db_) sqlite3_close(db_);
+}
+
+void ConfigDb::exec(const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string msg = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw DbError(msg);
+  }
+}
+
+int ConfigDb::schema_version() {
+  Statement s(db_, "PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.integer(0));
+}
+
+void ConfigDb::migrate() {
+  const int version = schema_version();
+  if (version > kSchemaVersion)
+    throw DbError("schema version " + std::to_string(version) +
+                  " is newer than this program understands (" + std::to_string(kSchemaVersion) +
+                  "): upgrade vgpu");
+  for (int v = version; v < kSchemaVersion; ++v) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      exec(kMigrations[v]);
+      exec("PRAGMA user_version = " + std::to_string(v + 1));
+      exec("COMMIT");
+    } catch (...) {
+      exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+std::int64_t ConfigDb::data_version() {
+  Statement s(db_, "PRAGMA data_version");
+  s.step();
+  return s.integer(0);
+}
+
+std::vector<PoolRecord> ConfigDb::pools() {
+  Statement s(db_, "SELECT name, weight, description FROM pools ORDER BY name");
+  std::vector<PoolRecord> out;
+  while (s.step()) out.push_back({s.text(0), s.real(1), s.text(2)});
+  return out;
+}
+
+std::vector<VmRecord> ConfigDb::vms() {
+  Statement s(db_, std::string(kVmColumns) + "ORDER BY vm_id");
+  std::vector<VmRecord> out;
+  while (s.step()) out.push_back(read_vm(s));
+  return out;
+}
+
+std::optional<VmRecord> ConfigDb::find_vm(const std::string& uuid_or_name) {
+  Statement s(db_, std::string(kVmColumns) + "WHERE vm_uuid = ?1 OR name = ?1 ORDER BY vm_id");
+  s.bind(1, uuid_or_name);
+  std::vector<VmRecord> found;
+  while (s.step()) found.push_back(read_vm(s));
+  if (found.empty()) return std::nullopt;
+  for (const auto& vm : found)
+    if (vm.uuid == uuid_or_name) return vm;
+  if (found.size() > 1) {
+    std::string list;
+    for (const auto& vm : found) list += " " + vm.uuid;
+    throw DbError("the name '" + uuid_or_name + "' is ambiguous; use a UUID:" + list);
+  }
+  return found.front();
+}
+
+std::uint32_t ConfigDb::lowest_free_vm_id() {
+  Statement s(db_,
+              "SELECT COALESCE((SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM vms WHERE vm_id = 1)),"
+              " (SELECT MIN(vm_id) + 1 FROM vms v WHERE NOT EXISTS"
+              " (SELECT 1 FROM vms w WHERE w.vm_id = v.vm_id + 1)))");
+  s.step();
+  return static_cast<std::uint32_t>(s.integer(0));
+}
+
+void ConfigDb::insert_vm(const VmRecord& vm) {
+  Statement s(db_,
+              "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, weight, vsock_cid,"
+              " token_hash, max_queued) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
+  s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
+  s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
+  s.bind(8, vm.token_hash).bind(9, vm.max_queued);
+  try {
+    s.step();
+  } catch (const DbError& e) {
+    throw DbError("cannot register VM '" + vm.uuid + "': " + e.what());
+  }
+}
+
+void ConfigDb::set_token_hash(const std::string& uuid, const std::string& hash) {
+  Statement s(db_,
+              "UPDATE vms SET token_hash = ?2, updated_at = CURRENT_TIMESTAMP WHERE vm_uuid = ?1");
+  s.bind(1, uuid).bind(2, hash);
+  s.step();
+  if (sqlite3_changes(db_) != 1) throw DbError("no VM with UUID '" + uuid + "'");
+}
+
+void ConfigDb::set_priority(const std::string& uuid, int priority) {
+  Statement s(db_,
+              "UPDATE vms SET priority = ?2, updated_at = CURRENT_TIMESTAMP WHERE vm_uuid = ?1");
+  s.bind(1, uuid).bind(2, std::int64_t(priority));
+  s.step();
+  if (sqlite3_changes(db_) != 1) throw DbError("no VM with UUID '" + uuid + "'");
+}
+
+}  // namespace vgpu::core

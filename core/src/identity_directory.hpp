@@ -1,0 +1,46 @@
+// Who each VM is, as the config DB says: an in-memory snapshot for the hot path, swapped whole
+// on reload so readers never wait for the DB. Authenticates the identities transports prove.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "config_db.hpp"
+#include "vgpu/sdk/transport.hpp"
+
+namespace vgpu::core {
+
+struct VmIdentity {
+  sdk::Tenant tenant;
+  std::string uuid;
+  std::string name;
+  std::optional<std::string> token_hash;
+  std::optional<std::uint32_t> vsock_cid;
+  std::optional<std::size_t> max_queued;
+};
+
+class IdentityDirectory {
+ public:
+  // Reads the whole DB into a new snapshot and swaps it in.
+  void load_from(ConfigDb& db);
+
+  sdk::AuthOutcome authenticate(const sdk::PeerIdentity& peer) const;
+  // The VM's current tenant: looked up for every job, so DB changes apply to the next job.
+  std::optional<VmIdentity> find(std::uint32_t vm_id) const;
+  std::size_t size() const;
+
+ private:
+  struct Snapshot {
+    std::unordered_map<std::uint32_t, VmIdentity> by_vm_id;
+    std::unordered_map<std::uint32_t, std::uint32_t> vm_id_by_cid;
+  };
+  std::shared_ptr<const Snapshot> snapshot() const;
+
+  mutable std::mutex mutex_;  // guards only the pointer swap/copy
+  std::shared_ptr<const Snapshot> snapshot_ = std::make_shared<Snapshot>();
+};
+
+}  // namespace vgpu::core

@@ -1,0 +1,216 @@
+#include "mediator.hpp"
+
+namespace vgpu::core {
+
+Mediator::Mediator(MediatorConfig config)
+    : config_(std::move(config)), loader_(config_.plugin_dirs) {}
+
+Mediator::~Mediator() {
+  stop();
+}
+
+sdk::PluginContext Mediator::context_for(const std::string& what) {
+  plugin_logs_.push_back(std::make_unique<SpdLogger>("[" + what + "] "));
+  return sdk::PluginContext{*plugin_logs_.back(), metrics_, [] { return sdk::Clock::now(); }, what};
+}
+
+void Mediator::config_error(const std::string& what, const sdk::ConfigError& e) const {
+  throw ConfigFileError(located(config_.source, e.line(), e.column(), what + ": " + e.what()));
+}
+
+void Mediator::build() {
+  if (built_) return;
+  // Policy.
+  {
+    const auto& spec = config_.policy;
+    const std::string what = "policy '" + spec.name + "'";
+    auto lib = loader_.load(sdk::PluginKind::policy, spec.name);
+    try {
+      policy_.object = lib->descriptor->make_policy(spec.settings, context_for(what));
+    } catch (const sdk::ConfigError& e) {
+      config_error(what, e);
+    }
+    policy_.library = std::move(lib);
+  }
+  // Executors: the first that can start is used, the rest are fallbacks.
+  std::string tried;
+  for (const auto& spec : config_.executors) {
+    const std::string what = "executor '" + spec.name + "'";
+    try {
+      auto lib = loader_.load(sdk::PluginKind::executor, spec.name);
+      executor_.object = lib->descriptor->make_executor(spec.settings, context_for(what));
+      executor_.library = std::move(lib);
+      break;
+    } catch (const sdk::ConfigError& e) {
+      config_error(what, e);
+    } catch (const sdk::ExecutorUnavailable& e) {
+      tried += "\n  " + what + ": " + e.what();
+      log_.warn(what + " is unavailable (" + e.what() + "); trying the next executor");
+    } catch (const PluginLoadError& e) {
+      tried += "\n  " + what + ": " + e.what();
+      log_.warn(what + " cannot be loaded; trying the next executor");
+    }
+  }
+  if (!executor_.object) throw PluginLoadError("no configured executor could start:" + tried);
+  for (const auto& op : executor_->info().ops) executor_ops_.insert(op);
+  // Transports.
+  for (const auto& spec : config_.transports) {
+    const std::string what = "transport '" + spec.name + "'";
+    auto lib = loader_.load(sdk::PluginKind::transport, spec.name);
+    PluginInstance<sdk::Transport> instance;
+    try {
+      instance.object = lib->descriptor->make_transport(spec.settings, context_for(what));
+    } catch (const sdk::ConfigError& e) {
+      config_error(what, e);
+    }
+    instance.library = std::move(lib);
+    transports_.push_back(std::move(instance));
+  }
+  built_ = true;
+}
+
+void Mediator::start() {
+  build();
+  db_.emplace(ConfigDb::open(config_.db_path));
+  directory_.load_from(*db_);
+  log_.info("config DB " + config_.db_path.string() + ": " + std::to_string(directory_.size()) +
+            " VMs registered");
+  db_watcher_ = std::thread([this] { watch_db(); });
+
+  const auto info = executor_->info();
+  log_.info("executor " + info.name + " on " + info.device + ", " + std::to_string(info.slots) +
+            " slots; policy " + config_.policy.name);
+  scheduler_ = std::make_unique<Scheduler>(
+      *policy_, *executor_,
+      SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_);
+  scheduler_->start();
+  started_ = true;
+  for (auto& t : transports_) {
+    t->start(*this);
+    for (const auto& ep : t->endpoints()) log_.info("listening on " + ep);
+  }
+  if (!config_.admin_socket.empty()) {
+    admin_ = std::make_unique<AdminEndpoint>(config_.admin_socket,
+                                             [this] { return stats_json().dump(); });
+    admin_->start();
+    log_.info("admin endpoint on " + config_.admin_socket.string());
+  }
+}
+
+void Mediator::stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  log_.info("stopping: no new jobs are accepted");
+  scheduler_->begin_shutdown();
+  if (!scheduler_->wait_idle(config_.shutdown_grace))
+    log_.warn("running jobs did not finish within the grace period; stopping anyway");
+  if (admin_) admin_->stop();
+  for (auto& t : transports_) t->stop();  // flushes the results already delivered
+  executor_->stop();
+  scheduler_->stop();
+  {
+    std::lock_guard lock(db_mutex_);
+    db_watch_stop_ = true;
+  }
+  db_wake_.notify_all();
+  if (db_watcher_.joinable()) db_watcher_.join();
+  log_.info("stopped cleanly");
+}
+
+void Mediator::reload_identities() {
+  {
+    std::lock_guard lock(db_mutex_);
+    db_reload_requested_ = true;
+  }
+  db_wake_.notify_all();
+}
+
+// Polls the DB's data_version (cheap: no query of the tables) and reloads when another program
+// (vgpu-admin) committed, so a new priority applies to the next job without a restart.
+void Mediator::watch_db() {
+  std::int64_t seen = db_->data_version();
+  std::unique_lock lock(db_mutex_);
+  while (!db_watch_stop_) {
+    db_wake_.wait_for(lock, config_.db_reload_interval,
+                      [this] { return db_watch_stop_ || db_reload_requested_; });
+    if (db_watch_stop_) break;
+    const bool forced = std::exchange(db_reload_requested_, false);
+    lock.unlock();
+    try {
+      const auto now = db_->data_version();
+      if (forced || now != seen) {
+        directory_.load_from(*db_);
+        seen = now;
+        log_.info("config DB reloaded: " + std::to_string(directory_.size()) + " VMs");
+      }
+    } catch (const std::exception& e) {
+      log_.error(std::string("config DB reload failed, keeping the previous identities: ") +
+                 e.what());
+    }
+    lock.lock();
+  }
+}
+
+std::vector<std::string> Mediator::endpoints() const {
+  std::vector<std::string> out;
+  for (const auto& t : transports_)
+    for (auto& ep : t->endpoints()) out.push_back(std::move(ep));
+  return out;
+}
+
+std::string Mediator::executor_name() const {
+  return executor_->info().name;
+}
+
+nlohmann::json Mediator::stats_json() {
+  auto out = scheduler_ ? scheduler_->stats() : nlohmann::json::object();
+  out["metrics"] = metrics_.to_json();
+  out["registered_vms"] = directory_.size();
+  return out;
+}
+
+sdk::AuthOutcome Mediator::authenticate(const sdk::PeerIdentity& peer) {
+  auto outcome = directory_.authenticate(peer);
+  metrics_.add(outcome.status == sdk::Status::ok ? "auth.accepted" : "auth.refused", 1);
+  return outcome;
+}
+
+void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
+                      std::shared_ptr<sdk::ReplyChannel> channel) {
+  auto refuse = [&](sdk::Status status, std::string why) {
+    metrics_.add("jobs.refused", 1);
+    channel->deliver(request.client_tag, sdk::JobResult::failure(status, std::move(why)));
+  };
+  // Resolved again for every job: a priority or pool change applies to the next job.
+  auto identity = directory_.find(vm_id);
+  if (!identity)
+    return refuse(sdk::Status::unauthenticated,
+                  "vm_id " + std::to_string(vm_id) + " is no longer registered in the config DB");
+  if (!executor_ops_.count(request.op)) {
+    std::string supported;
+    for (const auto& op : executor_ops_) supported += (supported.empty() ? "" : ", ") + op;
+    return refuse(sdk::Status::unknown_op, "unknown op '" + request.op + "': executor " +
+                                               executor_name() + " supports " + supported);
+  }
+  auto job = std::make_shared<sdk::Job>();
+  job->id = next_job_id_++;
+  job->client_tag = request.client_tag;
+  job->tenant = identity->tenant;
+  job->op = std::move(request.op);
+  job->params = std::move(request.params);
+  job->inputs = std::move(request.inputs);
+  job->enqueued_at = sdk::Clock::now();
+  if (request.deadline) job->deadline = job->enqueued_at + *request.deadline;
+  const std::size_t limit = identity->max_queued.value_or(config_.limits.max_queued_per_vm);
+  scheduler_->submit(std::move(job), std::move(channel), limit);
+}
+
+void Mediator::cancel(const sdk::ReplyChannel& channel, std::uint64_t client_tag) {
+  scheduler_->cancel(&channel, client_tag);
+}
+
+void Mediator::disconnected(const sdk::ReplyChannel& channel) {
+  scheduler_->disconnected(&channel);
+}
+
+}  // namespace vgpu::core

@@ -1,0 +1,82 @@
+// The mediator: loads the configured plugins and wires transports -> admission -> policy ->
+// executor -> results back. It is the transports' Sink.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "admin_endpoint.hpp"
+#include "config.hpp"
+#include "config_db.hpp"
+#include "identity_directory.hpp"
+#include "plugin_loader.hpp"
+#include "scheduler.hpp"
+#include "spdlog_logger.hpp"
+
+namespace vgpu::core {
+
+class Mediator final : public sdk::Sink {
+ public:
+  explicit Mediator(MediatorConfig config);
+  ~Mediator() override;
+
+  // Loads and constructs every plugin (validating their settings) without starting anything.
+  // Throws ConfigFileError or PluginLoadError.
+  void build();
+  // build(), then opens the DB and starts executor, scheduler, transports and admin endpoint.
+  void start();
+  // Refuses new work, fails queued jobs, lets running ones finish (up to the grace period),
+  // delivers their results, then stops everything. Idempotent.
+  void stop();
+  // Re-reads the config DB now (SIGHUP).
+  void reload_identities();
+
+  std::vector<std::string> endpoints() const;
+  std::string executor_name() const;
+  nlohmann::json stats_json();
+
+  // sdk::Sink
+  sdk::AuthOutcome authenticate(const sdk::PeerIdentity& peer) override;
+  void submit(std::uint32_t vm_id, sdk::SubmitRequest request,
+              std::shared_ptr<sdk::ReplyChannel> channel) override;
+  void cancel(const sdk::ReplyChannel& channel, std::uint64_t client_tag) override;
+  void disconnected(const sdk::ReplyChannel& channel) override;
+  std::size_t max_frame_bytes() const override { return config_.limits.max_frame_bytes; }
+
+ private:
+  sdk::PluginContext context_for(const std::string& what);
+  [[noreturn]] void config_error(const std::string& what, const sdk::ConfigError& e) const;
+  void watch_db();
+
+  MediatorConfig config_;
+  SpdLogger log_{""};
+  std::vector<std::unique_ptr<SpdLogger>> plugin_logs_;
+  MetricsRegistry metrics_;
+  PluginLoader loader_;
+
+  std::optional<ConfigDb> db_;
+  IdentityDirectory directory_;
+  std::thread db_watcher_;
+  std::mutex db_mutex_;
+  std::condition_variable db_wake_;
+  bool db_reload_requested_ = false;
+  bool db_watch_stop_ = false;
+
+  PluginInstance<sdk::Policy> policy_;
+  PluginInstance<sdk::Executor> executor_;
+  std::set<std::string, std::less<>> executor_ops_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::vector<PluginInstance<sdk::Transport>> transports_;
+  std::unique_ptr<AdminEndpoint> admin_;
+
+  std::atomic<sdk::JobId> next_job_id_{1};
+  bool built_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace vgpu::core

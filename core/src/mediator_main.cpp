@@ -1,0 +1,92 @@
+// vgpu-mediator: the host daemon. Exit codes: 0 clean stop, 1 runtime failure, 2 bad config.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include "mediator.hpp"
+
+using namespace vgpu::core;
+
+namespace {
+
+// Written once every transport listens, so scripts and tests know where (and that) it is up.
+void write_ready_file(const std::filesystem::path& path, Mediator& mediator) {
+  nlohmann::json ready{{"pid", ::getpid()},
+                       {"endpoints", mediator.endpoints()},
+                       {"executor", mediator.executor_name()}};
+  const auto tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << ready.dump() << "\n";
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vgpu-mediator: shares one GPU between VMs by pool and priority"};
+  std::string config_path, ready_file, log_level, db_override, admin_override;
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "YAML configuration (default: the embedded one)");
+  app.add_flag("--check-config", check_only, "validate the configuration and plugins, then exit");
+  app.add_option("--ready-file", ready_file, "write endpoints as JSON here once listening");
+  app.add_option("--log-level", log_level, "override log.level (trace..error, off)");
+  app.add_option("--db", db_override, "override database.path");
+  app.add_option("--admin-socket", admin_override, "override admin.socket");
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are taken synchronously by the main thread below; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  MediatorConfig config;
+  try {
+    config = config_path.empty() ? embedded_default_config() : load_config_file(config_path);
+  } catch (const ConfigFileError& e) {
+    std::cerr << "vgpu-mediator: " << e.what() << "\n";
+    return 2;
+  }
+  if (!db_override.empty()) config.db_path = db_override;
+  if (!admin_override.empty()) config.admin_socket = admin_override;
+  configure_logging(log_level.empty() ? config.log_level : log_level);
+
+  Mediator mediator(config);
+  try {
+    if (check_only) {
+      mediator.build();
+      std::cout << "configuration OK: " << config.source << " (executor "
+                << mediator.executor_name() << ", policy " << config.policy.name << ")\n";
+      return 0;
+    }
+    mediator.start();
+    if (!ready_file.empty()) write_ready_file(ready_file, mediator);
+  } catch (const ConfigFileError& e) {
+    std::cerr << "vgpu-mediator: " << e.what() << "\n";
+    return 2;
+  } catch (const PluginLoadError& e) {
+    std::cerr << "vgpu-mediator: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "vgpu-mediator: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading the config DB");
+      mediator.reload_identities();
+      continue;
+    }
+    spdlog::info("{}: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    break;
+  }
+  mediator.stop();
+  return 0;
+}

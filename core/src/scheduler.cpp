@@ -1,0 +1,284 @@
+#include "scheduler.hpp"
+
+namespace vgpu::core {
+
+Scheduler::Scheduler(sdk::Policy& policy, sdk::Executor& executor, SchedulerLimits limits,
+                     sdk::Logger& log)
+    : policy_(policy), executor_(executor), limits_(limits), log_(log) {
+  const auto info = executor.info();
+  executor_name_ = info.name;
+  total_slots_ = free_slots_ = std::max(1u, info.slots);
+}
+
+Scheduler::~Scheduler() {
+  stop();
+}
+
+void Scheduler::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Scheduler::stop() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    stop_requested_ = true;
+  }
+  inbox_ready_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::post(Event e) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(std::move(e));
+  }
+  inbox_ready_.notify_one();
+}
+
+void Scheduler::submit(sdk::JobPtr job, std::shared_ptr<sdk::ReplyChannel> channel,
+                       std::size_t vm_limit) {
+  post(Submit{std::move(job), std::move(channel), vm_limit});
+}
+
+void Scheduler::cancel(const sdk::ReplyChannel* channel, std::uint64_t tag) {
+  post(Cancel{channel, tag});
+}
+
+void Scheduler::disconnected(const sdk::ReplyChannel* channel) {
+  post(Disconnect{channel});
+}
+
+nlohmann::json Scheduler::stats() {
+  auto reply = std::make_shared<std::promise<nlohmann::json>>();
+  auto answer = reply->get_future();
+  post(StatsRequest{std::move(reply)});
+  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    return {{"error", "the scheduler did not answer within 5 s"}};
+  return answer.get();
+}
+
+void Scheduler::begin_shutdown() {
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  post(Shutdown{std::move(done)});
+  finished.wait();
+}
+
+bool Scheduler::wait_idle(std::chrono::milliseconds grace) {
+  std::unique_lock lock(idle_mutex_);
+  return idle_changed_.wait_for(lock, grace, [this] { return running_ == 0; });
+}
+
+void Scheduler::run() {
+  auto next_log = sdk::Clock::now() + limits_.stats_interval;
+  std::vector<Event> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(inbox_mutex_);
+      inbox_ready_.wait_until(lock, next_log,
+                              [this] { return stop_requested_ || !inbox_.empty(); });
+      if (stop_requested_ && inbox_.empty()) {
+        lock.unlock();
+        log_stats();  // the final figures, so a stop never loses the last interval
+        return;
+      }
+      batch.swap(inbox_);
+    }
+    for (auto& event : batch) std::visit([this](auto& e) { handle(e); }, event);
+    batch.clear();
+    dispatch_free_slots();
+    if (sdk::Clock::now() >= next_log) {
+      log_stats();
+      next_log = sdk::Clock::now() + limits_.stats_interval;
+    }
+  }
+}
+
+void Scheduler::handle(Submit& e) {
+  const sdk::Job& job = *e.job;
+  auto refuse = [&](sdk::Status status, const std::string& why) {
+    stats_.rejected(job.tenant);
+    e.channel->deliver(job.client_tag, sdk::JobResult::failure(status, why));
+  };
+  if (shutting_down_) return refuse(sdk::Status::shutting_down, "the mediator is shutting down");
+  auto channel = by_channel_.find(e.channel.get());
+  if (channel != by_channel_.end() && channel->second.count(job.client_tag))
+    return refuse(sdk::Status::bad_request, "tag " + std::to_string(job.client_tag) +
+                                                " is already in flight on this connection");
+  std::size_t& vm_jobs = per_vm_[job.tenant.vm_id];
+  if (vm_jobs >= e.vm_limit)
+    return refuse(sdk::Status::queue_full, "queue full: vm_id " + std::to_string(job.tenant.vm_id) +
+                                               " already has " + std::to_string(vm_jobs) +
+                                               " jobs queued or running (limit " +
+                                               std::to_string(e.vm_limit) + ")");
+  if (queued_ >= limits_.max_queued_total)
+    return refuse(sdk::Status::queue_full, "queue full: the mediator holds " +
+                                               std::to_string(queued_) + " queued jobs (limit " +
+                                               std::to_string(limits_.max_queued_total) + ")");
+  ++vm_jobs;
+  ++queued_;
+  by_channel_[e.channel.get()][job.client_tag] = job.id;
+  stats_.enqueued(job.tenant);
+  jobs_.emplace(job.id, Entry{e.job, e.channel, e.channel.get()});
+  policy_.enqueue(std::move(e.job));
+}
+
+void Scheduler::handle(Cancel& e) {
+  auto channel = by_channel_.find(e.channel);
+  if (channel == by_channel_.end()) return;
+  auto tag = channel->second.find(e.tag);
+  if (tag == channel->second.end()) return;
+  const sdk::JobId id = tag->second;
+  Entry& entry = jobs_.at(id);
+  if (entry.running) return;  // too late: its result will come
+  if (!policy_.cancel(id)) {
+    log_.error("policy could not cancel job " + std::to_string(id) + " it holds");
+    return;
+  }
+  --queued_;
+  stats_.cancelled(entry.job->tenant);
+  reply(entry, sdk::JobResult::failure(sdk::Status::cancelled, "cancelled by the client"));
+  forget(id);
+}
+
+void Scheduler::handle(Disconnect& e) {
+  auto channel = by_channel_.find(e.channel);
+  if (channel == by_channel_.end()) return;
+  std::vector<sdk::JobId> ids;
+  for (const auto& [tag, id] : channel->second) ids.push_back(id);
+  by_channel_.erase(channel);
+  for (sdk::JobId id : ids) {
+    Entry& entry = jobs_.at(id);
+    entry.channel.reset();  // nobody to answer: the result is dropped
+    entry.key = nullptr;
+    if (entry.running) continue;
+    policy_.cancel(id);
+    --queued_;
+    stats_.cancelled(entry.job->tenant);
+    forget(id);
+  }
+}
+
+void Scheduler::handle(Completed& e) {
+  auto it = jobs_.find(e.id);
+  if (it == jobs_.end()) {
+    log_.error("executor completed unknown job " + std::to_string(e.id));
+    return;
+  }
+  Entry& entry = it->second;
+  ++free_slots_;
+  {
+    std::lock_guard lock(idle_mutex_);
+    --running_;
+  }
+  idle_changed_.notify_all();
+  policy_.completed(*entry.job, e.result.usage);
+  stats_.finished(entry.job->tenant, e.result.status == sdk::Status::ok);
+  e.result.queued = entry.started - entry.job->enqueued_at;
+  e.result.dispatch_sequence = entry.sequence;
+  reply(entry, std::move(e.result));
+  forget(e.id);
+}
+
+void Scheduler::handle(StatsRequest& e) {
+  auto out = stats_.to_json();
+  out["queued_total"] = queued_;
+  out["running_total"] = total_slots_ - free_slots_;
+  out["slots"] = total_slots_;
+  out["dispatched_total"] = dispatch_sequence_;
+  out["executor"] = executor_name_;
+  out["tracked_jobs"] = jobs_.size();
+  out["connections_with_jobs"] = by_channel_.size();
+  nlohmann::json policy = nlohmann::json::object();
+  for (const auto& s : policy_.stats()) policy[s.name] = s.value;
+  out["policy"] = policy;
+  out["shutting_down"] = shutting_down_;
+  e.reply->set_value(std::move(out));
+}
+
+void Scheduler::handle(Shutdown& e) {
+  shutting_down_ = true;
+  std::vector<sdk::JobId> queued;
+  for (const auto& [id, entry] : jobs_)
+    if (!entry.running) queued.push_back(id);
+  for (sdk::JobId id : queued) {
+    Entry& entry = jobs_.at(id);
+    policy_.cancel(id);
+    --queued_;
+    stats_.cancelled(entry.job->tenant);
+    reply(entry, sdk::JobResult::failure(sdk::Status::shutting_down,
+                                         "the mediator is shutting down; the job was not run"));
+    forget(id);
+  }
+  log_.info("shutdown: " + std::to_string(queued.size()) + " queued jobs failed, " +
+            std::to_string(total_slots_ - free_slots_) + " running jobs finishing");
+  e.done->set_value();
+}
+
+void Scheduler::dispatch_free_slots() {
+  while (free_slots_ > 0) {
+    sdk::JobPtr job = policy_.dispatch(sdk::SlotInfo{executor_name_, total_slots_ - free_slots_});
+    if (!job) return;
+    auto it = jobs_.find(job->id);
+    if (it == jobs_.end() || it->second.running) {
+      log_.error("policy dispatched job " + std::to_string(job->id) +
+                 " that is not queued; ignored");
+      continue;
+    }
+    Entry& entry = it->second;
+    --queued_;
+    const auto now = sdk::Clock::now();
+    stats_.started(job->tenant, now - job->enqueued_at);
+    if (job->deadline && now > *job->deadline) {
+      stats_.finished(job->tenant, false);
+      reply(entry, sdk::JobResult::failure(sdk::Status::deadline_exceeded,
+                                           "the deadline passed while the job was queued"));
+      forget(job->id);
+      continue;
+    }
+    entry.running = true;
+    entry.started = now;
+    entry.sequence = ++dispatch_sequence_;
+    --free_slots_;
+    {
+      std::lock_guard lock(idle_mutex_);
+      ++running_;
+    }
+    const sdk::JobId id = job->id;
+    try {
+      executor_.execute(std::move(job), [this, id](sdk::JobResult result) {
+        post(Completed{id, std::move(result)});
+      });
+    } catch (const std::exception& ex) {
+      post(Completed{
+          id, sdk::JobResult::failure(sdk::Status::execution_error,
+                                      std::string("executor refused the job: ") + ex.what())});
+    }
+  }
+}
+
+void Scheduler::reply(Entry& entry, sdk::JobResult result) {
+  if (entry.channel) entry.channel->deliver(entry.job->client_tag, std::move(result));
+}
+
+void Scheduler::forget(sdk::JobId id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  Entry& entry = it->second;
+  if (auto vm = per_vm_.find(entry.job->tenant.vm_id); vm != per_vm_.end() && --vm->second == 0)
+    per_vm_.erase(vm);
+  if (entry.key) {
+    auto channel = by_channel_.find(entry.key);
+    if (channel != by_channel_.end()) {
+      channel->second.erase(entry.job->client_tag);
+      if (channel->second.empty()) by_channel_.erase(channel);
+    }
+  }
+  jobs_.erase(it);
+}
+
+void Scheduler::log_stats() {
+  for (const auto& line : stats_.log_lines()) log_.info("stats: " + line);
+}
+
+}  // namespace vgpu::core

@@ -1,0 +1,123 @@
+// The scheduler thread: the only thread that touches the policy. Transports and executors talk
+// to it through an inbox of events; it dispatches whenever an executor slot is free.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "scheduler_stats.hpp"
+#include "vgpu/sdk/context.hpp"
+#include "vgpu/sdk/executor.hpp"
+#include "vgpu/sdk/policy.hpp"
+#include "vgpu/sdk/transport.hpp"
+
+namespace vgpu::core {
+
+struct SchedulerLimits {
+  std::size_t max_queued_total = 100000;
+  std::chrono::seconds stats_interval{60};
+};
+
+class Scheduler {
+ public:
+  Scheduler(sdk::Policy& policy, sdk::Executor& executor, SchedulerLimits limits, sdk::Logger& log);
+  ~Scheduler();
+
+  void start();
+  // `vm_limit`: how many jobs this VM may have queued or running.
+  void submit(sdk::JobPtr job, std::shared_ptr<sdk::ReplyChannel> channel, std::size_t vm_limit);
+  void cancel(const sdk::ReplyChannel* channel, std::uint64_t client_tag);
+  void disconnected(const sdk::ReplyChannel* channel);
+  nlohmann::json stats();  // waits for the scheduler thread to answer
+
+  // Refuses new jobs and fails every queued one with shutting_down; running jobs go on.
+  void begin_shutdown();
+  // Waits until no job runs, or `grace` passes. True when idle.
+  bool wait_idle(std::chrono::milliseconds grace);
+  // Ends the thread. Call after the executor has stopped.
+  void stop();
+
+ private:
+  struct Entry {
+    sdk::JobPtr job;
+    std::shared_ptr<sdk::ReplyChannel> channel;  // null once the client is gone
+    const sdk::ReplyChannel* key = nullptr;      // by_channel_ key while attached
+    bool running = false;
+    sdk::Clock::time_point started{};
+    std::uint64_t sequence = 0;
+  };
+  struct Submit {
+    sdk::JobPtr job;
+    std::shared_ptr<sdk::ReplyChannel> channel;
+    std::size_t vm_limit;
+  };
+  struct Cancel {
+    const sdk::ReplyChannel* channel;
+    std::uint64_t tag;
+  };
+  struct Disconnect {
+    const sdk::ReplyChannel* channel;
+  };
+  struct Completed {
+    sdk::JobId id;
+    sdk::JobResult result;
+  };
+  struct StatsRequest {
+    std::shared_ptr<std::promise<nlohmann::json>> reply;
+  };
+  struct Shutdown {
+    std::shared_ptr<std::promise<void>> done;
+  };
+  using Event = std::variant<Submit, Cancel, Disconnect, Completed, StatsRequest, Shutdown>;
+
+  void post(Event e);
+  void run();
+  void handle(Submit& e);
+  void handle(Cancel& e);
+  void handle(Disconnect& e);
+  void handle(Completed& e);
+  void handle(StatsRequest& e);
+  void handle(Shutdown& e);
+  void dispatch_free_slots();
+  void reply(Entry& entry, sdk::JobResult result);
+  void forget(sdk::JobId id);
+  void log_stats();
+
+  sdk::Policy& policy_;
+  sdk::Executor& executor_;
+  SchedulerLimits limits_;
+  sdk::Logger& log_;
+  std::string executor_name_;
+  unsigned free_slots_;
+  unsigned total_slots_;
+
+  std::mutex inbox_mutex_;
+  std::condition_variable inbox_ready_;
+  std::vector<Event> inbox_;
+  bool stop_requested_ = false;
+  std::thread thread_;
+
+  // Scheduler-thread state.
+  std::unordered_map<sdk::JobId, Entry> jobs_;
+  std::unordered_map<const sdk::ReplyChannel*, std::unordered_map<std::uint64_t, sdk::JobId>>
+      by_channel_;
+  std::unordered_map<std::uint32_t, std::size_t> per_vm_;  // queued + running
+  std::size_t queued_ = 0;
+  std::uint64_t dispatch_sequence_ = 0;
+  bool shutting_down_ = false;
+  SchedulerStats stats_;
+
+  // Read by wait_idle() from another thread.
+  std::mutex idle_mutex_;
+  std::condition_variable idle_changed_;
+  unsigned running_ = 0;
+};
+
+}  // namespace vgpu::core

@@ -1,0 +1,75 @@
+#include "scheduler_stats.hpp"
+
+#include <cstdio>
+
+namespace vgpu::core {
+
+const char* priority_name(int priority) {
+  switch (priority) {
+    case 0:
+      return "low";
+    case 1:
+      return "medium";
+    case 2:
+      return "high";
+  }
+  return "invalid";
+}
+
+nlohmann::json Counters::to_json() const {
+  return {{"pool", pool},
+          {"priority", priority_name(priority)},
+          {"queued", queued},
+          {"running", running},
+          {"done", done},
+          {"failed", failed},
+          {"cancelled", cancelled},
+          {"rejected", rejected},
+          {"mean_wait_ms", waits ? wait_sum_ms / waits : 0.0},
+          {"max_wait_ms", wait_max_ms}};
+}
+
+void SchedulerStats::started(const sdk::Tenant& t, std::chrono::nanoseconds wait) {
+  const double ms = std::chrono::duration<double, std::milli>(wait).count();
+  each(t, [ms](Counters& c) {
+    --c.queued;
+    ++c.running;
+    ++c.waits;
+    c.wait_sum_ms += ms;
+    if (ms > c.wait_max_ms) c.wait_max_ms = ms;
+  });
+}
+
+void SchedulerStats::finished(const sdk::Tenant& t, bool ok) {
+  each(t, [ok](Counters& c) {
+    --c.running;
+    ++(ok ? c.done : c.failed);
+  });
+}
+
+nlohmann::json SchedulerStats::to_json() const {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& [key, c] : by_group_) groups.push_back(c.to_json());
+  nlohmann::json vms = nlohmann::json::object();
+  for (const auto& [vm_id, c] : by_vm_) vms[std::to_string(vm_id)] = c.to_json();
+  return {{"groups", groups}, {"vms", vms}};
+}
+
+std::vector<std::string> SchedulerStats::log_lines() const {
+  std::vector<std::string> lines;
+  for (const auto& [key, c] : by_group_) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "pool %s %-6s queued=%llu running=%llu done=%llu failed=%llu cancelled=%llu "
+                  "rejected=%llu mean_wait=%.2fms max_wait=%.2fms",
+                  c.pool.c_str(), priority_name(c.priority), (unsigned long long)c.queued,
+                  (unsigned long long)c.running, (unsigned long long)c.done,
+                  (unsigned long long)c.failed, (unsigned long long)c.cancelled,
+                  (unsigned long long)c.rejected, c.waits ? c.wait_sum_ms / c.waits : 0.0,
+                  c.wait_max_ms);
+    lines.emplace_back(line);
+  }
+  return lines;
+}
+
+}  // namespace vgpu::core

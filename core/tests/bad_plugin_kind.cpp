@@ -1,0 +1,10 @@
+// A transport-kind plugin, for the loader's wrong-kind error.
+#include "vgpu/sdk/plugin.hpp"
+
+namespace {
+std::unique_ptr<vgpu::sdk::Transport> make(const YAML::Node&, const vgpu::sdk::PluginContext&) {
+  return nullptr;
+}
+}  // namespace
+
+VGPU_EXPORT_TRANSPORT("badkind", "0.0.0", make)

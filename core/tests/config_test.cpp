@@ -1,0 +1,130 @@
+#include "config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace vgpu::core;
+
+namespace {
+
+const char* kValid = R"(plugin_dirs: [plugins]
+database:
+  path: data/vgpu.db
+  reload_interval_ms: 250
+transports:
+  - plugin: tcp
+    port: 0
+policy:
+  plugin: strict_priority
+executors:
+  - plugin: cpu
+    workers: 2
+limits:
+  max_queued_per_vm: 8
+stats:
+  interval_s: 5
+log:
+  level: debug
+admin:
+  socket: admin.sock
+shutdown:
+  grace_ms: 1500
+)";
+
+std::string error_of(const std::string& yaml) {
+  try {
+    load_config_text(yaml, "test.yaml", "/etc/vgpu");
+  } catch (const ConfigFileError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Config, ParsesEverySection) {
+  auto cfg = load_config_text(kValid, "test.yaml", "/etc/vgpu");
+  ASSERT_EQ(cfg.plugin_dirs.size(), 1u);
+  EXPECT_EQ(cfg.plugin_dirs[0], "/etc/vgpu/plugins") << "relative to the file's folder";
+  EXPECT_EQ(cfg.db_path, "/etc/vgpu/data/vgpu.db");
+  EXPECT_EQ(cfg.db_reload_interval.count(), 250);
+  ASSERT_EQ(cfg.transports.size(), 1u);
+  EXPECT_EQ(cfg.transports[0].name, "tcp");
+  EXPECT_EQ(cfg.transports[0].settings["port"].as<int>(), 0);
+  EXPECT_EQ(cfg.policy.name, "strict_priority");
+  EXPECT_EQ(cfg.executors[0].name, "cpu");
+  EXPECT_EQ(cfg.limits.max_queued_per_vm, 8u);
+  EXPECT_EQ(cfg.limits.max_queued_total, 100000u) << "default kept";
+  EXPECT_EQ(cfg.stats_interval.count(), 5);
+  EXPECT_EQ(cfg.log_level, "debug");
+  EXPECT_EQ(cfg.admin_socket, "/etc/vgpu/admin.sock");
+  EXPECT_EQ(cfg.shutdown_grace.count(), 1500);
+}
+
+TEST(Config, EmbeddedDefault) {
+  auto cfg = embedded_default_config();
+  EXPECT_EQ(cfg.transports[0].name, "tcp");
+  EXPECT_EQ(cfg.transports[0].settings["listen"].as<std::string>(), "127.0.0.1");
+  EXPECT_EQ(cfg.policy.name, "strict_priority");
+  ASSERT_EQ(cfg.executors.size(), 2u);
+  EXPECT_EQ(cfg.executors[0].name, "cuda");
+  EXPECT_EQ(cfg.executors[1].name, "cpu");
+  EXPECT_EQ(cfg.db_path.filename(), "vgpu.db");
+}
+
+TEST(ConfigErrors, UnknownTopLevelKeyHasLineAndColumn) {
+  std::string yaml = kValid;
+  yaml += "polcy: fifo\n";
+  auto e = error_of(yaml);
+  EXPECT_NE(e.find("test.yaml:23:1: unknown key 'polcy'"), std::string::npos) << e;
+}
+
+TEST(ConfigErrors, UnknownNestedKey) {
+  auto e = error_of(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: fifo}\nexecutors: [{plugin: cpu}]\n"
+      "limits:\n  max_queued_per_wm: 3\n");
+  EXPECT_NE(e.find("test.yaml:5:3: unknown key 'max_queued_per_wm' in limits"), std::string::npos)
+      << e;
+}
+
+TEST(ConfigErrors, BadValues) {
+  const std::string base =
+      "transports: [{plugin: tcp}]\npolicy: {plugin: fifo}\nexecutors: [{plugin: cpu}]\n";
+  auto e = error_of(base + "limits:\n  max_queued_per_vm: lots\n");
+  EXPECT_NE(e.find("test.yaml:5:22: bad value 'lots' for 'max_queued_per_vm'"), std::string::npos)
+      << e;
+  e = error_of(base + "limits:\n  max_queued_per_vm: -3\n");
+  EXPECT_NE(e.find("test.yaml:5:22:"), std::string::npos) << e;
+  e = error_of(base + "log:\n  level: loud\n");
+  EXPECT_NE(e.find("test.yaml:5:10: 'level' must be one of"), std::string::npos) << e;
+  e = error_of(base + "limits:\n  max_frame_bytes: 100\n");
+  EXPECT_NE(e.find("at least 4096"), std::string::npos) << e;
+}
+
+TEST(ConfigErrors, MissingOrMalformedPluginEntries) {
+  auto e = error_of("policy: {plugin: fifo}\nexecutors: [{plugin: cpu}]\n");
+  EXPECT_NE(e.find("missing 'transports'"), std::string::npos) << e;
+  e = error_of("transports: []\npolicy: {plugin: fifo}\nexecutors: [{plugin: cpu}]\n");
+  EXPECT_NE(e.find("test.yaml:1:13: 'transports' must be a non-empty list"), std::string::npos)
+      << e;
+  e = error_of("transports: [{port: 1}]\npolicy: {plugin: fifo}\nexecutors: [{plugin: cpu}]\n");
+  EXPECT_NE(e.find("needs a 'plugin' key"), std::string::npos) << e;
+  e = error_of(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: ../evil}\nexecutors: [{plugin: cpu}]\n");
+  EXPECT_NE(e.find("test.yaml:2:18: plugin name '../evil'"), std::string::npos) << e;
+}
+
+TEST(ConfigErrors, YamlSyntaxErrorHasPosition) {
+  auto e = error_of("transports: [{plugin: tcp}\npolicy: x\n");
+  EXPECT_EQ(e.rfind("test.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find(":2:"), std::string::npos) << e;
+  EXPECT_NE(error_of("").find("empty"), std::string::npos);
+}
+
+TEST(ConfigErrors, MissingFile) {
+  try {
+    load_config_file("/nonexistent/vgpu.yaml");
+    FAIL();
+  } catch (const ConfigFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/vgpu.yaml: cannot open"), std::string::npos);
+  }
+}

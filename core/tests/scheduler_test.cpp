@@ -1,0 +1,160 @@
+// The scheduler with a real policy and the real CPU executor; results arrive on a recording
+// channel.
+#include "scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cpu_executor.hpp"
+#include "strict_priority_policy.hpp"
+
+using namespace vgpu;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct NullLog : sdk::Logger {
+  void log(sdk::LogLevel, std::string_view) override {}
+};
+
+class RecordingChannel : public sdk::ReplyChannel {
+ public:
+  void deliver(std::uint64_t tag, sdk::JobResult r) override {
+    std::lock_guard lock(mutex_);
+    results_.emplace_back(tag, std::move(r));
+    changed_.notify_all();
+  }
+  std::vector<std::pair<std::uint64_t, sdk::JobResult>> wait_for(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, 10s, [&] { return results_.size() >= n; });
+    return results_;
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex_);
+    return results_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::pair<std::uint64_t, sdk::JobResult>> results_;
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  sdk::JobPtr job(std::uint64_t tag, int priority, std::string op = "spin", std::string us = "1000",
+                  std::uint32_t vm = 1) {
+    auto j = std::make_shared<sdk::Job>();
+    j->id = next_id_++;
+    j->client_tag = tag;
+    j->tenant = sdk::Tenant{vm, "A", priority, 1, 1};
+    j->op = std::move(op);
+    j->params = {{"us", us}};
+    j->enqueued_at = sdk::Clock::now();
+    return j;
+  }
+
+  NullLog log_;
+  policies::StrictPriorityPolicy policy_;
+  executors::CpuExecutor executor_{1};
+  core::Scheduler scheduler_{policy_, executor_, {}, log_};
+  std::shared_ptr<RecordingChannel> channel_ = std::make_shared<RecordingChannel>();
+  sdk::JobId next_id_ = 1;
+
+  void SetUp() override { scheduler_.start(); }
+  void TearDown() override {
+    scheduler_.begin_shutdown();
+    scheduler_.wait_idle(5s);
+    executor_.stop();
+    scheduler_.stop();
+  }
+};
+
+}  // namespace
+
+TEST_F(SchedulerTest, QueuedHighPriorityOvertakesQueuedLow) {
+  scheduler_.submit(job(100, 0, "spin", "100000"), channel_, 100);  // occupies the one worker
+  std::this_thread::sleep_for(20ms);
+  for (std::uint64_t t = 1; t <= 3; ++t) scheduler_.submit(job(t, 0), channel_, 100);
+  for (std::uint64_t t = 11; t <= 13; ++t) scheduler_.submit(job(t, 2), channel_, 100);
+  auto results = channel_->wait_for(7);
+  ASSERT_EQ(results.size(), 7u);
+  std::vector<std::uint64_t> order;
+  for (auto& [tag, r] : results) {
+    EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+    order.push_back(tag);
+  }
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{100, 11, 12, 13, 1, 2, 3}));
+  EXPECT_LT(results[1].second.dispatch_sequence, results[4].second.dispatch_sequence);
+  EXPECT_GT(results[4].second.queued, results[1].second.queued) << "low waited longer";
+}
+
+TEST_F(SchedulerTest, PerVmLimitGivesQueueFull) {
+  scheduler_.submit(job(1, 1, "spin", "50000"), channel_, 2);
+  scheduler_.submit(job(2, 1), channel_, 2);
+  scheduler_.submit(job(3, 1), channel_, 2);
+  auto results = channel_->wait_for(3);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].first, 3u) << "the refusal comes first, at once";
+  EXPECT_EQ(results[0].second.status, sdk::Status::queue_full);
+  EXPECT_NE(results[0].second.message.find("limit 2"), std::string::npos);
+  auto stats = scheduler_.stats();
+  EXPECT_EQ(stats["vms"]["1"]["rejected"], 1);
+}
+
+TEST_F(SchedulerTest, CancelQueuedJobAndDuplicateTag) {
+  scheduler_.submit(job(1, 1, "spin", "50000"), channel_, 100);
+  scheduler_.submit(job(2, 1), channel_, 100);
+  scheduler_.submit(job(2, 1), channel_, 100);  // same tag while in flight
+  scheduler_.cancel(channel_.get(), 2);
+  auto results = channel_->wait_for(3);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].second.status, sdk::Status::bad_request);
+  EXPECT_EQ(results[1].first, 2u);
+  EXPECT_EQ(results[1].second.status, sdk::Status::cancelled);
+  EXPECT_EQ(results[2].first, 1u);
+  EXPECT_EQ(results[2].second.status, sdk::Status::ok);
+}
+
+TEST_F(SchedulerTest, DisconnectDropsQueuedJobsAndLeaksNothing) {
+  scheduler_.submit(job(1, 1, "spin", "30000"), channel_, 100);
+  for (std::uint64_t t = 2; t <= 20; ++t) scheduler_.submit(job(t, 1), channel_, 100);
+  std::this_thread::sleep_for(5ms);
+  scheduler_.disconnected(channel_.get());
+  ASSERT_TRUE(scheduler_.wait_idle(5s));
+  std::this_thread::sleep_for(50ms);
+  auto stats = scheduler_.stats();
+  EXPECT_EQ(stats["queued_total"], 0);
+  EXPECT_EQ(stats["tracked_jobs"], 0);
+  EXPECT_EQ(stats["connections_with_jobs"], 0);
+  EXPECT_EQ(stats["vms"]["1"]["cancelled"], 19);
+  EXPECT_LE(channel_->count(), 1u) << "nothing is delivered to a closed channel";
+}
+
+TEST_F(SchedulerTest, ShutdownFailsQueuedJobsAndFinishesRunning) {
+  scheduler_.submit(job(1, 1, "spin", "50000"), channel_, 100);
+  scheduler_.submit(job(2, 1), channel_, 100);
+  std::this_thread::sleep_for(10ms);
+  scheduler_.begin_shutdown();
+  scheduler_.submit(job(3, 1), channel_, 100);
+  EXPECT_TRUE(scheduler_.wait_idle(5s));
+  auto results = channel_->wait_for(3);
+  ASSERT_EQ(results.size(), 3u);
+  std::map<std::uint64_t, sdk::Status> by_tag;
+  for (auto& [tag, r] : results) by_tag[tag] = r.status;
+  EXPECT_EQ(by_tag[1], sdk::Status::ok);
+  EXPECT_EQ(by_tag[2], sdk::Status::shutting_down);
+  EXPECT_EQ(by_tag[3], sdk::Status::shutting_down);
+}
+
+TEST_F(SchedulerTest, ExpiredDeadlineIsNotRun) {
+  scheduler_.submit(job(1, 1, "spin", "30000"), channel_, 100);
+  auto late = job(2, 1);
+  late->deadline = sdk::Clock::now() + 1ms;
+  scheduler_.submit(late, channel_, 100);
+  auto results = channel_->wait_for(2);
+  ASSERT_EQ(results.size(), 2u);
+  // Deadlines are checked when the job would start, i.e. after the blocker.
+  EXPECT_EQ(results[1].first, 2u);
+  EXPECT_EQ(results[1].second.status, sdk::Status::deadline_exceeded);
+  EXPECT_EQ(results[0].second.status, sdk::Status::ok);
+}

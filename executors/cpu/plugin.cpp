@@ -1,0 +1,21 @@
+// The plugin's one exported symbol: name, version and a factory that checks the settings.
+#include <thread>
+
+#include "cpu_executor.hpp"
+#include "vgpu/sdk/plugin.hpp"
+
+namespace {
+
+std::unique_ptr<vgpu::sdk::Executor> make_cpu_executor(const YAML::Node& settings,
+                                                       const vgpu::sdk::PluginContext& ctx) {
+  vgpu::sdk::SettingsReader reader(settings);
+  const unsigned fallback = std::max(1u, std::thread::hardware_concurrency());
+  const auto workers = reader.get_in_range<unsigned>("workers", fallback, 1, 1024);
+  reader.reject_unknown_keys();
+  ctx.logger.info("cpu executor: " + std::to_string(workers) + " worker threads");
+  return std::make_unique<vgpu::executors::CpuExecutor>(workers);
+}
+
+}  // namespace
+
+VGPU_EXPORT_EXECUTOR("cpu", "1.0.0", make_cpu_executor)

@@ -1,0 +1,63 @@
+// The guest's connection to the mediator over the framed protocol: HELLO, then pipelined
+// SUBMITs whose RESULTs may come back in any order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "vgpu/sdk/wire.hpp"
+
+namespace vgpu::guest {
+
+class ClientError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RunResult {
+  std::uint64_t tag = 0;
+  sdk::Status status = sdk::Status::ok;
+  std::string message;
+  std::vector<sdk::Buffer> outputs;
+  std::uint64_t queued_ns = 0;
+  std::uint64_t wall_ns = 0;
+  std::uint64_t device_ns = 0;
+  std::uint64_t dispatch_sequence = 0;
+};
+
+class Client {
+ public:
+  // Connects and authenticates; throws ClientError naming the cause (unreachable, refused).
+  static Client connect(const std::string& host, std::uint16_t port, std::uint32_t vm_id,
+                        const std::string& token, const std::string& client_name = "vgpu-client");
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  ~Client();
+
+  // The identity the mediator resolved from its DB.
+  const wire::HelloOk& identity() const;
+
+  // Sends a job and returns its tag at once (pipelining).
+  std::uint64_t submit(const std::string& op, const std::vector<sdk::Param>& params,
+                       const std::vector<sdk::Buffer>& inputs = {}, std::uint32_t deadline_ms = 0);
+  // The next result to arrive, whichever job it belongs to.
+  RunResult next_result();
+  // Submits and waits for that job's result (results of other jobs are kept for later).
+  RunResult run(const std::string& op, const std::vector<sdk::Param>& params,
+                const std::vector<sdk::Buffer>& inputs = {});
+  void cancel(std::uint64_t tag);
+  // Round trip of a PING frame.
+  void ping();
+  // Sends raw bytes (tests of malformed input).
+  void send_raw(const std::vector<std::uint8_t>& bytes);
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vgpu::guest

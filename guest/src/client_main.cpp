@@ -1,0 +1,120 @@
+// vgpu-client: the guest's command line. Exit codes: 0 ok, 1 the job failed, 2 usage,
+// 3 no vgpu-stub device, 4 no mediator or refused.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <iostream>
+
+#include "client.hpp"
+#include "client_output.hpp"
+#include "device.hpp"
+#include "vgpu/sdk/ops.hpp"
+
+using namespace vgpu;
+
+namespace {
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// The original client took the command as its only argument: `vgpu-client VECTOR_ADD`. Such a
+// word (all capitals) becomes `run vector_add`. Option values never match: tokens are lower-case
+// hex, ports and ids are digits.
+std::vector<std::string> translate_legacy_form(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "info" || a == "run") break;
+    const bool upper = !a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
+      return std::isupper(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (!upper) continue;
+    if (auto op = sdk::ops::from_legacy_command(a)) {
+      args[i] = *op;
+      args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), "run");
+    }
+    break;
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vgpu-client: run GPU jobs through the host's vgpu mediator"};
+  app.require_subcommand(1);
+  std::string sysfs_root = env_or("VGPU_SYSFS_ROOT", "/sys");
+  std::string host = env_or("VGPU_HOST", "127.0.0.1");
+  std::uint16_t port = static_cast<std::uint16_t>(std::stoi(env_or("VGPU_PORT", "7800")));
+  std::optional<std::uint32_t> vm_id;
+  std::string token;
+  bool json = false;
+  app.add_option("--sysfs-root", sysfs_root, "where PCI sysfs is (default /sys, $VGPU_SYSFS_ROOT)");
+  app.add_option("--host", host, "mediator address (default 127.0.0.1, $VGPU_HOST)");
+  app.add_option("--port", port, "mediator port (default 7800, $VGPU_PORT)");
+  app.add_option("--vm-id", vm_id, "identity to use instead of the device's");
+  app.add_option("--token", token, "token to use with --vm-id");
+  app.add_flag("--json", json, "machine-readable output");
+
+  app.add_subcommand("info", "print the identity the vgpu-stub device gives this VM");
+  auto* run =
+      app.add_subcommand("run", "run an op: noop, vector_add, saxpy, reduce_sum, gemm, spin");
+  std::string op;
+  std::optional<std::uint64_t> n, seed;
+  std::vector<std::string> extra;
+  run->add_option("op", op, "op name (or an original command word such as VECTOR_ADD)")->required();
+  run->add_option("--n", n, "problem size (elements; gemm: matrix side)");
+  run->add_option("--seed", seed, "seed of the generated inputs");
+  run->add_option("-p,--param", extra, "more parameters as key=value (e.g. us=2000, alpha=3)");
+
+  auto args = translate_legacy_form(argc, argv);
+  std::reverse(args.begin(), args.end());
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  guest::DeviceIdentity device;
+  if (!vm_id || app.got_subcommand("info")) {
+    try {
+      device = guest::read_device_identity(sysfs_root);
+    } catch (const guest::DeviceError& e) {
+      std::cerr << "vgpu-client: " << e.what() << "\n";
+      return 3;
+    }
+  }
+  if (app.got_subcommand("info")) {
+    std::cout << guest::describe_identity(device, json) << "\n";
+    return 0;
+  }
+  if (!vm_id) {
+    vm_id = device.vm_id;
+    token = device.token;
+  }
+  if (auto legacy = sdk::ops::from_legacy_command(op)) op = *legacy;
+  std::vector<sdk::Param> params;
+  if (n) params.push_back({"n", std::to_string(*n)});
+  if (seed) params.push_back({"seed", std::to_string(*seed)});
+  for (const auto& kv : extra) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "vgpu-client: parameter '" << kv << "' must be key=value\n";
+      return 2;
+    }
+    params.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+  }
+  try {
+    auto client = guest::Client::connect(host, port, *vm_id, token);
+    auto result = client.run(op, params);
+    std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
+    return result.status == sdk::Status::ok ? 0 : 1;
+  } catch (const guest::ClientError& e) {
+    std::cerr << "vgpu-client: " << e.what() << "\n";
+    return 4;
+  }
+}

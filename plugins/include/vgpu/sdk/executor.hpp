@@ -1,0 +1,40 @@
+// An executor runs jobs: on the GPU (cuda) or on host threads (cpu).
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "vgpu/sdk/job.hpp"
+
+namespace vgpu::sdk {
+
+struct ExecutorInfo {
+  std::string name;
+  unsigned slots = 1;  // jobs it runs at the same time
+  std::vector<std::string> ops;
+  std::string device;  // human-readable, e.g. "cpu (4 threads)"
+};
+
+using DoneCallback = std::function<void(JobResult)>;
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual ExecutorInfo info() const = 0;
+  // Asynchronous: returns at once and calls `done` exactly once, from any thread. The core never
+  // gives it more jobs than info().slots at a time.
+  virtual void execute(JobPtr job, DoneCallback done) = 0;
+  // Finishes the jobs it holds (their callbacks still run) and joins its threads.
+  virtual void stop() = 0;
+};
+
+// Thrown by an executor factory when its hardware is absent, so the core can fall back to the
+// next configured executor. Any other exception is a real error.
+class ExecutorUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace vgpu::sdk

@@ -1,0 +1,189 @@
+#include "vgpu/sdk/wire.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace vgpu::wire;
+
+namespace {
+
+std::span<const std::uint8_t, kHeaderSize> header_of(const std::vector<std::uint8_t>& frame) {
+  return std::span<const std::uint8_t, kHeaderSize>(frame.data(), kHeaderSize);
+}
+
+std::span<const std::uint8_t> meta_of(const std::vector<std::uint8_t>& frame) {
+  return {frame.data() + kHeaderSize, frame.size() - kHeaderSize};
+}
+
+}  // namespace
+
+TEST(Wire, HeaderRoundTrip) {
+  FrameHeader h{FrameType::submit, 7, 100, 4096, 0x1122334455667788ull};
+  auto bytes = encode_header(h);
+  EXPECT_EQ(bytes[0], 'V');
+  EXPECT_EQ(bytes[3], 'U');
+  auto back = decode_header(bytes, 1 << 20);
+  EXPECT_EQ(back.type, FrameType::submit);
+  EXPECT_EQ(back.flags, 7);
+  EXPECT_EQ(back.meta_len, 100u);
+  EXPECT_EQ(back.data_len, 4096u);
+  EXPECT_EQ(back.tag, 0x1122334455667788ull);
+}
+
+TEST(Wire, HelloRoundTrip) {
+  auto frame = frame_prefix(FrameType::hello, 1, Hello{42, "0123456789abcdef", "test"});
+  auto h = decode_header(header_of(frame), 1 << 20);
+  EXPECT_EQ(h.type, FrameType::hello);
+  EXPECT_EQ(h.meta_len, frame.size() - kHeaderSize);
+  auto m = decode_hello(meta_of(frame));
+  EXPECT_EQ(m.vm_id, 42u);
+  EXPECT_EQ(m.token, "0123456789abcdef");
+  EXPECT_EQ(m.client, "test");
+}
+
+TEST(Wire, HelloOkRoundTrip) {
+  auto frame = frame_prefix(FrameType::hello_ok, 1, HelloOk{3, 2, "B", "vm-three", 65536});
+  auto m = decode_hello_ok(meta_of(frame));
+  EXPECT_EQ(m.vm_id, 3u);
+  EXPECT_EQ(m.priority, 2);
+  EXPECT_EQ(m.pool, "B");
+  EXPECT_EQ(m.vm_name, "vm-three");
+  EXPECT_EQ(m.max_frame, 65536u);
+}
+
+TEST(Wire, SubmitRoundTrip) {
+  Submit s{"gemm", {{"n", "64"}, {"seed", "9"}}, 250, {256, 0, 1024}};
+  auto frame = frame_prefix(FrameType::submit, 99, s, 1280);
+  auto h = decode_header(header_of(frame), 1 << 20);
+  EXPECT_EQ(h.data_len, 1280u);
+  EXPECT_EQ(h.tag, 99u);
+  auto m = decode_submit(meta_of(frame));
+  EXPECT_EQ(m.op, "gemm");
+  ASSERT_EQ(m.params.size(), 2u);
+  EXPECT_EQ(m.params[1].key, "seed");
+  EXPECT_EQ(m.params[1].value, "9");
+  EXPECT_EQ(m.deadline_ms, 250u);
+  EXPECT_EQ(m.buffer_sizes, (std::vector<std::uint64_t>{256, 0, 1024}));
+  EXPECT_NO_THROW(check_buffer_sizes(m.buffer_sizes, h.data_len));
+}
+
+TEST(Wire, ResultAndErrorRoundTrip) {
+  ResultMeta r{5, "boom", 10, 20, 30, 40, {8}};
+  auto frame = frame_prefix(FrameType::result, 4, r, 8);
+  auto m = decode_result(meta_of(frame));
+  EXPECT_EQ(m.status, 5);
+  EXPECT_EQ(m.message, "boom");
+  EXPECT_EQ(m.queued_ns, 10u);
+  EXPECT_EQ(m.wall_ns, 20u);
+  EXPECT_EQ(m.device_ns, 30u);
+  EXPECT_EQ(m.dispatch_sequence, 40u);
+  EXPECT_EQ(m.buffer_sizes, std::vector<std::uint64_t>{8});
+
+  auto ef = frame_prefix(FrameType::error, 0, ErrorMsg{1, "bad frame"});
+  auto e = decode_error(meta_of(ef));
+  EXPECT_EQ(e.status, 1);
+  EXPECT_EQ(e.message, "bad frame");
+}
+
+TEST(Wire, EmptyFrames) {
+  auto f = empty_frame(FrameType::ping, 17);
+  ASSERT_EQ(f.size(), kHeaderSize);
+  auto h = decode_header(header_of(f), kHeaderSize);
+  EXPECT_EQ(h.type, FrameType::ping);
+  EXPECT_EQ(h.tag, 17u);
+}
+
+// ---- every malformed case is refused with a message naming what is wrong ----
+
+void expect_header_error(std::vector<std::uint8_t> frame, std::size_t max_frame,
+                         const std::string& fragment) {
+  try {
+    decode_header(header_of(frame), max_frame);
+    FAIL() << "accepted a malformed header, expected: " << fragment;
+  } catch (const WireError& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(WireMalformed, BadMagic) {
+  auto f = empty_frame(FrameType::ping, 1);
+  f[0] = 'X';
+  expect_header_error(f, 1024, "bad magic");
+}
+
+TEST(WireMalformed, BadVersion) {
+  auto f = empty_frame(FrameType::ping, 1);
+  f[4] = 9;
+  expect_header_error(f, 1024, "unsupported protocol version 9");
+}
+
+TEST(WireMalformed, UnknownType) {
+  auto f = empty_frame(FrameType::ping, 1);
+  f[5] = 0;
+  expect_header_error(f, 1024, "unknown frame type 0");
+  f[5] = 200;
+  expect_header_error(f, 1024, "unknown frame type 200");
+}
+
+TEST(WireMalformed, OversizeFrame) {
+  auto f = frame_prefix(FrameType::submit, 1, Submit{"noop", {}, 0, {1000}}, 1000);
+  expect_header_error(f, 512, "exceeds the maximum of 512");
+}
+
+TEST(WireMalformed, OversizeMetadata) {
+  auto f = empty_frame(FrameType::hello, 1);
+  detail::put<std::uint32_t>(&f[8], kMaxMetaBytes + 1);
+  expect_header_error(f, 1 << 30, "metadata of");
+}
+
+TEST(WireMalformed, DataOnFrameWithoutData) {
+  auto f = empty_frame(FrameType::hello, 1);
+  detail::put<std::uint32_t>(&f[12], 4);
+  expect_header_error(f, 1 << 20, "carries no data section");
+}
+
+TEST(WireMalformed, TruncatedMetadata) {
+  auto f = frame_prefix(FrameType::hello, 1, Hello{1, "token", "c"});
+  auto meta = meta_of(f);
+  for (std::size_t cut = 0; cut < meta.size(); ++cut)
+    EXPECT_THROW(decode_hello(meta.first(cut)), WireError) << "cut at " << cut;
+}
+
+TEST(WireMalformed, TrailingMetadata) {
+  auto f = frame_prefix(FrameType::hello, 1, Hello{1, "t", "c"});
+  f.push_back(0);
+  EXPECT_THROW(decode_hello(meta_of(f)), WireError);
+}
+
+TEST(WireMalformed, StringLongerThanMetadata) {
+  std::vector<std::uint8_t> meta;
+  MetaWriter w(meta);
+  w.u32(1);
+  w.u16(500);  // claims a 500-byte token that is not there
+  EXPECT_THROW(decode_hello(meta), WireError);
+}
+
+TEST(WireMalformed, TooManyParamsOrBuffers) {
+  std::vector<std::uint8_t> meta;
+  MetaWriter w(meta);
+  w.str("noop");
+  w.u16(kMaxParams + 1);
+  EXPECT_THROW(decode_submit(meta), WireError);
+
+  std::vector<std::uint8_t> meta2;
+  MetaWriter w2(meta2);
+  w2.str("noop");
+  w2.u16(0);
+  w2.u32(0);
+  w2.u16(kMaxBuffers + 1);
+  EXPECT_THROW(decode_submit(meta2), WireError);
+}
+
+TEST(WireMalformed, EmptyOp) {
+  auto f = frame_prefix(FrameType::submit, 1, Submit{"", {}, 0, {}});
+  EXPECT_THROW(decode_submit(meta_of(f)), WireError);
+}
+
+TEST(WireMalformed, BufferSizesDisagreeWithData) {
+  EXPECT_THROW(check_buffer_sizes({100, 100}, 150), WireError);
+  EXPECT_NO_THROW(check_buffer_sizes({100, 50}, 150));
+}

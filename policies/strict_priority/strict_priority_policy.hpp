@@ -1,0 +1,39 @@
+// strict_priority: the original Phase 2 mediator. Each pool has its own queues; inside a pool
+// high runs before medium before low, FIFO within a level; the pools that have work take turns,
+// so one pool's backlog never holds another pool back.
+#pragma once
+
+#include <array>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vgpu/sdk/fifo_queue.hpp"
+#include "vgpu/sdk/policy.hpp"
+
+namespace vgpu::policies {
+
+class StrictPriorityPolicy final : public sdk::Policy {
+ public:
+  void enqueue(sdk::JobPtr job) override;
+  sdk::JobPtr dispatch(const sdk::SlotInfo& slot) override;
+  sdk::JobPtr cancel(sdk::JobId id) override;
+  std::size_t pending() const override { return pending_; }
+  std::vector<sdk::PolicyStat> stats() const override;
+
+ private:
+  struct PoolQueues {
+    std::string name;
+    std::array<sdk::FifoQueue, sdk::kPriorityLevels> by_priority;  // index = priority
+    std::size_t size = 0;
+  };
+
+  std::size_t pool_index(const std::string& name);
+
+  std::vector<PoolQueues> pools_;  // in order of first appearance; pools are few
+  std::unordered_map<sdk::JobId, std::size_t> pool_of_job_;
+  std::size_t next_pool_ = 0;  // where the next turn starts
+  std::size_t pending_ = 0;
+};
+
+}  // namespace vgpu::policies

@@ -1,0 +1,80 @@
+#include "strict_priority_policy.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace vgpu;
+
+namespace {
+sdk::JobPtr job(sdk::JobId id, int priority, const char* pool = "A") {
+  auto j = std::make_shared<sdk::Job>();
+  j->id = id;
+  j->tenant.priority = priority;
+  j->tenant.pool = pool;
+  return j;
+}
+
+std::vector<sdk::JobId> drain(sdk::Policy& p) {
+  std::vector<sdk::JobId> order;
+  while (auto j = p.dispatch({})) order.push_back(j->id);
+  return order;
+}
+}  // namespace
+
+TEST(StrictPriority, HighThenMediumThenLowWithinAPool) {
+  policies::StrictPriorityPolicy p;
+  p.enqueue(job(1, 0));
+  p.enqueue(job(2, 1));
+  p.enqueue(job(3, 2));
+  p.enqueue(job(4, 0));
+  p.enqueue(job(5, 2));
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{3, 5, 2, 1, 4}));
+}
+
+TEST(StrictPriority, FifoWithinAPriority) {
+  policies::StrictPriorityPolicy p;
+  for (sdk::JobId id = 1; id <= 6; ++id) p.enqueue(job(id, 1));
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST(StrictPriority, PoolsTakeTurns) {
+  policies::StrictPriorityPolicy p;
+  // Pool A has only high work, pool B only low: B still gets every other turn.
+  p.enqueue(job(1, 2, "A"));
+  p.enqueue(job(2, 2, "A"));
+  p.enqueue(job(3, 2, "A"));
+  p.enqueue(job(4, 0, "B"));
+  p.enqueue(job(5, 0, "B"));
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{1, 4, 2, 5, 3}));
+}
+
+TEST(StrictPriority, IdlePoolIsSkipped) {
+  policies::StrictPriorityPolicy p;
+  p.enqueue(job(1, 1, "A"));
+  p.enqueue(job(2, 1, "B"));
+  EXPECT_EQ(p.dispatch({})->id, 1u);
+  EXPECT_EQ(p.dispatch({})->id, 2u);
+  p.enqueue(job(3, 1, "A"));
+  p.enqueue(job(4, 1, "A"));
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{3, 4})) << "B is empty, A keeps the executor";
+}
+
+TEST(StrictPriority, CancelAndPending) {
+  policies::StrictPriorityPolicy p;
+  p.enqueue(job(1, 2, "A"));
+  p.enqueue(job(2, 0, "B"));
+  p.enqueue(job(3, 1, "A"));
+  EXPECT_EQ(p.pending(), 3u);
+  EXPECT_EQ(p.cancel(1)->id, 1u);
+  EXPECT_EQ(p.cancel(1), nullptr);
+  EXPECT_EQ(p.cancel(99), nullptr);
+  EXPECT_EQ(p.pending(), 2u);
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{3, 2}));
+  EXPECT_EQ(p.pending(), 0u);
+}
+
+TEST(StrictPriority, OutOfRangePriorityIsClamped) {
+  policies::StrictPriorityPolicy p;
+  p.enqueue(job(1, -4));
+  p.enqueue(job(2, 9));
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{2, 1}));
+}

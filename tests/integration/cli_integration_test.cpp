@@ -1,0 +1,109 @@
+// The programs' command lines: config checking, vgpu-client's forms and errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "mediator_process.hpp"
+
+using namespace vgpu::testing;
+
+namespace {
+
+std::filesystem::path scratch(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("vgpu-cli-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir / name;
+}
+
+CommandResult check_config(const std::string& yaml) {
+  auto file = scratch("check.yaml");
+  std::ofstream(file) << yaml;
+  return run_command(program("vgpu-mediator").string() + " --check-config --config " +
+                     file.string());
+}
+
+}  // namespace
+
+TEST(MediatorCli, CheckConfigAcceptsAGoodConfig) {
+  auto r = check_config(
+      "transports: [{plugin: tcp, port: 0}]\npolicy: {plugin: fifo}\n"
+      "executors: [{plugin: cpu, workers: 2}]\n");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("configuration OK"), std::string::npos) << r.output;
+}
+
+TEST(MediatorCli, CheckConfigNamesFileLineAndColumn) {
+  auto r = check_config(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: fifo}\nexecutors: [{plugin: cpu}]\nlimts: "
+      "{}\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("check.yaml:4:1: unknown key 'limts'"), std::string::npos) << r.output;
+}
+
+TEST(MediatorCli, PluginSettingErrorsCarryThePosition) {
+  auto r = check_config(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: fifo}\nexecutors:\n  - plugin: cpu\n    "
+      "workrs: 2\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("check.yaml:5:5: executor 'cpu': unknown setting 'workrs'"),
+            std::string::npos)
+      << r.output;
+  r = check_config(
+      "transports: [{plugin: tcp, listen: nowhere}]\npolicy: {plugin: fifo}\nexecutors: [{plugin: "
+      "cpu}]\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("'listen' is not an IP address"), std::string::npos) << r.output;
+}
+
+TEST(MediatorCli, MissingPluginIsNamed) {
+  auto r = check_config(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: lottery}\nexecutors: [{plugin: cpu}]\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("libvgpu-policy-lottery.so"), std::string::npos) << r.output;
+}
+
+TEST(MediatorCli, ExecutorFallbackWhenTheFirstIsMissing) {
+  auto r = check_config(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: fifo}\n"
+      "executors: [{plugin: imaginary}, {plugin: cpu}]\n");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("executor cpu"), std::string::npos) << r.output;
+}
+
+TEST(MediatorCli, BusyPortIsAClearStartError) {
+  MediatorProcess first({{"a1", "A", "high"}});
+  auto file = scratch("busy.yaml");
+  std::ofstream(file) << "database: {path: " << scratch("busy.db").string() << "}\n"
+                      << "transports: [{plugin: tcp, port: " << first.port() << "}]\n"
+                      << "policy: {plugin: fifo}\nexecutors: [{plugin: cpu}]\n";
+  auto r =
+      run_command("timeout 10 " + program("vgpu-mediator").string() + " --config " + file.string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot start"), std::string::npos) << r.output;
+}
+
+TEST(ClientCli, RunsOpsInBothForms) {
+  MediatorProcess m({{"a1", "A", "high"}});
+  const std::string base = program("vgpu-client").string() + " --port " + std::to_string(m.port()) +
+                           " --vm-id " + std::to_string(m.vm("a1").vm_id) + " --token " +
+                           m.vm("a1").token;
+  auto r = run_command(base + " run vector_add --n 8 --seed 2");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("vector_add ok: 8 values"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pool A, priority high"), std::string::npos) << r.output;
+  r = run_command(base + " VECTOR_ADD");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("vector_add ok: 1024 values"), std::string::npos) << r.output;
+  r = run_command(base + " run spin -p us=bad");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("spin failed: bad_request"), std::string::npos) << r.output;
+}
+
+TEST(ClientCli, ClearErrorsForNoDeviceAndNoMediator) {
+  auto r = run_command(program("vgpu-client").string() + " --sysfs-root /nonexistent info");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.output.find("no vgpu-stub device"), std::string::npos) << r.output;
+  r = run_command(program("vgpu-client").string() + " --port 1 --vm-id 1 run noop");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.output.find("no mediator at 127.0.0.1:1"), std::string::npos) << r.output;
+}

@@ -1,0 +1,60 @@
+// Starts a real vgpu-mediator in a scratch folder with a fresh config DB, and stops it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace vgpu::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a command line through the shell and collects its output.
+CommandResult run_command(const std::string& command);
+std::filesystem::path build_dir();
+std::filesystem::path program(const std::string& name);  // build/bin/<name>
+
+struct TestVm {
+  std::string name;
+  std::string pool;
+  std::string priority;  // low | medium | high
+  bool with_token = true;
+  std::uint32_t vm_id = 0;  // filled in by register
+  std::string token;        // filled in by register
+};
+
+class MediatorProcess {
+ public:
+  // Registers the VMs with vgpu-admin, writes a config (policy, one CPU worker unless given),
+  // starts the mediator and waits until it listens.
+  MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml = "",
+                  std::string policy = "strict_priority", unsigned workers = 1);
+  ~MediatorProcess();
+
+  std::uint16_t port() const { return port_; }
+  const TestVm& vm(const std::string& name) const;
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path db() const { return dir_ / "vgpu.db"; }
+
+  // The admin endpoint's live statistics.
+  nlohmann::json stats() const;
+  // Sends `sig` and waits up to `timeout_s` for the exit. Returns the exit code, or -1 for a
+  // hang (then the process is killed).
+  int stop(int sig, int timeout_s = 15);
+  bool running() const;
+  std::string log() const;
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<TestVm> vms_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace vgpu::testing

@@ -1,0 +1,285 @@
+// The mediator as a user meets it: real process, real TCP connections, real config DB.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "client.hpp"
+#include "mediator_process.hpp"
+#include "vgpu/guest.h"
+#include "vgpu/sdk/ops.hpp"
+
+using namespace vgpu;
+using namespace vgpu::testing;
+using namespace std::chrono_literals;
+namespace ops = sdk::ops;
+
+namespace {
+
+guest::Client connect_as(const MediatorProcess& m, const std::string& name) {
+  const auto& vm = m.vm(name);
+  return guest::Client::connect("127.0.0.1", m.port(), vm.vm_id, vm.token);
+}
+
+std::vector<float> floats(const guest::RunResult& r) {
+  EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+  return r.outputs.empty() ? std::vector<float>{} : ops::to_floats(r.outputs[0]);
+}
+
+std::string refusal(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const guest::ClientError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+}  // namespace
+
+TEST(TcpIntegration, SeveralClientsGetCorrectResults) {
+  MediatorProcess m({{"a1", "A", "high"}, {"a2", "A", "low"}, {"b1", "B", "medium"}}, "",
+                    "strict_priority", 2);
+  std::vector<std::thread> clients;
+  std::atomic<int> checked{0};
+  int seed = 1;
+  for (const auto* name : {"a1", "a2", "b1"}) {
+    clients.emplace_back([&, name, seed = seed++] {
+      auto c = connect_as(m, name);
+      EXPECT_EQ(c.identity().vm_id, m.vm(name).vm_id);
+      const std::string s = std::to_string(seed);
+      for (int round = 0; round < 5; ++round) {
+        auto sum = floats(c.run("vector_add", {{"n", "1001"}, {"seed", s}}));
+        ASSERT_EQ(sum.size(), 1001u);
+        for (std::size_t i = 0; i < sum.size(); ++i)
+          ASSERT_EQ(sum[i], ops::generated_value(seed, 0, i) + ops::generated_value(seed, 1, i));
+        auto total = floats(c.run("reduce_sum", {{"n", "5000"}, {"seed", s}}));
+        double ref = 0;
+        for (int i = 0; i < 5000; ++i) ref += ops::generated_value(seed, 0, i);
+        ASSERT_NEAR(total.at(0), ref, 1e-3);
+        std::vector<float> a{1, 2, 3, 4}, b{5, 6, 7, 8};  // 2x2 matrices sent by the client
+        auto prod = floats(c.run("gemm", {{"n", "2"}}, {ops::to_buffer(a), ops::to_buffer(b)}));
+        ASSERT_EQ(prod, (std::vector<float>{19, 22, 43, 50}));
+        ++checked;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(checked.load(), 15);
+}
+
+TEST(TcpIntegration, PipelinedResultsComeBackByTag) {
+  MediatorProcess m({{"a1", "A", "medium"}}, "", "fifo", 2);
+  auto c = connect_as(m, "a1");
+  std::map<std::uint64_t, int> expected;
+  for (int i = 0; i < 50; ++i)
+    expected[c.submit("reduce_sum", {{"n", std::to_string(i + 1)}})] = i + 1;
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.next_result();
+    ASSERT_TRUE(expected.count(r.tag));
+    double ref = 0;
+    for (int k = 0; k < expected[r.tag]; ++k) ref += ops::generated_value(1, 0, k);
+    EXPECT_NEAR(floats(r).at(0), ref, 1e-4);
+    expected.erase(r.tag);
+  }
+  EXPECT_TRUE(expected.empty());
+}
+
+TEST(TcpIntegration, QueuedHighPriorityOvertakesQueuedLow) {
+  MediatorProcess m({{"low", "A", "low"}, {"high", "A", "high"}});
+  auto low = connect_as(m, "low");
+  auto high = connect_as(m, "high");
+  const auto blocker = low.submit("spin", {{"us", "300000"}});
+  std::vector<std::uint64_t> low_tags, high_tags;
+  for (int i = 0; i < 5; ++i) low_tags.push_back(low.submit("spin", {{"us", "10000"}}));
+  ASSERT_TRUE(eventually([&] { return m.stats()["queued_total"] == 5; }));
+  for (int i = 0; i < 5; ++i) high_tags.push_back(high.submit("spin", {{"us", "10000"}}));
+  std::map<std::uint64_t, std::uint64_t> low_seq, high_seq;
+  for (int i = 0; i < 6; ++i) {
+    auto r = low.next_result();
+    EXPECT_EQ(r.status, sdk::Status::ok);
+    low_seq[r.tag] = r.dispatch_sequence;
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto r = high.next_result();
+    EXPECT_EQ(r.status, sdk::Status::ok);
+    high_seq[r.tag] = r.dispatch_sequence;
+  }
+  EXPECT_EQ(low_seq[blocker], 1u) << "the blocker was already running";
+  std::uint64_t last_high = 0, first_low = UINT64_MAX;
+  for (auto [tag, seq] : high_seq) last_high = std::max(last_high, seq);
+  for (auto tag : low_tags) first_low = std::min(first_low, low_seq[tag]);
+  EXPECT_LT(last_high, first_low) << "every queued high job started before any queued low job";
+}
+
+TEST(TcpIntegration, ForgedIdentitiesAreRefused) {
+  MediatorProcess m({{"a1", "A", "high"}, {"a2", "A", "low"}, {"open", "B", "low", false}});
+  const auto& a1 = m.vm("a1");
+  const auto& a2 = m.vm("a2");
+  auto msg = refusal([&] { guest::Client::connect("127.0.0.1", m.port(), a1.vm_id, a2.token); });
+  EXPECT_NE(msg.find("wrong token for vm_id " + std::to_string(a1.vm_id)), std::string::npos)
+      << msg;
+  msg = refusal([&] { guest::Client::connect("127.0.0.1", m.port(), a1.vm_id, ""); });
+  EXPECT_NE(msg.find("requires a token"), std::string::npos) << msg;
+  msg = refusal([&] { guest::Client::connect("127.0.0.1", m.port(), 999, "x"); });
+  EXPECT_NE(msg.find("unknown vm_id 999"), std::string::npos) << msg;
+  // A VM registered without a token is identified by its vm_id alone, and gets the DB's identity.
+  auto open = guest::Client::connect("127.0.0.1", m.port(), m.vm("open").vm_id, "");
+  EXPECT_EQ(open.identity().pool, "B");
+  EXPECT_EQ(open.identity().priority, 0);
+  EXPECT_EQ(open.run("noop", {}).status, sdk::Status::ok);
+  EXPECT_EQ(m.stats()["metrics"]["auth.refused"], 3);
+}
+
+TEST(TcpIntegration, GarbageOrOversizeFrameClosesOnlyThatConnection) {
+  MediatorProcess m({{"a1", "A", "high"}, {"a2", "A", "low"}},
+                    "limits:\n  max_frame_bytes: 65536\n");
+  auto good = connect_as(m, "a1");
+
+  auto bad = connect_as(m, "a2");
+  bad.send_raw(std::vector<std::uint8_t>(64, 0xAB));
+  auto msg = refusal([&] { bad.next_result(); });
+  EXPECT_NE(msg.find("bad magic"), std::string::npos) << msg;
+  msg = refusal([&] { bad.next_result(); });
+  EXPECT_NE(msg.find("connection to the mediator"), std::string::npos) << "closed: " << msg;
+
+  // Only the header is sent: the mediator must refuse on the header's sizes alone, before
+  // reading (or allocating) any of the 200 kB it announces.
+  auto big = connect_as(m, "a2");
+  big.send_raw(wire::frame_prefix(wire::FrameType::submit, 1,
+                                  wire::Submit{"vector_add", {}, 0, {100000, 100000}}, 200000));
+  msg = refusal([&] { big.next_result(); });
+  EXPECT_NE(msg.find("exceeds the maximum of 65536"), std::string::npos) << msg;
+
+  auto before_hello =
+      guest::Client::connect("127.0.0.1", m.port(), m.vm("a2").vm_id, m.vm("a2").token);
+  before_hello.send_raw(wire::frame_prefix(wire::FrameType::result, 1, wire::ResultMeta{}));
+  msg = refusal([&] { before_hello.next_result(); });
+  EXPECT_NE(msg.find("sent by the mediator"), std::string::npos) << msg;
+
+  EXPECT_EQ(floats(good.run("reduce_sum", {{"n", "10"}})).size(), 1u) << "others carry on";
+  EXPECT_TRUE(m.running());
+}
+
+TEST(TcpIntegration, BadJobsGetClearErrorsAndTheConnectionStays) {
+  MediatorProcess m({{"a1", "A", "high"}});
+  auto c = connect_as(m, "a1");
+  auto r = c.run("fft", {});
+  EXPECT_EQ(r.status, sdk::Status::unknown_op);
+  EXPECT_NE(r.message.find("unknown op 'fft'"), std::string::npos) << r.message;
+  r = c.run("vector_add", {{"n", "ten"}});
+  EXPECT_EQ(r.status, sdk::Status::bad_request);
+  EXPECT_NE(r.message.find("'n'"), std::string::npos) << r.message;
+  r = c.run("vector_add", {}, {sdk::Buffer(8)});
+  EXPECT_EQ(r.status, sdk::Status::bad_request);
+  c.ping();
+  EXPECT_EQ(c.run("noop", {}).status, sdk::Status::ok);
+}
+
+TEST(TcpIntegration, PerVmQueueLimitGivesQueueFull) {
+  MediatorProcess m({{"a1", "A", "high"}, {"a2", "A", "high"}},
+                    "limits:\n  max_queued_per_vm: 3\n");
+  auto c = connect_as(m, "a1");
+  for (int i = 0; i < 3; ++i) c.submit("spin", {{"us", "50000"}});
+  auto r = c.run("noop", {});
+  EXPECT_EQ(r.status, sdk::Status::queue_full);
+  EXPECT_NE(r.message.find("limit 3"), std::string::npos) << r.message;
+  auto other = connect_as(m, "a2");
+  EXPECT_EQ(other.run("noop", {}).status, sdk::Status::ok) << "another VM is not affected";
+}
+
+TEST(TcpIntegration, DisconnectWithQueuedJobsLeaksNothing) {
+  MediatorProcess m({{"a1", "A", "high"}, {"a2", "B", "high"}});
+  {
+    auto c = connect_as(m, "a1");
+    c.submit("spin", {{"us", "200000"}});
+    for (int i = 0; i < 30; ++i) c.submit("vector_add", {{"n", "100000"}});
+    ASSERT_TRUE(eventually([&] { return m.stats()["queued_total"] == 30; }));
+  }  // the client goes away with 30 jobs queued and one running
+  ASSERT_TRUE(eventually([&] {
+    auto s = m.stats();
+    return s["queued_total"] == 0 && s["tracked_jobs"] == 0 && s["connections_with_jobs"] == 0;
+  }));
+  auto s = m.stats();
+  const auto key = std::to_string(m.vm("a1").vm_id);
+  EXPECT_EQ(s["vms"][key]["cancelled"], 30);
+  EXPECT_EQ(s["vms"][key]["done"], 1) << "the running job finished; its result was dropped";
+  auto other = connect_as(m, "a2");
+  EXPECT_EQ(other.run("noop", {}).status, sdk::Status::ok);
+}
+
+TEST(TcpIntegration, CancelQueuedJob) {
+  MediatorProcess m({{"a1", "A", "high"}});
+  auto c = connect_as(m, "a1");
+  const auto blocker = c.submit("spin", {{"us", "100000"}});
+  const auto victim = c.submit("spin", {{"us", "100000"}});
+  c.cancel(victim);
+  auto first = c.next_result();
+  EXPECT_EQ(first.tag, victim);
+  EXPECT_EQ(first.status, sdk::Status::cancelled);
+  EXPECT_EQ(c.next_result().tag, blocker);
+}
+
+TEST(TcpIntegration, SigtermWithJobsInFlightShutsDownCleanly) {
+  MediatorProcess m({{"a1", "A", "high"}});
+  auto c = connect_as(m, "a1");
+  const auto running = c.submit("spin", {{"us", "300000"}});
+  for (int i = 0; i < 3; ++i) c.submit("spin", {{"us", "1000"}});
+  ASSERT_TRUE(eventually([&] { return m.stats()["queued_total"] == 3; }));
+  std::thread stopper([&] { EXPECT_EQ(m.stop(SIGTERM), 0) << m.log(); });
+  std::map<std::uint64_t, sdk::Status> statuses;
+  for (int i = 0; i < 4; ++i) {
+    auto r = c.next_result();
+    statuses[r.tag] = r.status;
+  }
+  stopper.join();
+  EXPECT_EQ(statuses[running], sdk::Status::ok) << "the running job finished and was reported";
+  int failed = 0;
+  for (auto [tag, st] : statuses) failed += st == sdk::Status::shutting_down;
+  EXPECT_EQ(failed, 3) << "queued jobs were failed and reported, not lost";
+  EXPECT_NE(m.log().find("stopped cleanly"), std::string::npos);
+}
+
+TEST(TcpIntegration, PriorityChangeByAdminAppliesWithoutRestart) {
+  MediatorProcess m({{"a1", "A", "low"}});
+  EXPECT_EQ(connect_as(m, "a1").identity().priority, 0);
+  auto r = run_command(program("vgpu-admin").string() + " --db " + m.db().string() +
+                       " set-priority a1 high");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(eventually([&] { return connect_as(m, "a1").identity().priority == 2; }));
+  auto c = connect_as(m, "a1");
+  c.run("noop", {});
+  EXPECT_EQ(m.stats()["vms"][std::to_string(m.vm("a1").vm_id)]["priority"], "high");
+}
+
+TEST(TcpIntegration, CApiRunsAJob) {
+  MediatorProcess m({{"a1", "A", "high"}});
+  char err[256] = "";
+  vgpu_client* c = vgpu_connect("127.0.0.1", m.port(), m.vm("a1").vm_id, m.vm("a1").token.c_str(),
+                                err, sizeof err);
+  ASSERT_NE(c, nullptr) << err;
+  const char* params[] = {"n=100", "seed=5"};
+  float out = 0;
+  size_t size = 0;
+  EXPECT_EQ(vgpu_run(c, "reduce_sum", params, 2, &out, sizeof out, &size, err, sizeof err), 0)
+      << err;
+  EXPECT_EQ(size, sizeof(float));
+  double ref = 0;
+  for (int i = 0; i < 100; ++i) ref += ops::generated_value(5, 0, i);
+  EXPECT_NEAR(out, ref, 1e-4);
+  EXPECT_EQ(vgpu_run(c, "nope", nullptr, 0, nullptr, 0, nullptr, err, sizeof err),
+            static_cast<int>(sdk::Status::unknown_op));
+  vgpu_close(c);
+  EXPECT_EQ(vgpu_connect("127.0.0.1", 1, 1, "", err, sizeof err), nullptr);
+  EXPECT_NE(std::string(err).find("no mediator at 127.0.0.1:1"), std::string::npos) << err;
+}

@@ -1,0 +1,128 @@
+// Accepts connections on any Asio stream protocol and runs a StreamSession for each; owns the
+// I/O threads. Shared by the tcp and vsock transports.
+#pragma once
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "stream_session.hpp"
+
+namespace vgpu::transports {
+
+template <typename Protocol>
+class StreamServer {
+ public:
+  using Socket = typename Protocol::socket;
+  using Session = StreamSession<Socket>;
+
+  StreamServer(typename Protocol::endpoint endpoint, unsigned threads, std::string transport,
+               sdk::Logger& log)
+      : endpoint_(endpoint), threads_(threads), transport_(std::move(transport)), log_(log) {}
+
+  ~StreamServer() { stop(); }
+
+  // Binds at once, so a busy address is an error at start, not later.
+  void start(sdk::Sink& sink) {
+    sink_ = &sink;
+    acceptor_.open(endpoint_.protocol());
+    acceptor_.set_option(typename Protocol::acceptor::reuse_address(true));
+    acceptor_.bind(endpoint_);
+    acceptor_.listen();
+    accept_next();
+    for (unsigned i = 0; i < threads_; ++i) pool_.emplace_back([this] { io_.run(); });
+  }
+
+  typename Protocol::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+  void stop() {
+    if (pool_.empty()) return;
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [raw, weak] : sessions_)
+        if (auto s = weak.lock()) s->close_after_flush();
+    }
+    // Give sessions a moment to flush results already handed to them, then stop regardless.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex_);
+        if (sessions_.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    work_.reset();
+    io_.stop();
+    for (auto& t : pool_) t.join();
+    pool_.clear();
+  }
+
+ private:
+  void accept_next() {
+    acceptor_.async_accept(
+        asio::make_strand(io_), [this](boost::system::error_code ec, Socket socket) {
+          if (ec) {
+            if (ec != asio::error::operation_aborted)
+              log_.warn(transport_ + ": accept failed: " + ec.message());
+            if (acceptor_.is_open()) accept_next();
+            return;
+          }
+          configure(socket);
+          std::string peer = describe(socket);
+          auto session = std::make_shared<Session>(std::move(socket), *sink_, log_, transport_,
+                                                   peer, [this](Session* s) { forget(s); });
+          {
+            std::lock_guard lock(mutex_);
+            sessions_.emplace(session.get(), session);
+          }
+          session->start();
+          accept_next();
+        });
+  }
+
+  static void configure(Socket& socket) {
+    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+      boost::system::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // results are latency-bound
+    }
+  }
+
+  static std::string describe(const Socket& socket) {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return "peer";
+    std::ostringstream out;
+    out << ep;
+    return out.str();
+  }
+
+  void forget(Session* s) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(s);
+  }
+
+  typename Protocol::endpoint endpoint_;
+  unsigned threads_;
+  std::string transport_;
+  sdk::Logger& log_;
+  sdk::Sink* sink_ = nullptr;
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
+      asio::make_work_guard(io_)};
+  typename Protocol::acceptor acceptor_{asio::make_strand(io_)};
+  std::vector<std::thread> pool_;
+
+  std::mutex mutex_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+}  // namespace vgpu::transports

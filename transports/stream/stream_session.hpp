@@ -1,0 +1,243 @@
+// One client connection speaking the framed protocol (docs/protocol.md), for any Asio stream
+// socket. All of a session's handlers run on its strand; deliver() may be called from any thread.
+#pragma once
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "vgpu/sdk/context.hpp"
+#include "vgpu/sdk/transport.hpp"
+#include "vgpu/sdk/wire.hpp"
+
+namespace vgpu::transports {
+
+namespace asio = boost::asio;
+
+template <typename Socket>
+class StreamSession : public sdk::ReplyChannel,
+                      public std::enable_shared_from_this<StreamSession<Socket>> {
+ public:
+  using OnClosed = std::function<void(StreamSession*)>;
+
+  StreamSession(Socket socket, sdk::Sink& sink, sdk::Logger& log, std::string transport,
+                std::string peer, OnClosed on_closed)
+      : socket_(std::move(socket)),
+        sink_(sink),
+        log_(log),
+        transport_(std::move(transport)),
+        peer_(std::move(peer)),
+        on_closed_(std::move(on_closed)),
+        max_frame_(sink.max_frame_bytes()) {}
+
+  void start() {
+    asio::dispatch(socket_.get_executor(),
+                   [self = this->shared_from_this()] { self->read_header(); });
+  }
+
+  void deliver(std::uint64_t tag, sdk::JobResult r) override {
+    if (closed_) return;
+    wire::ResultMeta meta{static_cast<std::uint16_t>(r.status),
+                          std::move(r.message),
+                          static_cast<std::uint64_t>(r.queued.count()),
+                          static_cast<std::uint64_t>(r.usage.wall.count()),
+                          static_cast<std::uint64_t>(r.usage.device.count()),
+                          r.dispatch_sequence,
+                          wire::sizes_of(r.outputs)};
+    Outgoing out{
+        wire::frame_prefix(wire::FrameType::result, tag, meta, wire::total_size(r.outputs)),
+        std::move(r.outputs)};
+    asio::post(socket_.get_executor(),
+               [self = this->shared_from_this(), out = std::move(out)]() mutable {
+                 self->send(std::move(out));
+               });
+  }
+
+  // Stops reading, sends what is queued, then closes.
+  void close_after_flush() {
+    asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
+      self->closing_ = true;
+      if (!self->writing_) self->close();
+    });
+  }
+
+  bool closed() const { return closed_; }
+
+ private:
+  struct Outgoing {
+    std::vector<std::uint8_t> prefix;  // header + metadata
+    std::vector<sdk::Buffer> buffers;  // gathered after it, never copied
+  };
+
+  void read_header() {
+    if (closing_) return;
+    asio::async_read(socket_, asio::buffer(header_),
+                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       if (ec) return self->close();
+                       self->on_header();
+                     });
+  }
+
+  void on_header() {
+    try {
+      head_ = wire::decode_header(header_, max_frame_);
+    } catch (const wire::WireError& e) {
+      return reject(sdk::Status::bad_request, 0, e.what());
+    }
+    meta_.resize(head_.meta_len);
+    asio::async_read(socket_, asio::buffer(meta_),
+                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       if (ec) return self->close();
+                       self->on_meta();
+                     });
+  }
+
+  void on_meta() {
+    try {
+      switch (head_.type) {
+        case wire::FrameType::hello:
+          return on_hello(wire::decode_hello(meta_));
+        case wire::FrameType::submit:
+          return on_submit(wire::decode_submit(meta_));
+        case wire::FrameType::cancel:
+          if (!require_hello()) return;
+          sink_.cancel(*this, head_.tag);
+          return read_header();
+        case wire::FrameType::ping:
+          send({wire::empty_frame(wire::FrameType::pong, head_.tag), {}});
+          return read_header();
+        default:
+          return reject(sdk::Status::bad_request, head_.tag,
+                        "frame type " + std::to_string(int(head_.type)) +
+                            " is sent by the mediator, not to it");
+      }
+    } catch (const wire::WireError& e) {
+      reject(sdk::Status::bad_request, head_.tag, e.what());
+    }
+  }
+
+  void on_hello(const wire::Hello& hello) {
+    if (vm_id_) return reject(sdk::Status::bad_request, head_.tag, "HELLO sent twice");
+    sdk::PeerIdentity peer;
+    peer.transport = transport_;
+    peer.vm_id = hello.vm_id;
+    peer.token = hello.token;
+    peer.peer_address = peer_;
+    augment_identity(peer);
+    auto outcome = sink_.authenticate(peer);
+    if (outcome.status != sdk::Status::ok) {
+      log_.warn(transport_ + " " + peer_ + ": HELLO refused: " + outcome.message);
+      return reject(outcome.status, head_.tag, outcome.message);
+    }
+    vm_id_ = outcome.tenant.vm_id;
+    wire::HelloOk ok{outcome.tenant.vm_id, static_cast<std::uint8_t>(outcome.tenant.priority),
+                     outcome.tenant.pool, outcome.vm_name, static_cast<std::uint32_t>(max_frame_)};
+    send({wire::frame_prefix(wire::FrameType::hello_ok, head_.tag, ok), {}});
+    read_header();
+  }
+
+  void on_submit(wire::Submit submit) {
+    if (!require_hello()) return;
+    wire::check_buffer_sizes(submit.buffer_sizes, head_.data_len);
+    request_ = sdk::SubmitRequest{};
+    request_.client_tag = head_.tag;
+    request_.op = std::move(submit.op);
+    request_.params = std::move(submit.params);
+    if (submit.deadline_ms) request_.deadline = std::chrono::milliseconds(submit.deadline_ms);
+    std::vector<asio::mutable_buffer> targets;
+    for (auto size : submit.buffer_sizes) {
+      request_.inputs.emplace_back(size);
+      targets.push_back(asio::buffer(request_.inputs.back()));
+    }
+    // Scatter read: each input lands straight in its own buffer.
+    asio::async_read(socket_, targets,
+                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       if (ec) return self->close();
+                       self->sink_.submit(*self->vm_id_, std::move(self->request_), self);
+                       self->read_header();
+                     });
+  }
+
+  bool require_hello() {
+    if (vm_id_) return true;
+    reject(sdk::Status::unauthenticated, head_.tag, "the first frame must be HELLO");
+    return false;
+  }
+
+  // Hook for transports that know more about the peer (vsock: the CID).
+  void augment_identity(sdk::PeerIdentity& peer);
+
+  // An error frame, then the connection closes. Nothing else is affected.
+  void reject(sdk::Status status, std::uint64_t tag, const std::string& message) {
+    log_.warn(transport_ + " " + peer_ + ": closing connection: " + message);
+    send({wire::frame_prefix(wire::FrameType::error, tag,
+                             wire::ErrorMsg{static_cast<std::uint16_t>(status), message}),
+          {}});
+    closing_ = true;
+  }
+
+  void send(Outgoing out) {
+    if (closed_) return;
+    outbox_.push_back(std::move(out));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (outbox_.empty()) {
+      writing_ = false;
+      if (closing_) close();
+      return;
+    }
+    writing_ = true;
+    const Outgoing& out = outbox_.front();
+    gather_.clear();
+    gather_.push_back(asio::buffer(out.prefix));
+    for (const auto& b : out.buffers) gather_.push_back(asio::buffer(b));
+    asio::async_write(socket_, gather_,
+                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->outbox_.pop_front();
+                        if (ec) return self->close();
+                        self->write_next();
+                      });
+  }
+
+  void close() {
+    if (closed_.exchange(true)) return;
+    boost::system::error_code ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    outbox_.clear();
+    if (vm_id_) sink_.disconnected(*this);
+    if (on_closed_) on_closed_(this);
+  }
+
+  Socket socket_;
+  sdk::Sink& sink_;
+  sdk::Logger& log_;
+  std::string transport_;
+  std::string peer_;
+  OnClosed on_closed_;
+  std::size_t max_frame_;
+
+  wire::HeaderBytes header_{};
+  wire::FrameHeader head_{};
+  std::vector<std::uint8_t> meta_;
+  sdk::SubmitRequest request_;
+  std::optional<std::uint32_t> vm_id_;
+
+  std::deque<Outgoing> outbox_;
+  std::vector<asio::const_buffer> gather_;
+  bool writing_ = false;
+  bool closing_ = false;
+  std::atomic<bool> closed_{false};
+};
+
+// By default a stream proves nothing beyond the HELLO.
+template <typename Socket>
+void StreamSession<Socket>::augment_identity(sdk::PeerIdentity&) {}
+
+}  // namespace vgpu::transports

@@ -1,0 +1,49 @@
+// tcp: listens on an address and port, authenticates each connection by its HELLO
+// (vm_id + token, checked by the core against the DB) and carries framed requests.
+#include <sstream>
+
+#include "stream_server.hpp"
+#include "vgpu/sdk/plugin.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using vgpu::transports::StreamServer;
+
+class TcpTransport final : public vgpu::sdk::Transport {
+ public:
+  TcpTransport(asio::ip::tcp::endpoint endpoint, unsigned threads, vgpu::sdk::Logger& log)
+      : server_(endpoint, threads, "tcp", log) {}
+
+  void start(vgpu::sdk::Sink& sink) override { server_.start(sink); }
+  void stop() override { server_.stop(); }
+
+  std::vector<std::string> endpoints() const override {
+    std::ostringstream out;
+    out << "tcp://" << server_.local_endpoint();
+    return {out.str()};
+  }
+
+ private:
+  StreamServer<asio::ip::tcp> server_;
+};
+
+std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& settings,
+                                                         const vgpu::sdk::PluginContext& ctx) {
+  vgpu::sdk::SettingsReader reader(settings);
+  const auto listen = reader.get<std::string>("listen", "127.0.0.1");
+  const auto port = reader.get_in_range<unsigned>("port", 7800, 0, 65535);
+  const auto threads = reader.get_in_range<unsigned>("threads", 1, 1, 64);
+  reader.reject_unknown_keys();
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(listen, ec);
+  if (ec)
+    throw vgpu::sdk::ConfigError(settings["listen"].Mark(),
+                                 "'listen' is not an IP address: '" + listen + "'");
+  return std::make_unique<TcpTransport>(
+      asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), threads, ctx.logger);
+}
+
+}  // namespace
+
+VGPU_EXPORT_TRANSPORT("tcp", "1.0.0", make_tcp_transport)
