@@ -5,6 +5,7 @@
 
 #include <boost/asio.hpp>
 
+#include <atomic>
 #include <thread>
 
 #include "client.hpp"
@@ -61,6 +62,7 @@ struct RawEcho {
   asio::io_context io;
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
   std::thread thread;
+  std::atomic<bool> stopping{false};
   std::size_t in, out;
 
   RawEcho(std::size_t in_bytes, std::size_t out_bytes) : in(in_bytes), out(out_bytes) {
@@ -69,7 +71,7 @@ struct RawEcho {
         tcp::socket s(io);
         boost::system::error_code ec;
         acceptor.accept(s, ec);
-        if (ec) return;
+        if (ec || stopping) return;
         s.set_option(tcp::no_delay(true));
         std::vector<std::uint8_t> request(in), reply(out);
         while (!ec) {
@@ -79,8 +81,13 @@ struct RawEcho {
       }
     });
   }
+  // Closing an acceptor does not wake a blocking accept() on Linux: connect once instead.
   ~RawEcho() {
-    acceptor.close();
+    stopping = true;
+    asio::io_context wake_io;
+    tcp::socket wake(wake_io);
+    boost::system::error_code ignored;
+    wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port()), ignored);
     thread.join();
   }
   std::uint16_t port() const { return acceptor.local_endpoint().port(); }

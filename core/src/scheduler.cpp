@@ -1,5 +1,7 @@
 #include "scheduler.hpp"
 
+#include <algorithm>
+
 namespace vgpu::core {
 
 Scheduler::Scheduler(sdk::Policy& policy, sdk::Executor& executor, SchedulerLimits limits,
@@ -130,7 +132,6 @@ void Scheduler::handle(Cancel& e) {
   if (tag == channel->second.end()) return;
   const sdk::JobId id = tag->second;
   Entry& entry = jobs_.at(id);
-  if (entry.running) return;  // too late: its result will come
   if (!policy_.cancel(id)) {
     log_.error("policy could not cancel job " + std::to_string(id) + " it holds");
     return;
@@ -149,9 +150,8 @@ void Scheduler::handle(Disconnect& e) {
   by_channel_.erase(channel);
   for (sdk::JobId id : ids) {
     Entry& entry = jobs_.at(id);
-    entry.channel.reset();  // nobody to answer: the result is dropped
+    entry.channel.reset();  // nobody to answer
     entry.key = nullptr;
-    if (entry.running) continue;
     policy_.cancel(id);
     --queued_;
     stats_.cancelled(entry.job->tenant);
@@ -172,11 +172,8 @@ void Scheduler::handle(Completed& e) {
     --running_;
   }
   idle_changed_.notify_all();
-  policy_.completed(*entry.job, e.result.usage);
-  stats_.finished(entry.job->tenant, e.result.status == sdk::Status::ok);
-  e.result.queued = entry.started - entry.job->enqueued_at;
-  e.result.dispatch_sequence = entry.sequence;
-  reply(entry, std::move(e.result));
+  policy_.completed(*entry.job, e.usage);
+  stats_.finished(entry.job->tenant, e.ok);
   forget(e.id);
 }
 
@@ -239,20 +236,31 @@ void Scheduler::dispatch_free_slots() {
     entry.running = true;
     entry.started = now;
     entry.sequence = ++dispatch_sequence_;
+    detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered
     --free_slots_;
     {
       std::lock_guard lock(idle_mutex_);
       ++running_;
     }
+    // The result goes straight from the executor's thread to the client: one thread hand-off
+    // less on every job. The scheduler hears of the completion afterwards, for the slot, the
+    // policy's accounting and the statistics. A channel already closed drops the result.
     const sdk::JobId id = job->id;
+    auto deliver = [this, id, channel = entry.channel, tag = job->client_tag,
+                    queued = now - job->enqueued_at,
+                    sequence = entry.sequence](sdk::JobResult result) {
+      const sdk::Usage usage = result.usage;
+      const bool ok = result.status == sdk::Status::ok;
+      result.queued = queued;
+      result.dispatch_sequence = sequence;
+      if (channel) channel->deliver(tag, std::move(result));
+      post(Completed{id, usage, ok});
+    };
     try {
-      executor_.execute(std::move(job), [this, id](sdk::JobResult result) {
-        post(Completed{id, std::move(result)});
-      });
+      executor_.execute(std::move(job), deliver);
     } catch (const std::exception& ex) {
-      post(Completed{
-          id, sdk::JobResult::failure(sdk::Status::execution_error,
-                                      std::string("executor refused the job: ") + ex.what())});
+      deliver(sdk::JobResult::failure(sdk::Status::execution_error,
+                                      std::string("executor refused the job: ") + ex.what()));
     }
   }
 }
@@ -267,14 +275,18 @@ void Scheduler::forget(sdk::JobId id) {
   Entry& entry = it->second;
   if (auto vm = per_vm_.find(entry.job->tenant.vm_id); vm != per_vm_.end() && --vm->second == 0)
     per_vm_.erase(vm);
-  if (entry.key) {
-    auto channel = by_channel_.find(entry.key);
-    if (channel != by_channel_.end()) {
-      channel->second.erase(entry.job->client_tag);
-      if (channel->second.empty()) by_channel_.erase(channel);
-    }
-  }
+  detach_from_channel(entry);
   jobs_.erase(it);
+}
+
+void Scheduler::detach_from_channel(Entry& entry) {
+  if (!entry.key) return;
+  auto channel = by_channel_.find(entry.key);
+  if (channel != by_channel_.end()) {
+    channel->second.erase(entry.job->client_tag);
+    if (channel->second.empty()) by_channel_.erase(channel);
+  }
+  entry.key = nullptr;
 }
 
 void Scheduler::log_stats() {

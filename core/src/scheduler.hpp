@@ -48,7 +48,7 @@ class Scheduler {
   struct Entry {
     sdk::JobPtr job;
     std::shared_ptr<sdk::ReplyChannel> channel;  // null once the client is gone
-    const sdk::ReplyChannel* key = nullptr;      // by_channel_ key while attached
+    const sdk::ReplyChannel* key = nullptr;      // by_channel_ key while queued
     bool running = false;
     sdk::Clock::time_point started{};
     std::uint64_t sequence = 0;
@@ -65,9 +65,11 @@ class Scheduler {
   struct Disconnect {
     const sdk::ReplyChannel* channel;
   };
+  // A job finished; its result has already been delivered.
   struct Completed {
     sdk::JobId id;
-    sdk::JobResult result;
+    sdk::Usage usage;
+    bool ok;
   };
   struct StatsRequest {
     std::shared_ptr<std::promise<nlohmann::json>> reply;
@@ -88,6 +90,7 @@ class Scheduler {
   void dispatch_free_slots();
   void reply(Entry& entry, sdk::JobResult result);
   void forget(sdk::JobId id);
+  void detach_from_channel(Entry& entry);
   void log_stats();
 
   sdk::Policy& policy_;
@@ -106,6 +109,8 @@ class Scheduler {
 
   // Scheduler-thread state.
   std::unordered_map<sdk::JobId, Entry> jobs_;
+  // Queued jobs by connection and tag: what CANCEL and a disconnect need. Running jobs are not
+  // here: they cannot be cancelled, and they answer through the channel they captured.
   std::unordered_map<const sdk::ReplyChannel*, std::unordered_map<std::uint64_t, sdk::JobId>>
       by_channel_;
   std::unordered_map<std::uint32_t, std::size_t> per_vm_;  // queued + running

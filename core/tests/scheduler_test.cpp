@@ -158,3 +158,12 @@ TEST_F(SchedulerTest, ExpiredDeadlineIsNotRun) {
   EXPECT_EQ(results[1].second.status, sdk::Status::deadline_exceeded);
   EXPECT_EQ(results[0].second.status, sdk::Status::ok);
 }
+
+TEST_F(SchedulerTest, TagIsReusableAsSoonAsItsResultArrives) {
+  for (int round = 1; round <= 20; ++round) {
+    scheduler_.submit(job(7, 1, "noop"), channel_, 100);
+    auto results = channel_->wait_for(round);
+    ASSERT_EQ(results.size(), static_cast<std::size_t>(round));
+    EXPECT_EQ(results.back().second.status, sdk::Status::ok) << results.back().second.message;
+  }
+}
