@@ -1,9 +1,11 @@
-// Policy cost: one enqueue plus one dispatch with N jobs already queued, spread over 1k VMs in
+// Policy cost: one enqueue, one dispatch and its completion with N jobs already queued, spread over 1k VMs in
 // two pools and three priorities. fifo is the baseline.
 #include <benchmark/benchmark.h>
 
 #include "fifo_policy.hpp"
+#include "round_robin_policy.hpp"
 #include "strict_priority_policy.hpp"
+#include "weighted_policy.hpp"
 
 using namespace vgpu;
 
@@ -34,7 +36,9 @@ void EnqueueDispatch(benchmark::State& state) {
       state.ResumeTiming();
     }
     policy.enqueue(std::move(batch[i++]));
-    benchmark::DoNotOptimize(policy.dispatch({}));
+    auto job = policy.dispatch({});
+    policy.completed(*job, {std::chrono::microseconds(100), {}});
+    benchmark::DoNotOptimize(job);
   }
   state.counters["queued"] = static_cast<double>(policy.pending());
 }
@@ -55,5 +59,9 @@ void CancelQueued(benchmark::State& state) {
 
 BENCHMARK(EnqueueDispatch<policies::FifoPolicy>)->Arg(1)->Arg(1000)->Arg(100000);
 BENCHMARK(EnqueueDispatch<policies::StrictPriorityPolicy>)->Arg(1)->Arg(1000)->Arg(100000);
+BENCHMARK(EnqueueDispatch<policies::RoundRobinPolicy>)->Arg(1)->Arg(1000)->Arg(100000);
+BENCHMARK(EnqueueDispatch<policies::WeightedPolicy>)->Arg(1)->Arg(1000)->Arg(100000);
 BENCHMARK(CancelQueued<policies::FifoPolicy>)->Arg(1000)->Arg(100000);
 BENCHMARK(CancelQueued<policies::StrictPriorityPolicy>)->Arg(1000)->Arg(100000);
+BENCHMARK(CancelQueued<policies::RoundRobinPolicy>)->Arg(1000)->Arg(100000);
+BENCHMARK(CancelQueued<policies::WeightedPolicy>)->Arg(1000)->Arg(100000);

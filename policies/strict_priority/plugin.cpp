@@ -4,11 +4,14 @@
 
 namespace {
 
-std::unique_ptr<vgpu::sdk::Policy> make_strict_priority_policy(const YAML::Node& settings,
-                                                               const vgpu::sdk::PluginContext&) {
+std::unique_ptr<vgpu::sdk::Policy> make_strict_priority_policy(
+    const YAML::Node& settings, const vgpu::sdk::PluginContext& ctx) {
   vgpu::sdk::SettingsReader reader(settings);
-  reader.reject_unknown_keys();  // no settings yet; aging arrives with the policy issue
-  return std::make_unique<vgpu::policies::StrictPriorityPolicy>();
+  // aging_ms: a job waiting this long competes one level higher (0 = off, the default).
+  const auto aging = reader.get_in_range<unsigned>("aging_ms", 0, 0, 3600000);
+  reader.reject_unknown_keys();
+  return std::make_unique<vgpu::policies::StrictPriorityPolicy>(std::chrono::milliseconds(aging),
+                                                                ctx.now);
 }
 
 }  // namespace

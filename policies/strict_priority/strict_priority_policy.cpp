@@ -20,21 +20,38 @@ void StrictPriorityPolicy::enqueue(sdk::JobPtr job) {
   ++pending_;
 }
 
+sdk::FifoQueue* StrictPriorityPolicy::next_queue(PoolQueues& pool, sdk::Clock::time_point now) {
+  for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
+    sdk::FifoQueue* same = &pool.by_priority[level];
+    const sdk::Job* head = same->front();
+    if (aging_.count() > 0 && level > 0) {
+      // The oldest job one level down is the only one that can have aged into this level.
+      sdk::FifoQueue* below = &pool.by_priority[level - 1];
+      const sdk::Job* lower = below->front();
+      if (lower && now - lower->enqueued_at >= aging_ &&
+          (!head || lower->enqueued_at < head->enqueued_at)) {
+        ++aged_dispatches_;
+        return below;
+      }
+    }
+    if (head) return same;
+  }
+  return nullptr;
+}
+
 sdk::JobPtr StrictPriorityPolicy::dispatch(const sdk::SlotInfo&) {
   if (pending_ == 0) return nullptr;
+  const auto now = aging_.count() > 0 ? now_() : sdk::Clock::time_point{};
   for (std::size_t step = 0; step < pools_.size(); ++step) {
     const std::size_t pool = (next_pool_ + step) % pools_.size();
     PoolQueues& queues = pools_[pool];
     if (queues.size == 0) continue;
-    for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
-      if (auto job = queues.by_priority[level].pop()) {
-        --queues.size;
-        --pending_;
-        pool_of_job_.erase(job->id);
-        next_pool_ = (pool + 1) % pools_.size();
-        return job;
-      }
-    }
+    sdk::JobPtr job = next_queue(queues, now)->pop();
+    --queues.size;
+    --pending_;
+    pool_of_job_.erase(job->id);
+    next_pool_ = (pool + 1) % pools_.size();
+    return job;
   }
   return nullptr;
 }
@@ -55,7 +72,7 @@ sdk::JobPtr StrictPriorityPolicy::cancel(sdk::JobId id) {
 }
 
 std::vector<sdk::PolicyStat> StrictPriorityPolicy::stats() const {
-  std::vector<sdk::PolicyStat> out;
+  std::vector<sdk::PolicyStat> out{{"aged_dispatches", static_cast<double>(aged_dispatches_)}};
   for (const auto& pool : pools_) {
     for (int level = 0; level < sdk::kPriorityLevels; ++level)
       out.push_back({"pending." + pool.name + "." + std::to_string(level),

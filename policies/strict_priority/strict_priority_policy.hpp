@@ -1,7 +1,12 @@
 // strict_priority: the original Phase 2 mediator. Each pool has its own queues; inside a pool
 // high runs before medium before low, FIFO within a level; the pools that have work take turns,
 // so one pool's backlog never holds another pool back.
+//
+// Optional starvation guard (aging): a job that has waited at least `aging` competes one level
+// higher, in arrival order with the jobs there. Off (zero) by default.
 #pragma once
+
+#include <functional>
 
 #include <array>
 #include <string>
@@ -15,6 +20,11 @@ namespace vgpu::policies {
 
 class StrictPriorityPolicy final : public sdk::Policy {
  public:
+  using NowFn = std::function<sdk::Clock::time_point()>;
+  explicit StrictPriorityPolicy(
+      std::chrono::milliseconds aging = {}, NowFn now = [] { return sdk::Clock::now(); })
+      : aging_(aging), now_(std::move(now)) {}
+
   void enqueue(sdk::JobPtr job) override;
   sdk::JobPtr dispatch(const sdk::SlotInfo& slot) override;
   sdk::JobPtr cancel(sdk::JobId id) override;
@@ -29,6 +39,12 @@ class StrictPriorityPolicy final : public sdk::Policy {
   };
 
   std::size_t pool_index(const std::string& name);
+  // The queue whose front runs next in this pool, or nullptr.
+  sdk::FifoQueue* next_queue(PoolQueues& pool, sdk::Clock::time_point now);
+
+  std::chrono::milliseconds aging_;
+  NowFn now_;
+  std::uint64_t aged_dispatches_ = 0;
 
   std::vector<PoolQueues> pools_;  // in order of first appearance; pools are few
   std::unordered_map<sdk::JobId, std::size_t> pool_of_job_;

@@ -78,3 +78,41 @@ TEST(StrictPriority, OutOfRangePriorityIsClamped) {
   p.enqueue(job(2, 9));
   EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{2, 1}));
 }
+
+TEST(StrictPriorityAging, OffByDefaultLowWaitsForever) {
+  policies::StrictPriorityPolicy p;
+  auto old = job(1, 0);
+  old->enqueued_at = sdk::Clock::now() - std::chrono::hours(1);
+  p.enqueue(old);
+  p.enqueue(job(2, 1));
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{2, 1}));
+}
+
+TEST(StrictPriorityAging, AgedJobCompetesOneLevelHigher) {
+  sdk::Clock::time_point now = sdk::Clock::now();
+  policies::StrictPriorityPolicy p(std::chrono::milliseconds(100), [&] { return now; });
+  auto low = job(1, 0);
+  low->enqueued_at = now - std::chrono::milliseconds(150);  // aged: now counts as medium
+  auto medium = job(2, 1);
+  medium->enqueued_at = now - std::chrono::milliseconds(10);
+  auto high = job(3, 2);
+  high->enqueued_at = now;
+  p.enqueue(low);
+  p.enqueue(medium);
+  p.enqueue(high);
+  // high first (the aged low job is only medium), then the aged low job, older than medium.
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{3, 1, 2}));
+}
+
+TEST(StrictPriorityAging, YoungLowJobStillWaits) {
+  sdk::Clock::time_point now = sdk::Clock::now();
+  policies::StrictPriorityPolicy p(std::chrono::milliseconds(100), [&] { return now; });
+  auto low = job(1, 0);
+  low->enqueued_at = now - std::chrono::milliseconds(50);
+  auto medium = job(2, 1);
+  medium->enqueued_at = now;
+  p.enqueue(low);
+  p.enqueue(medium);
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{2, 1}));
+  EXPECT_EQ(p.stats()[0].value, 0);
+}
