@@ -1,5 +1,5 @@
-// Policy cost: one enqueue, one dispatch and its completion with N jobs already queued, spread over 1k VMs in
-// two pools and three priorities. fifo is the baseline.
+// Policy cost: one enqueue, one dispatch and its completion with N jobs already queued, spread over
+// 1k VMs in two pools and three priorities. fifo is the baseline.
 #include <benchmark/benchmark.h>
 
 #include "fifo_policy.hpp"

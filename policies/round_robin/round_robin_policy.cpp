@@ -47,9 +47,7 @@ sdk::JobPtr RoundRobinPolicy::take_turn(Level& level) {
   return nullptr;
 }
 
-sdk::JobPtr RoundRobinPolicy::take_aged(Level& level, sdk::Clock::time_point now) {
-  const sdk::Job* oldest = level.arrivals.front();
-  if (!oldest || now - oldest->enqueued_at < aging_) return nullptr;
+sdk::JobPtr RoundRobinPolicy::take_oldest(Level& level) {
   sdk::JobPtr job = level.arrivals.pop();
   level.vms[job->tenant.vm_id].jobs.remove(job->id);  // its VM keeps its place in the ring
   ++aged_dispatches_;
@@ -57,14 +55,35 @@ sdk::JobPtr RoundRobinPolicy::take_aged(Level& level, sdk::Clock::time_point now
 }
 
 sdk::JobPtr RoundRobinPolicy::next_in_pool(Pool& pool) {
-  const bool aging = aging_.count() > 0;
-  const auto now = aging ? now_() : sdk::Clock::time_point{};
-  for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
-    if (aging && level > 0)
-      if (auto job = take_aged(pool.levels[level - 1], now)) return job;
-    if (auto job = take_turn(pool.levels[level])) return job;
+  if (aging_.count() <= 0) {
+    for (int level = sdk::kPriorityLevels - 1; level >= 0; --level)
+      if (auto job = take_turn(pool.levels[level])) return job;
+    return nullptr;
   }
-  return nullptr;
+  // Each level's oldest job decides how far that level's work has aged. The highest effective
+  // level wins; there a job that aged into it (the oldest one) goes before the level's own turn.
+  const auto now = now_();
+  int best_level = -1, best_own = -1;
+  sdk::Clock::time_point best_time{};
+  for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
+    const sdk::Job* oldest = pool.levels[level].arrivals.front();
+    if (!oldest) continue;
+    const auto steps = (now - oldest->enqueued_at) / aging_;
+    const int effective =
+        static_cast<int>(std::min<std::int64_t>(sdk::kPriorityLevels - 1, level + steps));
+    const bool aged = effective > level;
+    const bool better =
+        effective > best_level || (effective == best_level && aged &&
+                                   (best_own == best_level || oldest->enqueued_at < best_time));
+    if (better) {
+      best_level = effective;
+      best_own = level;
+      best_time = oldest->enqueued_at;
+    }
+  }
+  if (best_own < 0) return nullptr;
+  Level& level = pool.levels[best_own];
+  return best_level > best_own ? take_oldest(level) : take_turn(level);
 }
 
 sdk::JobPtr RoundRobinPolicy::dispatch(const sdk::SlotInfo&) {

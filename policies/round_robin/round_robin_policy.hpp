@@ -2,8 +2,9 @@
 // pool), but inside a priority level the VMs that have work take turns, one job each, so a VM
 // that floods the queue cannot starve another VM of the same priority.
 //
-// Optional aging: a job that waited at least `aging` is served before the next turn of the
-// level above its own (the oldest such job first). Off (zero) by default.
+// Optional aging: every `aging` a job waits raises it one level (low -> medium -> high); a job
+// that aged into a level is served before that level's next turn, oldest first. Off (zero) by
+// default.
 #pragma once
 
 #include <array>
@@ -54,7 +55,7 @@ class RoundRobinPolicy final : public sdk::Policy {
 
   std::size_t pool_index(const std::string& name);
   sdk::JobPtr take_turn(Level& level);
-  sdk::JobPtr take_aged(Level& level, sdk::Clock::time_point now);
+  sdk::JobPtr take_oldest(Level& level);
   sdk::JobPtr next_in_pool(Pool& pool);
 
   std::chrono::milliseconds aging_;

@@ -71,7 +71,7 @@ TEST(RoundRobinAging, AgedLowJobGoesBeforeTheNextMediumTurn) {
   auto now = sdk::Clock::now();
   policies::RoundRobinPolicy p(std::chrono::milliseconds(100), [&] { return now; });
   auto low = job(9, 0);
-  low->enqueued_at = now - std::chrono::milliseconds(200);
+  low->enqueued_at = now - std::chrono::milliseconds(150);  // one step: counts as medium
   p.enqueue(low);
   for (int i = 0; i < 3; ++i) {
     auto m = job(1, 1);
@@ -83,4 +83,16 @@ TEST(RoundRobinAging, AgedLowJobGoesBeforeTheNextMediumTurn) {
   p.enqueue(high);
   EXPECT_EQ(vm_order(p), (std::vector<std::uint32_t>{5, 9, 1, 1, 1}));
   EXPECT_EQ(p.stats()[0].value, 1);
+}
+
+TEST(RoundRobinAging, TwoStepsMakeALowJobHigh) {
+  auto now = sdk::Clock::now();
+  policies::RoundRobinPolicy p(std::chrono::milliseconds(100), [&] { return now; });
+  auto high = job(5, 2);
+  high->enqueued_at = now - std::chrono::milliseconds(10);
+  p.enqueue(high);
+  auto low = job(9, 0);
+  low->enqueued_at = now - std::chrono::milliseconds(250);
+  p.enqueue(low);
+  EXPECT_EQ(vm_order(p), (std::vector<std::uint32_t>{9, 5}));
 }

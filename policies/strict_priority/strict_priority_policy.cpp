@@ -20,23 +20,32 @@ void StrictPriorityPolicy::enqueue(sdk::JobPtr job) {
   ++pending_;
 }
 
+int StrictPriorityPolicy::effective_level(const sdk::Job& job, int level,
+                                          sdk::Clock::time_point now) const {
+  if (aging_.count() <= 0) return level;
+  const auto steps = (now - job.enqueued_at) / aging_;
+  return static_cast<int>(std::min<std::int64_t>(sdk::kPriorityLevels - 1, level + steps));
+}
+
 sdk::FifoQueue* StrictPriorityPolicy::next_queue(PoolQueues& pool, sdk::Clock::time_point now) {
+  // Each queue's front is its oldest job, so it has the highest effective level of its queue:
+  // comparing the fronts is exact. Highest effective level wins, then the older job.
+  sdk::FifoQueue* best = nullptr;
+  int best_level = -1, best_own = 0;
+  sdk::Clock::time_point best_time{};
   for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
-    sdk::FifoQueue* same = &pool.by_priority[level];
-    const sdk::Job* head = same->front();
-    if (aging_.count() > 0 && level > 0) {
-      // The oldest job one level down is the only one that can have aged into this level.
-      sdk::FifoQueue* below = &pool.by_priority[level - 1];
-      const sdk::Job* lower = below->front();
-      if (lower && now - lower->enqueued_at >= aging_ &&
-          (!head || lower->enqueued_at < head->enqueued_at)) {
-        ++aged_dispatches_;
-        return below;
-      }
+    const sdk::Job* head = pool.by_priority[level].front();
+    if (!head) continue;
+    const int effective = effective_level(*head, level, now);
+    if (effective > best_level || (effective == best_level && head->enqueued_at < best_time)) {
+      best = &pool.by_priority[level];
+      best_level = effective;
+      best_own = level;
+      best_time = head->enqueued_at;
     }
-    if (head) return same;
   }
-  return nullptr;
+  if (best && best_level > best_own) ++aged_dispatches_;
+  return best;
 }
 
 sdk::JobPtr StrictPriorityPolicy::dispatch(const sdk::SlotInfo&) {

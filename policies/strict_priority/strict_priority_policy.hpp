@@ -2,8 +2,9 @@
 // high runs before medium before low, FIFO within a level; the pools that have work take turns,
 // so one pool's backlog never holds another pool back.
 //
-// Optional starvation guard (aging): a job that has waited at least `aging` competes one level
-// higher, in arrival order with the jobs there. Off (zero) by default.
+// Optional starvation guard (aging): every `aging` a job waits raises it one level (low ->
+// medium -> high); it then competes in arrival order with the jobs of that level. Off (zero) by
+// default.
 #pragma once
 
 #include <functional>
@@ -41,6 +42,7 @@ class StrictPriorityPolicy final : public sdk::Policy {
   std::size_t pool_index(const std::string& name);
   // The queue whose front runs next in this pool, or nullptr.
   sdk::FifoQueue* next_queue(PoolQueues& pool, sdk::Clock::time_point now);
+  int effective_level(const sdk::Job& job, int level, sdk::Clock::time_point now) const;
 
   std::chrono::milliseconds aging_;
   NowFn now_;

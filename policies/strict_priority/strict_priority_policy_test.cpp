@@ -116,3 +116,15 @@ TEST(StrictPriorityAging, YoungLowJobStillWaits) {
   EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{2, 1}));
   EXPECT_EQ(p.stats()[0].value, 0);
 }
+
+TEST(StrictPriorityAging, TwoStepsMakeALowJobHigh) {
+  sdk::Clock::time_point now = sdk::Clock::now();
+  policies::StrictPriorityPolicy p(std::chrono::milliseconds(100), [&] { return now; });
+  auto high = job(1, 2);
+  high->enqueued_at = now - std::chrono::milliseconds(10);
+  auto low = job(2, 0);
+  low->enqueued_at = now - std::chrono::milliseconds(250);  // two steps: counts as high, older
+  p.enqueue(high);
+  p.enqueue(low);
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{2, 1}));
+}
