@@ -11,12 +11,14 @@ namespace {
 struct Acc {
   std::vector<double> waits_ms;
   double busy_s = 0;
+  std::size_t missed = 0;
 };
 
 GroupStats summarise(std::string name, Acc acc, double total_busy) {
   GroupStats g;
   g.name = std::move(name);
   g.jobs = acc.waits_ms.size();
+  g.missed = acc.missed;
   std::sort(acc.waits_ms.begin(), acc.waits_ms.end());
   if (!acc.waits_ms.empty()) {
     double sum = 0;
@@ -54,6 +56,7 @@ Report make_report(const Workload& w, const SimResult& r) {
   for (const auto& j : r.jobs) {
     by_vm[j.vm_id].waits_ms.push_back(j.wait_s * 1e3);
     by_vm[j.vm_id].busy_s += j.duration_s;
+    by_vm[j.vm_id].missed += j.missed_deadline;
   }
   // Entitlements among the VMs that sent work: pool weight share, then VM weight share.
   std::map<std::string, double> pool_vm_weight;
@@ -84,6 +87,7 @@ Report make_report(const Workload& w, const SimResult& r) {
     Acc& pool = by_pool[vm.pool];
     pool.waits_ms.insert(pool.waits_ms.end(), acc.waits_ms.begin(), acc.waits_ms.end());
     pool.busy_s += acc.busy_s;
+    pool.missed += acc.missed;
     out.vms.push_back(std::move(g));
   }
   for (auto& [name, acc] : by_pool) {
@@ -106,14 +110,16 @@ std::string format_text(const Report& report, const std::string& policy) {
                 policy.c_str(), report.makespan_s, 100 * report.utilisation);
   out += line;
   auto table = [&](const char* title, const std::vector<GroupStats>& rows, bool vms) {
-    std::snprintf(line, sizeof line, "%-14s %-5s %-8s %8s %11s %11s %11s %7s %7s\n", title, "POOL",
-                  "PRIORITY", "JOBS", "MEAN_WAIT", "P50_WAIT", "P99_WAIT", "SHARE", "ENTITLED");
+    std::snprintf(line, sizeof line, "%-15s %-5s %-8s %8s %7s %11s %11s %11s %7s %8s\n", title,
+                  "POOL", "PRIORITY", "JOBS", "MISSED", "MEAN_WAIT", "P50_WAIT", "P99_WAIT",
+                  "SHARE", "ENTITLED");
     out += line;
     for (const auto& g : rows) {
-      std::snprintf(
-          line, sizeof line, "%-14s %-5s %-8s %8zu %8.2f ms %8.2f ms %8.2f ms %6.1f%% %6.1f%%\n",
-          g.name.c_str(), g.pool.c_str(), vms ? priority_name(g.priority) : "-", g.jobs,
-          g.mean_wait_ms, g.p50_wait_ms, g.p99_wait_ms, 100 * g.share, 100 * g.entitlement);
+      std::snprintf(line, sizeof line,
+                    "%-15s %-5s %-8s %8zu %7zu %8.2f ms %8.2f ms %8.2f ms %6.1f%% %7.1f%%\n",
+                    g.name.c_str(), g.pool.c_str(), vms ? priority_name(g.priority) : "-", g.jobs,
+                    g.missed, g.mean_wait_ms, g.p50_wait_ms, g.p99_wait_ms, 100 * g.share,
+                    100 * g.entitlement);
       out += line;
     }
     out += "\n";
@@ -135,6 +141,7 @@ nlohmann::json to_json(const Report& report, const std::string& policy) {
                    {"pool", g.pool},
                    {"priority", g.priority},
                    {"jobs", g.jobs},
+                   {"missed_deadlines", g.missed},
                    {"mean_wait_ms", g.mean_wait_ms},
                    {"p50_wait_ms", g.p50_wait_ms},
                    {"p99_wait_ms", g.p99_wait_ms},

@@ -13,6 +13,7 @@ struct GroupStats {
   std::string pool;
   int priority = 1;
   std::size_t jobs = 0;
+  std::size_t missed = 0;  // jobs that finished after their deadline
   double mean_wait_ms = 0, p50_wait_ms = 0, p99_wait_ms = 0;
   double share = 0;        // of all executor time used
   double entitlement = 0;  // what its weights entitle it to, among the VMs that sent work

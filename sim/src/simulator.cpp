@@ -96,6 +96,7 @@ class Engine {
                               w_.pool_weights.count(vm.pool) ? w_.pool_weights.at(vm.pool) : 1.0};
     job->op = "spin";
     job->enqueued_at = to_clock(now_);
+    if (s.deadline_ms > 0) job->deadline = to_clock(now_ + s.deadline_ms / 1e3);
     meta_[job->id] = {i, now_, duration_of(i)};
     policy_->enqueue(std::move(job));
     if (s.kind == Source::Kind::poisson) {
@@ -122,7 +123,9 @@ class Engine {
       if (!job) throw std::runtime_error("the policy has pending jobs but dispatched none");
       --free_slots_;
       const Meta& m = meta_.at(job->id);
-      result_.jobs.push_back({job->tenant.vm_id, m.arrival_s, now_ - m.arrival_s, m.duration_s});
+      const bool missed = job->deadline && to_clock(now_ + m.duration_s) > *job->deadline;
+      result_.jobs.push_back(
+          {job->tenant.vm_id, m.arrival_s, now_ - m.arrival_s, m.duration_s, missed});
       result_.busy_s += m.duration_s;
       push(now_ + m.duration_s, Event::Type::completion, m.source, std::move(job));
     }

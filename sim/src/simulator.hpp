@@ -16,6 +16,7 @@ struct JobRecord {
   double arrival_s;
   double wait_s;
   double duration_s;
+  bool missed_deadline;
 };
 
 struct SimResult {

@@ -41,6 +41,7 @@ Source parse_source(const YAML::Node& node) {
   s.stop_s = r.get<double>("stop_s", -1);
   s.job_us = r.get<double>("job_us", 1000);
   s.jitter = r.get_in_range<double>("jitter", 0, 0, 0.99);
+  s.deadline_ms = r.get<double>("deadline_ms", 0);
   r.reject_unknown_keys();
   if (s.job_us <= 0) throw sdk::ConfigError(node["job_us"].Mark(), "'job_us' must be positive");
   if (s.kind == Source::Kind::poisson && s.rate_per_s <= 0)

@@ -28,6 +28,7 @@ struct Source {
   double start_s = 0, stop_s = -1;  // active window (-1: the whole run)
   double job_us = 1000;             // mean job duration
   double jitter = 0;                // durations uniform in job_us * [1 - jitter, 1 + jitter]
+  double deadline_ms = 0;           // each job must finish this long after it arrives (0: none)
   std::vector<std::pair<double, double>> trace;  // trace: (arrival s, duration us)
 };
 
