@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "plot.hpp"
 #include "plugin_loader.hpp"
 #include "report.hpp"
 #include "spdlog_logger.hpp"
@@ -17,11 +18,14 @@ int main(int argc, char** argv) {
   std::vector<std::filesystem::path> plugin_dirs;
   std::string settings = "{}";
   bool json = false;
+  std::string plot;
   app.add_option("workload", workload_file, "workload file (.yaml or .csv)")->required();
   app.add_option("-p,--policy", policies, "policy plugin name(s); each is run on the workload");
   app.add_option("--settings", settings, "the policy's YAML settings, e.g. '{aging_ms: 200}'");
   app.add_option("--plugin-dir", plugin_dirs, "extra folder(s) to find policy plugins in");
   app.add_flag("--json", json, "print JSON");
+  app.add_option("--plot", plot,
+                 "also draw PNG charts: FILE.png (one per policy: FILE-<policy>.png)");
   CLI11_PARSE(app, argc, argv);
 
   core::SpdLogger log("");
@@ -37,6 +41,13 @@ int main(int argc, char** argv) {
         return lib->descriptor->make_policy(node, sdk::PluginContext{log, metrics, now, name});
       });
       const auto report = sim::make_report(workload, result);
+      if (!plot.empty()) {
+        std::filesystem::path png = plot;
+        if (policies.size() > 1)
+          png.replace_filename(png.stem().string() + "-" + name + png.extension().string());
+        sim::plot_report(report, name, png);
+        std::cerr << "vgpu-sim: wrote " << png.string() << "\n";
+      }
       if (json)
         all.push_back(sim::to_json(report, name));
       else
