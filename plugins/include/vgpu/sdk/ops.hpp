@@ -14,6 +14,13 @@
 
 #include "vgpu/sdk/job.hpp"
 
+// The input generator also runs in CUDA kernels, so the GPU makes bit-identical inputs.
+#ifdef __CUDACC__
+#define VGPU_HOST_DEVICE __host__ __device__
+#else
+#define VGPU_HOST_DEVICE
+#endif
+
 namespace vgpu::sdk::ops {
 
 inline constexpr std::string_view kNoop = "noop";
@@ -75,7 +82,8 @@ inline float param_float(const Job& job, std::string_view key, float fallback) {
 
 // Counter-based generator: element i of input stream s depends only on (seed, s, i), so a GPU
 // thread can produce exactly what the CPU produces. Values are in [-1, 1).
-inline float generated_value(std::uint64_t seed, std::uint32_t stream, std::uint64_t i) {
+VGPU_HOST_DEVICE inline float generated_value(std::uint64_t seed, std::uint32_t stream,
+                                              std::uint64_t i) {
   std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + (std::uint64_t(stream) << 40) + i;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
