@@ -36,7 +36,7 @@ __global__ void vector_add_kernel(const float* a, const float* b, float* c, std:
 
 __global__ void saxpy_kernel(float alpha, const float* x, float* y, std::size_t n) {
   for (std::size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-    y[i] = alpha * x[i] + y[i];
+    y[i] = __fadd_rn(__fmul_rn(alpha, x[i]), y[i]);  // no FMA: round as the CPU reference does
 }
 
 // Each thread sums a strided slice in double, the block reduces in shared memory, and one
