@@ -5,14 +5,14 @@
 
 namespace vgpu::executors {
 
-CpuExecutor::CpuExecutor(unsigned workers) : workers_(workers) {
-  threads_.reserve(workers);
-  for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { worker_loop(); });
-}
-
-CpuExecutor::~CpuExecutor() {
-  stop();
-}
+CpuExecutor::CpuExecutor(unsigned workers)
+    : workers_(workers), pool_(workers, [](unsigned, sdk::JobPtr job, sdk::DoneCallback done) {
+        const auto start = sdk::Clock::now();
+        sdk::JobResult result = run_cpu_op(*job);
+        result.usage.wall = sdk::Clock::now() - start;
+        result.usage.device = result.usage.wall;  // the host is the device here
+        done(std::move(result));
+      }) {}
 
 sdk::ExecutorInfo CpuExecutor::info() const {
   return {"cpu", workers_, sdk::ops::builtin_names(),
@@ -20,40 +20,7 @@ sdk::ExecutorInfo CpuExecutor::info() const {
 }
 
 void CpuExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {
-  {
-    std::lock_guard lock(mutex_);
-    tasks_.push_back({std::move(job), std::move(done)});
-  }
-  wake_.notify_one();
-}
-
-void CpuExecutor::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ && threads_.empty()) return;
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  for (auto& t : threads_) t.join();  // workers drain the queue first: every done() runs
-  threads_.clear();
-}
-
-void CpuExecutor::worker_loop() {
-  for (;;) {
-    Task task;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
-    const auto start = sdk::Clock::now();
-    sdk::JobResult result = run_cpu_op(*task.job);
-    result.usage.wall = sdk::Clock::now() - start;
-    result.usage.device = result.usage.wall;  // the host is the device here
-    task.done(std::move(result));
-  }
+  pool_.submit(std::move(job), std::move(done));
 }
 
 }  // namespace vgpu::executors

@@ -35,7 +35,10 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(options) {
     check(cudaEventCreate(&slot.stop), "cudaEventCreate");
     slot.sm_count = prop.multiProcessorCount;
   }
-  for (unsigned i = 0; i < options_.slots; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+  pool_ = std::make_unique<sdk::WorkerPool>(
+      options_.slots, [this](unsigned slot, sdk::JobPtr job, sdk::DoneCallback done) {
+        run(slot, std::move(job), std::move(done));
+      });
 }
 
 CudaExecutor::~CudaExecutor() {
@@ -56,53 +59,33 @@ sdk::ExecutorInfo CudaExecutor::info() const {
 }
 
 void CudaExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {
-  {
-    std::lock_guard lock(mutex_);
-    tasks_.push_back({std::move(job), std::move(done)});
-  }
-  wake_.notify_one();
+  pool_->submit(std::move(job), std::move(done));
 }
 
 void CudaExecutor::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  for (auto& t : threads_) t.join();  // workers finish the queue first: every done() runs
-  threads_.clear();
+  pool_->stop();
 }
 
-void CudaExecutor::worker_loop(unsigned index) {
-  cudaSetDevice(options_.device);
+void CudaExecutor::run(unsigned index, sdk::JobPtr job, sdk::DoneCallback done) {
+  cudaSetDevice(options_.device);  // the current device is per host thread
   SlotResources& slot = slots_[index];
-  for (;;) {
-    Task task;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
-    const int level = std::clamp(task.job->tenant.priority, 0, 2);
-    const auto start = sdk::Clock::now();
-    sdk::JobResult result;
-    try {
-      result = run_cuda_op(*task.job, slot, slot.streams[level]);
-    } catch (const sdk::ops::OpError& e) {
-      result = sdk::JobResult::failure(sdk::Status::bad_request, e.what());
-    } catch (const CudaError& e) {
-      // Only this job fails; the error text says which CUDA call and why.
-      result = sdk::JobResult::failure(sdk::Status::execution_error, e.what());
-      cudaGetLastError();  // clear a non-sticky error so the slot's next job starts clean
-    } catch (const std::bad_alloc&) {
-      result = sdk::JobResult::failure(sdk::Status::execution_error,
-                                       task.job->op + ": out of host memory for this size");
-    }
-    result.usage.wall = sdk::Clock::now() - start;
-    task.done(std::move(result));
+  const int level = std::clamp(job->tenant.priority, 0, 2);
+  const auto start = sdk::Clock::now();
+  sdk::JobResult result;
+  try {
+    result = run_cuda_op(*job, slot, slot.streams[level]);
+  } catch (const sdk::ops::OpError& e) {
+    result = sdk::JobResult::failure(sdk::Status::bad_request, e.what());
+  } catch (const CudaError& e) {
+    // Only this job fails; the error text says which CUDA call and why.
+    result = sdk::JobResult::failure(sdk::Status::execution_error, e.what());
+    cudaGetLastError();  // clear a non-sticky error so the slot's next job starts clean
+  } catch (const std::bad_alloc&) {
+    result = sdk::JobResult::failure(sdk::Status::execution_error,
+                                     job->op + ": out of host memory for this size");
   }
+  result.usage.wall = sdk::Clock::now() - start;
+  done(std::move(result));
 }
 
 }  // namespace vgpu::executors::cuda

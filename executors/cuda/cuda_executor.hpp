@@ -3,15 +3,13 @@
 // the hardware block scheduler favours high-priority work too.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cuda_ops.cuh"
 #include "vgpu/sdk/executor.hpp"
+#include "vgpu/sdk/worker_pool.hpp"
 
 namespace vgpu::executors::cuda {
 
@@ -33,21 +31,13 @@ class CudaExecutor final : public sdk::Executor {
   int stream_priority(int vgpu_priority) const { return stream_priorities_[vgpu_priority]; }
 
  private:
-  struct Task {
-    sdk::JobPtr job;
-    sdk::DoneCallback done;
-  };
-  void worker_loop(unsigned index);
+  void run(unsigned slot, sdk::JobPtr job, sdk::DoneCallback done);
 
   CudaExecutorOptions options_;
   std::string device_name_;
   int stream_priorities_[3] = {};
   std::vector<SlotResources> slots_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Task> tasks_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  std::unique_ptr<sdk::WorkerPool> pool_;  // started once the slots exist
 };
 
 }  // namespace vgpu::executors::cuda

@@ -71,8 +71,7 @@ void expect_close(const sdk::JobResult& gpu_result, const sdk::JobResult& cpu_re
 
 }  // namespace
 
-class CudaMatchesCpu
-    : public ::testing::TestWithParam<std::tuple<std::string, std::uint64_t>> {};
+class CudaMatchesCpu : public ::testing::TestWithParam<std::tuple<std::string, std::uint64_t>> {};
 
 TEST_P(CudaMatchesCpu, SameResultsAsTheCpuExecutor) {
   REQUIRE_GPU();
@@ -87,40 +86,39 @@ TEST_P(CudaMatchesCpu, SameResultsAsTheCpuExecutor) {
   EXPECT_GT(gpu_result.usage.device.count(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    VectorOps, CudaMatchesCpu,
-    ::testing::Combine(::testing::Values("vector_add", "saxpy", "reduce_sum"),
-                       ::testing::Values(0, 1, 7, 1000, 65537, 1 << 22)),
-    [](const auto& info) {
-      return std::get<0>(info.param) + "_" + std::to_string(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(VectorOps, CudaMatchesCpu,
+                         ::testing::Combine(::testing::Values("vector_add", "saxpy", "reduce_sum"),
+                                            ::testing::Values(0, 1, 7, 1000, 65537, 1 << 22)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
 
 class CudaGemm : public ::testing::TestWithParam<std::tuple<std::string, int, int, int>> {};
 
 TEST_P(CudaGemm, MatchesCpuWithinTolerance) {
   REQUIRE_GPU();
   const auto& [precision, m, n, k] = GetParam();
-  auto job = make_job("gemm", {{"m", std::to_string(m)}, {"n", std::to_string(n)},
-                               {"k", std::to_string(k)}, {"precision", precision}});
+  auto job = make_job("gemm", {{"m", std::to_string(m)},
+                               {"n", std::to_string(n)},
+                               {"k", std::to_string(k)},
+                               {"precision", precision}});
   // Both round inputs alike for bf16 and accumulate in fp32; only the summation order differs.
   // (cuBLAS's default math mode keeps fp32 gemm in fp32, no TF32.)
   expect_close(run_on_gpu(job), executors::run_cpu_op(job), 1e-3, 1e-3 * std::sqrt(k));
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, CudaGemm,
-                         ::testing::Values(std::make_tuple("fp32", 1, 1, 1),
-                                           std::make_tuple("fp32", 5, 3, 7),
-                                           std::make_tuple("fp32", 0, 4, 4),
-                                           std::make_tuple("fp32", 257, 129, 65),
-                                           std::make_tuple("bf16", 64, 64, 64),
-                                           std::make_tuple("bf16", 255, 129, 33),
-                                           std::make_tuple("bf16", 512, 512, 512)),
-                         [](const auto& info) {
-                           return std::get<0>(info.param) + "_" +
-                                  std::to_string(std::get<1>(info.param)) + "x" +
-                                  std::to_string(std::get<2>(info.param)) + "x" +
-                                  std::to_string(std::get<3>(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CudaGemm,
+    ::testing::Values(std::make_tuple("fp32", 1, 1, 1), std::make_tuple("fp32", 5, 3, 7),
+                      std::make_tuple("fp32", 0, 4, 4), std::make_tuple("fp32", 257, 129, 65),
+                      std::make_tuple("bf16", 64, 64, 64), std::make_tuple("bf16", 255, 129, 33),
+                      std::make_tuple("bf16", 512, 512, 512)),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::to_string(std::get<1>(info.param)) + "x" +
+             std::to_string(std::get<2>(info.param)) + "x" +
+             std::to_string(std::get<3>(info.param));
+    });
 
 TEST(CudaExecutor, ClientBuffersAreUsed) {
   REQUIRE_GPU();

@@ -24,7 +24,8 @@ unsigned blocks_for(std::size_t n) {
   return static_cast<unsigned>(std::min<std::size_t>((n + kThreads - 1) / kThreads, 65535u * 4));
 }
 
-__global__ void generate_kernel(float* out, std::size_t n, std::uint64_t seed, std::uint32_t stream) {
+__global__ void generate_kernel(float* out, std::size_t n, std::uint64_t seed,
+                                std::uint32_t stream) {
   for (std::size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
     out[i] = ops::generated_value(seed, stream, i);
 }
@@ -55,7 +56,9 @@ __global__ void reduce_sum_kernel(const float* x, std::size_t n, double* total) 
   if (threadIdx.x == 0) atomicAdd(total, partial[0]);
 }
 
-__global__ void to_float_kernel(const double* in, float* out) { *out = static_cast<float>(*in); }
+__global__ void to_float_kernel(const double* in, float* out) {
+  *out = static_cast<float>(*in);
+}
 
 __global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, std::size_t n) {
   for (std::size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
@@ -129,25 +132,30 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
   } else if (job.op == ops::kVectorAdd) {
     auto a = input(job, 0, shape.n, s), b = input(job, 1, shape.n, s);
     DeviceBuffer c(shape.n * sizeof(float), s);
-    if (shape.n) vector_add_kernel<<<blocks_for(shape.n), kThreads, 0, s>>>(a.get(), b.get(), c.get(), shape.n);
+    if (shape.n)
+      vector_add_kernel<<<blocks_for(shape.n), kThreads, 0, s>>>(a.get(), b.get(), c.get(),
+                                                                 shape.n);
     result.outputs.push_back(download(c.get(), shape.n, s));
   } else if (job.op == ops::kSaxpy) {
     const float alpha = ops::param_float(job, "alpha", 2.0f);
     auto x = input(job, 0, shape.n, s), y = input(job, 1, shape.n, s);
-    if (shape.n) saxpy_kernel<<<blocks_for(shape.n), kThreads, 0, s>>>(alpha, x.get(), y.get(), shape.n);
+    if (shape.n)
+      saxpy_kernel<<<blocks_for(shape.n), kThreads, 0, s>>>(alpha, x.get(), y.get(), shape.n);
     result.outputs.push_back(download(y.get(), shape.n, s));
   } else if (job.op == ops::kReduceSum) {
     auto x = input(job, 0, shape.n, s);
     DeviceBuffer total(sizeof(double), s), out(sizeof(float), s);
     check(cudaMemsetAsync(total.get<double>(), 0, sizeof(double), s), "cudaMemsetAsync");
     if (shape.n)
-      reduce_sum_kernel<<<std::min(blocks_for(shape.n), 4096u), kThreads, 0, s>>>(x.get(), shape.n, total.get<double>());
+      reduce_sum_kernel<<<std::min(blocks_for(shape.n), 4096u), kThreads, 0, s>>>(
+          x.get(), shape.n, total.get<double>());
     to_float_kernel<<<1, 1, 0, s>>>(total.get<double>(), out.get());
     result.outputs.push_back(download(out.get(), 1, s));
   } else if (job.op == ops::kGemm) {
     const auto precision = job.param("precision").value_or("fp32");
     if (precision != "fp32" && precision != "bf16")
-      throw ops::OpError("gemm: precision must be fp32 or bf16, got '" + std::string(precision) + "'");
+      throw ops::OpError("gemm: precision must be fp32 or bf16, got '" + std::string(precision) +
+                         "'");
     auto a = input(job, 0, shape.m * shape.k, s), b = input(job, 1, shape.k * shape.n, s);
     DeviceBuffer c(shape.m * shape.n * sizeof(float), s);
     check_blas(cublasSetStream(slot.blas, s), "cublasSetStream");
@@ -161,8 +169,10 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
                    "cublasSgemm");
       } else {
         DeviceBuffer a16(shape.m * shape.k * 2, s), b16(shape.k * shape.n * 2, s);
-        to_bf16_kernel<<<blocks_for(shape.m * shape.k), kThreads, 0, s>>>(a.get(), a16.get<__nv_bfloat16>(), shape.m * shape.k);
-        to_bf16_kernel<<<blocks_for(shape.k * shape.n), kThreads, 0, s>>>(b.get(), b16.get<__nv_bfloat16>(), shape.k * shape.n);
+        to_bf16_kernel<<<blocks_for(shape.m * shape.k), kThreads, 0, s>>>(
+            a.get(), a16.get<__nv_bfloat16>(), shape.m * shape.k);
+        to_bf16_kernel<<<blocks_for(shape.k * shape.n), kThreads, 0, s>>>(
+            b.get(), b16.get<__nv_bfloat16>(), shape.k * shape.n);
         check_blas(cublasGemmEx(slot.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b16.get(),
                                 CUDA_R_16BF, n, a16.get(), CUDA_R_16BF, k, &zero, c.get(),
                                 CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),

@@ -1,8 +1,8 @@
 // The plugin's one exported symbol: name, version and a factory that checks the settings.
 // Without a GPU the factory throws ExecutorUnavailable and the mediator falls back to the next
 // configured executor (cpu in the embedded default).
-#include "cuda_executor.hpp"
 #include "vgpu/sdk/plugin.hpp"
+#include "cuda_executor.hpp"
 
 namespace {
 
