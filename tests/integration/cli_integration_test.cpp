@@ -107,3 +107,26 @@ TEST(ClientCli, ClearErrorsForNoDeviceAndNoMediator) {
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.output.find("no mediator at 127.0.0.1:1"), std::string::npos) << r.output;
 }
+
+TEST(MediatorCli, WithoutAGpuCudaFallsBackOrFailsAsConfigured) {
+  if (!std::filesystem::exists(build_dir() / "plugins/libvgpu-executor-cuda.so"))
+    GTEST_SKIP() << "the cuda executor is not built here (no CUDA toolkit)";
+  auto fallback = check_config(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: fifo}\n"
+      "executors: [{plugin: cuda}, {plugin: cpu}]\n");
+  ASSERT_EQ(fallback.exit_code, 0) << fallback.output;
+  if (fallback.output.find("executor cuda") != std::string::npos)
+    GTEST_SKIP() << "a GPU is present: the no-GPU paths cannot be shown here";
+  EXPECT_NE(fallback.output.find("executor 'cuda' is unavailable (no CUDA device"),
+            std::string::npos)
+      << fallback.output;
+  EXPECT_NE(fallback.output.find("executor cpu"), std::string::npos) << fallback.output;
+
+  auto only_cuda = check_config(
+      "transports: [{plugin: tcp}]\npolicy: {plugin: fifo}\n"
+      "executors: [{plugin: cuda}]\n");
+  EXPECT_EQ(only_cuda.exit_code, 2);
+  EXPECT_NE(only_cuda.output.find("no configured executor could start"), std::string::npos)
+      << only_cuda.output;
+  EXPECT_NE(only_cuda.output.find("no CUDA device"), std::string::npos) << only_cuda.output;
+}
