@@ -48,11 +48,6 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(idx, v.size() - 1)];
 }
 
-const char* priority_name(int p) {
-  static const char* names[] = {"low", "medium", "high"};
-  return p >= 0 && p < 3 ? names[p] : "?";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,12 +145,12 @@ int main(int argc, char** argv) {
           "\"done\": %zu, \"failed\": %zu, \"mean_wait_ms\": %.3f, \"p50_wait_ms\": %.3f, "
           "\"p99_wait_ms\": %.3f}",
           i ? ", " : "", r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
-          priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
+          sdk::priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
           percentile(r.waits_ms, 0.99));
     } else {
       std::printf("%-6u %-14s %-5s %-8s %6zu %6zu %9.2f ms %9.2f ms %9.2f ms\n", r.spec.vm_id,
-                  r.spec.label.c_str(), r.pool.c_str(), priority_name(r.priority), r.done, r.failed,
-                  mean, percentile(r.waits_ms, 0.5), percentile(r.waits_ms, 0.99));
+                  r.spec.label.c_str(), r.pool.c_str(), sdk::priority_name(r.priority), r.done,
+                  r.failed, mean, percentile(r.waits_ms, 0.5), percentile(r.waits_ms, 0.99));
     }
   }
   if (json)

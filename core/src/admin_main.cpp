@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "config_db.hpp"
-#include "scheduler_stats.hpp"
 #include "token.hpp"
+#include "vgpu/sdk/job.hpp"
 
 using namespace vgpu::core;
 
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       record.vm_id = vm_id ? vm_id : db.lowest_free_vm_id();
       db.insert_vm(record);
       std::cout << "registered " << uuid << " as vm_id " << record.vm_id << " in pool " << pool
-                << " with priority " << priority_name(record.priority) << "\n";
+                << " with priority " << vgpu::sdk::priority_name(record.priority) << "\n";
     } else if (*list) {
       auto vms = db.vms();
       if (json) {
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
                          {"name", v.name},
                          {"vm_id", v.vm_id},
                          {"pool", v.pool},
-                         {"priority", priority_name(v.priority)},
+                         {"priority", vgpu::sdk::priority_name(v.priority)},
                          {"weight", v.weight},
                          {"has_token", v.token_hash.has_value()}});
         std::cout << out.dump(2) << "\n";
@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
                     "TOKEN");
         for (const auto& v : vms)
           std::printf("%-6u %-36s %-16s %-5s %-8s %s\n", v.vm_id, v.uuid.c_str(), v.name.c_str(),
-                      v.pool.c_str(), priority_name(v.priority), v.token_hash ? "yes" : "no");
+                      v.pool.c_str(), vgpu::sdk::priority_name(v.priority),
+                      v.token_hash ? "yes" : "no");
       }
     } else if (*token) {
       auto record = require_vm(db, vm);

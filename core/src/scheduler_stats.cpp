@@ -18,7 +18,7 @@ const char* priority_name(int priority) {
 
 nlohmann::json Counters::to_json() const {
   return {{"pool", pool},
-          {"priority", priority_name(priority)},
+          {"priority", sdk::priority_name(priority)},
           {"queued", queued},
           {"running", running},
           {"done", done},
@@ -62,7 +62,7 @@ std::vector<std::string> SchedulerStats::log_lines() const {
     std::snprintf(line, sizeof line,
                   "pool %s %-6s queued=%llu running=%llu done=%llu failed=%llu cancelled=%llu "
                   "rejected=%llu mean_wait=%.2fms max_wait=%.2fms",
-                  c.pool.c_str(), priority_name(c.priority), (unsigned long long)c.queued,
+                  c.pool.c_str(), sdk::priority_name(c.priority), (unsigned long long)c.queued,
                   (unsigned long long)c.running, (unsigned long long)c.done,
                   (unsigned long long)c.failed, (unsigned long long)c.cancelled,
                   (unsigned long long)c.rejected, c.waits ? c.wait_sum_ms / c.waits : 0.0,

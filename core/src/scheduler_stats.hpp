@@ -65,6 +65,4 @@ class SchedulerStats {
   std::map<std::uint32_t, Counters> by_vm_;
 };
 
-const char* priority_name(int priority);
-
 }  // namespace vgpu::core

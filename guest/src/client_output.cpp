@@ -7,11 +7,6 @@
 namespace vgpu::guest {
 namespace {
 
-const char* priority_name(std::uint32_t p) {
-  static const char* names[] = {"low", "medium", "high"};
-  return p < 3 ? names[p] : "invalid";
-}
-
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -27,12 +22,12 @@ std::string describe_identity(const DeviceIdentity& id, bool json) {
   std::ostringstream out;
   if (json) {
     out << "{\"vm_id\": " << id.vm_id << ", \"pool\": " << quoted(id.pool)
-        << ", \"priority\": " << quoted(priority_name(id.priority))
+        << ", \"priority\": " << quoted(sdk::priority_name(static_cast<int>(id.priority)))
         << ", \"has_token\": " << (id.token.empty() ? "false" : "true")
         << ", \"pci_address\": " << quoted(id.pci_address) << "}";
   } else {
     out << "vm_id:    " << id.vm_id << "\npool:     " << id.pool
-        << "\npriority: " << priority_name(id.priority)
+        << "\npriority: " << sdk::priority_name(static_cast<int>(id.priority))
         << "\ntoken:    " << (id.token.empty() ? "none" : "present")
         << "\ndevice:   " << id.pci_address;
   }
@@ -55,7 +50,7 @@ std::string describe_result(const std::string& op, const RunResult& r, const wir
         << ", \"sum\": " << sum << ", \"queued_ms\": " << r.queued_ns / 1e6
         << ", \"run_ms\": " << r.wall_ns / 1e6 << ", \"vm_id\": " << who.vm_id
         << ", \"pool\": " << quoted(who.pool)
-        << ", \"priority\": " << quoted(priority_name(who.priority)) << "}";
+        << ", \"priority\": " << quoted(sdk::priority_name(static_cast<int>(who.priority))) << "}";
     return out.str();
   }
   if (r.status != sdk::Status::ok) {
@@ -77,7 +72,7 @@ std::string describe_result(const std::string& op, const RunResult& r, const wir
     out << "done";
   }
   out << " (" << timing << "; vm " << who.vm_id << ", pool " << who.pool << ", priority "
-      << priority_name(who.priority) << ")";
+      << sdk::priority_name(static_cast<int>(who.priority)) << ")";
   return out.str();
 }
 

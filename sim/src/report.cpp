@@ -35,11 +35,6 @@ GroupStats summarise(std::string name, Acc acc, double total_busy) {
   return g;
 }
 
-const char* priority_name(int p) {
-  static const char* names[] = {"low", "medium", "high"};
-  return p >= 0 && p < 3 ? names[p] : "?";
-}
-
 }  // namespace
 
 double jain(const std::vector<double>& x) {
@@ -117,8 +112,8 @@ std::string format_text(const Report& report, const std::string& policy) {
     for (const auto& g : rows) {
       std::snprintf(line, sizeof line,
                     "%-15s %-5s %-8s %8zu %7zu %8.2f ms %8.2f ms %8.2f ms %6.1f%% %7.1f%%\n",
-                    g.name.c_str(), g.pool.c_str(), vms ? priority_name(g.priority) : "-", g.jobs,
-                    g.missed, g.mean_wait_ms, g.p50_wait_ms, g.p99_wait_ms, 100 * g.share,
+                    g.name.c_str(), g.pool.c_str(), vms ? sdk::priority_name(g.priority) : "-",
+                    g.jobs, g.missed, g.mean_wait_ms, g.p50_wait_ms, g.p99_wait_ms, 100 * g.share,
                     100 * g.entitlement);
       out += line;
     }

@@ -18,6 +18,18 @@ using Buffer = std::vector<std::uint8_t>;
 enum class Priority : int { low = 0, medium = 1, high = 2 };
 inline constexpr int kPriorityLevels = 3;
 
+inline const char* priority_name(int priority) {
+  switch (priority) {
+    case 0:
+      return "low";
+    case 1:
+      return "medium";
+    case 2:
+      return "high";
+  }
+  return "invalid";
+}
+
 // Who a job belongs to. Always resolved by the core from the config DB through the identity the
 // transport proved; never taken from the request.
 struct Tenant {
