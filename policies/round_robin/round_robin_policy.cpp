@@ -1,5 +1,7 @@
 #include "round_robin_policy.hpp"
 
+#include "vgpu/sdk/aging.hpp"
+
 #include <algorithm>
 
 namespace vgpu::policies {
@@ -68,9 +70,7 @@ sdk::JobPtr RoundRobinPolicy::next_in_pool(Pool& pool) {
   for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
     const sdk::Job* oldest = pool.levels[level].arrivals.front();
     if (!oldest) continue;
-    const auto steps = (now - oldest->enqueued_at) / aging_;
-    const int effective =
-        static_cast<int>(std::min<std::int64_t>(sdk::kPriorityLevels - 1, level + steps));
+    const int effective = sdk::aged_level(level, oldest->enqueued_at, now, aging_);
     const bool aged = effective > level;
     const bool better =
         effective > best_level || (effective == best_level && aged &&

@@ -1,5 +1,7 @@
 #include "strict_priority_policy.hpp"
 
+#include "vgpu/sdk/aging.hpp"
+
 #include <algorithm>
 
 namespace vgpu::policies {
@@ -20,13 +22,6 @@ void StrictPriorityPolicy::enqueue(sdk::JobPtr job) {
   ++pending_;
 }
 
-int StrictPriorityPolicy::effective_level(const sdk::Job& job, int level,
-                                          sdk::Clock::time_point now) const {
-  if (aging_.count() <= 0) return level;
-  const auto steps = (now - job.enqueued_at) / aging_;
-  return static_cast<int>(std::min<std::int64_t>(sdk::kPriorityLevels - 1, level + steps));
-}
-
 sdk::FifoQueue* StrictPriorityPolicy::next_queue(PoolQueues& pool, sdk::Clock::time_point now) {
   // Each queue's front is its oldest job, so it has the highest effective level of its queue:
   // comparing the fronts is exact. Highest effective level wins, then the older job.
@@ -36,7 +31,7 @@ sdk::FifoQueue* StrictPriorityPolicy::next_queue(PoolQueues& pool, sdk::Clock::t
   for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
     const sdk::Job* head = pool.by_priority[level].front();
     if (!head) continue;
-    const int effective = effective_level(*head, level, now);
+    const int effective = sdk::aged_level(level, head->enqueued_at, now, aging_);
     if (effective > best_level || (effective == best_level && head->enqueued_at < best_time)) {
       best = &pool.by_priority[level];
       best_level = effective;

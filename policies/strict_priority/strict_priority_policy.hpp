@@ -42,7 +42,6 @@ class StrictPriorityPolicy final : public sdk::Policy {
   std::size_t pool_index(const std::string& name);
   // The queue whose front runs next in this pool, or nullptr.
   sdk::FifoQueue* next_queue(PoolQueues& pool, sdk::Clock::time_point now);
-  int effective_level(const sdk::Job& job, int level, sdk::Clock::time_point now) const;
 
   std::chrono::milliseconds aging_;
   NowFn now_;
