@@ -99,12 +99,13 @@ VmRecord read_vm(const Statement& s) {
   if (!s.null(6)) vm.vsock_cid = static_cast<std::uint32_t>(s.integer(6));
   if (!s.null(7)) vm.token_hash = s.text(7);
   if (!s.null(8)) vm.max_queued = s.integer(8);
+  if (!s.null(9)) vm.memory_quota_mb = s.integer(9);
   return vm;
 }
 
 constexpr const char* kVmColumns =
-    "SELECT vm_uuid, name, vm_id, pool, priority, weight, vsock_cid, token_hash, max_queued "
-    "FROM vms ";
+    "SELECT vm_uuid, name, vm_id, pool, priority, weight, vsock_cid, token_hash, max_queued, "
+    "memory_quota_mb FROM vms ";
 
 }  // namespace
 
@@ -220,11 +221,11 @@ std::uint32_t ConfigDb::lowest_free_vm_id() {
 void ConfigDb::insert_vm(const VmRecord& vm) {
   Statement s(db_,
               "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, weight, vsock_cid,"
-              " token_hash, max_queued) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+              " token_hash, max_queued, memory_quota_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
   s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
   s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
-  s.bind(8, vm.token_hash).bind(9, vm.max_queued);
+  s.bind(8, vm.token_hash).bind(9, vm.max_queued).bind(10, vm.memory_quota_mb);
   try {
     s.step();
   } catch (const DbError& e) {

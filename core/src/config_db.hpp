@@ -34,6 +34,7 @@ struct VmRecord {
   std::optional<std::uint32_t> vsock_cid;
   std::optional<std::string> token_hash;
   std::optional<std::int64_t> max_queued;
+  std::optional<std::int64_t> memory_quota_mb;
 };
 
 class ConfigDb {

@@ -11,6 +11,7 @@ void IdentityDirectory::load_from(ConfigDb& db) {
   for (const auto& vm : db.vms()) {
     VmIdentity id;
     id.tenant = sdk::Tenant{vm.vm_id, vm.pool, vm.priority, vm.weight, pool_weight[vm.pool]};
+    if (vm.memory_quota_mb) id.tenant.memory_quota_bytes = std::uint64_t(*vm.memory_quota_mb) << 20;
     id.uuid = vm.uuid;
     id.name = vm.name;
     id.token_hash = vm.token_hash;

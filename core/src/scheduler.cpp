@@ -10,7 +10,17 @@ Scheduler::Scheduler(sdk::Policy& policy, sdk::Executor& executor, SchedulerLimi
   const auto info = executor.info();
   executor_name_ = info.name;
   total_slots_ = free_slots_ = std::max(1u, info.slots);
+  for (int level = 0; level < sdk::kPriorityLevels; ++level) {
+    const unsigned limit = info.max_in_flight[level];
+    level_limit_[level] = limit == 0 ? total_slots_ : std::min(limit, total_slots_);
+  }
 }
+
+namespace {
+int level_of(const sdk::Job& job) {
+  return std::clamp(job.tenant.priority, 0, sdk::kPriorityLevels - 1);
+}
+}  // namespace
 
 Scheduler::~Scheduler() {
   stop();
@@ -132,7 +142,7 @@ void Scheduler::handle(Cancel& e) {
   if (tag == channel->second.end()) return;
   const sdk::JobId id = tag->second;
   Entry& entry = jobs_.at(id);
-  if (!policy_.cancel(id)) {
+  if (!remove_queued(id)) {
     log_.error("policy could not cancel job " + std::to_string(id) + " it holds");
     return;
   }
@@ -152,7 +162,7 @@ void Scheduler::handle(Disconnect& e) {
     Entry& entry = jobs_.at(id);
     entry.channel.reset();  // nobody to answer
     entry.key = nullptr;
-    policy_.cancel(id);
+    remove_queued(id);
     --queued_;
     stats_.cancelled(entry.job->tenant);
     forget(id);
@@ -167,6 +177,7 @@ void Scheduler::handle(Completed& e) {
   }
   Entry& entry = it->second;
   ++free_slots_;
+  --level_running_[level_of(*entry.job)];
   {
     std::lock_guard lock(idle_mutex_);
     --running_;
@@ -185,6 +196,7 @@ void Scheduler::handle(StatsRequest& e) {
   out["dispatched_total"] = dispatch_sequence_;
   out["executor"] = executor_name_;
   out["tracked_jobs"] = jobs_.size();
+  out["held_for_admission"] = held_.size();
   out["connections_with_jobs"] = by_channel_.size();
   nlohmann::json policy = nlohmann::json::object();
   for (const auto& s : policy_.stats()) policy[s.name] = s.value;
@@ -200,7 +212,7 @@ void Scheduler::handle(Shutdown& e) {
     if (!entry.running) queued.push_back(id);
   for (sdk::JobId id : queued) {
     Entry& entry = jobs_.at(id);
-    policy_.cancel(id);
+    remove_queued(id);
     --queued_;
     stats_.cancelled(entry.job->tenant);
     reply(entry, sdk::JobResult::failure(sdk::Status::shutting_down,
@@ -214,15 +226,54 @@ void Scheduler::handle(Shutdown& e) {
 
 void Scheduler::dispatch_free_slots() {
   while (free_slots_ > 0) {
-    sdk::JobPtr job = policy_.dispatch(sdk::SlotInfo{executor_name_, total_slots_ - free_slots_});
+    sdk::JobPtr job = next_admissible_job();
     if (!job) return;
+    start(std::move(job));
+  }
+}
+
+bool Scheduler::level_has_room(const sdk::Job& job) const {
+  const int level = level_of(job);
+  return level_running_[level] < level_limit_[level];
+}
+
+sdk::JobPtr Scheduler::next_admissible_job() {
+  for (auto it = held_.begin(); it != held_.end(); ++it) {
+    if (!level_has_room(**it)) continue;
+    sdk::JobPtr job = std::move(*it);
+    held_.erase(it);
+    return job;
+  }
+  sdk::SlotInfo slot{executor_name_, total_slots_ - free_slots_};
+  for (int level = 0; level < sdk::kPriorityLevels; ++level)
+    slot.admits[level] = level_running_[level] < level_limit_[level];
+  while (held_.size() < total_slots_) {
+    sdk::JobPtr job = policy_.dispatch(slot);
+    if (!job) return nullptr;
     auto it = jobs_.find(job->id);
     if (it == jobs_.end() || it->second.running) {
       log_.error("policy dispatched job " + std::to_string(job->id) +
                  " that is not queued; ignored");
       continue;
     }
-    Entry& entry = it->second;
+    if (level_has_room(*job)) return job;
+    held_.push_back(std::move(job));
+  }
+  return nullptr;
+}
+
+bool Scheduler::remove_queued(sdk::JobId id) {
+  auto held = std::find_if(held_.begin(), held_.end(), [id](auto& j) { return j->id == id; });
+  if (held != held_.end()) {
+    held_.erase(held);
+    return true;
+  }
+  return policy_.cancel(id) != nullptr;
+}
+
+void Scheduler::start(sdk::JobPtr job) {
+  {
+    Entry& entry = jobs_.at(job->id);
     --queued_;
     const auto now = sdk::Clock::now();
     stats_.started(job->tenant, now - job->enqueued_at);
@@ -231,13 +282,14 @@ void Scheduler::dispatch_free_slots() {
       reply(entry, sdk::JobResult::failure(sdk::Status::deadline_exceeded,
                                            "the deadline passed while the job was queued"));
       forget(job->id);
-      continue;
+      return;
     }
     entry.running = true;
     entry.started = now;
     entry.sequence = ++dispatch_sequence_;
     detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered
     --free_slots_;
+    ++level_running_[level_of(*job)];
     {
       std::lock_guard lock(idle_mutex_);
       ++running_;

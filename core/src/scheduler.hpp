@@ -2,7 +2,9 @@
 // to it through an inbox of events; it dispatches whenever an executor slot is free.
 #pragma once
 
+#include <array>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -88,6 +90,13 @@ class Scheduler {
   void handle(StatsRequest& e);
   void handle(Shutdown& e);
   void dispatch_free_slots();
+  // The next job to start: a held job whose level now has room, else the policy's choice (held
+  // back when its level is at the executor's admission limit). Null when nothing can start.
+  sdk::JobPtr next_admissible_job();
+  bool level_has_room(const sdk::Job& job) const;
+  void start(sdk::JobPtr job);
+  // Takes a queued job out of the policy or the held list; false when it is not queued.
+  bool remove_queued(sdk::JobId id);
   void reply(Entry& entry, sdk::JobResult result);
   void forget(sdk::JobId id);
   void detach_from_channel(Entry& entry);
@@ -100,6 +109,11 @@ class Scheduler {
   std::string executor_name_;
   unsigned free_slots_;
   unsigned total_slots_;
+  // Device admission (ExecutorInfo::max_in_flight): jobs the policy chose whose priority level
+  // was full. At most total_slots_ of them, so the policy keeps deciding the rest.
+  std::array<unsigned, sdk::kPriorityLevels> level_limit_{};
+  std::array<unsigned, sdk::kPriorityLevels> level_running_{};
+  std::deque<sdk::JobPtr> held_;
 
   std::mutex inbox_mutex_;
   std::condition_variable inbox_ready_;

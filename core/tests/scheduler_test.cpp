@@ -167,3 +167,101 @@ TEST_F(SchedulerTest, TagIsReusableAsSoonAsItsResultArrives) {
     EXPECT_EQ(results.back().second.status, sdk::Status::ok) << results.back().second.message;
   }
 }
+
+namespace {
+
+// The real CPU executor with two workers, declaring a device-admission limit of one low-priority
+// job in flight, and recording how many low jobs ran at once.
+class AdmissionLimitedExecutor : public sdk::Executor {
+ public:
+  sdk::ExecutorInfo info() const override {
+    auto info = inner_.info();
+    info.max_in_flight = {1, 0, 0};
+    return info;
+  }
+  void execute(sdk::JobPtr job, sdk::DoneCallback done) override {
+    const bool low = job->tenant.priority == 0;
+    if (low) {
+      std::lock_guard lock(mutex_);
+      max_low_seen_ = std::max(max_low_seen_, ++low_running_);
+    }
+    inner_.execute(std::move(job), [this, low, done = std::move(done)](sdk::JobResult r) {
+      if (low) {
+        std::lock_guard lock(mutex_);
+        --low_running_;
+      }
+      done(std::move(r));
+    });
+  }
+  void stop() override { inner_.stop(); }
+  int max_low_seen() {
+    std::lock_guard lock(mutex_);
+    return max_low_seen_;
+  }
+
+ private:
+  executors::CpuExecutor inner_{2};
+  std::mutex mutex_;
+  int low_running_ = 0, max_low_seen_ = 0;
+};
+
+// A policy that ignores SlotInfo::admits, as third-party ones may: the core must hold its jobs.
+class IgnoresAdmission : public sdk::Policy {
+ public:
+  void enqueue(sdk::JobPtr job) override { inner_.enqueue(std::move(job)); }
+  sdk::JobPtr dispatch(const sdk::SlotInfo&) override { return inner_.dispatch({}); }
+  sdk::JobPtr cancel(sdk::JobId id) override { return inner_.cancel(id); }
+  std::size_t pending() const override { return inner_.pending(); }
+
+ private:
+  policies::StrictPriorityPolicy inner_;
+};
+
+class AdmissionTest : public SchedulerTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  AdmissionLimitedExecutor limited_;
+  IgnoresAdmission ignoring_;
+  sdk::Policy& policy() { return GetParam() ? static_cast<sdk::Policy&>(policy_) : ignoring_; }
+  core::Scheduler admitting_{policy(), limited_, {}, log_};
+  void SetUp() override {
+    SchedulerTest::SetUp();
+    admitting_.start();
+  }
+  void TearDown() override {
+    admitting_.begin_shutdown();
+    admitting_.wait_idle(5s);
+    limited_.stop();
+    admitting_.stop();
+    SchedulerTest::TearDown();
+  }
+};
+
+}  // namespace
+
+TEST_P(AdmissionTest, LowPriorityJobsAreHeldAtTheLimitAndHighOnesStillStart) {
+  for (std::uint64_t t = 1; t <= 4; ++t) admitting_.submit(job(t, 0, "spin", "40000"), channel_, 100);
+  std::this_thread::sleep_for(10ms);
+  auto stats = admitting_.stats();
+  EXPECT_EQ(stats["running_total"], 1) << "a second slot is free, but low is at its limit";
+  EXPECT_EQ(stats["queued_total"], 3);
+  EXPECT_EQ(stats["held_for_admission"], GetParam() ? 0 : 2) << "held only if the policy ignores";
+  admitting_.submit(job(50, 2, "spin", "1000"), channel_, 100);
+  admitting_.cancel(channel_.get(), 4);  // a held or queued job can still be cancelled
+  auto results = channel_->wait_for(5);
+  ASSERT_EQ(results.size(), 5u);
+  std::vector<std::uint64_t> order;
+  for (auto& [tag, r] : results) order.push_back(tag);
+  if (GetParam())
+    EXPECT_EQ(order, (std::vector<std::uint64_t>{4, 50, 1, 2, 3}))
+        << "the high job ran beside the first low one";
+  else  // the held list was full: the high job waited for one low job, not for all of them
+    EXPECT_EQ(order, (std::vector<std::uint64_t>{4, 1, 50, 2, 3}));
+  EXPECT_EQ(results[0].second.status, sdk::Status::cancelled);
+  EXPECT_EQ(limited_.max_low_seen(), 1);
+  EXPECT_TRUE(admitting_.wait_idle(5s));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(admitting_.stats()["held_for_admission"], 0);
+  EXPECT_EQ(admitting_.stats()["tracked_jobs"], 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(PolicyHonoursAdmits, AdmissionTest, ::testing::Bool());

@@ -56,10 +56,12 @@ sdk::JobPtr RoundRobinPolicy::take_oldest(Level& level) {
   return job;
 }
 
-sdk::JobPtr RoundRobinPolicy::next_in_pool(Pool& pool) {
+sdk::JobPtr RoundRobinPolicy::next_in_pool(Pool& pool,
+                                           const std::array<bool, sdk::kPriorityLevels>& admits) {
   if (aging_.count() <= 0) {
     for (int level = sdk::kPriorityLevels - 1; level >= 0; --level)
-      if (auto job = take_turn(pool.levels[level])) return job;
+      if (admits[level])
+        if (auto job = take_turn(pool.levels[level])) return job;
     return nullptr;
   }
   // Each level's oldest job decides how far that level's work has aged. The highest effective
@@ -69,7 +71,7 @@ sdk::JobPtr RoundRobinPolicy::next_in_pool(Pool& pool) {
   sdk::Clock::time_point best_time{};
   for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
     const sdk::Job* oldest = pool.levels[level].arrivals.front();
-    if (!oldest) continue;
+    if (!oldest || !admits[level]) continue;
     const int effective = sdk::aged_level(level, oldest->enqueued_at, now, aging_);
     const bool aged = effective > level;
     const bool better =
@@ -86,13 +88,14 @@ sdk::JobPtr RoundRobinPolicy::next_in_pool(Pool& pool) {
   return best_level > best_own ? take_oldest(level) : take_turn(level);
 }
 
-sdk::JobPtr RoundRobinPolicy::dispatch(const sdk::SlotInfo&) {
+sdk::JobPtr RoundRobinPolicy::dispatch(const sdk::SlotInfo& slot) {
   if (pending_ == 0) return nullptr;
   for (std::size_t step = 0; step < pools_.size(); ++step) {
     const std::size_t index = (next_pool_ + step) % pools_.size();
     Pool& pool = pools_[index];
     if (pool.size == 0) continue;
-    sdk::JobPtr job = next_in_pool(pool);
+    sdk::JobPtr job = next_in_pool(pool, slot.admits);
+    if (!job) continue;  // only closed levels have work in this pool
     --pool.size;
     --pending_;
     where_.erase(job->id);

@@ -56,7 +56,7 @@ class RoundRobinPolicy final : public sdk::Policy {
   std::size_t pool_index(const std::string& name);
   sdk::JobPtr take_turn(Level& level);
   sdk::JobPtr take_oldest(Level& level);
-  sdk::JobPtr next_in_pool(Pool& pool);
+  sdk::JobPtr next_in_pool(Pool& pool, const std::array<bool, sdk::kPriorityLevels>& admits);
 
   std::chrono::milliseconds aging_;
   NowFn now_;

@@ -96,3 +96,18 @@ TEST(RoundRobinAging, TwoStepsMakeALowJobHigh) {
   p.enqueue(low);
   EXPECT_EQ(vm_order(p), (std::vector<std::uint32_t>{9, 5}));
 }
+
+TEST(RoundRobin, ClosedLevelsAreSkippedAndKeepTheirJobs) {
+  policies::RoundRobinPolicy p;
+  p.enqueue(job(1, 0));
+  p.enqueue(job(2, 2));
+  p.enqueue(job(3, 0));
+  sdk::SlotInfo low_closed;
+  low_closed.admits = {false, true, true};
+  auto first = p.dispatch(low_closed);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->tenant.vm_id, 2u);
+  EXPECT_EQ(p.dispatch(low_closed), nullptr);
+  EXPECT_EQ(p.pending(), 2u);
+  EXPECT_EQ(vm_order(p), (std::vector<std::uint32_t>{1, 3}));
+}

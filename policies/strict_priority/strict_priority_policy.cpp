@@ -22,7 +22,9 @@ void StrictPriorityPolicy::enqueue(sdk::JobPtr job) {
   ++pending_;
 }
 
-sdk::FifoQueue* StrictPriorityPolicy::next_queue(PoolQueues& pool, sdk::Clock::time_point now) {
+sdk::FifoQueue* StrictPriorityPolicy::next_queue(
+    PoolQueues& pool, sdk::Clock::time_point now,
+    const std::array<bool, sdk::kPriorityLevels>& admits) {
   // Each queue's front is its oldest job, so it has the highest effective level of its queue:
   // comparing the fronts is exact. Highest effective level wins, then the older job.
   sdk::FifoQueue* best = nullptr;
@@ -30,7 +32,7 @@ sdk::FifoQueue* StrictPriorityPolicy::next_queue(PoolQueues& pool, sdk::Clock::t
   sdk::Clock::time_point best_time{};
   for (int level = sdk::kPriorityLevels - 1; level >= 0; --level) {
     const sdk::Job* head = pool.by_priority[level].front();
-    if (!head) continue;
+    if (!head || !admits[level]) continue;
     const int effective = sdk::aged_level(level, head->enqueued_at, now, aging_);
     if (effective > best_level || (effective == best_level && head->enqueued_at < best_time)) {
       best = &pool.by_priority[level];
@@ -43,14 +45,16 @@ sdk::FifoQueue* StrictPriorityPolicy::next_queue(PoolQueues& pool, sdk::Clock::t
   return best;
 }
 
-sdk::JobPtr StrictPriorityPolicy::dispatch(const sdk::SlotInfo&) {
+sdk::JobPtr StrictPriorityPolicy::dispatch(const sdk::SlotInfo& slot) {
   if (pending_ == 0) return nullptr;
   const auto now = aging_.count() > 0 ? now_() : sdk::Clock::time_point{};
   for (std::size_t step = 0; step < pools_.size(); ++step) {
     const std::size_t pool = (next_pool_ + step) % pools_.size();
     PoolQueues& queues = pools_[pool];
     if (queues.size == 0) continue;
-    sdk::JobPtr job = next_queue(queues, now)->pop();
+    sdk::FifoQueue* queue = next_queue(queues, now, slot.admits);
+    if (!queue) continue;  // only closed levels have work in this pool
+    sdk::JobPtr job = queue->pop();
     --queues.size;
     --pending_;
     pool_of_job_.erase(job->id);

@@ -41,7 +41,8 @@ class StrictPriorityPolicy final : public sdk::Policy {
 
   std::size_t pool_index(const std::string& name);
   // The queue whose front runs next in this pool, or nullptr.
-  sdk::FifoQueue* next_queue(PoolQueues& pool, sdk::Clock::time_point now);
+  sdk::FifoQueue* next_queue(PoolQueues& pool, sdk::Clock::time_point now,
+                             const std::array<bool, sdk::kPriorityLevels>& admits);
 
   std::chrono::milliseconds aging_;
   NowFn now_;

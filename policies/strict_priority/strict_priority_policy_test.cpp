@@ -128,3 +128,18 @@ TEST(StrictPriorityAging, TwoStepsMakeALowJobHigh) {
   p.enqueue(low);
   EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{2, 1}));
 }
+
+TEST(StrictPriority, ClosedLevelsAreSkippedAndKeepTheirJobs) {
+  policies::StrictPriorityPolicy p;
+  p.enqueue(job(1, 0));
+  p.enqueue(job(2, 0, "B"));
+  p.enqueue(job(3, 1, "B"));
+  sdk::SlotInfo low_closed;
+  low_closed.admits = {false, true, true};
+  auto first = p.dispatch(low_closed);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, 3u) << "pool A has only low work, so pool B's medium job goes";
+  EXPECT_EQ(p.dispatch(low_closed), nullptr);
+  EXPECT_EQ(p.pending(), 2u);
+  EXPECT_EQ(drain(p), (std::vector<sdk::JobId>{1, 2}));
+}

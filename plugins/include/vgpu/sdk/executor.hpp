@@ -1,6 +1,7 @@
 // An executor runs jobs: on the GPU (cuda) or on host threads (cpu).
 #pragma once
 
+#include <array>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -15,6 +16,10 @@ struct ExecutorInfo {
   unsigned slots = 1;  // jobs it runs at the same time
   std::vector<std::string> ops;
   std::string device;  // human-readable, e.g. "cpu (4 threads)"
+  // Device admission, per priority level (index 0 low .. 2 high): the most jobs of that level the
+  // executor wants in flight at once; 0 means up to `slots`. The core holds the rest back, so a
+  // later high-priority job still finds a free slot instead of a device queue full of low work.
+  std::array<unsigned, kPriorityLevels> max_in_flight{};
 };
 
 using DoneCallback = std::function<void(JobResult)>;

@@ -38,6 +38,8 @@ struct Tenant {
   int priority = static_cast<int>(Priority::medium);
   double weight = 1.0;       // the VM's weight inside its pool
   double pool_weight = 1.0;  // the pool's weight
+  // Device memory the VM's jobs may hold at once (DB column memory_quota_mb); 0 = no quota.
+  std::uint64_t memory_quota_bytes = 0;
 };
 
 struct Param {

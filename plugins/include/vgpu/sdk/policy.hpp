@@ -1,6 +1,7 @@
 // A scheduling policy: owns the queued jobs and decides which runs next.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,11 @@ namespace vgpu::sdk {
 struct SlotInfo {
   std::string executor;
   unsigned index = 0;
+  // Device admission: which priority levels (index 0 low .. 2 high) may start now. A level is
+  // closed while the executor has as many of its jobs in flight as it accepts. A policy should
+  // return only jobs of open levels; one that does not is still correct, because the core then
+  // holds the job back until its level opens, but a high-priority job may wait behind it.
+  std::array<bool, kPriorityLevels> admits{true, true, true};
 };
 
 struct PolicyStat {
