@@ -42,44 +42,68 @@ Latency probe(executors::cuda::CudaExecutor& ex, int priority, int count) {
   return {us[us.size() / 2], us[std::min(us.size() - 1, us.size() * 99 / 100)]};
 }
 
+// Keeps `slots` low-priority jobs in flight on `ex` until stopped.
+class Flood {
+ public:
+  Flood(executors::cuda::CudaExecutor& ex, unsigned slots, unsigned blocks)
+      : thread_([this, &ex, slots, blocks] {
+          while (flooding_) {
+            if (in_flight_ < int(slots)) {
+              ++in_flight_;
+              ex.execute(spin(0, 2000, blocks), [this](sdk::JobResult) { --in_flight_; });
+            } else {
+              std::this_thread::sleep_for(50us);
+            }
+          }
+        }) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ~Flood() {
+    flooding_ = false;
+    thread_.join();
+    while (in_flight_ > 0) std::this_thread::sleep_for(1ms);
+  }
+
+ private:
+  std::atomic<bool> flooding_{true};
+  std::atomic<int> in_flight_{0};
+  std::thread thread_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int probes = argc > 1 ? std::atoi(argv[1]) : 200;
   constexpr unsigned kFloodSlots = 4;
-  executors::cuda::CudaExecutor ex({0, kFloodSlots + 1});
-  const unsigned sms = 132;
-  std::printf("device: %s\n", ex.info().device.c_str());
+  // 32 blocks of 32 threads per SM fill its block slots; each block runs 2 ms.
+  const unsigned blocks = 32 * 132;
+  executors::cuda::CudaExecutorOptions options;
+  options.slots = kFloodSlots + 1;
+  Latency alone, same_priority, high_priority, reserved;
+  {
+    executors::cuda::CudaExecutor ex(options);
+    std::printf("device: %s\n", ex.info().device.c_str());
+    alone = probe(ex, 2, probes);
+    Flood flood(ex, kFloodSlots, blocks);
+    same_priority = probe(ex, 0, probes);
+    high_priority = probe(ex, 2, probes);
+  }
+  {
+    options.partitions.high_reserved_sms = 16;  // a green context only high priority runs in
+    executors::cuda::CudaExecutor ex(options);
+    std::printf("partitions: %s\n", ex.partitions().c_str());
+    Flood flood(ex, kFloodSlots, blocks);
+    reserved = probe(ex, 2, probes);
+  }
 
-  const auto alone = probe(ex, 2, probes);
-
-  std::atomic<bool> flooding{true};
-  std::atomic<int> in_flight{0};
-  std::thread flood([&] {
-    while (flooding) {
-      if (in_flight < int(kFloodSlots)) {
-        ++in_flight;
-        // 32 blocks of 32 threads per SM fill its block slots; each block runs 2 ms.
-        ex.execute(spin(0, 2000, 32 * sms), [&](sdk::JobResult) { --in_flight; });
-      } else {
-        std::this_thread::sleep_for(50us);
-      }
-    }
-  });
-  std::this_thread::sleep_for(100ms);
-  const auto same_priority = probe(ex, 0, probes);
-  const auto high_priority = probe(ex, 2, probes);
-  flooding = false;
-  flood.join();
-  ex.stop();
-
-  std::printf("%-38s %10s %10s %12s\n", "probe (spin 50 us, 1 block)", "p50 (us)", "p99 (us)",
+  std::printf("%-44s %10s %10s %12s\n", "probe (spin 50 us, 1 block)", "p50 (us)", "p99 (us)",
               "p99 / alone");
   auto row = [&](const char* name, Latency l) {
-    std::printf("%-38s %10.0f %10.0f %12.2f\n", name, l.p50_us, l.p99_us, l.p99_us / alone.p99_us);
+    std::printf("%-44s %10.0f %10.0f %12.2f\n", name, l.p50_us, l.p99_us, l.p99_us / alone.p99_us);
   };
   row("alone", alone);
   row("under flood, same (low) priority", same_priority);
   row("under flood, high stream priority", high_priority);
+  row("under flood, high priority + 16 reserved SMs", reserved);
   return 0;
 }

@@ -1,11 +1,14 @@
 // vgpu-loadgen: many VMs at once against a mediator. Each --vm gets its own connection and
-// keeps --inflight jobs outstanding until it has sent --jobs; then a per-VM table of waits.
+// keeps --inflight jobs outstanding until it has sent --jobs (or for --duration-s); with
+// --interval-ms it sends one job per interval instead (a latency probe). Then a per-VM table of
+// queue waits and round trips (submit to result, as the guest sees it).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <latch>
 #include <thread>
+#include <unordered_map>
 
 #include "client.hpp"
 
@@ -25,6 +28,7 @@ struct VmReport {
   int priority = 0;
   std::size_t done = 0, failed = 0;
   std::vector<double> waits_ms;
+  std::vector<double> round_trips_ms;
   std::string error;
 };
 
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> vm_args, params;
   std::size_t jobs = 20, inflight = 4;
   bool json = false;
+  double interval_ms = 0, duration_s = 0;
   app.add_option("--host", host);
   app.add_option("--port", port);
   app.add_option("--vm", vm_args, "VM_ID[:TOKEN[:LABEL]], repeat for each VM")->required();
@@ -64,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--inflight", inflight, "jobs each VM keeps outstanding");
   app.add_option("--op", op, "op to submit");
   app.add_option("-p,--param", params, "key=value parameters of the op");
+  app.add_option("--interval-ms", interval_ms, "send one job per interval (a paced probe)");
+  app.add_option("--duration-s", duration_s, "run for this long instead of --jobs jobs");
   app.add_flag("--json", json, "print the report as JSON");
   CLI11_PARSE(app, argc, argv);
 
@@ -97,21 +104,41 @@ int main(int argc, char** argv) {
       connected.arrive_and_wait();  // everyone starts together, so the queue really is shared
       if (!client) return;
       try {
+        using Clock = std::chrono::steady_clock;
+        const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(duration_s));
+        const auto interval = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double, std::milli>(interval_ms));
+        auto more_to_send = [&](std::size_t sent) {
+          return duration_s > 0 ? Clock::now() < until : sent < jobs;
+        };
+        std::unordered_map<std::uint64_t, Clock::time_point> sent_at;
         std::size_t sent = 0, received = 0;
-        while (received < jobs) {
-          while (sent < jobs && sent - received < inflight) {
-            client->submit(op, op_params);
+        auto next_send = Clock::now();
+        for (;;) {
+          const std::size_t limit = interval_ms > 0 ? 1 : inflight;
+          while (more_to_send(sent) && sent - received < limit) {
+            if (interval_ms > 0) {
+              std::this_thread::sleep_until(next_send);
+              next_send += interval;
+            }
+            sent_at[client->submit(op, op_params)] = Clock::now();
             ++sent;
           }
+          if (received == sent) break;
           auto r = client->next_result();
+          const auto now = Clock::now();
           ++received;
           if (r.status == sdk::Status::ok) {
             ++rep.done;
             rep.waits_ms.push_back(r.queued_ns / 1e6);
+            rep.round_trips_ms.push_back(
+                std::chrono::duration<double, std::milli>(now - sent_at[r.tag]).count());
           } else {
             ++rep.failed;
             if (rep.error.empty()) rep.error = r.message;
           }
+          sent_at.erase(r.tag);
         }
       } catch (const std::exception& e) {
         rep.error = e.what();
@@ -130,8 +157,8 @@ int main(int argc, char** argv) {
   if (json)
     std::printf("[");
   else
-    std::printf("%-6s %-14s %-5s %-8s %6s %6s %12s %12s %12s\n", "VM_ID", "NAME", "POOL",
-                "PRIORITY", "DONE", "FAILED", "MEAN_WAIT", "P50_WAIT", "P99_WAIT");
+    std::printf("%-6s %-14s %-5s %-8s %6s %6s %12s %12s %12s %12s\n", "VM_ID", "NAME", "POOL",
+                "PRIORITY", "DONE", "FAILED", "MEAN_WAIT", "P50_WAIT", "P99_WAIT", "P99_RTT");
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& r = reports[i];
     double mean = 0;
@@ -143,14 +170,17 @@ int main(int argc, char** argv) {
       std::printf(
           "%s{\"vm_id\": %u, \"name\": \"%s\", \"pool\": \"%s\", \"priority\": \"%s\", "
           "\"done\": %zu, \"failed\": %zu, \"mean_wait_ms\": %.3f, \"p50_wait_ms\": %.3f, "
-          "\"p99_wait_ms\": %.3f}",
+          "\"p99_wait_ms\": %.3f, \"p50_round_trip_ms\": %.3f, \"p99_round_trip_ms\": %.3f}",
           i ? ", " : "", r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
           sdk::priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
-          percentile(r.waits_ms, 0.99));
+          percentile(r.waits_ms, 0.99), percentile(r.round_trips_ms, 0.5),
+          percentile(r.round_trips_ms, 0.99));
     } else {
-      std::printf("%-6u %-14s %-5s %-8s %6zu %6zu %9.2f ms %9.2f ms %9.2f ms\n", r.spec.vm_id,
-                  r.spec.label.c_str(), r.pool.c_str(), sdk::priority_name(r.priority), r.done,
-                  r.failed, mean, percentile(r.waits_ms, 0.5), percentile(r.waits_ms, 0.99));
+      std::printf("%-6u %-14s %-5s %-8s %6zu %6zu %9.2f ms %9.2f ms %9.2f ms %9.3f ms\n",
+                  r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
+                  sdk::priority_name(r.priority), r.done, r.failed, mean,
+                  percentile(r.waits_ms, 0.5), percentile(r.waits_ms, 0.99),
+                  percentile(r.round_trips_ms, 0.99));
     }
   }
   if (json)

@@ -1,11 +1,13 @@
 #include <algorithm>
+#include <mutex>
 
 #include "cuda_executor.hpp"
+#include "driver_api.hpp"
 #include "vgpu/sdk/ops.hpp"
 
 namespace vgpu::executors::cuda {
 
-CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(options) {
+CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(std::move(options)) {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0)
@@ -23,18 +25,9 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(options) {
   stream_priorities_[0] = least;
   stream_priorities_[1] = (least + greatest) / 2;
   stream_priorities_[2] = greatest;
-  slots_.resize(options_.slots);
-  for (auto& slot : slots_) {
-    for (int p = 0; p < 3; ++p)
-      check(cudaStreamCreateWithPriority(&slot.streams[p], cudaStreamNonBlocking,
-                                         stream_priorities_[p]),
-            "cudaStreamCreateWithPriority");
-    if (cublasCreate(&slot.blas) != CUBLAS_STATUS_SUCCESS)
-      throw sdk::ExecutorUnavailable("cuBLAS could not be initialised");
-    check(cudaEventCreate(&slot.start), "cudaEventCreate");
-    check(cudaEventCreate(&slot.stop), "cudaEventCreate");
-    slot.sm_count = prop.multiProcessorCount;
-  }
+  resources_ = std::make_unique<DeviceResources>(
+      DeviceSetup{options_.device, options_.slots, options_.partitions, options_.staging_bytes},
+      stream_priorities_);
   pool_ = std::make_unique<sdk::WorkerPool>(
       options_.slots, [this](unsigned slot, sdk::JobPtr job, sdk::DoneCallback done) {
         run(slot, std::move(job), std::move(done));
@@ -43,19 +36,22 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(options) {
 
 CudaExecutor::~CudaExecutor() {
   stop();
-  for (auto& slot : slots_) {
-    for (auto s : slot.streams) cudaStreamDestroy(s);
-    cublasDestroy(slot.blas);
-    cudaEventDestroy(slot.start);
-    cudaEventDestroy(slot.stop);
-  }
+  std::unique_lock lock(device_mutex_);
+  resources_.reset();
+}
+
+std::string CudaExecutor::partitions() const {
+  std::shared_lock lock(device_mutex_);
+  return resources_ ? resources_->describe() : "";
 }
 
 sdk::ExecutorInfo CudaExecutor::info() const {
-  return {"cuda", options_.slots, sdk::ops::builtin_names(),
-          device_name_ + " (device " + std::to_string(options_.device) + ", stream priorities " +
-              std::to_string(stream_priorities_[0]) + ".." + std::to_string(stream_priorities_[2]) +
-              ")"};
+  sdk::ExecutorInfo info{"cuda", options_.slots, sdk::ops::builtin_names(),
+                         device_name_ + " (device " + std::to_string(options_.device) +
+                             ", stream priorities " + std::to_string(stream_priorities_[0]) + ".." +
+                             std::to_string(stream_priorities_[2]) + "; " + partitions() + ")"};
+  info.max_in_flight = options_.max_in_flight;
+  return info;
 }
 
 void CudaExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {
@@ -63,29 +59,108 @@ void CudaExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {
 }
 
 void CudaExecutor::stop() {
-  pool_->stop();
+  if (pool_) pool_->stop();
 }
 
 void CudaExecutor::run(unsigned index, sdk::JobPtr job, sdk::DoneCallback done) {
-  cudaSetDevice(options_.device);  // the current device is per host thread
-  SlotResources& slot = slots_[index];
-  const int level = std::clamp(job->tenant.priority, 0, 2);
   const auto start = sdk::Clock::now();
   sdk::JobResult result;
   try {
-    result = run_cuda_op(*job, slot, slot.streams[level]);
+    result = run_on_device(index, *job);
   } catch (const sdk::ops::OpError& e) {
     result = sdk::JobResult::failure(sdk::Status::bad_request, e.what());
-  } catch (const CudaError& e) {
-    // Only this job fails; the error text says which CUDA call and why.
-    result = sdk::JobResult::failure(sdk::Status::execution_error, e.what());
-    cudaGetLastError();  // clear a non-sticky error so the slot's next job starts clean
   } catch (const std::bad_alloc&) {
     result = sdk::JobResult::failure(sdk::Status::execution_error,
                                      job->op + ": out of host memory for this size");
+  } catch (const std::exception& e) {
+    result = sdk::JobResult::failure(sdk::Status::execution_error, e.what());
   }
   result.usage.wall = sdk::Clock::now() - start;
   done(std::move(result));
+  // The failing job has its answer; now the context is rebuilt before this worker goes on.
+  rebuild_if_broken();
+}
+
+sdk::JobResult CudaExecutor::run_on_device(unsigned index, const sdk::Job& job) {
+  // The quota is checked before anything touches the device: a refused job costs nobody else.
+  const std::uint64_t quota = job.tenant.memory_quota_bytes ? job.tenant.memory_quota_bytes
+                                                            : options_.default_memory_quota_bytes;
+  const std::uint64_t footprint = device_footprint(job);
+  if (auto why = ledger_.reserve(job.tenant.vm_id, footprint, quota))
+    return sdk::JobResult::failure(sdk::Status::quota_exceeded, job.op + ": " + *why);
+  Reservation reservation(ledger_, job.tenant.vm_id, footprint);
+
+  for (;;) {
+    std::shared_lock lock(device_mutex_);
+    if (broken_) {
+      lock.unlock();
+      rebuild_if_broken();
+      std::shared_lock again(device_mutex_);
+      if (broken_)
+        return sdk::JobResult::failure(
+            sdk::Status::execution_error,
+            "the GPU is unusable since a sticky CUDA error (CUDA allows no recovery inside a "
+            "process; restart the mediator): rebuilding the context failed: " +
+                rebuild_error_);
+      continue;
+    }
+    DeviceResources& device = *resources_;
+    const int level = std::clamp(job.tenant.priority, 0, 2);
+    int partition = 0;
+    if (options_.partitions.any()) {
+      const std::string name = partition_for(device.plan(), job.tenant.pool, level == 2);
+      partition = device.partition_index(name);
+      if (partition < 0)
+        return sdk::JobResult::failure(
+            sdk::Status::execution_error,
+            "pool " + job.tenant.pool +
+                " has no SM partition: list it under pool_sms or leave SMs for the shared rest");
+    }
+    device.make_current(partition);
+    cudaStream_t stream = device.lane(index, partition).streams[level];
+    try {
+      return run_cuda_op(job, device.lane(index, partition), stream, device.staging(index),
+                         options_.ops);
+    } catch (const CudaError& e) {
+      // Only this job fails, with the CUDA call and its error text. A sticky error has broken
+      // the context for everyone: the jobs on the device fail too, then it is rebuilt.
+      cudaGetLastError();
+      const bool sticky = is_sticky(e.code) || is_sticky(cudaStreamSynchronize(stream)) ||
+                          is_sticky(cudaGetLastError());
+      if (!sticky) return sdk::JobResult::failure(sdk::Status::execution_error, e.what());
+      broken_ = true;
+      return sdk::JobResult::failure(
+          sdk::Status::execution_error,
+          std::string(e.what()) + " (the GPU context was lost; the executor rebuilds it)");
+    }
+  }
+}
+
+void CudaExecutor::rebuild_if_broken() {
+  if (!broken_) return;
+  std::unique_lock lock(device_mutex_);
+  if (!broken_) return;  // another worker rebuilt it while this one waited
+  if (options_.logger) options_.logger->warn("cuda executor: sticky CUDA error, rebuilding");
+  resources_.reset();
+  cudaSetDevice(options_.device);
+  cudaDeviceReset();  // the only way out of a sticky error: a fresh primary context
+  // The destroyed context may still be current on this thread; the runtime must not reuse it.
+  DriverApi::get().ctx_set_current(nullptr);
+  try {
+    resources_ = std::make_unique<DeviceResources>(
+        DeviceSetup{options_.device, options_.slots, options_.partitions, options_.staging_bytes},
+        stream_priorities_);
+    broken_ = false;
+    ++rebuilds_;
+    if (options_.logger)
+      options_.logger->info("cuda executor: context rebuilt (" + std::to_string(rebuilds_.load()) +
+                            " so far); " + resources_->describe());
+  } catch (const std::exception& e) {
+    // Stays broken: the next job tries again, and fails with this text meanwhile.
+    rebuild_error_ = e.what();
+    if (options_.logger)
+      options_.logger->error(std::string("cuda executor: rebuild failed: ") + e.what());
+  }
 }
 
 }  // namespace vgpu::executors::cuda

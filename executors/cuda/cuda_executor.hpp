@@ -1,13 +1,18 @@
-// The GPU executor: one host worker per slot, each with its own CUDA streams (one per priority,
-// at the device's stream priorities) and cuBLAS handle. A VM's priority picks the stream, so
-// the hardware block scheduler favours high-priority work too.
+// The GPU executor: one host worker per slot. A job runs in an SM partition (a green context for
+// its pool, or a reserve for high priority, or the whole device), on the stream of its VM's
+// priority, so the hardware block scheduler favours high-priority work too. Device admission
+// caps low-priority jobs in flight; per-VM memory quotas are checked before anything is
+// allocated; a sticky CUDA error makes the executor rebuild its context and carry on.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <shared_mutex>
 #include <string>
-#include <vector>
 
-#include "cuda_ops.cuh"
+#include "device_resources.hpp"
+#include "memory_ledger.hpp"
+#include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/executor.hpp"
 #include "vgpu/sdk/worker_pool.hpp"
 
@@ -16,11 +21,19 @@ namespace vgpu::executors::cuda {
 struct CudaExecutorOptions {
   int device = 0;
   unsigned slots = 4;
+  // Device admission per priority level (0 low, 1 medium, 2 high); 0 = up to slots.
+  std::array<unsigned, 3> max_in_flight{};
+  PartitionRequest partitions;
+  std::uint64_t default_memory_quota_bytes = 0;  // for VMs whose DB row sets none; 0 = none
+  std::size_t staging_bytes = 32u << 20;
+  OpOptions ops;
+  sdk::Logger* logger = nullptr;  // for context rebuilds; may be null
 };
 
 class CudaExecutor final : public sdk::Executor {
  public:
-  // Throws sdk::ExecutorUnavailable when there is no usable CUDA device.
+  // Throws sdk::ExecutorUnavailable when there is no usable CUDA device, PartitionError when the
+  // SM shares do not fit it.
   explicit CudaExecutor(CudaExecutorOptions options);
   ~CudaExecutor() override;
   sdk::ExecutorInfo info() const override;
@@ -29,15 +42,27 @@ class CudaExecutor final : public sdk::Executor {
 
   // The CUDA stream priority used for each vgpu priority (0 low, 1 medium, 2 high).
   int stream_priority(int vgpu_priority) const { return stream_priorities_[vgpu_priority]; }
+  std::string partitions() const;
+  unsigned context_rebuilds() const { return rebuilds_.load(); }
+  const MemoryLedger& memory() const { return ledger_; }
 
  private:
   void run(unsigned slot, sdk::JobPtr job, sdk::DoneCallback done);
+  sdk::JobResult run_on_device(unsigned slot, const sdk::Job& job);
+  // Rebuilds the device state if a sticky error broke it (once, whoever gets here first).
+  void rebuild_if_broken();
 
   CudaExecutorOptions options_;
   std::string device_name_;
   int stream_priorities_[3] = {};
-  std::vector<SlotResources> slots_;
-  std::unique_ptr<sdk::WorkerPool> pool_;  // started once the slots exist
+  MemoryLedger ledger_;
+  // Jobs hold it shared while they use `resources_`; a rebuild holds it exclusively.
+  mutable std::shared_mutex device_mutex_;
+  std::unique_ptr<DeviceResources> resources_;
+  std::atomic<bool> broken_{false};
+  std::atomic<unsigned> rebuilds_{0};
+  std::string rebuild_error_;              // guarded by device_mutex_
+  std::unique_ptr<sdk::WorkerPool> pool_;  // started once the device state exists
 };
 
 }  // namespace vgpu::executors::cuda

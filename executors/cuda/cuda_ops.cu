@@ -1,5 +1,7 @@
 #include <cuda_bf16.h>
 
+#include <algorithm>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -11,6 +13,25 @@ namespace ops = sdk::ops;
 
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw CudaError(what, e);
+}
+
+bool is_sticky(cudaError_t e) {
+  switch (e) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorContextIsDestroyed:
+      return true;
+    default:
+      return false;
+  }
 }
 
 namespace {
@@ -65,13 +86,22 @@ __global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, std::size_t 
     out[i] = __float2bfloat16_rn(in[i]);
 }
 
-// Holds every block on its SM until the global timer has advanced `ns`.
+// Holds every block on its SM until the global timer has advanced `ns`. With dynamic shared
+// memory of a whole SM's worth, each block has an SM to itself.
 __global__ void spin_kernel(std::uint64_t ns) {
+  extern __shared__ char fill[];
+  (void)fill;
   std::uint64_t start, now;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
   do {
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
   } while (now - start < ns);
+}
+
+// Writes through a pointer no allocation owns: an illegal address, which the driver reports as
+// a sticky error that poisons the context. Only for fault-recovery tests (fault_injection).
+__global__ void fault_kernel(float* nowhere) {
+  nowhere[threadIdx.x * 4096] = 1.0f;
 }
 
 // Stream-ordered device buffer (cudaMallocAsync draws from the device's memory pool).
@@ -97,14 +127,28 @@ class DeviceBuffer {
   std::size_t bytes_;
 };
 
+// Host -> device through the pinned buffer, a chunk at a time. The stream is synchronised
+// before the buffer is refilled.
+void upload(void* device, const std::uint8_t* host, std::size_t bytes, PinnedStaging& staging,
+            cudaStream_t s) {
+  for (std::size_t done = 0; done < bytes;) {
+    const std::size_t chunk = std::min(bytes - done, staging.bytes);
+    if (done) check(cudaStreamSynchronize(s), "copying an input to the device");
+    std::memcpy(staging.data, host + done, chunk);
+    check(cudaMemcpyAsync(static_cast<std::uint8_t*>(device) + done, staging.data, chunk,
+                          cudaMemcpyHostToDevice, s),
+          "copying an input to the device");
+    done += chunk;
+  }
+}
+
 // An input on the device: copied from the client's buffer or generated there.
-DeviceBuffer input(const sdk::Job& job, std::size_t index, std::size_t count, cudaStream_t s) {
+DeviceBuffer input(const sdk::Job& job, std::size_t index, std::size_t count, cudaStream_t s,
+                   PinnedStaging& staging) {
   DeviceBuffer buf(count * sizeof(float), s);
   if (count == 0) return buf;
   if (!job.inputs.empty()) {
-    check(cudaMemcpyAsync(buf.get(), job.inputs[index].data(), count * sizeof(float),
-                          cudaMemcpyHostToDevice, s),
-          "copying an input to the device");
+    upload(buf.get(), job.inputs[index].data(), count * sizeof(float), staging, s);
   } else {
     const auto seed = ops::param_u64(job, "seed", 1, UINT64_MAX);
     generate_kernel<<<blocks_for(count), kThreads, 0, s>>>(buf.get(), count, seed,
@@ -114,49 +158,90 @@ DeviceBuffer input(const sdk::Job& job, std::size_t index, std::size_t count, cu
   return buf;
 }
 
-sdk::Buffer download(const float* device, std::size_t count, cudaStream_t s) {
+// Device -> host through the pinned buffer; returns with the copy complete.
+sdk::Buffer download(const float* device, std::size_t count, cudaStream_t s,
+                     PinnedStaging& staging) {
   sdk::Buffer out(count * sizeof(float));
-  if (count)
-    check(cudaMemcpyAsync(out.data(), device, out.size(), cudaMemcpyDeviceToHost, s),
+  for (std::size_t done = 0; done < out.size();) {
+    const std::size_t chunk = std::min(out.size() - done, staging.bytes);
+    check(cudaMemcpyAsync(staging.data, reinterpret_cast<const std::uint8_t*>(device) + done, chunk,
+                          cudaMemcpyDeviceToHost, s),
           "copying the output to the host");
+    check(cudaStreamSynchronize(s), "copying the output to the host");
+    std::memcpy(out.data() + done, staging.data, chunk);
+    done += chunk;
+  }
   return out;
 }
 
 }  // namespace
 
-sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_t s) {
+void launch_vector_add(const float* a, const float* b, float* c, std::size_t n, cudaStream_t s) {
+  if (n) vector_add_kernel<<<blocks_for(n), kThreads, 0, s>>>(a, b, c, n);
+}
+
+std::uint64_t device_footprint(const sdk::Job& job) {
+  if (job.op == "fault") return 0;
+  const auto shape = ops::shape_of(job);
+  const std::uint64_t f = sizeof(float);
+  if (job.op == ops::kVectorAdd) return 3 * shape.n * f;
+  if (job.op == ops::kSaxpy) return 2 * shape.n * f;
+  if (job.op == ops::kReduceSum) return shape.n * f + sizeof(double) + f;
+  if (job.op == ops::kGemm) {
+    const std::uint64_t fp32 = (shape.m * shape.k + shape.k * shape.n + shape.m * shape.n) * f;
+    const bool bf16 = job.param("precision").value_or("fp32") == "bf16";
+    return fp32 + (bf16 ? (shape.m * shape.k + shape.k * shape.n) * 2 : 0);
+  }
+  return 0;  // noop, spin
+}
+
+sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_t s,
+                           PinnedStaging& staging, const OpOptions& options) {
+  if (job.op == "fault" && options.fault_injection) {
+    fault_kernel<<<1, 32, 0, s>>>(reinterpret_cast<float*>(0x10));
+    check(cudaStreamSynchronize(s), "fault");
+    return sdk::JobResult::failure(sdk::Status::execution_error, "fault: no error was raised");
+  }
   const auto shape = ops::shape_of(job);  // the same validation and errors as the CPU executor
   sdk::JobResult result;
+  // What the op leaves on the device for download once the timed part is over.
+  const float* output = nullptr;
+  std::size_t output_count = 0;
+  std::vector<DeviceBuffer> keep;
   check(cudaEventRecord(slot.start, s), "cudaEventRecord");
   if (job.op == ops::kNoop) {
   } else if (job.op == ops::kVectorAdd) {
-    auto a = input(job, 0, shape.n, s), b = input(job, 1, shape.n, s);
+    auto a = input(job, 0, shape.n, s, staging), b = input(job, 1, shape.n, s, staging);
     DeviceBuffer c(shape.n * sizeof(float), s);
     if (shape.n)
       vector_add_kernel<<<blocks_for(shape.n), kThreads, 0, s>>>(a.get(), b.get(), c.get(),
                                                                  shape.n);
-    result.outputs.push_back(download(c.get(), shape.n, s));
+    output = c.get(), output_count = shape.n;
+    keep.push_back(std::move(c));
   } else if (job.op == ops::kSaxpy) {
     const float alpha = ops::param_float(job, "alpha", 2.0f);
-    auto x = input(job, 0, shape.n, s), y = input(job, 1, shape.n, s);
+    auto x = input(job, 0, shape.n, s, staging), y = input(job, 1, shape.n, s, staging);
     if (shape.n)
       saxpy_kernel<<<blocks_for(shape.n), kThreads, 0, s>>>(alpha, x.get(), y.get(), shape.n);
-    result.outputs.push_back(download(y.get(), shape.n, s));
+    output = y.get(), output_count = shape.n;
+    keep.push_back(std::move(y));
   } else if (job.op == ops::kReduceSum) {
-    auto x = input(job, 0, shape.n, s);
+    auto x = input(job, 0, shape.n, s, staging);
     DeviceBuffer total(sizeof(double), s), out(sizeof(float), s);
     check(cudaMemsetAsync(total.get<double>(), 0, sizeof(double), s), "cudaMemsetAsync");
     if (shape.n)
       reduce_sum_kernel<<<std::min(blocks_for(shape.n), 4096u), kThreads, 0, s>>>(
           x.get(), shape.n, total.get<double>());
     to_float_kernel<<<1, 1, 0, s>>>(total.get<double>(), out.get());
-    result.outputs.push_back(download(out.get(), 1, s));
+    output = out.get(), output_count = 1;
+    keep.push_back(std::move(out));
   } else if (job.op == ops::kGemm) {
     const auto precision = job.param("precision").value_or("fp32");
     if (precision != "fp32" && precision != "bf16")
       throw ops::OpError("gemm: precision must be fp32 or bf16, got '" + std::string(precision) +
                          "'");
-    auto a = input(job, 0, shape.m * shape.k, s), b = input(job, 1, shape.k * shape.n, s);
+    auto a = input(job, 0, shape.m * shape.k, s, staging);
+    auto b = input(job, 1, shape.k * shape.n, s, staging);
     DeviceBuffer c(shape.m * shape.n * sizeof(float), s);
     check_blas(cublasSetStream(slot.blas, s), "cublasSetStream");
     const float one = 1, zero = 0;
@@ -181,17 +266,26 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
     } else if (m && n) {
       check(cudaMemsetAsync(c.get(), 0, shape.m * shape.n * sizeof(float), s), "cudaMemsetAsync");
     }
-    result.outputs.push_back(download(c.get(), shape.m * shape.n, s));
+    output = c.get(), output_count = shape.m * shape.n;
+    keep.push_back(std::move(c));
   } else if (job.op == ops::kSpin) {
     const auto us = ops::param_u64(job, "us", 1000, ops::kMaxSpinMicros);
-    // One block per SM by default: the job holds the whole GPU for its time, like a real kernel.
+    // One block per SM of the partition by default: the job holds all of its SMs for its time.
     const auto blocks = ops::param_u64(job, "blocks", slot.sm_count, 1u << 20);
-    if (blocks) spin_kernel<<<unsigned(blocks), 32, 0, s>>>(us * 1000);
+    // exclusive=1: each block takes a whole SM's shared memory, so no other block fits beside it.
+    const bool exclusive = ops::param_u64(job, "exclusive", 0, 1) == 1;
+    const int shared = exclusive ? slot.max_shared_per_block : 0;
+    if (exclusive)
+      check(cudaFuncSetAttribute(spin_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared),
+            "cudaFuncSetAttribute");
+    if (blocks) spin_kernel<<<unsigned(blocks), 32, shared, s>>>(us * 1000);
   } else {
     return sdk::JobResult::failure(sdk::Status::unknown_op, "unknown op '" + job.op + "'");
   }
   check(cudaGetLastError(), "launching the kernel");
   check(cudaEventRecord(slot.stop, s), "cudaEventRecord");
+  if (job.op != ops::kNoop && job.op != ops::kSpin)
+    result.outputs.push_back(download(output, output_count, s, staging));
   check(cudaStreamSynchronize(s), job.op.c_str());
   float ms = 0;
   check(cudaEventElapsedTime(&ms, slot.start, slot.stop), "cudaEventElapsedTime");

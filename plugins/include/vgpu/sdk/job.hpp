@@ -76,6 +76,7 @@ enum class Status : std::uint16_t {
   unauthenticated = 7,
   deadline_exceeded = 8,
   internal_error = 9,
+  quota_exceeded = 10,
 };
 
 inline const char* to_string(Status s) {
@@ -100,6 +101,8 @@ inline const char* to_string(Status s) {
       return "deadline_exceeded";
     case Status::internal_error:
       return "internal_error";
+    case Status::quota_exceeded:
+      return "quota_exceeded";
   }
   return "unknown_status";
 }

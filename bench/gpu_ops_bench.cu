@@ -1,0 +1,193 @@
+// Native vs through the mediator, op by op, on the GPU. "Native" is the same CUDA code the
+// executor runs (run_cuda_op on its own stream, in this process, no scheduler, no transport);
+// "mediator" is a guest's round trip to a running vgpu-mediator over TCP. Also measured in the
+// same run, as baselines: device-to-device copy bandwidth (for vector_add), plain cuBLAS bf16
+// gemm on ready bf16 inputs (for the gemm op), and a bare launch+synchronize loop (for the
+// per-job overhead).
+// Usage: vgpu-bench-gpu-ops [--port P --vm-id N]   (without --port only the native part runs)
+#include <cuda_bf16.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+#include "client.hpp"
+#include "device_resources.hpp"
+#include "vgpu/sdk/ops.hpp"
+
+using namespace vgpu;
+using namespace vgpu::executors::cuda;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+template <typename F>
+double median_us(int reps, F&& f) {
+  std::vector<double> us;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = Clock::now();
+    f();
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  return median(us);
+}
+
+// Median event-timed milliseconds of `f` enqueued on `s`.
+template <typename F>
+float device_ms(cudaStream_t s, int reps, F&& f) {
+  cudaEvent_t a, b;
+  cudaEventCreate(&a);
+  cudaEventCreate(&b);
+  std::vector<double> ms;
+  for (int i = 0; i < reps; ++i) {
+    cudaEventRecord(a, s);
+    f();
+    cudaEventRecord(b, s);
+    cudaEventSynchronize(b);
+    float t = 0;
+    cudaEventElapsedTime(&t, a, b);
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return float(median(ms));
+}
+
+__global__ void empty_kernel() {}
+
+sdk::Job job_of(const std::string& op, std::vector<sdk::Param> params) {
+  sdk::Job j;
+  j.op = op;
+  j.params = std::move(params);
+  j.tenant.priority = 2;
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vgpu-bench-gpu-ops: native vs through the mediator, per op"};
+  std::uint16_t port = 0;
+  std::uint32_t vm_id = 1;
+  int reps = 20;
+  app.add_option("--port", port, "a running mediator's TCP port (omit: native only)");
+  app.add_option("--vm-id", vm_id, "the registered VM to submit as");
+  app.add_option("--reps", reps, "repetitions per measurement (median reported)");
+  CLI11_PARSE(app, argc, argv);
+
+  const int priorities[3] = {0, -2, -5};
+  DeviceResources device(DeviceSetup{0, 1, {}, 64u << 20}, priorities);
+  SlotResources& lane = device.lane(0, 0);
+  PinnedStaging& staging = device.staging(0);
+  cudaStream_t s = lane.streams[2];
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  std::printf("device: %s, %d SMs\n\n", prop.name, prop.multiProcessorCount);
+
+  // Baseline 1: device-to-device copy bandwidth vs the vector_add kernel (read a, b; write c).
+  {
+    const std::size_t n = std::size_t(64) << 20;  // 64 Mi floats: 256 MiB per buffer
+    float *a, *b, *c;
+    cudaMalloc(&a, n * 4), cudaMalloc(&b, n * 4), cudaMalloc(&c, n * 4);
+    cudaMemsetAsync(a, 0, n * 4, s), cudaMemsetAsync(b, 0, n * 4, s);
+    const float copy =
+        device_ms(s, reps, [&] { cudaMemcpyAsync(c, a, n * 4, cudaMemcpyDeviceToDevice, s); });
+    const float add = device_ms(s, reps, [&] { launch_vector_add(a, b, c, n, s); });
+    const double copy_gbs = 2.0 * n * 4 / (copy * 1e6), add_gbs = 3.0 * n * 4 / (add * 1e6);
+    std::printf("%-44s %10.0f GB/s\n", "device-to-device copy (read+write)", copy_gbs);
+    std::printf("%-44s %10.0f GB/s   %.2f of copy\n\n", "vector_add kernel, 64 Mi floats", add_gbs,
+                add_gbs / copy_gbs);
+    cudaFree(a), cudaFree(b), cudaFree(c);
+  }
+  // Baseline 2: plain cuBLAS bf16 gemm on bf16 inputs already on the device vs the gemm op
+  // (which also generates its fp32 inputs and converts them to bf16 on the device).
+  {
+    const int n = 8192;
+    __nv_bfloat16 *a, *b;
+    float* c;
+    cudaMalloc(&a, std::size_t(n) * n * 2), cudaMalloc(&b, std::size_t(n) * n * 2);
+    cudaMalloc(&c, std::size_t(n) * n * 4);
+    cudaMemsetAsync(a, 0, std::size_t(n) * n * 2, s),
+        cudaMemsetAsync(b, 0, std::size_t(n) * n * 2, s);
+    cublasSetStream(lane.blas, s);
+    const float one = 1, zero = 0;
+    const float plain = device_ms(s, reps, [&] {
+      cublasGemmEx(lane.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, b, CUDA_R_16BF, n, a,
+                   CUDA_R_16BF, n, &zero, c, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                   CUBLAS_GEMM_DEFAULT);
+    });
+    cudaFree(a), cudaFree(b), cudaFree(c);
+    auto job = job_of("gemm", {{"n", std::to_string(n)}, {"precision", "bf16"}});
+    std::vector<double> op_ms;
+    for (int i = 0; i < std::max(3, reps / 4); ++i)
+      op_ms.push_back(run_cuda_op(job, lane, s, staging, {}).usage.device.count() / 1e6);
+    const double tflops = 2.0 * n * n * n / 1e12;
+    std::printf("%-44s %10.0f TFLOP/s\n", "plain cuBLAS bf16 gemm 8192^3", tflops / (plain / 1e3));
+    std::printf("%-44s %10.0f TFLOP/s   %.2f of plain (inputs generated + converted in the op)\n\n",
+                "gemm op bf16 8192^3, device time", tflops / (median(op_ms) / 1e3),
+                plain / median(op_ms));
+  }
+
+  std::optional<guest::Client> client;
+  if (port) client.emplace(guest::Client::connect("127.0.0.1", port, vm_id, "", "vgpu-bench"));
+
+  // Baseline 3: per-job overhead against a bare launch + synchronize of an empty kernel.
+  {
+    const double bare = median_us(reps * 50, [&] {
+      empty_kernel<<<1, 1, 0, s>>>();
+      cudaStreamSynchronize(s);
+    });
+    const auto noop = job_of("noop", {});
+    const double native = median_us(reps * 50, [&] { run_cuda_op(noop, lane, s, staging, {}); });
+    std::printf("%-44s %10.1f us\n", "bare launch + synchronize", bare);
+    std::printf("%-44s %10.1f us   +%.1f us per job\n", "noop via run_cuda_op (events, sync)",
+                native, native - bare);
+    if (client) {
+      const double med = median_us(reps * 50, [&] { client->run("noop", {}); });
+      std::printf("%-44s %10.1f us   +%.1f us per job\n", "noop through the mediator (TCP RTT)",
+                  med, med - bare);
+    }
+    std::printf("\n");
+  }
+
+  // Native vs mediator for each op, small and large (inputs generated on the device; the
+  // output comes back to the caller in both cases).
+  struct Case {
+    std::string name, op;
+    std::vector<sdk::Param> params;
+  };
+  const std::vector<Case> cases = {
+      {"vector_add n=4Ki", "vector_add", {{"n", "4096"}}},
+      {"vector_add n=16Mi", "vector_add", {{"n", "16777216"}}},
+      {"saxpy n=4Ki", "saxpy", {{"n", "4096"}}},
+      {"saxpy n=16Mi", "saxpy", {{"n", "16777216"}}},
+      {"reduce_sum n=4Ki", "reduce_sum", {{"n", "4096"}}},
+      {"reduce_sum n=64Mi", "reduce_sum", {{"n", "67108864"}}},
+      {"gemm fp32 n=256", "gemm", {{"n", "256"}}},
+      {"gemm fp32 n=4096", "gemm", {{"n", "4096"}}},
+      {"gemm bf16 n=256", "gemm", {{"n", "256"}, {"precision", "bf16"}}},
+      {"gemm bf16 n=8192", "gemm", {{"n", "8192"}, {"precision", "bf16"}}},
+      {"spin 1 ms", "spin", {{"us", "1000"}}},
+  };
+  std::printf("%-22s %14s %14s %10s %14s\n", "op", "native (us)", "mediator (us)", "ratio",
+              "output bytes");
+  for (const auto& c : cases) {
+    const auto job = job_of(c.op, c.params);
+    std::size_t bytes = 0;
+    const double native = median_us(reps, [&] {
+      auto r = run_cuda_op(job, lane, s, staging, {});
+      bytes = r.outputs.empty() ? 0 : r.outputs[0].size();
+    });
+    double med = 0;
+    if (client) med = median_us(reps, [&] { client->run(c.op, c.params); });
+    std::printf("%-22s %14.1f %14.1f %10.2f %14zu\n", c.name.c_str(), native, med,
+                med > 0 ? native / med : 0.0, bytes);
+  }
+  return 0;
+}
