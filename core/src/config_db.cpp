@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -36,13 +37,16 @@ CREATE TABLE vms (
 CREATE INDEX vms_pool ON vms(pool);
 CREATE INDEX vms_priority ON vms(priority);
 CREATE INDEX vms_name ON vms(name);
+)sql",
+                                                                       R"sql(
+ALTER TABLE vms ADD COLUMN applied_at TEXT;
 )sql"};
 
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
-      throw DbError(std::string("SQL error: ") + sqlite3_errmsg(db));
+      throw DbUnavailable(std::string("SQL error: ") + sqlite3_errmsg(db));
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement& bind(int i, const std::string& v) {
@@ -68,6 +72,9 @@ class Statement {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ||
+        rc == SQLITE_READONLY || rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN)
+      throw DbUnavailable(describe(rc));
     throw DbError(describe(rc));
   }
   std::string text(int col) const {
@@ -100,12 +107,14 @@ VmRecord read_vm(const Statement& s) {
   if (!s.null(7)) vm.token_hash = s.text(7);
   if (!s.null(8)) vm.max_queued = s.integer(8);
   if (!s.null(9)) vm.memory_quota_mb = s.integer(9);
+  if (!s.null(10)) vm.applied_at = s.text(10);
+  vm.updated_at = s.text(11);
   return vm;
 }
 
 constexpr const char* kVmColumns =
     "SELECT vm_uuid, name, vm_id, pool, priority, weight, vsock_cid, token_hash, max_queued, "
-    "memory_quota_mb FROM vms ";
+    "memory_quota_mb, applied_at, updated_at FROM vms ";
 
 }  // namespace
 
@@ -116,7 +125,7 @@ ConfigDb ConfigDb::open(const std::filesystem::path& path, bool create_if_missin
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    throw DbError(path.string() + ": cannot open the config DB: " + msg);
+    throw DbUnavailable(path.string() + ": cannot open the config DB: " + msg);
   }
   ConfigDb out(db, path);
   // The admin tool and the mediator use the file together: WAL lets readers run during a write,
@@ -127,7 +136,7 @@ ConfigDb ConfigDb::open(const std::filesystem::path& path, bool create_if_missin
     out.exec("PRAGMA journal_mode = WAL");
     out.migrate();
   } catch (const DbError& e) {
-    throw DbError(path.string() + ": " + e.what());
+    throw DbUnavailable(path.string() + ": " + e.what());
   }
   return out;
 }
@@ -219,15 +228,18 @@ std::uint32_t ConfigDb::lowest_free_vm_id() {
 }
 
 void ConfigDb::insert_vm(const VmRecord& vm) {
-  Statement s(db_,
-              "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, weight, vsock_cid,"
-              " token_hash, max_queued, memory_quota_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  Statement s(
+      db_,
+      "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, weight, vsock_cid,"
+      " token_hash, max_queued, memory_quota_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
   s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
   s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
   s.bind(8, vm.token_hash).bind(9, vm.max_queued).bind(10, vm.memory_quota_mb);
   try {
     s.step();
+  } catch (const DbUnavailable&) {
+    throw;
   } catch (const DbError& e) {
     throw DbError("cannot register VM '" + vm.uuid + "': " + e.what());
   }
@@ -247,6 +259,104 @@ void ConfigDb::set_priority(const std::string& uuid, int priority) {
   s.bind(1, uuid).bind(2, std::int64_t(priority));
   s.step();
   if (sqlite3_changes(db_) != 1) throw DbError("no VM with UUID '" + uuid + "'");
+}
+
+}  // namespace vgpu::core
+
+namespace vgpu::core {
+
+const char* ConfigDb::migration_sql(int version) {
+  if (version < 0 || version >= kSchemaVersion)
+    throw DbError("no migration from version " + std::to_string(version));
+  return kMigrations[version];
+}
+
+void ConfigDb::update_vm(const VmRecord& vm) {
+  Statement s(db_,
+              "UPDATE vms SET name = ?2, vm_id = ?3, pool = ?4, priority = ?5, weight = ?6,"
+              " vsock_cid = ?7, max_queued = ?8, memory_quota_mb = ?9,"
+              " updated_at = CURRENT_TIMESTAMP WHERE vm_uuid = ?1");
+  s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
+  s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
+  s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
+  s.bind(8, vm.max_queued).bind(9, vm.memory_quota_mb);
+  try {
+    s.step();
+  } catch (const DbUnavailable&) {
+    throw;
+  } catch (const DbError& e) {
+    throw DbError("cannot update VM '" + vm.uuid + "': " + e.what());
+  }
+  if (sqlite3_changes(db_) != 1) throw DbError("no VM with UUID '" + vm.uuid + "'");
+}
+
+void ConfigDb::remove_vm(const std::string& uuid) {
+  Statement s(db_, "DELETE FROM vms WHERE vm_uuid = ?1");
+  s.bind(1, uuid);
+  s.step();
+  if (sqlite3_changes(db_) != 1) throw DbError("no VM with UUID '" + uuid + "'");
+}
+
+void ConfigDb::mark_applied(const std::string& uuid) {
+  Statement s(db_, "UPDATE vms SET applied_at = CURRENT_TIMESTAMP WHERE vm_uuid = ?1");
+  s.bind(1, uuid);
+  s.step();
+}
+
+std::optional<PoolRecord> ConfigDb::find_pool(const std::string& name) {
+  Statement s(db_, "SELECT name, weight, description FROM pools WHERE name = ?1");
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return PoolRecord{s.text(0), s.real(1), s.text(2)};
+}
+
+void ConfigDb::create_pool(const PoolRecord& pool) {
+  Statement s(db_, "INSERT INTO pools (name, weight, description) VALUES (?1, ?2, ?3)");
+  s.bind(1, pool.name).bind(2, pool.weight).bind(3, pool.description);
+  try {
+    s.step();
+  } catch (const DbUnavailable&) {
+    throw;
+  } catch (const DbError& e) {
+    if (find_pool(pool.name)) throw DbError("pool '" + pool.name + "' already exists");
+    throw DbError("cannot create pool '" + pool.name +
+                  "': names are 1 to 16 of A-Z a-z 0-9 _ - and the weight must be > 0 (" +
+                  e.what() + ")");
+  }
+}
+
+void ConfigDb::remove_pool(const std::string& name) {
+  if (!find_pool(name)) throw DbError("no pool named '" + name + "'");
+  for (const auto& stats : pool_stats())
+    if (stats.pool == name && stats.vms > 0)
+      throw DbError("pool '" + name + "' still has " + std::to_string(stats.vms) +
+                    " VM(s); move them with set-pool first");
+  Statement s(db_, "DELETE FROM pools WHERE name = ?1");
+  s.bind(1, name);
+  s.step();
+}
+
+void ConfigDb::set_pool_weight(const std::string& name, double weight) {
+  if (!(weight > 0)) throw DbError("a pool weight must be > 0");
+  Statement s(db_, "UPDATE pools SET weight = ?2, updated_at = CURRENT_TIMESTAMP WHERE name = ?1");
+  s.bind(1, name).bind(2, weight);
+  s.step();
+  if (sqlite3_changes(db_) != 1) throw DbError("no pool named '" + name + "'");
+}
+
+std::vector<PoolStats> ConfigDb::pool_stats() {
+  Statement s(db_,
+              "SELECT p.name, v.priority, COUNT(v.vm_uuid) FROM pools p LEFT JOIN vms v"
+              " ON v.pool = p.name GROUP BY p.name, v.priority ORDER BY p.name");
+  std::vector<PoolStats> out;
+  while (s.step()) {
+    if (out.empty() || out.back().pool != s.text(0)) out.push_back({s.text(0)});
+    if (s.null(1)) continue;
+    const auto count = static_cast<std::size_t>(s.integer(2));
+    out.back().vms += count;
+    out.back().by_priority[std::clamp<std::int64_t>(s.integer(1), 0, 2)] += count;
+  }
+  return out;
 }
 
 }  // namespace vgpu::core

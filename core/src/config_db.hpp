@@ -18,6 +18,13 @@ class DbError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The DB itself cannot be used: unreadable, locked past the busy timeout, or a newer schema.
+// (A DbError is a refused change: unknown VM, duplicate vm_id, a constraint.)
+class DbUnavailable : public DbError {
+ public:
+  using DbError::DbError;
+};
+
 struct PoolRecord {
   std::string name;
   double weight = 1.0;
@@ -35,11 +42,21 @@ struct VmRecord {
   std::optional<std::string> token_hash;
   std::optional<std::int64_t> max_queued;
   std::optional<std::int64_t> memory_quota_mb;
+  std::optional<std::string> applied_at;  // when `vgpu-admin apply` last pushed it (schema 2)
+  std::string updated_at;
+};
+
+struct PoolStats {
+  std::string pool;
+  std::size_t vms = 0;
+  std::size_t by_priority[3] = {};
 };
 
 class ConfigDb {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
+  // The SQL that takes the schema from `version` to `version + 1` (for migration tests).
+  static const char* migration_sql(int version);
 
   // Opens (creating when allowed) and migrates to kSchemaVersion. A DB written by a newer
   // program is refused rather than misread.
@@ -59,6 +76,15 @@ class ConfigDb {
   void insert_vm(const VmRecord& vm);
   void set_token_hash(const std::string& uuid, const std::string& hash);
   void set_priority(const std::string& uuid, int priority);
+  // Writes every settable field of `vm` (found by its uuid) in one statement.
+  void update_vm(const VmRecord& vm);
+  void remove_vm(const std::string& uuid);
+  void mark_applied(const std::string& uuid);
+  std::optional<PoolRecord> find_pool(const std::string& name);
+  void create_pool(const PoolRecord& pool);
+  void remove_pool(const std::string& name);  // refused while VMs use it
+  void set_pool_weight(const std::string& name, double weight);
+  std::vector<PoolStats> pool_stats();
 
   const std::filesystem::path& path() const { return path_; }
 

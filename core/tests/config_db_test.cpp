@@ -130,3 +130,54 @@ TEST_F(ConfigDbTest, NewerSchemaIsRefused) {
 TEST_F(ConfigDbTest, MissingDbWithoutCreateIsAnError) {
   EXPECT_THROW(ConfigDb::open(dir_ / "absent.db", false), DbError);
 }
+
+TEST_F(ConfigDbTest, AVersion1DbIsMigratedWithItsDataKept) {
+  // A DB as schema version 1 left it, with a VM and a custom pool in it.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, ConfigDb::migration_sql(0), nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "PRAGMA user_version = 1;"
+                         "INSERT INTO pools (name, weight) VALUES ('gpu', 3);"
+                         "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, memory_quota_mb)"
+                         " VALUES ('u-1', 'web', 7, 'gpu', 2, 256);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto db = ConfigDb::open(path_);
+  EXPECT_EQ(db.schema_version(), 2);
+  auto vm = db.find_vm("web");
+  ASSERT_TRUE(vm);
+  EXPECT_EQ(vm->vm_id, 7u);
+  EXPECT_EQ(vm->pool, "gpu");
+  EXPECT_EQ(vm->priority, 2);
+  EXPECT_EQ(vm->memory_quota_mb, 256);
+  EXPECT_FALSE(vm->applied_at) << "the new column starts empty";
+  db.mark_applied("u-1");
+  EXPECT_TRUE(db.find_vm("u-1")->applied_at);
+  EXPECT_EQ(db.find_pool("gpu")->weight, 3.0);
+}
+
+TEST_F(ConfigDbTest, PoolsRefuseRemovalWhileUsedAndCountMembers) {
+  auto db = ConfigDb::open(path_);
+  db.insert_vm(vm("u-1", 1, "B", 0));
+  db.insert_vm(vm("u-2", 2, "B", 2));
+  db.create_pool({"C", 2, "spare"});
+  EXPECT_THROW(db.create_pool({"C", 1, ""}), DbError);
+  auto stats = db.pool_stats();
+  ASSERT_EQ(stats.size(), 3u);
+  EXPECT_EQ(stats[1].vms, 2u);
+  EXPECT_EQ(stats[1].by_priority[0], 1u);
+  EXPECT_EQ(stats[2].vms, 0u);
+  EXPECT_THROW(db.remove_pool("B"), DbError);
+  db.remove_pool("C");
+  EXPECT_FALSE(db.find_pool("C"));
+  auto moved = *db.find_vm("u-1");
+  moved.pool = "A";
+  moved.weight = 2;
+  db.update_vm(moved);
+  EXPECT_EQ(db.find_vm("u-1")->pool, "A");
+  db.remove_vm("u-1");
+  EXPECT_FALSE(db.find_vm("u-1"));
+}

@@ -1,0 +1,61 @@
+#include "admin.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "vgpu/sdk/job.hpp"
+
+namespace vgpu::admin {
+
+void Admin::confirm(const std::string& consequence) const {
+  if (yes) return;
+  if (!isatty(STDIN_FILENO)) throw Refused(consequence + "; confirm with --yes");
+  std::cerr << consequence << ". Continue? [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  if (answer != "y" && answer != "yes") throw Refused("not confirmed; nothing changed");
+}
+
+core::VmRecord Admin::require_vm(const std::string& uuid_or_name) const {
+  try {
+    auto found = db.find_vm(uuid_or_name);
+    if (!found) throw Refused("no VM with UUID or name '" + uuid_or_name + "'");
+    return *found;
+  } catch (const core::DbUnavailable&) {
+    throw;
+  } catch (const core::DbError& e) {
+    throw Refused(e.what());  // an ambiguous name, with the candidates
+  }
+}
+
+void Admin::require_pool(const std::string& pool) const {
+  if (!db.find_pool(pool))
+    throw Refused("no pool named '" + pool + "' (list-pools shows them; create-pool adds one)");
+}
+
+int parse_priority(const std::string& text) {
+  if (text == "low" || text == "0") return 0;
+  if (text == "medium" || text == "1") return 1;
+  if (text == "high" || text == "2") return 2;
+  throw Refused("priority must be low, medium or high (or 0, 1, 2), got '" + text + "'");
+}
+
+nlohmann::json vm_json(const core::VmRecord& v) {
+  nlohmann::json out{{"vm_uuid", v.uuid},
+                     {"name", v.name},
+                     {"vm_id", v.vm_id},
+                     {"pool", v.pool},
+                     {"priority", sdk::priority_name(v.priority)},
+                     {"weight", v.weight},
+                     {"has_token", v.token_hash.has_value()},
+                     {"updated_at", v.updated_at}};
+  out["vsock_cid"] = v.vsock_cid ? nlohmann::json(*v.vsock_cid) : nlohmann::json();
+  out["max_queued"] = v.max_queued ? nlohmann::json(*v.max_queued) : nlohmann::json();
+  out["memory_quota_mb"] =
+      v.memory_quota_mb ? nlohmann::json(*v.memory_quota_mb) : nlohmann::json();
+  out["applied_at"] = v.applied_at ? nlohmann::json(*v.applied_at) : nlohmann::json();
+  return out;
+}
+
+}  // namespace vgpu::admin

@@ -1,0 +1,44 @@
+// What every vgpu-admin command shares: the DB, output mode, confirmation, and the error types
+// that map onto the exit codes scripts rely on (docs/admin.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "config_db.hpp"
+
+namespace vgpu::admin {
+
+enum ExitCode : int {
+  kOk = 0,
+  kRefused = 1,        // bad input, unknown VM or pool, conflict, confirmation declined
+  kUsage = 2,          // the command line itself (CLI11)
+  kDbUnavailable = 3,  // cannot open, locked, or a newer schema
+  kHypervisorFailed = 4,
+};
+
+// A refused request: one line on stderr, exit 1, nothing changed.
+class Refused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Admin {
+  core::ConfigDb& db;
+  bool json = false;
+  bool yes = false;
+  std::string hypervisor = "auto";
+  std::string admin_socket;
+
+  // Asks on the terminal unless --yes; without a terminal it refuses (scripts pass --yes).
+  void confirm(const std::string& consequence) const;
+  core::VmRecord require_vm(const std::string& uuid_or_name) const;
+  void require_pool(const std::string& pool) const;
+};
+
+int parse_priority(const std::string& text);
+nlohmann::json vm_json(const core::VmRecord& vm);
+
+}  // namespace vgpu::admin

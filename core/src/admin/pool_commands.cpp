@@ -1,0 +1,166 @@
+#include "pool_commands.hpp"
+
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "vgpu/sdk/job.hpp"
+
+namespace vgpu::admin {
+
+namespace {
+
+nlohmann::json pool_json(const core::PoolRecord& p, const core::PoolStats& s) {
+  return {{"name", p.name},
+          {"weight", p.weight},
+          {"description", p.description},
+          {"vms", s.vms},
+          {"low", s.by_priority[0]},
+          {"medium", s.by_priority[1]},
+          {"high", s.by_priority[2]}};
+}
+
+core::PoolStats stats_of(Admin& a, const std::string& pool) {
+  for (const auto& s : a.db.pool_stats())
+    if (s.pool == pool) return s;
+  return {pool};
+}
+
+// The mediator's admin socket answers every connection with one JSON document.
+std::optional<nlohmann::json> live_figures(const std::string& path, std::string& why) {
+  try {
+    boost::asio::io_context io;
+    boost::asio::local::stream_protocol::socket socket(io);
+    boost::system::error_code connect_error;
+    socket.connect(boost::asio::local::stream_protocol::endpoint(path), connect_error);
+    if (connect_error) {
+      why = connect_error.message();
+      return std::nullopt;
+    }
+    std::string text;
+    boost::system::error_code ec;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(text), ec);
+    return nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+int list_pools(Admin& a) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : a.db.pools()) out.push_back(pool_json(p, stats_of(a, p.name)));
+  if (a.json) {
+    std::cout << out.dump(2) << "\n";
+    return kOk;
+  }
+  std::printf("%-16s %-7s %4s %4s %6s %4s  %s\n", "POOL", "WEIGHT", "VMS", "LOW", "MEDIUM", "HIGH",
+              "DESCRIPTION");
+  for (const auto& p : out)
+    std::printf("%-16s %-7g %4zu %4zu %6zu %4zu  %s\n", p["name"].get<std::string>().c_str(),
+                p["weight"].get<double>(), p["vms"].get<std::size_t>(), p["low"].get<std::size_t>(),
+                p["medium"].get<std::size_t>(), p["high"].get<std::size_t>(),
+                p["description"].get<std::string>().c_str());
+  return kOk;
+}
+
+int show_pool(Admin& a, const std::string& name) {
+  a.require_pool(name);
+  const auto pool = *a.db.find_pool(name);
+  auto out = pool_json(pool, stats_of(a, name));
+  out["members"] = nlohmann::json::array();
+  for (const auto& v : a.db.vms())
+    if (v.pool == name) out["members"].push_back(vm_json(v));
+  if (a.json) {
+    std::cout << out.dump(2) << "\n";
+    return kOk;
+  }
+  std::printf("pool %s: weight %g, %zu VM(s) (low %zu, medium %zu, high %zu)  %s\n", name.c_str(),
+              pool.weight, out["vms"].get<std::size_t>(), out["low"].get<std::size_t>(),
+              out["medium"].get<std::size_t>(), out["high"].get<std::size_t>(),
+              pool.description.c_str());
+  for (const auto& m : out["members"])
+    std::printf("  vm_id %-6u %-36s %-16s %s\n", m["vm_id"].get<unsigned>(),
+                m["vm_uuid"].get<std::string>().c_str(), m["name"].get<std::string>().c_str(),
+                m["priority"].get<std::string>().c_str());
+  return kOk;
+}
+
+int create_pool(Admin& a, const std::string& name, double weight, const std::string& description) {
+  if (!(weight > 0)) throw Refused("weight must be > 0");
+  try {
+    a.db.create_pool({name, weight, description});
+  } catch (const core::DbUnavailable&) {
+    throw;
+  } catch (const core::DbError& e) {
+    throw Refused(e.what());
+  }
+  std::cout << "created pool " << name << " (weight " << weight << ")\n";
+  return kOk;
+}
+
+int remove_pool(Admin& a, const std::string& name) {
+  try {
+    a.db.remove_pool(name);
+  } catch (const core::DbUnavailable&) {
+    throw;
+  } catch (const core::DbError& e) {
+    throw Refused(e.what());
+  }
+  std::cout << "removed pool " << name << "\n";
+  return kOk;
+}
+
+int set_pool_weight(Admin& a, const std::string& name, double weight) {
+  try {
+    a.db.set_pool_weight(name, weight);
+  } catch (const core::DbUnavailable&) {
+    throw;
+  } catch (const core::DbError& e) {
+    throw Refused(e.what());
+  }
+  std::cout << "pool " << name << " weight is now " << weight
+            << " (the mediator applies it to the next job)\n";
+  return kOk;
+}
+
+int status(Admin& a) {
+  nlohmann::json out{{"db", a.db.path().string()},
+                     {"schema_version", a.db.schema_version()},
+                     {"vms", a.db.vms().size()},
+                     {"pools", nlohmann::json::array()}};
+  for (const auto& p : a.db.pools()) out["pools"].push_back(pool_json(p, stats_of(a, p.name)));
+  std::string why;
+  auto live = live_figures(a.admin_socket, why);
+  out["mediator"] =
+      live ? *live
+           : nlohmann::json{{"reachable", false}, {"socket", a.admin_socket}, {"error", why}};
+  if (live) out["mediator"]["reachable"] = true;
+  if (a.json) {
+    std::cout << out.dump(2) << "\n";
+    return kOk;
+  }
+  std::printf("config DB: %s (schema %d), %zu VM(s)\n", out["db"].get<std::string>().c_str(),
+              out["schema_version"].get<int>(), out["vms"].get<std::size_t>());
+  for (const auto& p : out["pools"])
+    std::printf("  pool %-8s weight %-5g %zu VM(s): low %zu, medium %zu, high %zu\n",
+                p["name"].get<std::string>().c_str(), p["weight"].get<double>(),
+                p["vms"].get<std::size_t>(), p["low"].get<std::size_t>(),
+                p["medium"].get<std::size_t>(), p["high"].get<std::size_t>());
+  if (!live) {
+    std::printf("mediator: not reachable at %s (%s)\n", a.admin_socket.c_str(), why.c_str());
+    return kOk;
+  }
+  const auto& m = *live;
+  std::printf("mediator: executor %s, %s queued, %s running of %s slots, %s dispatched\n",
+              m.value("executor", std::string("?")).c_str(),
+              m.value("queued_total", nlohmann::json()).dump().c_str(),
+              m.value("running_total", nlohmann::json()).dump().c_str(),
+              m.value("slots", nlohmann::json()).dump().c_str(),
+              m.value("dispatched_total", nlohmann::json()).dump().c_str());
+  return kOk;
+}
+
+}  // namespace vgpu::admin

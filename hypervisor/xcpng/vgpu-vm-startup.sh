@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# XCP-ng / XenServer VM-start hook: before a VM starts, write its vgpu-stub device argument
+# (pool, priority, vm_id and a fresh token from the config DB) into the VM's
+# other-config:vgpu-stub-args, where the vgpu device-model wrapper reads it.
+#
+# Install (dom0, as root):
+#   install -m 755 vgpu-vm-startup.sh /etc/xapi.d/vm-pre-start/10vgpu-stub
+# xenopsd runs every executable in /etc/xapi.d/vm-pre-start/ as
+#   <script> -reason <reason> -vmuuid <uuid>
+# A VM that is not registered starts untouched; a failure is logged, never blocks the start.
+set -u
+uuid="" reason=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    -vmuuid) uuid=$2; shift 2 ;;
+    -reason) reason=$2; shift 2 ;;
+    *) shift ;;
+  esac
+done
+[ -n "$uuid" ] || { echo "vgpu-vm-startup: no -vmuuid given" >&2; exit 0; }
+admin=${VGPU_ADMIN:-vgpu-admin}
+db=${VGPU_DB:-/var/lib/vgpu/vgpu.db}
+out=$("$admin" --db "$db" --hypervisor xcpng apply "$uuid" --rotate-token --yes 2>&1)
+rc=$?
+case $rc in
+  0) logger -t vgpu-vm-startup "VM $uuid ($reason): $out" 2>/dev/null || true ;;
+  1) case $out in *"no VM with"*) exit 0 ;; esac
+     logger -t vgpu-vm-startup "VM $uuid: refused: $out" 2>/dev/null || true ;;
+  *) logger -t vgpu-vm-startup "VM $uuid: vgpu-admin failed ($rc): $out" 2>/dev/null || true ;;
+esac
+echo "$out"
+exit 0

@@ -1,0 +1,451 @@
+// vgpu-admin as operators run it: every command's happy and error paths against a real SQLite
+// file, the hypervisor adapters against stand-ins for xe/virsh/xl that record their calls
+// (tests/fakes), the XCP-ng start hook, iommu-check on prepared sysfs trees and on this machine,
+// and concurrent use with a running mediator.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "client.hpp"
+#include "mediator_process.hpp"
+
+using namespace vgpu::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+class AdminCli : public ::testing::Test {
+ protected:
+  fs::path dir =
+      fs::temp_directory_path() / ("vgpu-admin-" + std::to_string(::getpid()) + "-" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path db = dir / "vgpu.db";
+  fs::path log = dir / "calls.log";
+  fs::path state = dir / "state";
+
+  void SetUp() override {
+    fs::remove_all(dir);
+    fs::create_directories(state);
+    std::ofstream(log).close();
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  // Runs vgpu-admin with the fakes first on PATH; stdin is not a terminal, as in scripts.
+  CommandResult admin(const std::string& args) {
+    return run_command("VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
+                       " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH " +
+                       program("vgpu-admin").string() + " --db " + db.string() + " " + args +
+                       " </dev/null");
+  }
+  nlohmann::json json_of(const std::string& args) {
+    auto r = admin(args + " --json 2>/dev/null");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return nlohmann::json::parse(r.output);
+  }
+  std::vector<std::string> calls() {
+    std::ifstream in(log);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  }
+  void write(const fs::path& p, const std::string& text) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  }
+  void register_three() {
+    ASSERT_EQ(admin("register-vm --vm-uuid=u-1 --name=web --pool=A --priority=high").exit_code, 0);
+    ASSERT_EQ(admin("register-vm --vm-uuid u-2 --name db --pool B --priority low").exit_code, 0);
+    ASSERT_EQ(admin("register-vm --vm-uuid u-3 --name web --pool B").exit_code, 0);
+  }
+};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_F(AdminCli, RegisterWithTheOriginalFlagFormsAssignsTheLowestFreeVmId) {
+  auto r = admin("register-vm --vm-uuid=u-1 --pool=A --priority=high");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "registered u-1 as vm_id 1 in pool A with priority high"));
+  ASSERT_EQ(admin("register-vm --vm-uuid u-5 --vm-id 3").exit_code, 0);
+  EXPECT_TRUE(contains(admin("register-vm --vm-uuid u-2").output, "as vm_id 2"));
+  EXPECT_TRUE(contains(admin("register-vm --vm-uuid u-4").output, "as vm_id 4"));
+  auto vms = json_of("list-vms");
+  ASSERT_EQ(vms.size(), 4u);
+  EXPECT_EQ(vms[0]["priority"], "high");
+  EXPECT_EQ(vms[1]["priority"], "medium") << "medium is the default";
+}
+
+TEST_F(AdminCli, BadInputGivesOneLineAndChangesNothing) {
+  register_three();
+  const auto before = json_of("list-vms");
+  struct Case {
+    std::string args, message;
+  };
+  for (const auto& c :
+       std::vector<Case>{{"register-vm --vm-uuid u-9 --vm-id 1", "vm_id"},
+                         {"register-vm --vm-uuid u-9 --pool C", "no pool named 'C'"},
+                         {"register-vm --vm-uuid u-1", "already registered"},
+                         {"set-priority db urgent", "priority must be low, medium or high"},
+                         {"set-priority nobody high", "no VM with UUID or name 'nobody'"},
+                         {"set-pool db C", "no pool named 'C'"},
+                         {"set-vm-id db 1 --yes", "vm_id 1 is already used by u-1"},
+                         {"update-vm db --weight 0", "weight must be > 0"},
+                         {"update-vm db", "nothing to change"},
+                         {"show-vm web", "ambiguous"}}) {
+    auto r = admin(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, c.message)) << c.args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  EXPECT_EQ(json_of("list-vms"), before);
+  EXPECT_EQ(admin("set-priority").exit_code, 2) << "usage errors are 2";
+}
+
+TEST_F(AdminCli, AmbiguousNamesListTheCandidatesAndUuidsAlwaysWork) {
+  register_three();
+  auto r = admin("set-priority web low");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "u-1") && contains(r.output, "u-3")) << r.output;
+  ASSERT_EQ(admin("set-priority u-3 low").exit_code, 0);
+  EXPECT_EQ(json_of("show-vm u-3")["priority"], "low");
+  EXPECT_EQ(json_of("show-vm db")["vm_uuid"], "u-2") << "a unique name works";
+}
+
+TEST_F(AdminCli, ListFiltersAndShowVm) {
+  register_three();
+  EXPECT_EQ(json_of("list-vms --pool B").size(), 2u);
+  EXPECT_EQ(json_of("list-vms --pool B --priority low").size(), 1u);
+  EXPECT_EQ(json_of("list-vms --priority high")[0]["vm_uuid"], "u-1");
+  auto r = admin("show-vm u-1");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.output, "-device vgpu-stub,pool_id=A,priority=high,vm_id=1")) << r.output;
+  EXPECT_EQ(admin("list-vms --pool Z").exit_code, 1);
+}
+
+TEST_F(AdminCli, UpdateVmChangesSeveralSettingsAndVmIdNeedsConfirmation) {
+  register_three();
+  auto r = admin("update-vm db --pool A --priority high --weight 2.5 --memory-quota-mb 512");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "next job")) << r.output;
+  auto vm = json_of("show-vm db");
+  EXPECT_EQ(vm["pool"], "A");
+  EXPECT_EQ(vm["priority"], "high");
+  EXPECT_EQ(vm["weight"], 2.5);
+  EXPECT_EQ(vm["memory_quota_mb"], 512);
+
+  r = admin("set-vm-id db 40");  // no terminal and no --yes
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.output, "restarts") && contains(r.output, "--yes")) << r.output;
+  EXPECT_EQ(json_of("show-vm db")["vm_id"], 2);
+  r = admin("set-vm-id db 40 --yes");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "restart the VM")) << r.output;
+  EXPECT_EQ(json_of("show-vm db")["vm_id"], 40);
+}
+
+TEST_F(AdminCli, RemoveVmAsksFirst) {
+  register_three();
+  EXPECT_EQ(admin("remove-vm db").exit_code, 1);
+  EXPECT_EQ(json_of("list-vms").size(), 3u);
+  EXPECT_EQ(admin("remove-vm db --yes").exit_code, 0);
+  EXPECT_EQ(json_of("list-vms").size(), 2u);
+  EXPECT_EQ(admin("remove-vm db --yes").exit_code, 1);
+}
+
+TEST_F(AdminCli, PoolsCreateShowWeightAndRemove) {
+  register_three();
+  ASSERT_EQ(admin("create-pool gpu-big --weight 3 --description 'training'").exit_code, 0);
+  EXPECT_EQ(admin("create-pool gpu-big").exit_code, 1);
+  auto bad = admin("create-pool 'bad name!'");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(contains(bad.output, "1 to 16 of")) << bad.output;
+  auto pools = json_of("list-pools");
+  ASSERT_EQ(pools.size(), 3u);
+  EXPECT_EQ(pools[1]["name"], "B");
+  EXPECT_EQ(pools[1]["vms"], 2);
+  EXPECT_EQ(pools[1]["low"], 1);
+  auto b = json_of("show-pool B");
+  EXPECT_EQ(b["members"].size(), 2u);
+  ASSERT_EQ(admin("set-pool-weight B 4").exit_code, 0);
+  EXPECT_EQ(json_of("show-pool B")["weight"], 4.0);
+  EXPECT_EQ(admin("set-pool-weight B -1").exit_code, 1);
+  auto used = admin("remove-pool B");
+  EXPECT_EQ(used.exit_code, 1);
+  EXPECT_TRUE(contains(used.output, "still has 2 VM(s)")) << used.output;
+  EXPECT_EQ(admin("remove-pool gpu-big").exit_code, 0);
+  EXPECT_EQ(admin("show-pool gpu-big").exit_code, 1);
+}
+
+TEST_F(AdminCli, TokensAreShownOnceStoredHashedAndRotatedOnlyWithConfirmation) {
+  register_three();
+  auto first = admin("issue-token db");
+  ASSERT_EQ(first.exit_code, 0);
+  ASSERT_TRUE(std::regex_search(first.output, std::regex("^[0-9a-f]{32}\n"))) << first.output;
+  EXPECT_TRUE(contains(first.output, "shown only now")) << first.output;
+  EXPECT_TRUE(json_of("show-vm db")["has_token"]);
+  EXPECT_EQ(admin("issue-token db").exit_code, 1) << "a second issue would lock out the guest";
+  EXPECT_EQ(admin("rotate-token db").exit_code, 1);
+  auto second = admin("rotate-token db --yes");
+  ASSERT_EQ(second.exit_code, 0);
+  EXPECT_NE(second.output.substr(0, 32), first.output.substr(0, 32));
+  // Only the hash is in the file.
+  std::ifstream file(db, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), {});
+  EXPECT_FALSE(contains(bytes, second.output.substr(0, 32)));
+}
+
+TEST_F(AdminCli, DeviceArgsPrintsTheQemuArgument) {
+  register_three();
+  auto r = admin("device-args db");
+  EXPECT_EQ(r.output, "-device vgpu-stub,pool_id=B,priority=low,vm_id=2\n");
+  r = admin("device-args db --rotate-token --yes");
+  EXPECT_TRUE(std::regex_match(
+      r.output,
+      std::regex("-device vgpu-stub,pool_id=B,priority=low,vm_id=2,token=[0-9a-f]{32}\n")))
+      << r.output;
+}
+
+TEST_F(AdminCli, DbProblemsExitWith3) {
+  auto missing = admin("list-vms");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_TRUE(contains(missing.output, "cannot open the config DB")) << missing.output;
+  write(db, "this is not a database, it is a text file of some length........");
+  auto garbage = admin("list-vms");
+  EXPECT_EQ(garbage.exit_code, 3);
+  EXPECT_TRUE(contains(garbage.output, "not a database")) << garbage.output;
+  fs::remove(db);
+  register_three();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto newer = admin("list-vms");
+  EXPECT_EQ(newer.exit_code, 3);
+  EXPECT_TRUE(contains(newer.output, "schema version 99 is newer")) << newer.output;
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+  // Another program holds the write lock past the 5 s busy timeout.
+  ASSERT_EQ(sqlite3_exec(raw, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto locked = admin("set-priority db high");
+  EXPECT_EQ(locked.exit_code, 3);
+  EXPECT_TRUE(contains(locked.output, "locked")) << locked.output;
+  sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  EXPECT_EQ(json_of("show-vm db")["priority"], "low") << "nothing changed";
+}
+
+// ---- hypervisor adapters ---------------------------------------------------------------------
+
+TEST_F(AdminCli, XcpngScanGroupsByPoolAndApplySetsOtherConfig) {
+  register_three();
+  write(state / "xe-vms", "u-1|web-1|running\nu-2|db-1|halted\nu-x|new-vm|halted\n");
+  auto scan = json_of("--hypervisor xcpng scan-vms");
+  ASSERT_EQ(scan["vms"].size(), 3u);
+  std::map<std::string, nlohmann::json> by_uuid;
+  for (auto& v : scan["vms"]) by_uuid[v["vm_uuid"]] = v;
+  EXPECT_EQ(by_uuid["u-1"]["pool"], "A");
+  EXPECT_EQ(by_uuid["u-1"]["state"], "running");
+  EXPECT_EQ(by_uuid["u-2"]["pool"], "B");
+  EXPECT_FALSE(by_uuid["u-x"]["registered"]);
+  auto text = admin("--hypervisor xcpng scan-vms");
+  EXPECT_TRUE(contains(text.output, "pool A:") && contains(text.output, "unregistered:"))
+      << text.output;
+  std::ofstream(log, std::ios::trunc).close();
+  auto r = admin("--hypervisor xcpng apply db");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(calls(), std::vector<std::string>{
+                         "xe vm-param-set uuid=u-2 other-config:vgpu-stub-args=vgpu-stub\\,pool_id="
+                         "B\\,priority=low\\,vm_id=2 "});
+  EXPECT_FALSE(json_of("show-vm db")["applied_at"].is_null());
+  // xe's own refusal comes through, with exit 4.
+  ASSERT_EQ(admin("register-vm --vm-uuid u-gone").exit_code, 0);
+  auto gone = admin("--hypervisor xcpng apply u-gone");
+  EXPECT_EQ(gone.exit_code, 4);
+  EXPECT_TRUE(contains(gone.output, "The uuid you supplied was invalid")) << gone.output;
+}
+
+TEST_F(AdminCli, LibvirtApplyAddsOneQemuCommandlineDevice) {
+  register_three();
+  write(state / "virsh-vms", "u-1|web-1|running\nu-2|db-1|shut off\n");
+  auto scan = json_of("--hypervisor libvirt scan-vms");
+  ASSERT_EQ(scan["vms"].size(), 2u);
+  EXPECT_EQ(scan["vms"][0]["state"].get<std::string>() + scan["vms"][1]["state"].get<std::string>(),
+            "runningshut off");
+  std::ofstream(log, std::ios::trunc).close();
+  ASSERT_EQ(admin("--hypervisor libvirt apply db").exit_code, 0);
+  ASSERT_EQ(admin("--hypervisor libvirt set-priority db high").exit_code, 0);
+  auto r = admin("--hypervisor libvirt apply db");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto c = calls();
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0], "virsh dumpxml --inactive u-2 ");
+  EXPECT_TRUE(std::regex_match(c[1], std::regex("virsh define /tmp/vgpu-admin-[0-9]+-u-2\\.xml ")))
+      << c[1];
+  std::ifstream in(state / "u-2.xml");
+  std::string xml((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(contains(xml, "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'")) << xml;
+  EXPECT_TRUE(contains(xml, "<qemu:arg value='vgpu-stub,pool_id=B,priority=high,vm_id=2'/>"))
+      << xml;
+  EXPECT_FALSE(contains(xml, "priority=low")) << "the earlier argument was replaced:\n" << xml;
+  std::size_t devices = 0;
+  for (auto at = xml.find("vgpu-stub,"); at != std::string::npos;
+       at = xml.find("vgpu-stub,", at + 1))
+    ++devices;
+  EXPECT_EQ(devices, 1u) << xml;
+}
+
+TEST_F(AdminCli, NoHypervisorPrintsWhatWouldBeApplied) {
+  register_three();
+  auto r = admin("--hypervisor none apply u-1");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.output, "-device vgpu-stub,pool_id=A,priority=high,vm_id=1")) << r.output;
+  EXPECT_TRUE(calls().empty());
+  EXPECT_EQ(admin("--hypervisor hyperv apply u-1").exit_code, 4);
+}
+
+TEST_F(AdminCli, XcpngStartHookAppliesRegisteredVmsWithAFreshToken) {
+  register_three();
+  write(state / "xe-vms", "u-1|web-1|halted\nu-x|other|halted\n");
+  const std::string hook = "VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
+                           " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH VGPU_DB=" + db.string() +
+                           " VGPU_ADMIN=" + program("vgpu-admin").string() +
+                           " " VGPU_SOURCE_DIR "/hypervisor/xcpng/vgpu-vm-startup.sh";
+  auto r = run_command(hook + " -reason start -vmuuid u-1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(calls().size(), 1u);
+  EXPECT_TRUE(std::regex_match(
+      calls()[0], std::regex("xe vm-param-set uuid=u-1 other-config:vgpu-stub-args=vgpu-stub\\\\,"
+                             "pool_id=A\\\\,priority=high\\\\,vm_id=1\\\\,token=[0-9a-f]{32} ")))
+      << calls()[0];
+  EXPECT_TRUE(json_of("show-vm u-1")["has_token"]);
+  r = run_command(hook + " -reason start -vmuuid u-x");
+  EXPECT_EQ(r.exit_code, 0) << "an unregistered VM starts untouched";
+  EXPECT_EQ(calls().size(), 1u);
+}
+
+// ---- iommu-check -----------------------------------------------------------------------------
+
+namespace {
+// A sysfs/procfs tree laid out like a real host's: an NVIDIA 3D controller at 0000:3b:00.0 with
+// its audio function in IOMMU group 12.
+void host_tree(const fs::path& root, const std::string& cmdline, const std::string& driver) {
+  auto w = [](const fs::path& p, const std::string& text) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text << "\n";
+  };
+  w(root / "proc/cmdline", cmdline);
+  fs::create_directories(root / "sys/class/iommu/dmar0");
+  const auto gpu = root / "sys/bus/pci/devices/0000:3b:00.0";
+  w(gpu / "vendor", "0x10de");
+  w(gpu / "device", "0x2330");
+  w(gpu / "class", "0x030200");
+  w(root / "sys/bus/pci/devices/0000:00:1f.3/vendor", "0x8086");
+  w(root / "sys/bus/pci/devices/0000:00:1f.3/class", "0x040300");
+  for (const auto* dev : {"0000:3b:00.0", "0000:3b:00.1"}) {
+    fs::create_directories(root / "sys/kernel/iommu_groups/12/devices");
+    fs::create_symlink(root / "sys/bus/pci/devices" / dev,
+                       root / "sys/kernel/iommu_groups/12/devices" / dev);
+  }
+  fs::create_directories(root / "sys/kernel/iommu_groups/3/devices");
+  fs::create_symlink("../../../kernel/iommu_groups/12", gpu / "iommu_group");
+  fs::create_directories(root / "sys/bus/pci/drivers" / driver);
+  fs::create_symlink("../../../bus/pci/drivers/" + driver, gpu / "driver");
+}
+}  // namespace
+
+TEST_F(AdminCli, IommuCheckPassesOnAWellSetUpHost) {
+  host_tree(dir / "root", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 intel_iommu=on iommu=pt", "nvidia");
+  auto r = admin("iommu-check --root " + (dir / "root").string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const auto* check :
+       {"kernel-cmdline", "iommu-units", "iommu-groups", "gpu-iommu-group", "gpu-driver"})
+    EXPECT_TRUE(std::regex_search(r.output, std::regex(std::string("pass +") + check)))
+        << check << "\n"
+        << r.output;
+  EXPECT_TRUE(contains(r.output, "group 12 with its own functions: 0000:3b:00.1")) << r.output;
+}
+
+TEST_F(AdminCli, IommuCheckWarnsOfASharedGroupAndVfioAndFailsWhenOff) {
+  host_tree(dir / "root", "root=/dev/sda1 intel_iommu=on", "vfio-pci");
+  fs::create_symlink(dir / "root/sys/bus/pci/devices/0000:00:1f.3",
+                     dir / "root/sys/kernel/iommu_groups/12/devices/0000:00:1f.3");
+  auto j = json_of("iommu-check --gpu 0000:3b:00.0 --root " + (dir / "root").string());
+  EXPECT_TRUE(j["ok"]);
+  std::map<std::string, nlohmann::json> by;
+  for (auto& c : j["checks"]) by[c["check"]] = c;
+  EXPECT_EQ(by["gpu-iommu-group"]["result"], "warn");
+  EXPECT_TRUE(contains(by["gpu-iommu-group"]["detail"], "0000:00:1f.3"));
+  EXPECT_EQ(by["gpu-driver"]["result"], "warn");
+  EXPECT_TRUE(contains(by["gpu-driver"]["fix"], "vfio-pci/unbind"));
+
+  fs::remove_all(dir / "off");
+  host_tree(dir / "off", "root=/dev/sda1", "nvidia");
+  fs::remove_all(dir / "off/sys/class/iommu");
+  fs::remove_all(dir / "off/sys/kernel/iommu_groups");
+  auto off = admin("iommu-check --root " + (dir / "off").string());
+  EXPECT_EQ(off.exit_code, 1) << off.output;
+  EXPECT_TRUE(contains(off.output, "fail  iommu-units")) << off.output;
+  EXPECT_TRUE(contains(off.output, "fix: enable VT-d")) << off.output;
+  auto none = admin("iommu-check --gpu 0000:99:00.0 --root " + (dir / "root").string());
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_TRUE(contains(none.output, "no PCI device 0000:99:00.0")) << none.output;
+}
+
+TEST_F(AdminCli, IommuCheckOnXenAsksXl) {
+  host_tree(dir / "root", "root=/dev/sda1", "nvidia");
+  write(dir / "root/sys/hypervisor/type", "xen\n");
+  write(state / "xl-virt-caps", "pv hvm hvm_directio pv_directio hap shadow");
+  auto r = admin("iommu-check --root " + (dir / "root").string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "pass  xen-iommu")) << r.output;
+  EXPECT_EQ(calls(), std::vector<std::string>{"xl info "});
+  write(state / "xl-virt-caps", "pv hvm hap shadow");
+  auto off = admin("iommu-check --root " + (dir / "root").string());
+  EXPECT_EQ(off.exit_code, 1);
+  EXPECT_TRUE(contains(off.output, "lacks hvm_directio")) << off.output;
+}
+
+TEST_F(AdminCli, IommuCheckRunsOnThisMachine) {
+  auto r = run_command(program("vgpu-admin").string() + " iommu-check --json");
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["ok"], r.exit_code == 0);
+  ASSERT_FALSE(j["checks"].empty());
+  for (auto& c : j["checks"]) {
+    EXPECT_TRUE(c["result"] == "pass" || c["result"] == "warn" || c["result"] == "fail");
+    if (c["result"] == "fail") EXPECT_FALSE(c["fix"].get<std::string>().empty()) << c.dump();
+  }
+}
+
+// ---- with a running mediator -----------------------------------------------------------------
+
+TEST(AdminWithMediator, StatusShowsLiveFiguresAndAPoolChangeReachesTheNextJob) {
+  MediatorProcess m({{"a1", "A", "low"}, {"b1", "B", "high"}});
+  const std::string admin = program("vgpu-admin").string() + " --db " + m.db().string();
+  auto status =
+      run_command(admin + " status --json --admin-socket " + (m.dir() / "admin.sock").string());
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  auto j = nlohmann::json::parse(status.output);
+  EXPECT_TRUE(j["mediator"]["reachable"]);
+  EXPECT_EQ(j["mediator"]["slots"], 1);
+  EXPECT_EQ(j["vms"], 2);
+  auto down = run_command(admin + " status --admin-socket " + (m.dir() / "nothing.sock").string());
+  EXPECT_EQ(down.exit_code, 0);
+  EXPECT_TRUE(contains(down.output, "mediator: not reachable")) << down.output;
+
+  ASSERT_EQ(run_command(admin + " set-pool a1 B").exit_code, 0);
+  auto connect = [&] {
+    return vgpu::guest::Client::connect("127.0.0.1", m.port(), m.vm("a1").vm_id, m.vm("a1").token);
+  };
+  for (int i = 0; i < 100 && connect().identity().pool != "B"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto c = connect();
+  EXPECT_EQ(c.identity().pool, "B");
+  EXPECT_EQ(c.run("noop", {}).status, vgpu::sdk::Status::ok);
+}
