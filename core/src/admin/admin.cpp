@@ -18,15 +18,9 @@ void Admin::confirm(const std::string& consequence) const {
 }
 
 core::VmRecord Admin::require_vm(const std::string& uuid_or_name) const {
-  try {
-    auto found = db.find_vm(uuid_or_name);
-    if (!found) throw Refused("no VM with UUID or name '" + uuid_or_name + "'");
-    return *found;
-  } catch (const core::DbUnavailable&) {
-    throw;
-  } catch (const core::DbError& e) {
-    throw Refused(e.what());  // an ambiguous name, with the candidates
-  }
+  auto found = db.find_vm(uuid_or_name);  // an ambiguous name throws, listing the candidates
+  if (!found) throw Refused("no VM with UUID or name '" + uuid_or_name + "'");
+  return *found;
 }
 
 void Admin::require_pool(const std::string& pool) const {

@@ -19,14 +19,7 @@ namespace {
 constexpr const char* kQemuNs = "http://libvirt.org/schemas/domain/qemu/1.0";
 
 ProcessResult virsh(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"virsh"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_process(argv);
-  if (r.exit_code == 127) throw HypervisorError("virsh not found on PATH (is libvirt installed?)");
-  if (r.exit_code != 0)
-    throw HypervisorError("virsh " + args.front() + " failed (exit " + std::to_string(r.exit_code) +
-                          "): " + (r.err.empty() ? r.out : r.err));
-  return r;
+  return run_tool<HypervisorError>("virsh", args, "is libvirt installed?");
 }
 
 std::string first_line(const std::string& text) {

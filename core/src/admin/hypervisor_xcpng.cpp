@@ -13,14 +13,7 @@ namespace vgpu::admin {
 namespace {
 
 ProcessResult xe(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"xe"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_process(argv);
-  if (r.exit_code == 127) throw HypervisorError("xe not found on PATH (is this an XCP-ng host?)");
-  if (r.exit_code != 0)
-    throw HypervisorError("xe " + args.front() + " failed (exit " + std::to_string(r.exit_code) +
-                          "): " + (r.err.empty() ? r.out : r.err));
-  return r;
+  return run_tool<HypervisorError>("xe", args, "is this an XCP-ng host?");
 }
 
 std::string trim(std::string s) {

@@ -90,37 +90,20 @@ int show_pool(Admin& a, const std::string& name) {
 
 int create_pool(Admin& a, const std::string& name, double weight, const std::string& description) {
   if (!(weight > 0)) throw Refused("weight must be > 0");
-  try {
-    a.db.create_pool({name, weight, description});
-  } catch (const core::DbUnavailable&) {
-    throw;
-  } catch (const core::DbError& e) {
-    throw Refused(e.what());
-  }
+  a.db.create_pool(
+      {name, weight, description});  // a DbError is a refusal (exit 1), see admin_main.cpp
   std::cout << "created pool " << name << " (weight " << weight << ")\n";
   return kOk;
 }
 
 int remove_pool(Admin& a, const std::string& name) {
-  try {
-    a.db.remove_pool(name);
-  } catch (const core::DbUnavailable&) {
-    throw;
-  } catch (const core::DbError& e) {
-    throw Refused(e.what());
-  }
+  a.db.remove_pool(name);  // a DbError is a refusal (exit 1), see admin_main.cpp
   std::cout << "removed pool " << name << "\n";
   return kOk;
 }
 
 int set_pool_weight(Admin& a, const std::string& name, double weight) {
-  try {
-    a.db.set_pool_weight(name, weight);
-  } catch (const core::DbUnavailable&) {
-    throw;
-  } catch (const core::DbError& e) {
-    throw Refused(e.what());
-  }
+  a.db.set_pool_weight(name, weight);  // a DbError is a refusal (exit 1), see admin_main.cpp
   std::cout << "pool " << name << " weight is now " << weight
             << " (the mediator applies it to the next job)\n";
   return kOk;

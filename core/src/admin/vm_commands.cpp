@@ -75,13 +75,7 @@ int register_vm(Admin& a, const std::string& uuid, const VmChanges& settings, bo
   vm.pool = "A";
   merge(a, vm, settings);
   if (!settings.vm_id) vm.vm_id = a.db.lowest_free_vm_id();
-  try {
-    a.db.insert_vm(vm);
-  } catch (const core::DbUnavailable&) {
-    throw;
-  } catch (const core::DbError& e) {
-    throw Refused(e.what());
-  }
+  a.db.insert_vm(vm);  // a DbError is a refusal (exit 1), see admin_main.cpp
   std::cout << "registered " << uuid << " as vm_id " << vm.vm_id << " in pool " << vm.pool
             << " with priority " << sdk::priority_name(vm.priority) << "\n";
   if (issue) {
@@ -132,13 +126,7 @@ int update_vm(Admin& a, const std::string& name, const VmChanges& changes) {
     a.confirm("changing " + restart.front() + " of " + vm.uuid +
               " reaches the guest only when the VM restarts, and until then its device shows "
               "the old value, which the mediator no longer accepts");
-  try {
-    a.db.update_vm(vm);
-  } catch (const core::DbUnavailable&) {
-    throw;
-  } catch (const core::DbError& e) {
-    throw Refused(e.what());
-  }
+  a.db.update_vm(vm);  // a DbError is a refusal (exit 1), see admin_main.cpp
   std::cout << "updated " << vm.uuid << ": vm_id " << vm.vm_id << ", pool " << vm.pool
             << ", priority " << sdk::priority_name(vm.priority) << ", weight " << vm.weight << "\n";
   std::cout << (restart.empty()
