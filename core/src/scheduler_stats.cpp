@@ -4,18 +4,6 @@
 
 namespace vgpu::core {
 
-const char* priority_name(int priority) {
-  switch (priority) {
-    case 0:
-      return "low";
-    case 1:
-      return "medium";
-    case 2:
-      return "high";
-  }
-  return "invalid";
-}
-
 nlohmann::json Counters::to_json() const {
   return {{"pool", pool},
           {"priority", sdk::priority_name(priority)},

@@ -239,7 +239,8 @@ class AdmissionTest : public SchedulerTest, public ::testing::WithParamInterface
 }  // namespace
 
 TEST_P(AdmissionTest, LowPriorityJobsAreHeldAtTheLimitAndHighOnesStillStart) {
-  for (std::uint64_t t = 1; t <= 4; ++t) admitting_.submit(job(t, 0, "spin", "40000"), channel_, 100);
+  for (std::uint64_t t = 1; t <= 4; ++t)
+    admitting_.submit(job(t, 0, "spin", "40000"), channel_, 100);
   std::this_thread::sleep_for(10ms);
   auto stats = admitting_.stats();
   EXPECT_EQ(stats["running_total"], 1) << "a second slot is free, but low is at its limit";

@@ -303,8 +303,7 @@ TEST(CudaZFaultRecovery, AStickyErrorFailsJobsWithClearErrorsAndNothingHangs) {
   // A job on another stream either finished before the fault took the context down or fails
   // with the CUDA error; it never hangs and never reports a wrong result as ok.
   auto b = bystander.get();
-  EXPECT_TRUE(b.status == sdk::Status::ok || b.status == sdk::Status::execution_error)
-      << b.message;
+  EXPECT_TRUE(b.status == sdk::Status::ok || b.status == sdk::Status::execution_error) << b.message;
   auto job = make_job("vector_add", {{"n", "100000"}, {"seed", "3"}});
   auto after = submit(*ex, job).get();
   if (ex->context_rebuilds() == 1) {
