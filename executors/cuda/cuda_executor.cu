@@ -25,9 +25,7 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(std::move(opt
   stream_priorities_[0] = least;
   stream_priorities_[1] = (least + greatest) / 2;
   stream_priorities_[2] = greatest;
-  resources_ = std::make_unique<DeviceResources>(
-      DeviceSetup{options_.device, options_.slots, options_.partitions, options_.staging_bytes},
-      stream_priorities_);
+  resources_ = make_resources();
   pool_ = std::make_unique<sdk::WorkerPool>(
       options_.slots, [this](unsigned slot, sdk::JobPtr job, sdk::DoneCallback done) {
         run(slot, std::move(job), std::move(done));
@@ -43,6 +41,12 @@ CudaExecutor::~CudaExecutor() {
 std::string CudaExecutor::partitions() const {
   std::shared_lock lock(device_mutex_);
   return resources_ ? resources_->describe() : "";
+}
+
+std::unique_ptr<DeviceResources> CudaExecutor::make_resources() const {
+  return std::make_unique<DeviceResources>(
+      DeviceSetup{options_.device, options_.slots, options_.partitions, options_.staging_bytes},
+      stream_priorities_);
 }
 
 sdk::ExecutorInfo CudaExecutor::info() const {
@@ -147,9 +151,7 @@ void CudaExecutor::rebuild_if_broken() {
   // The destroyed context may still be current on this thread; the runtime must not reuse it.
   DriverApi::get().ctx_set_current(nullptr);
   try {
-    resources_ = std::make_unique<DeviceResources>(
-        DeviceSetup{options_.device, options_.slots, options_.partitions, options_.staging_bytes},
-        stream_priorities_);
+    resources_ = make_resources();
     broken_ = false;
     ++rebuilds_;
     if (options_.logger)

@@ -49,6 +49,8 @@ class CudaExecutor final : public sdk::Executor {
  private:
   void run(unsigned slot, sdk::JobPtr job, sdk::DoneCallback done);
   sdk::JobResult run_on_device(unsigned slot, const sdk::Job& job);
+  // Everything on the GPU, built at start and again by a rebuild.
+  std::unique_ptr<DeviceResources> make_resources() const;
   // Rebuilds the device state if a sticky error broke it (once, whoever gets here first).
   void rebuild_if_broken();
 

@@ -1,5 +1,6 @@
 #include "pool_commands.hpp"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <cstdio>
 #include <iostream>
@@ -26,6 +27,17 @@ core::PoolStats stats_of(Admin& a, const std::string& pool) {
   return {pool};
 }
 
+// Every pool with its member counts: one query for the pools, one for the counts.
+nlohmann::json all_pools_json(Admin& a) {
+  const auto stats = a.db.pool_stats();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : a.db.pools()) {
+    auto s = std::find_if(stats.begin(), stats.end(), [&](auto& x) { return x.pool == p.name; });
+    out.push_back(pool_json(p, s != stats.end() ? *s : core::PoolStats{p.name}));
+  }
+  return out;
+}
+
 // The mediator's admin socket answers every connection with one JSON document.
 std::optional<nlohmann::json> live_figures(const std::string& path, std::string& why) {
   try {
@@ -50,8 +62,7 @@ std::optional<nlohmann::json> live_figures(const std::string& path, std::string&
 }  // namespace
 
 int list_pools(Admin& a) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : a.db.pools()) out.push_back(pool_json(p, stats_of(a, p.name)));
+  const nlohmann::json out = all_pools_json(a);
   if (a.json) {
     std::cout << out.dump(2) << "\n";
     return kOk;
@@ -113,8 +124,7 @@ int status(Admin& a) {
   nlohmann::json out{{"db", a.db.path().string()},
                      {"schema_version", a.db.schema_version()},
                      {"vms", a.db.vms().size()},
-                     {"pools", nlohmann::json::array()}};
-  for (const auto& p : a.db.pools()) out["pools"].push_back(pool_json(p, stats_of(a, p.name)));
+                     {"pools", all_pools_json(a)}};
   std::string why;
   auto live = live_figures(a.admin_socket, why);
   out["mediator"] =

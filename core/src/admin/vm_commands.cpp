@@ -68,7 +68,7 @@ std::string new_token(Admin& a, const core::VmRecord& vm) {
 }  // namespace
 
 int register_vm(Admin& a, const std::string& uuid, const VmChanges& settings, bool issue) {
-  if (a.db.find_vm(uuid).has_value() && a.db.find_vm(uuid)->uuid == uuid)
+  if (auto existing = a.db.find_vm(uuid); existing && existing->uuid == uuid)
     throw Refused("VM " + uuid + " is already registered (update-vm changes it)");
   core::VmRecord vm;
   vm.uuid = uuid;
@@ -194,10 +194,11 @@ int scan_vms(Admin& a) {
   const auto found = hypervisor->list_vms();
   std::map<std::string, std::vector<std::pair<HypervisorVm, std::optional<core::VmRecord>>>>
       by_pool;
+  std::map<std::string, core::VmRecord> registered;  // read once, not once per hypervisor VM
+  for (auto& v : a.db.vms()) registered.emplace(v.uuid, std::move(v));
   for (const auto& h : found) {
     std::optional<core::VmRecord> reg;
-    for (auto& v : a.db.vms())
-      if (v.uuid == h.uuid) reg = v;
+    if (auto it = registered.find(h.uuid); it != registered.end()) reg = it->second;
     by_pool[reg ? "pool " + reg->pool : "unregistered"].push_back({h, reg});
   }
   if (a.json) {
