@@ -4,7 +4,7 @@ set -euo pipefail
 build=${1:-build}
 out=${VGPU_BENCH_OUT:-$build/bench-results}
 mkdir -p "$out"
-for b in policy wire tcp; do
+for b in policy wire tcp file; do
   echo "== vgpu-bench-$b"
   "$build/bin/vgpu-bench-$b" --benchmark_out="$out/$b.json" --benchmark_out_format=json
 done

@@ -40,6 +40,14 @@ std::size_t IdentityDirectory::size() const {
   return snapshot()->by_vm_id.size();
 }
 
+std::vector<std::uint32_t> IdentityDirectory::vm_ids() const {
+  auto snap = snapshot();
+  std::vector<std::uint32_t> ids;
+  ids.reserve(snap->by_vm_id.size());
+  for (const auto& [vm_id, identity] : snap->by_vm_id) ids.push_back(vm_id);
+  return ids;
+}
+
 sdk::AuthOutcome IdentityDirectory::authenticate(const sdk::PeerIdentity& peer) const {
   auto refuse = [](std::string why) {
     sdk::AuthOutcome out;
@@ -65,7 +73,8 @@ sdk::AuthOutcome IdentityDirectory::authenticate(const sdk::PeerIdentity& peer) 
   if (it == snap->by_vm_id.end())
     return refuse("unknown vm_id " + std::to_string(vm_id) + ": not registered in the config DB");
   const VmIdentity& vm = it->second;
-  if (vm.token_hash && !peer.directory_proven) {
+  // A directory or a hypervisor-assigned CID proves the VM as well as a token does.
+  if (vm.token_hash && !peer.directory_proven && !peer.vsock_cid) {
     if (peer.token.empty()) return refuse("vm_id " + std::to_string(vm_id) + " requires a token");
     if (!token_matches(peer.token, *vm.token_hash))
       return refuse("wrong token for vm_id " + std::to_string(vm_id));

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "config_db.hpp"
 #include "vgpu/sdk/transport.hpp"
@@ -31,6 +32,7 @@ class IdentityDirectory {
   // The VM's current tenant: looked up for every job, so DB changes apply to the next job.
   std::optional<VmIdentity> find(std::uint32_t vm_id) const;
   std::size_t size() const;
+  std::vector<std::uint32_t> vm_ids() const;
 
  private:
   struct Snapshot {

@@ -46,6 +46,7 @@ class Mediator final : public sdk::Sink {
   void cancel(const sdk::ReplyChannel& channel, std::uint64_t client_tag) override;
   void disconnected(const sdk::ReplyChannel& channel) override;
   std::size_t max_frame_bytes() const override { return config_.limits.max_frame_bytes; }
+  std::vector<std::uint32_t> registered_vms() const override { return directory_.vm_ids(); }
 
  private:
   sdk::PluginContext context_for(const std::string& what);

@@ -308,6 +308,7 @@ void Scheduler::start(sdk::JobPtr job) {
       if (channel) channel->deliver(tag, std::move(result));
       post(Completed{id, usage, ok});
     };
+    if (entry.channel) entry.channel->started(job->client_tag);
     try {
       executor_.execute(std::move(job), deliver);
     } catch (const std::exception& ex) {

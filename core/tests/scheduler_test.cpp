@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cpu_executor.hpp"
 #include "strict_priority_policy.hpp"
 
@@ -32,8 +34,17 @@ class RecordingChannel : public sdk::ReplyChannel {
     std::lock_guard lock(mutex_);
     return results_.size();
   }
+  void started(std::uint64_t tag) override {
+    std::lock_guard lock(mutex_);
+    started_.push_back(tag);
+  }
+  std::vector<std::uint64_t> started_tags() {
+    std::lock_guard lock(mutex_);
+    return started_;
+  }
 
  private:
+  std::vector<std::uint64_t> started_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::pair<std::uint64_t, sdk::JobResult>> results_;
@@ -157,6 +168,21 @@ TEST_F(SchedulerTest, ExpiredDeadlineIsNotRun) {
   EXPECT_EQ(results[1].first, 2u);
   EXPECT_EQ(results[1].second.status, sdk::Status::deadline_exceeded);
   EXPECT_EQ(results[0].second.status, sdk::Status::ok);
+}
+
+TEST_F(SchedulerTest, StartedIsToldOnlyForJobsHandedToTheExecutor) {
+  scheduler_.submit(job(1, 1, "spin", "30000"), channel_, 100);
+  auto late = job(2, 1);
+  late->deadline = sdk::Clock::now() + 1ms;
+  scheduler_.submit(late, channel_, 100);
+  scheduler_.submit(job(3, 1), channel_, 100);
+  scheduler_.cancel(channel_.get(), 3);
+  scheduler_.submit(job(4, 2), channel_, 100);
+  ASSERT_EQ(channel_->wait_for(4).size(), 4u);
+  // 2 expired in the queue, 3 was cancelled there: neither reached the executor.
+  auto started = channel_->started_tags();
+  std::sort(started.begin(), started.end());
+  EXPECT_EQ(started, (std::vector<std::uint64_t>{1, 4}));
 }
 
 TEST_F(SchedulerTest, TagIsReusableAsSoonAsItsResultArrives) {

@@ -1,13 +1,15 @@
 // The C API over Client and the device reader: exceptions stop here and become error text.
 #include <cstdio>
 #include <cstring>
+#include <variant>
 
 #include "client.hpp"
 #include "device.hpp"
+#include "spool_client.hpp"
 #include "vgpu/guest.h"
 
 struct vgpu_client {
-  vgpu::guest::Client client;
+  std::variant<vgpu::guest::Client, vgpu::guest::SpoolClient> client;
 };
 
 namespace {
@@ -51,6 +53,15 @@ extern "C" vgpu_client* vgpu_connect(const char* host, uint16_t port, uint32_t v
   }
 }
 
+extern "C" vgpu_client* vgpu_open_dir(const char* dir, char* err, size_t err_len) {
+  try {
+    return new vgpu_client{vgpu::guest::SpoolClient::open(dir ? dir : "")};
+  } catch (const std::exception& e) {
+    set_error(err, err_len, e.what());
+    return nullptr;
+  }
+}
+
 extern "C" int vgpu_run(vgpu_client* c, const char* op, const char* const* params, size_t n_params,
                         void* out, size_t out_capacity, size_t* out_size, char* err,
                         size_t err_len) {
@@ -65,7 +76,7 @@ extern "C" int vgpu_run(vgpu_client* c, const char* op, const char* const* param
       }
       list.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
     }
-    auto r = c->client.run(op, list);
+    auto r = std::visit([&](auto& client) { return client.run(op, list); }, c->client);
     if (out_size) *out_size = r.outputs.empty() ? 0 : r.outputs[0].size();
     if (!r.outputs.empty() && out)
       std::memcpy(out, r.outputs[0].data(), std::min(out_capacity, r.outputs[0].size()));

@@ -1,5 +1,8 @@
 #include "client.hpp"
 
+#include <linux/vm_sockets.h>
+#include <sys/socket.h>
+
 #include <boost/asio.hpp>
 
 #include <map>
@@ -11,7 +14,8 @@ using asio::ip::tcp;
 
 struct Client::Impl {
   asio::io_context io;
-  tcp::socket socket{io};
+  // Generic, so the same code speaks over TCP and vsock.
+  asio::generic::stream_protocol::socket socket{io};
   wire::HelloOk identity;
   std::uint64_t next_tag = 1;
   std::map<std::uint64_t, RunResult> waiting;  // results read while waiting for another tag
@@ -87,15 +91,38 @@ Client Client::connect(const std::string& host, std::uint16_t port, std::uint32_
                        const std::string& token, const std::string& client_name) {
   auto impl = std::make_unique<Impl>();
   impl->where = host + ":" + std::to_string(port);
-  boost::system::error_code ec;
+  boost::system::error_code ec = asio::error::host_not_found;
   tcp::resolver resolver(impl->io);
   auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-  if (!ec) asio::connect(impl->socket, endpoints, ec);
+  for (const auto& entry : endpoints) {
+    impl->socket.close(ec);
+    impl->socket.connect(asio::generic::stream_protocol::endpoint(entry.endpoint()), ec);
+    if (!ec) break;
+  }
   if (ec) throw ClientError("no mediator at " + impl->where + ": " + ec.message());
   impl->socket.set_option(tcp::no_delay(true), ec);
-  auto hello =
+  return Client::hello(std::move(impl), vm_id, token, client_name);
+}
+
+Client Client::connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_t vm_id,
+                             const std::string& token, const std::string& client_name) {
+  auto impl = std::make_unique<Impl>();
+  impl->where = "vsock cid " + std::to_string(cid) + " port " + std::to_string(port);
+  sockaddr_vm address{};
+  address.svm_family = AF_VSOCK;
+  address.svm_cid = cid;
+  address.svm_port = port;
+  boost::system::error_code ec;
+  impl->socket.connect(asio::generic::stream_protocol::endpoint(&address, sizeof address), ec);
+  if (ec) throw ClientError("no mediator at " + impl->where + ": " + ec.message());
+  return Client::hello(std::move(impl), vm_id, token, client_name);
+}
+
+Client Client::hello(std::unique_ptr<Impl> impl, std::uint32_t vm_id, const std::string& token,
+                     const std::string& client_name) {
+  auto frame =
       wire::frame_prefix(wire::FrameType::hello, 0, wire::Hello{vm_id, token, client_name});
-  impl->write({asio::buffer(hello)});
+  impl->write({asio::buffer(frame)});
   auto reply = impl->read_frame();
   if (reply.header.type != wire::FrameType::hello_ok)
     throw ClientError("the mediator answered HELLO with frame type " +

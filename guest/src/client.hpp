@@ -33,6 +33,10 @@ class Client {
   // Connects and authenticates; throws ClientError naming the cause (unreachable, refused).
   static Client connect(const std::string& host, std::uint16_t port, std::uint32_t vm_id,
                         const std::string& token, const std::string& client_name = "vgpu-client");
+  // The same over vsock: `cid` 2 is the host. The mediator identifies the VM by its CID.
+  static Client connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_t vm_id,
+                              const std::string& token,
+                              const std::string& client_name = "vgpu-client");
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
   ~Client();
@@ -57,6 +61,8 @@ class Client {
  private:
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
+  static Client hello(std::unique_ptr<Impl> impl, std::uint32_t vm_id, const std::string& token,
+                      const std::string& client_name);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -10,6 +10,7 @@
 #include "client.hpp"
 #include "client_output.hpp"
 #include "device.hpp"
+#include "spool_client.hpp"
 #include "vgpu/sdk/ops.hpp"
 
 using namespace vgpu;
@@ -53,12 +54,24 @@ int main(int argc, char** argv) {
   std::optional<std::uint32_t> vm_id;
   std::string token;
   bool json = false;
+  std::string transport = env_or("VGPU_TRANSPORT", "tcp");
+  std::string spool_dir = env_or("VGPU_DIR", "");
+  unsigned poll_ms = 2;
   app.add_option("--sysfs-root", sysfs_root, "where PCI sysfs is (default /sys, $VGPU_SYSFS_ROOT)");
   app.add_option("--host", host, "mediator address (default 127.0.0.1, $VGPU_HOST)");
   app.add_option("--port", port, "mediator port (default 7800, $VGPU_PORT)");
   app.add_option("--vm-id", vm_id, "identity to use instead of the device's");
   app.add_option("--token", token, "token to use with --vm-id");
   app.add_flag("--json", json, "machine-readable output");
+  std::uint32_t cid = 2;
+  app.add_option("--transport", transport, "tcp, vsock or file (default tcp, $VGPU_TRANSPORT)")
+      ->check(CLI::IsMember({"tcp", "vsock", "file"}));
+  app.add_option("--cid", cid, "vsock: the mediator's CID (default 2, the host)");
+  app.add_option("--dir", spool_dir,
+                 "file transport: this VM's directory on the share (default /mnt/vgpu/vm<vm_id>, "
+                 "$VGPU_DIR)");
+  app.add_option("--poll-ms", poll_ms, "file transport: how often to look for the response")
+      ->check(CLI::Range(1u, 10000u));
 
   app.add_subcommand("info", "print the identity the vgpu-stub device gives this VM");
   auto* run =
@@ -80,7 +93,9 @@ int main(int argc, char** argv) {
   }
 
   guest::DeviceIdentity device;
-  if (!vm_id || app.got_subcommand("info")) {
+  // With the file transport and its directory given, the directory is the identity.
+  const bool identity_needed = !vm_id && !(transport == "file" && !spool_dir.empty());
+  if (identity_needed || app.got_subcommand("info")) {
     try {
       device = guest::read_device_identity(sysfs_root);
     } catch (const guest::DeviceError& e) {
@@ -92,7 +107,7 @@ int main(int argc, char** argv) {
     std::cout << guest::describe_identity(device, json) << "\n";
     return 0;
   }
-  if (!vm_id) {
+  if (!vm_id && identity_needed) {
     vm_id = device.vm_id;
     token = device.token;
   }
@@ -109,7 +124,17 @@ int main(int argc, char** argv) {
     params.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
   }
   try {
-    auto client = guest::Client::connect(host, port, *vm_id, token);
+    if (transport == "file") {
+      // The directory is the identity: no token, nothing to claim.
+      if (spool_dir.empty()) spool_dir = "/mnt/vgpu/vm" + std::to_string(*vm_id);
+      auto client = guest::SpoolClient::open(spool_dir, std::chrono::milliseconds(poll_ms));
+      auto result = client.run(op, params);
+      std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
+      return result.status == sdk::Status::ok ? 0 : 1;
+    }
+    auto client = transport == "vsock"
+                      ? guest::Client::connect_vsock(cid, port, vm_id.value_or(0), token)
+                      : guest::Client::connect(host, port, vm_id.value_or(0), token);
     auto result = client.run(op, params);
     std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
     return result.status == sdk::Status::ok ? 0 : 1;

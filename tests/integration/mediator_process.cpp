@@ -37,7 +37,7 @@ std::filesystem::path program(const std::string& name) {
 }
 
 MediatorProcess::MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml,
-                                 std::string policy, unsigned workers)
+                                 std::string policy, unsigned workers, std::string extra_transports)
     : vms_(std::move(vms)) {
   static int counter = 0;
   dir_ = std::filesystem::temp_directory_path() /
@@ -59,14 +59,24 @@ MediatorProcess::MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml
   std::ofstream(dir_ / "mediator.yaml")
       << "database:\n  path: vgpu.db\n  reload_interval_ms: 100\n"
       << "transports:\n  - plugin: tcp\n    listen: 127.0.0.1\n    port: 0\n"
-      << "policy:\n  plugin: " << policy << "\n"
+      << extra_transports << "policy:\n  plugin: " << policy << "\n"
       << "executors:\n  - plugin: cpu\n    workers: " << workers << "\n"
       << "admin:\n  socket: admin.sock\n"
       << extra_yaml;
+  launch();
+}
+
+void MediatorProcess::restart() {
+  if (running()) throw std::runtime_error("restart() while the mediator runs");
+  launch();
+}
+
+void MediatorProcess::launch() {
+  std::filesystem::remove(dir_ / "ready.json");
   pid_ = ::fork();
   if (pid_ == 0) {
     const std::string log = (dir_ / "mediator.log").string();
-    std::freopen(log.c_str(), "w", stderr);
+    std::freopen(log.c_str(), "a", stderr);
     std::freopen(log.c_str(), "a", stdout);
     const std::string exe = program("vgpu-mediator").string();
     const std::string config = (dir_ / "mediator.yaml").string();

@@ -33,8 +33,10 @@ class MediatorProcess {
  public:
   // Registers the VMs with vgpu-admin, writes a config (policy, one CPU worker unless given),
   // starts the mediator and waits until it listens.
+  // `extra_transports` is YAML list items added after the tcp transport.
   MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml = "",
-                  std::string policy = "strict_priority", unsigned workers = 1);
+                  std::string policy = "strict_priority", unsigned workers = 1,
+                  std::string extra_transports = "");
   ~MediatorProcess();
 
   std::uint16_t port() const { return port_; }
@@ -48,9 +50,13 @@ class MediatorProcess {
   // hang (then the process is killed).
   int stop(int sig, int timeout_s = 15);
   bool running() const;
+  // Starts the mediator again on the same config and DB (after stop()).
+  void restart();
   std::string log() const;
 
  private:
+  void launch();
+
   std::filesystem::path dir_;
   std::vector<TestVm> vms_;
   pid_t pid_ = -1;

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -14,7 +13,10 @@
 
 namespace vgpu::transports {
 
-template <typename Protocol>
+// `Peer` tells what an accepted socket proves and tunes it:
+//   static void configure(typename Protocol::socket&);
+//   static PeerFacts identify(const typename Protocol::socket&);
+template <typename Protocol, typename Peer>
 class StreamServer {
  public:
   using Socket = typename Protocol::socket;
@@ -30,7 +32,7 @@ class StreamServer {
   void start(sdk::Sink& sink) {
     sink_ = &sink;
     acceptor_.open(endpoint_.protocol());
-    acceptor_.set_option(typename Protocol::acceptor::reuse_address(true));
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint_);
     acceptor_.listen();
     accept_next();
@@ -75,8 +77,8 @@ class StreamServer {
             if (acceptor_.is_open()) accept_next();
             return;
           }
-          configure(socket);
-          std::string peer = describe(socket);
+          Peer::configure(socket);
+          PeerFacts peer = Peer::identify(socket);
           auto session = std::make_shared<Session>(std::move(socket), *sink_, log_, transport_,
                                                    peer, [this](Session* s) { forget(s); });
           {
@@ -86,22 +88,6 @@ class StreamServer {
           session->start();
           accept_next();
         });
-  }
-
-  static void configure(Socket& socket) {
-    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
-      boost::system::error_code ignored;
-      socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // results are latency-bound
-    }
-  }
-
-  static std::string describe(const Socket& socket) {
-    boost::system::error_code ec;
-    auto ep = socket.remote_endpoint(ec);
-    if (ec) return "peer";
-    std::ostringstream out;
-    out << ep;
-    return out.str();
   }
 
   void forget(Session* s) {
@@ -118,7 +104,7 @@ class StreamServer {
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
       asio::make_work_guard(io_)};
-  typename Protocol::acceptor acceptor_{asio::make_strand(io_)};
+  asio::basic_socket_acceptor<Protocol> acceptor_{asio::make_strand(io_)};
   std::vector<std::thread> pool_;
 
   std::mutex mutex_;

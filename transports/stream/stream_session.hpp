@@ -18,6 +18,13 @@ namespace vgpu::transports {
 
 namespace asio = boost::asio;
 
+// What the accepting side knows about a peer before it says anything: a name for logs and, for
+// vsock, the hypervisor-assigned CID that proves which VM it is.
+struct PeerFacts {
+  std::string description;
+  std::optional<std::uint32_t> vsock_cid;
+};
+
 template <typename Socket>
 class StreamSession : public sdk::ReplyChannel,
                       public std::enable_shared_from_this<StreamSession<Socket>> {
@@ -25,12 +32,13 @@ class StreamSession : public sdk::ReplyChannel,
   using OnClosed = std::function<void(StreamSession*)>;
 
   StreamSession(Socket socket, sdk::Sink& sink, sdk::Logger& log, std::string transport,
-                std::string peer, OnClosed on_closed)
+                PeerFacts peer, OnClosed on_closed)
       : socket_(std::move(socket)),
         sink_(sink),
         log_(log),
         transport_(std::move(transport)),
-        peer_(std::move(peer)),
+        peer_(std::move(peer.description)),
+        vsock_cid_(peer.vsock_cid),
         on_closed_(std::move(on_closed)),
         max_frame_(sink.max_frame_bytes()) {}
 
@@ -127,7 +135,7 @@ class StreamSession : public sdk::ReplyChannel,
     peer.vm_id = hello.vm_id;
     peer.token = hello.token;
     peer.peer_address = peer_;
-    augment_identity(peer);
+    peer.vsock_cid = vsock_cid_;
     auto outcome = sink_.authenticate(peer);
     if (outcome.status != sdk::Status::ok) {
       log_.warn(transport_ + " " + peer_ + ": HELLO refused: " + outcome.message);
@@ -167,9 +175,6 @@ class StreamSession : public sdk::ReplyChannel,
     reject(sdk::Status::unauthenticated, head_.tag, "the first frame must be HELLO");
     return false;
   }
-
-  // Hook for transports that know more about the peer (vsock: the CID).
-  void augment_identity(sdk::PeerIdentity& peer);
 
   // An error frame, then the connection closes. Nothing else is affected.
   void reject(sdk::Status status, std::uint64_t tag, const std::string& message) {
@@ -220,6 +225,7 @@ class StreamSession : public sdk::ReplyChannel,
   sdk::Logger& log_;
   std::string transport_;
   std::string peer_;
+  std::optional<std::uint32_t> vsock_cid_;
   OnClosed on_closed_;
   std::size_t max_frame_;
 
@@ -235,9 +241,5 @@ class StreamSession : public sdk::ReplyChannel,
   bool closing_ = false;
   std::atomic<bool> closed_{false};
 };
-
-// By default a stream proves nothing beyond the HELLO.
-template <typename Socket>
-void StreamSession<Socket>::augment_identity(sdk::PeerIdentity&) {}
 
 }  // namespace vgpu::transports

@@ -8,7 +8,24 @@
 namespace {
 
 namespace asio = boost::asio;
+using vgpu::transports::PeerFacts;
 using vgpu::transports::StreamServer;
+
+// TCP proves nothing about the peer: the HELLO's token does.
+struct TcpPeer {
+  static void configure(asio::ip::tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // results are latency-bound
+  }
+  static PeerFacts identify(const asio::ip::tcp::socket& socket) {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return {"peer", std::nullopt};
+    std::ostringstream out;
+    out << ep;
+    return {out.str(), std::nullopt};
+  }
+};
 
 class TcpTransport final : public vgpu::sdk::Transport {
  public:
@@ -25,7 +42,7 @@ class TcpTransport final : public vgpu::sdk::Transport {
   }
 
  private:
-  StreamServer<asio::ip::tcp> server_;
+  StreamServer<asio::ip::tcp, TcpPeer> server_;
 };
 
 std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& settings,

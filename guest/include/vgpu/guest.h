@@ -28,6 +28,10 @@ int vgpu_read_identity(const char* sysfs_root, vgpu_identity* out, char* err, si
 vgpu_client* vgpu_connect(const char* host, uint16_t port, uint32_t vm_id, const char* token,
                           char* err, size_t err_len);
 
+/* Uses the file transport's spool instead of a connection: `dir` is this VM's directory on the
+ * shared directory (e.g. "/mnt/vgpu/vm3"). The directory proves the identity; no token. */
+vgpu_client* vgpu_open_dir(const char* dir, char* err, size_t err_len);
+
 /* Runs `op` with "key=value" parameters and waits for its result. The first output buffer, if
  * any, is copied into `out` (up to `out_capacity` bytes); its full size goes to `*out_size`.
  * Returns the job's status code (0 ok; see docs/protocol.md) or -1 for a connection failure. */

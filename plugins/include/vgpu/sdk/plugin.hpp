@@ -16,7 +16,8 @@ namespace vgpu::sdk {
 
 // Bumped whenever an interface, the job model or this descriptor changes layout. The loader
 // refuses a plugin built against another value, naming both.
-inline constexpr std::uint32_t kAbiVersion = 2;  // 2: Tenant quota, admission
+inline constexpr std::uint32_t kAbiVersion =
+    3;  // 2: quota, admission; 3: started(), registered_vms()
 
 enum class PluginKind : std::uint32_t { transport = 1, policy = 2, executor = 3 };
 

@@ -43,6 +43,11 @@ class ReplyChannel {
  public:
   virtual ~ReplyChannel() = default;
   virtual void deliver(std::uint64_t client_tag, JobResult result) = 0;
+  // Called on the scheduler thread just before the job is handed to the executor; it returns
+  // before the job can run. A transport that keeps requests on disk records it there, so that
+  // after a crash it knows which requests never started (run them) and which may have (never
+  // run them twice). Keep it short: the scheduler waits for it.
+  virtual void started(std::uint64_t /*client_tag*/) {}
 };
 
 // Implemented by the core.
@@ -58,6 +63,9 @@ class Sink {
   virtual void disconnected(const ReplyChannel& channel) = 0;
   // The largest frame or payload the core accepts, for transports that frame requests.
   virtual std::size_t max_frame_bytes() const = 0;
+  // The vm_ids the config DB holds now (for transports that prepare something per VM, such as
+  // the file transport's directories).
+  virtual std::vector<std::uint32_t> registered_vms() const = 0;
 };
 
 class Transport {

@@ -1,0 +1,539 @@
+#include "file_transport.hpp"
+
+#include <cerrno>
+
+#include "vgpu/sdk/ops.hpp"
+
+namespace vgpu::transports::file {
+
+namespace spool = sdk::spool;
+using namespace std::chrono_literals;
+
+// ---- CompletionQueue / VmChannel ---------------------------------------------------------
+
+void CompletionQueue::push(Item item) {
+  std::lock_guard lock(mutex_);
+  if (detached_) return;
+  items_.push_back(std::move(item));
+  watcher_.wake();
+}
+
+std::vector<CompletionQueue::Item> CompletionQueue::take_all() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(items_, {});
+}
+
+void CompletionQueue::detach() {
+  std::lock_guard lock(mutex_);
+  detached_ = true;
+}
+
+void VmChannel::expect(std::uint64_t tag, InFlight request) {
+  std::lock_guard lock(mutex_);
+  requests_.emplace(tag, std::move(request));
+}
+
+std::optional<InFlight> VmChannel::take(std::uint64_t tag) {
+  std::lock_guard lock(mutex_);
+  auto it = requests_.find(tag);
+  if (it == requests_.end()) return std::nullopt;
+  InFlight out = std::move(it->second);
+  requests_.erase(it);
+  return out;
+}
+
+std::size_t VmChannel::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return requests_.size();
+}
+
+bool VmChannel::has_key(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [tag, r] : requests_)
+    if (r.key == key) return true;
+  return false;
+}
+
+void VmChannel::started(std::uint64_t tag) {
+  std::string key;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = requests_.find(tag);
+    if (it == requests_.end()) return;
+    key = it->second.key;
+  }
+  try {
+    mark_running(dir_, key);
+  } catch (const FsError& e) {
+    // The job runs anyway; after a crash it would be run again, so say so.
+    log_.error(std::string("file: cannot record the start of a request: ") + e.what());
+  }
+}
+
+void VmChannel::deliver(std::uint64_t tag, sdk::JobResult result) {
+  queue_->push({dir_.vm_id, tag, std::move(result)});
+}
+
+// ---- FileTransport -----------------------------------------------------------------------
+
+FileTransport::FileTransport(FileTransportSettings settings, sdk::Logger& log,
+                             sdk::Metrics& metrics)
+    : settings_(std::move(settings)),
+      log_(log),
+      metrics_(metrics),
+      layout_(settings_.root, settings_.state_dir, settings_.owner) {}
+
+FileTransport::~FileTransport() {
+  stop();
+}
+
+std::vector<std::string> FileTransport::endpoints() const {
+  const bool polling = watcher_ && watcher_->mode() == DetectMode::poll;
+  return {"file://" + settings_.root +
+          (polling ? " (polling every " + std::to_string(settings_.poll_interval.count()) + " ms)"
+                   : " (inotify)")};
+}
+
+void FileTransport::start(sdk::Sink& sink) {
+  sink_ = &sink;
+  layout_.prepare();
+  DetectMode mode = settings_.detect.value_or(should_poll(settings_.root) ? DetectMode::poll
+                                                                          : DetectMode::inotify);
+  try {
+    watcher_ = std::make_unique<ChangeWatcher>(mode);
+  } catch (const FsError& e) {
+    log_.warn(std::string("file: ") + e.what() + "; polling instead");
+    watcher_ = std::make_unique<ChangeWatcher>(DetectMode::poll);
+  }
+  completions_ = std::make_shared<CompletionQueue>(*watcher_);
+  // Whatever an earlier run left is handled before anything new: its requests are older.
+  for (auto vm_id : layout_.vms_with_state())
+    if (Vm* vm = open_vm(vm_id)) recover(*vm);
+  sync_vms();
+  thread_ = std::thread([this] { run(); });
+}
+
+void FileTransport::stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  watcher_->wake();
+  thread_.join();
+  completions_->detach();
+  if (!unwritten_.empty())
+    log_.error("file: " + std::to_string(unwritten_.size()) +
+               " results could not be written before stopping; their requests will be answered "
+               "'interrupted' at the next start");
+}
+
+void FileTransport::run() {
+  auto next_full_scan = std::chrono::steady_clock::now();
+  const auto full_scan_every =
+      watcher_->mode() == DetectMode::poll ? settings_.poll_interval : settings_.rescan_interval;
+  while (!stopping_) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto until = std::min(next_full_scan, next_revisit_);
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now) + 1ms;
+    const auto changed = watcher_->wait(until <= now ? 0ms : wait);
+    drain_completions();
+    if (stopping_) break;
+    const auto after = std::chrono::steady_clock::now();
+    if (after >= next_full_scan || after >= next_revisit_) {
+      next_revisit_ = SteadyTime::max();
+      retry_unwritten();
+      sync_vms();
+      for (auto& [id, vm] : vms_) scan(*vm);
+      next_full_scan = after + full_scan_every;
+    } else {
+      for (auto id : changed)
+        if (auto it = vms_.find(id); it != vms_.end()) scan(*it->second);
+    }
+  }
+  drain_completions();
+}
+
+FileTransport::Vm* FileTransport::open_vm(std::uint32_t vm_id) {
+  if (auto it = vms_.find(vm_id); it != vms_.end()) return it->second.get();
+  auto vm = std::make_unique<Vm>();
+  try {
+    vm->dir = layout_.open_vm(vm_id);
+    const std::string path = settings_.root + "/" + vm->dir.name;
+    watcher_->watch(vm_id, path, path + "/requests");
+  } catch (const FsError& e) {
+    if (failed_vms_.insert(vm_id).second)
+      log_.error(std::string("file: cannot prepare the directory of vm_id ") +
+                 std::to_string(vm_id) + ": " + e.what());
+    return nullptr;
+  }
+  failed_vms_.erase(vm_id);
+  vm->channel = std::make_shared<VmChannel>(vm->dir, completions_, log_);
+  log_.info("file: serving " + settings_.root + "/" + vm->dir.name);
+  return vms_.emplace(vm_id, std::move(vm)).first->second.get();
+}
+
+void FileTransport::sync_vms() {
+  for (auto vm_id : sink_->registered_vms()) open_vm(vm_id);
+}
+
+void FileTransport::recover(Vm& vm) {
+  for (const auto& claimed : list_claimed(vm.dir)) {
+    if (claimed.stage == Stage::pending) {
+      // Never started: run it now, as if it had just arrived.
+      metrics_.add("file.resumed", 1);
+      take_claimed(vm, claimed.key);
+      continue;
+    }
+    // It may have run, completely or partly: never run it twice. Unless its response made it
+    // to disk before the stop, say that it was interrupted.
+    bool answered = false;
+    if (kind_of(claimed.key) == RequestKind::spool) {
+      answered = stat_at(vm.dir.responses.get(),
+                         spool_name_of(claimed.key) + std::string(spool::kResponseSuffix))
+                     .has_value();
+    } else {
+      try {
+        answered = read_text_at(vm.dir.vm.get(), "response.txt", spool::kMaxRequestFileBytes, "")
+                       .find("request: " + claimed.key + "\n") != std::string::npos;
+      } catch (const FsError&) {
+      }
+    }
+    if (answered) {
+      release(vm.dir, claimed.key);
+      continue;
+    }
+    metrics_.add("file.interrupted", 1);
+    InFlight request{claimed.key, "", {}, {vm.dir.vm_id, "", 1, ""}};
+    log_.warn("file: " + vm.dir.name + " request " + claimed.key +
+              " was running when the mediator stopped; answered 'interrupted', not run again");
+    answer(vm.dir.vm_id, std::move(request),
+           sdk::JobResult::failure(sdk::Status::execution_error,
+                                   "interrupted: the mediator stopped while this job was running; "
+                                   "it was not run again (submit it anew if it must run)"));
+  }
+}
+
+void FileTransport::scan(Vm& vm) {
+  if (settings_.compat) scan_compat(vm);
+  if (settings_.spool) scan_spool(vm);
+}
+
+bool FileTransport::revisit_later(SystemTime written, std::chrono::milliseconds quiet_for) {
+  const auto quiet_at = written + quiet_for;
+  const auto now = std::chrono::system_clock::now();
+  if (now >= quiet_at) return false;
+  next_revisit_ = std::min(next_revisit_, std::chrono::steady_clock::now() + (quiet_at - now));
+  return true;
+}
+
+namespace {
+
+std::chrono::system_clock::time_point mtime_of(const struct stat& st) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+void FileTransport::scan_compat(Vm& vm) {
+  const int dir = vm.dir.vm.get();
+  auto st = stat_at(dir, "request.txt");
+  if (!st) return;
+  // A regular file is taken once complete: its line ends, or it stayed unchanged for a while
+  // (the original client may not end the line). Anything else is claimed and refused at once.
+  if (S_ISREG(st->st_mode) && st->st_size <= std::int64_t(spool::kMaxRequestFileBytes)) {
+    try {
+      const auto text = read_text_at(dir, "request.txt", spool::kMaxRequestFileBytes, "");
+      if (!spool::compat_complete(text) && revisit_later(mtime_of(*st), settings_.compat_settle))
+        return;
+    } catch (const FsError& e) {
+      if (e.code() == ENOENT) return;
+    }
+  }
+  // Keys sort in arrival order, across restarts too: the clock, made strictly increasing.
+  const auto now_ns =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  compat_sequence_ = std::max(compat_sequence_ + 1, now_ns);
+  const std::string key = compat_key(compat_sequence_);
+  try {
+    claim(vm.dir, dir, "request.txt", key);
+  } catch (const FsError& e) {
+    if (e.code() != ENOENT) log_.error(std::string("file: ") + e.what());
+    return;
+  }
+  take_claimed(vm, key);
+}
+
+void FileTransport::scan_spool(Vm& vm) {
+  const int dir = vm.dir.requests.get();
+  for (const auto& file : list_directory(dir)) {
+    if (!ends_with(file, spool::kRequestSuffix) || file.front() == '.') continue;
+    const std::string name = file.substr(0, file.size() - spool::kRequestSuffix.size());
+    const std::string shown = vm.dir.name + "/requests/" + file;
+    if (!spool::valid_name(name)) {
+      // No response can be named after it safely; the note in rejected/ says why.
+      const std::string why = shown +
+                              ": request names may use letters, digits, '.', '_' and "
+                              "'-' (at most 128), and must not start with '.'";
+      try {
+        move_aside(vm.dir, dir, file, file, why);
+      } catch (const FsError&) {
+      }
+      log_.warn("file: " + why);
+      metrics_.add("file.rejected", 1);
+      continue;
+    }
+    const std::string key = spool_key(name);
+    if (vm.channel->has_key(key)) {
+      const std::string why = shown + ": a request with this name is still in flight";
+      try {
+        move_aside(vm.dir, dir, file, file, why);
+      } catch (const FsError&) {
+      }
+      log_.warn("file: " + why);
+      metrics_.add("file.rejected", 1);
+      continue;
+    }
+    auto st = stat_at(dir, file);
+    if (!st) continue;
+    if (S_ISREG(st->st_mode) && st->st_size <= std::int64_t(spool::kMaxRequestFileBytes)) {
+      try {
+        const auto text = read_text_at(dir, file, spool::kMaxRequestFileBytes, shown);
+        // Renamed in whole it ends with `end`; a writer that did not rename gets time to finish.
+        if (!spool::request_complete(text) &&
+            revisit_later(mtime_of(*st), settings_.partial_timeout))
+          continue;
+      } catch (const FsError& e) {
+        if (e.code() == ENOENT) continue;
+      }
+    }
+    try {
+      claim(vm.dir, dir, file, key);
+    } catch (const FsError& e) {
+      if (e.code() != ENOENT) log_.error(std::string("file: ") + e.what());
+      continue;
+    }
+    take_claimed(vm, key);
+  }
+}
+
+void FileTransport::take_claimed(Vm& vm, const std::string& key) {
+  metrics_.add("file.requests", 1);
+  std::string text;
+  const bool compat = kind_of(key) == RequestKind::compat;
+  const std::string shown =
+      vm.dir.name + (compat ? "/request.txt" : "/requests/" + spool_name_of(key) + ".req");
+  try {
+    text = read_text_at(vm.dir.pending.get(), key, spool::kMaxRequestFileBytes, shown);
+  } catch (const FsError& e) {
+    std::string why = e.what();
+    if (e.code() == EFBIG) why += " (send data in payload files)";
+    return refuse(vm, key, "", {}, sdk::Status::bad_request, why, {vm.dir.vm_id, "", 1, ""});
+  }
+  if (compat)
+    take_compat(vm, key, text);
+  else
+    take_spool(vm, key, text);
+}
+
+std::optional<ResolvedVm> FileTransport::check_identity(Vm& vm,
+                                                        const spool::ClaimedIdentity& claimed,
+                                                        std::string& why) {
+  sdk::PeerIdentity peer;
+  peer.transport = "file";
+  peer.vm_id = vm.dir.vm_id;
+  peer.directory_proven = true;
+  peer.peer_address = settings_.root + "/" + vm.dir.name;
+  const auto auth = sink_->authenticate(peer);
+  if (auth.status != sdk::Status::ok) {
+    why = auth.message;
+    return std::nullopt;
+  }
+  ResolvedVm who{auth.tenant.vm_id, auth.tenant.pool, auth.tenant.priority, auth.vm_name};
+  const std::string where = vm.dir.name + "/ belongs to vm_id " + std::to_string(who.vm_id);
+  if (claimed.vm_id && *claimed.vm_id != who.vm_id) {
+    why = "the request claims vm_id " + std::to_string(*claimed.vm_id) + ", but " + where;
+  } else if (claimed.pool && !spool::pool_matches(*claimed.pool, who.pool)) {
+    why = "the request claims pool " + *claimed.pool + ", but the config DB puts vm_id " +
+          std::to_string(who.vm_id) + " in pool " + who.pool;
+  } else if (claimed.priority && *claimed.priority != who.priority) {
+    why = "the request claims priority " + std::string(sdk::priority_name(*claimed.priority)) +
+          ", but the config DB gives vm_id " + std::to_string(who.vm_id) + " priority " +
+          sdk::priority_name(who.priority) +
+          " (the device shows the values of the VM's last start)";
+  } else {
+    return who;
+  }
+  // A claim is stated, not trusted: the request is refused, never scheduled as claimed.
+  metrics_.add("file.spoofed", 1);
+  log_.warn("file: " + vm.dir.name + ": " + why);
+  return std::nullopt;
+}
+
+void FileTransport::take_compat(Vm& vm, const std::string& key, const std::string& text) {
+  const ResolvedVm unknown{vm.dir.vm_id, "", 1, ""};
+  spool::CompatRequest parsed;
+  try {
+    parsed = spool::decode_compat_request(text);
+  } catch (const spool::FormatError& e) {
+    return refuse(vm, key, "", {}, sdk::Status::bad_request, e.what(), unknown);
+  }
+  auto op = sdk::ops::from_legacy_command(parsed.command);
+  std::string why;
+  auto who = check_identity(vm, {parsed.pool, parsed.priority, parsed.vm_id}, why);
+  if (!who) return refuse(vm, key, "", {}, sdk::Status::unauthenticated, why, unknown);
+  if (!op)
+    return refuse(vm, key, parsed.command, {}, sdk::Status::unknown_op,
+                  "unknown command '" + parsed.command + "'", *who);
+  sdk::SubmitRequest submit;
+  submit.op = *op;
+  submit.params = std::move(parsed.params);
+  this->submit(vm, InFlight{key, *op, {}, *who}, std::move(submit));
+}
+
+void FileTransport::take_spool(Vm& vm, const std::string& key, const std::string& text) {
+  const ResolvedVm unknown{vm.dir.vm_id, "", 1, ""};
+  spool::Request parsed;
+  try {
+    parsed = spool::decode_request(text);
+  } catch (const spool::FormatError& e) {
+    return refuse(vm, key, "", {}, sdk::Status::bad_request,
+                  vm.dir.name + "/requests/" + spool_name_of(key) + ".req: " + e.what(), unknown);
+  }
+  std::string why;
+  auto who = check_identity(vm, parsed.claimed, why);
+  if (!who)
+    return refuse(vm, key, parsed.op, parsed.input_files, sdk::Status::unauthenticated, why,
+                  unknown);
+  sdk::SubmitRequest submit;
+  submit.op = parsed.op;
+  submit.params = std::move(parsed.params);
+  if (parsed.deadline_ms) submit.deadline = std::chrono::milliseconds(parsed.deadline_ms);
+  std::size_t budget = sink_->max_frame_bytes();
+  for (const auto& input : parsed.input_files) {
+    try {
+      submit.inputs.push_back(
+          read_bytes_at(vm.dir.requests.get(), input, budget, vm.dir.name + "/requests/" + input));
+      budget -= submit.inputs.back().size();
+    } catch (const FsError& e) {
+      std::string reason = e.what();
+      if (e.code() == ENOENT)
+        reason = "input file " + input + " named by " + spool_name_of(key) +
+                 ".req is missing from " + vm.dir.name + "/requests/";
+      else if (e.code() == EFBIG)
+        reason += " (the inputs of one request may total " +
+                  std::to_string(sink_->max_frame_bytes()) + " bytes)";
+      return refuse(vm, key, parsed.op, parsed.input_files, sdk::Status::bad_request, reason, *who);
+    }
+  }
+  this->submit(vm, InFlight{key, parsed.op, parsed.input_files, *who}, std::move(submit));
+}
+
+void FileTransport::refuse(Vm& vm, const std::string& key, const std::string& op,
+                           const std::vector<std::string>& inputs, sdk::Status status,
+                           const std::string& why, const ResolvedVm& who) {
+  metrics_.add("file.refused", 1);
+  log_.warn("file: " + vm.dir.name + " request refused: " + why);
+  // The request's files go aside, so nothing is lost and nothing is tried again.
+  try {
+    const bool compat = kind_of(key) == RequestKind::compat;
+    move_aside(vm.dir, vm.dir.pending.get(), key,
+               compat ? "request.txt" : spool_name_of(key) + std::string(spool::kRequestSuffix),
+               why);
+    for (const auto& input : inputs)
+      if (stat_at(vm.dir.requests.get(), input))
+        move_aside(vm.dir, vm.dir.requests.get(), input, input,
+                   "input of the refused request " + spool_name_of(key));
+  } catch (const FsError& e) {
+    log_.error(std::string("file: cannot move a refused request aside: ") + e.what());
+  }
+  answer(vm.dir.vm_id, InFlight{key, op, {}, who}, sdk::JobResult::failure(status, why));
+}
+
+void FileTransport::submit(Vm& vm, InFlight request, sdk::SubmitRequest submit) {
+  const std::uint64_t tag = vm.next_tag++;
+  submit.client_tag = tag;
+  vm.channel->expect(tag, std::move(request));
+  sink_->submit(vm.dir.vm_id, std::move(submit), vm.channel);
+}
+
+void FileTransport::drain_completions() {
+  for (auto& item : completions_->take_all()) {
+    auto it = vms_.find(item.vm_id);
+    if (it == vms_.end()) continue;
+    auto request = it->second->channel->take(item.tag);
+    if (!request) continue;
+    if (item.result.status == sdk::Status::shutting_down) {
+      // Never started: its claim stays in pending/ and it runs after the next start.
+      metrics_.add("file.kept_for_restart", 1);
+      continue;
+    }
+    answer(item.vm_id, std::move(*request), std::move(item.result));
+  }
+}
+
+void FileTransport::answer(std::uint32_t vm_id, InFlight request, sdk::JobResult result) {
+  auto it = vms_.find(vm_id);
+  if (it == vms_.end()) return;
+  Vm& vm = *it->second;
+  if (!write_response(vm, request, result)) {
+    unwritten_.push_back({vm_id, std::move(request), std::move(result)});
+    metrics_.add("file.responses_unwritten", 1);
+    return;
+  }
+  release(vm.dir, request.key);
+  for (const auto& input : request.inputs) remove_at(vm.dir.requests.get(), input);
+}
+
+bool FileTransport::write_response(Vm& vm, const InFlight& request, const sdk::JobResult& result) {
+  try {
+    if (kind_of(request.key) == RequestKind::compat) {
+      write_text_atomically_at(vm.dir.vm.get(), "response.txt",
+                               compat_response_text(request.key, request.op, result, request.vm),
+                               settings_.fsync, vm.dir.name + "/response.txt");
+      return true;
+    }
+    const std::string name = spool_name_of(request.key);
+    // Outputs first, the .res last: once a guest sees the .res, everything it names is there.
+    for (std::size_t i = 0; i < result.outputs.size(); ++i) {
+      const auto file = output_file_name(name, i);
+      write_atomically_at(vm.dir.responses.get(), file,
+                          {{result.outputs[i].data(), result.outputs[i].size()}}, settings_.fsync,
+                          vm.dir.name + "/responses/" + file);
+    }
+    const std::string res = name + std::string(spool::kResponseSuffix);
+    write_text_atomically_at(vm.dir.responses.get(), res,
+                             spool::encode_response(spool_response(name, result, request.vm)),
+                             settings_.fsync, vm.dir.name + "/responses/" + res);
+    return true;
+  } catch (const FsError& e) {
+    log_.error(std::string("file: ") + e.what() +
+               (e.code() == ENOSPC ? "; the result is kept and written once there is space"
+                                   : "; the result is kept and retried"));
+    return false;
+  }
+}
+
+void FileTransport::retry_unwritten() {
+  auto pending = std::exchange(unwritten_, {});
+  for (auto& item : pending) {
+    auto it = vms_.find(item.vm_id);
+    if (it == vms_.end()) continue;
+    Vm& vm = *it->second;
+    if (write_response(vm, item.request, item.result)) {
+      log_.info("file: " + vm.dir.name + ": a delayed response is written now");
+      release(vm.dir, item.request.key);
+      for (const auto& input : item.request.inputs) remove_at(vm.dir.requests.get(), input);
+    } else {
+      unwritten_.push_back(std::move(item));
+    }
+  }
+}
+
+}  // namespace vgpu::transports::file
