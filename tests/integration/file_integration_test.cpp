@@ -56,16 +56,6 @@ void write_file(const fs::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
 }
 
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
 // Waits for request.txt's answer as the original client did: until response.txt appears.
 std::string compat_round_trip(const Share& share, std::uint32_t vm_id, const std::string& line) {
   fs::remove(share.vm(vm_id) / "response.txt");
@@ -287,4 +277,35 @@ TEST(FileTransportIntegration, VgpuClientUsesTheSpool) {
   EXPECT_EQ(missing.exit_code, 4);
   EXPECT_NE(missing.output.find("no requests/ under /nonexistent/vm9"), std::string::npos)
       << missing.output;
+}
+
+TEST(FileTransportIntegration, GarbageIsAnsweredAndSetAsideWhileOthersAreServed) {
+  Share share;
+  MediatorProcess m({{"a1", "A", "high"}, {"b1", "B", "low"}}, "", "strict_priority", 1,
+                    file_transport(share, "poll"));
+  const auto a1 = m.vm("a1").vm_id, b1 = m.vm("b1").vm_id;
+  ASSERT_TRUE(eventually([&] { return fs::is_directory(share.vm(b1) / "requests"); }));
+  // a1 writes garbage of every kind; b1 works meanwhile.
+  write_file(share.vm(a1) / "requests/junk.req", std::string("\x7f"
+                                                             "ELF\x01\x02\x00",
+                                                             7));
+  write_file(share.vm(a1) / "request.txt", "this is not a request\n");
+  fs::create_symlink("/etc/shadow", share.vm(a1) / "requests/steal.req");
+  auto client = guest::SpoolClient::open(share.vm(b1).string());
+  auto r = client.run("reduce_sum", {{"n", "10"}, {"seed", "1"}});
+  EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+  ASSERT_TRUE(eventually([&] {
+    return fs::exists(share.vm(a1) / "responses/junk.res") &&
+           fs::exists(share.vm(a1) / "responses/steal.res") &&
+           fs::exists(share.vm(a1) / "response.txt");
+  }));
+  EXPECT_EQ(
+      read_file(share.vm(a1) / "response.txt").rfind("ERROR bad_request: request.txt must be", 0),
+      0u);
+  const auto steal = read_file(share.vm(a1) / "responses/steal.res");
+  EXPECT_NE(steal.find("is a symbolic link; refused"), std::string::npos) << steal;
+  EXPECT_EQ(steal.find("root:"), std::string::npos) << "nothing of the link's target leaks";
+  for (auto aside : {"junk.req", "steal.req", "request.txt"})
+    EXPECT_TRUE(fs::exists(fs::symlink_status(share.vm(a1) / "rejected" / aside))) << aside;
+  EXPECT_TRUE(m.running());
 }

@@ -26,25 +26,6 @@ std::vector<float> floats(const guest::RunResult& r) {
   return r.outputs.empty() ? std::vector<float>{} : ops::to_floats(r.outputs[0]);
 }
 
-std::string refusal(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const guest::ClientError& e) {
-    return e.what();
-  }
-  return "accepted";
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 }  // namespace
 
 TEST(TcpIntegration, SeveralClientsGetCorrectResults) {

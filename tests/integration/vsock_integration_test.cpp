@@ -64,15 +64,6 @@ std::uint32_t vsock_port(const MediatorProcess& m) {
   return 0;
 }
 
-std::string refusal(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const guest::ClientError& e) {
-    return e.what();
-  }
-  return "accepted";
-}
-
 }  // namespace
 
 TEST(VsockIntegration, ThePeerCidDecidesWhoIsCalling) {

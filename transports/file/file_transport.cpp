@@ -278,26 +278,15 @@ void FileTransport::scan_spool(Vm& vm) {
     const std::string shown = vm.dir.name + "/requests/" + file;
     if (!spool::valid_name(name)) {
       // No response can be named after it safely; the note in rejected/ says why.
-      const std::string why = shown +
-                              ": request names may use letters, digits, '.', '_' and "
-                              "'-' (at most 128), and must not start with '.'";
-      try {
-        move_aside(vm.dir, dir, file, file, why);
-      } catch (const FsError&) {
-      }
-      log_.warn("file: " + why);
-      metrics_.add("file.rejected", 1);
+      set_aside(vm, file,
+                shown +
+                    ": request names may use letters, digits, '.', '_' and '-' "
+                    "(at most 128), and must not start with '.'");
       continue;
     }
     const std::string key = spool_key(name);
     if (vm.channel->has_key(key)) {
-      const std::string why = shown + ": a request with this name is still in flight";
-      try {
-        move_aside(vm.dir, dir, file, file, why);
-      } catch (const FsError&) {
-      }
-      log_.warn("file: " + why);
-      metrics_.add("file.rejected", 1);
+      set_aside(vm, file, shown + ": a request with this name is still in flight");
       continue;
     }
     auto st = stat_at(dir, file);
@@ -321,6 +310,16 @@ void FileTransport::scan_spool(Vm& vm) {
     }
     take_claimed(vm, key);
   }
+}
+
+void FileTransport::set_aside(Vm& vm, const std::string& file, const std::string& why) {
+  try {
+    move_aside(vm.dir, vm.dir.requests.get(), file, file, why);
+  } catch (const FsError& e) {
+    log_.error(std::string("file: cannot move a request aside: ") + e.what());
+  }
+  log_.warn("file: " + why);
+  metrics_.add("file.rejected", 1);
 }
 
 void FileTransport::take_claimed(Vm& vm, const std::string& key) {

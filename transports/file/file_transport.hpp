@@ -118,6 +118,8 @@ class FileTransport final : public sdk::Transport {
   void scan(Vm& vm);
   void scan_compat(Vm& vm);
   void scan_spool(Vm& vm);
+  // Moves an unusable requests/ file to rejected/ without a response (its name cannot carry one).
+  void set_aside(Vm& vm, const std::string& file, const std::string& why);
   // Reads and submits a request already claimed into pending/.
   void take_claimed(Vm& vm, const std::string& key);
   void take_compat(Vm& vm, const std::string& key, const std::string& text);
