@@ -56,6 +56,13 @@ void write_file(const fs::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
 }
 
+// Waits until the mediator has made VM `id`'s directories, then opens its spool as a guest would.
+guest::SpoolClient open_spool(const Share& share, std::uint32_t id) {
+  if (!eventually([&] { return fs::is_directory(share.vm(id) / "responses"); }))
+    throw std::runtime_error("the mediator made no directory for vm" + std::to_string(id));
+  return guest::SpoolClient::open(share.vm(id).string());
+}
+
 // Waits for request.txt's answer as the original client did: until response.txt appears.
 std::string compat_round_trip(const Share& share, std::uint32_t vm_id, const std::string& line) {
   fs::remove(share.vm(vm_id) / "response.txt");
@@ -162,8 +169,7 @@ TEST(FileTransportIntegration, SigkillWithRequestsPendingRunsEachExactlyOnce) {
   MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
                     file_transport(share, "inotify"));
   const auto id = m.vm("a1").vm_id;
-  ASSERT_TRUE(eventually([&] { return fs::is_directory(share.vm(id) / "requests"); }));
-  auto client = guest::SpoolClient::open(share.vm(id).string());
+  auto client = open_spool(share, id);
   for (int i = 0; i < 5; ++i) client.submit("spin", {{"us", "300000"}});
   const auto running = share.path / ".vgpu-state" / ("vm" + std::to_string(id)) / "running";
   ASSERT_TRUE(eventually([&] { return !fs::is_empty(running); }));
@@ -186,8 +192,7 @@ TEST(FileTransportIntegration, GracefulStopKeepsQueuedRequestsForTheNextStart) {
   MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
                     file_transport(share, "inotify"));
   const auto id = m.vm("a1").vm_id;
-  ASSERT_TRUE(eventually([&] { return fs::is_directory(share.vm(id) / "requests"); }));
-  auto client = guest::SpoolClient::open(share.vm(id).string());
+  auto client = open_spool(share, id);
   for (int i = 0; i < 3; ++i) client.submit("spin", {{"us", "200000"}});
   const auto state = share.path / ".vgpu-state" / ("vm" + std::to_string(id));
   ASSERT_TRUE(eventually([&] { return !fs::is_empty(state / "running"); }));
@@ -241,8 +246,7 @@ TEST(FileTransportIntegration, AFullDiskIsReportedAndTheResultWrittenWhenSpaceRe
   MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
                     file_transport(share, "inotify"));
   const auto id = m.vm("a1").vm_id;
-  ASSERT_TRUE(eventually([&] { return fs::is_directory(share.vm(id) / "responses"); }));
-  auto client = guest::SpoolClient::open(share.vm(id).string());
+  auto client = open_spool(share, id);
   // Leave about 100 KiB free, then ask for a 400 KB result.
   struct statvfs vfs {};
   ::statvfs(share.path.c_str(), &vfs);

@@ -30,6 +30,7 @@ void CompletionQueue::detach() {
 
 void VmChannel::expect(std::uint64_t tag, InFlight request) {
   std::lock_guard lock(mutex_);
+  keys_.insert(request.key);
   requests_.emplace(tag, std::move(request));
 }
 
@@ -39,6 +40,7 @@ std::optional<InFlight> VmChannel::take(std::uint64_t tag) {
   if (it == requests_.end()) return std::nullopt;
   InFlight out = std::move(it->second);
   requests_.erase(it);
+  keys_.erase(out.key);
   return out;
 }
 
@@ -49,9 +51,7 @@ std::size_t VmChannel::in_flight() const {
 
 bool VmChannel::has_key(const std::string& key) const {
   std::lock_guard lock(mutex_);
-  for (const auto& [tag, r] : requests_)
-    if (r.key == key) return true;
-  return false;
+  return keys_.count(key) != 0;
 }
 
 void VmChannel::started(std::uint64_t tag) {
@@ -232,6 +232,10 @@ std::chrono::system_clock::time_point mtime_of(const struct stat& st) {
           std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
 }
 
+// Completeness shows in a request's last bytes (a final newline, an `end` line): only those are
+// read before the claim; the whole file is read once, after it.
+constexpr std::size_t kTailBytes = 16;
+
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -247,8 +251,8 @@ void FileTransport::scan_compat(Vm& vm) {
   // (the original client may not end the line). Anything else is claimed and refused at once.
   if (S_ISREG(st->st_mode) && st->st_size <= std::int64_t(spool::kMaxRequestFileBytes)) {
     try {
-      const auto text = read_text_at(dir, "request.txt", spool::kMaxRequestFileBytes, "");
-      if (!spool::compat_complete(text) && revisit_later(mtime_of(*st), settings_.compat_settle))
+      const auto tail = read_tail_at(dir, "request.txt", kTailBytes, "");
+      if (!spool::compat_complete(tail) && revisit_later(mtime_of(*st), settings_.compat_settle))
         return;
     } catch (const FsError& e) {
       if (e.code() == ENOENT) return;
@@ -293,9 +297,9 @@ void FileTransport::scan_spool(Vm& vm) {
     if (!st) continue;
     if (S_ISREG(st->st_mode) && st->st_size <= std::int64_t(spool::kMaxRequestFileBytes)) {
       try {
-        const auto text = read_text_at(dir, file, spool::kMaxRequestFileBytes, shown);
+        const auto tail = read_tail_at(dir, file, kTailBytes, shown);
         // Renamed in whole it ends with `end`; a writer that did not rename gets time to finish.
-        if (!spool::request_complete(text) &&
+        if (!spool::request_complete(tail) &&
             revisit_later(mtime_of(*st), settings_.partial_timeout))
           continue;
       } catch (const FsError& e) {

@@ -86,6 +86,7 @@ class VmChannel final : public sdk::ReplyChannel {
   sdk::Logger& log_;
   mutable std::mutex mutex_;
   std::map<std::uint64_t, InFlight> requests_;
+  std::set<std::string> keys_;  // of requests_, for the duplicate-name check at every scan
 };
 
 class FileTransport final : public sdk::Transport {

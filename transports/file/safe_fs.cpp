@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace vgpu::transports::file {
@@ -108,6 +110,18 @@ std::string read_text_at(int dir, const std::string& name, std::size_t limit,
   std::string text(size, '\0');
   read_fully(fd.get(), text.data(), size, shown);
   return text;
+}
+
+std::string read_tail_at(int dir, const std::string& name, std::size_t n,
+                         const std::string& shown) {
+  std::size_t size = 0;
+  Fd fd = open_regular(dir, name, SIZE_MAX, shown, size);
+  const std::size_t take = std::min(n, size);
+  std::string tail(take, '\0');
+  if (take && ::lseek(fd.get(), static_cast<off_t>(size - take), SEEK_SET) < 0)
+    fail("cannot seek in", shown);
+  read_fully(fd.get(), tail.data(), take, shown);
+  return tail;
 }
 
 sdk::Buffer read_bytes_at(int dir, const std::string& name, std::size_t limit,

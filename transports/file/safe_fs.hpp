@@ -56,6 +56,9 @@ std::optional<struct stat> stat_at(int dir, const std::string& name);
 // `limit` bytes; throws FsError naming `shown` when it is anything else or larger.
 std::string read_text_at(int dir, const std::string& name, std::size_t limit,
                          const std::string& shown);
+// The last `n` bytes (or all, when shorter), with the same checks: enough to tell whether a
+// request is complete without reading it twice.
+std::string read_tail_at(int dir, const std::string& name, std::size_t n, const std::string& shown);
 sdk::Buffer read_bytes_at(int dir, const std::string& name, std::size_t limit,
                           const std::string& shown);
 
