@@ -8,8 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include "bench_mediator.hpp"
 #include "client.hpp"
-#include "mediator.hpp"
 #include "spool_client.hpp"
 
 using namespace vgpu;
@@ -21,47 +21,19 @@ namespace {
 constexpr int kInFlight = 64;
 constexpr auto kGuestPoll = std::chrono::microseconds(100);
 
-struct MediatorFixture {
-  fs::path dir = fs::temp_directory_path() / "vgpu-bench-file";
-  std::unique_ptr<core::Mediator> mediator;
-  std::uint16_t port = 0;
-
-  MediatorFixture() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    {
-      auto db = core::ConfigDb::open(dir / "vgpu.db");
-      core::VmRecord vm;
-      vm.uuid = "bench";
-      vm.vm_id = 1;
-      db.insert_vm(vm);
-    }
-    core::configure_logging("warn");
-    const auto root = dir.string();
-    auto cfg = core::load_config_text(
-        "database: {path: vgpu.db}\n"
-        "transports:\n"
-        "  - {plugin: tcp, port: 0}\n"
-        "  - {plugin: file, root: " +
-            root +
-            "/inotify, detect: inotify}\n"
-            "  - {plugin: file, root: " +
-            root +
-            "/poll, detect: poll}\n"
-            "policy: {plugin: fifo}\n"
-            "executors: [{plugin: cpu, workers: 1}]\n",
-        "bench", dir);
-    mediator = std::make_unique<core::Mediator>(cfg);
-    mediator->start();
-    const auto ep = mediator->endpoints().at(0);
-    port = static_cast<std::uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
-    while (!fs::is_directory(dir / "poll/vm1/responses")) std::this_thread::sleep_for(1ms);
+struct MediatorFixture : bench::BenchMediator {
+  MediatorFixture()
+      : BenchMediator("vgpu-bench-file",
+                      "  - {plugin: tcp, port: 0}\n"
+                      "  - {plugin: file, root: " +
+                          root() +
+                          "/inotify, detect: inotify}\n"
+                          "  - {plugin: file, root: " +
+                          root() + "/poll, detect: poll}\n") {
+    while (!fs::is_directory(dir() / "poll/vm1/responses")) std::this_thread::sleep_for(1ms);
   }
-  ~MediatorFixture() {
-    mediator->stop();
-    fs::remove_all(dir);
-  }
-  std::string vm_dir(const char* mode) const { return (dir / mode / "vm1").string(); }
+  static std::string root() { return (fs::temp_directory_path() / "vgpu-bench-file").string(); }
+  std::string vm_dir(const char* mode) const { return (dir() / mode / "vm1").string(); }
 };
 
 MediatorFixture& mediator() {
@@ -74,13 +46,13 @@ const char* mode_name(int mode) {
 }
 
 void BM_TcpRoundTrip(benchmark::State& state) {
-  auto client = guest::Client::connect("127.0.0.1", mediator().port, 1, "");
+  auto client = guest::Client::connect("127.0.0.1", mediator().port(), 1, "");
   for (auto _ : state) benchmark::DoNotOptimize(client.run("noop", {}));
 }
 BENCHMARK(BM_TcpRoundTrip)->UseRealTime();
 
 void BM_TcpThroughput(benchmark::State& state) {
-  auto client = guest::Client::connect("127.0.0.1", mediator().port, 1, "");
+  auto client = guest::Client::connect("127.0.0.1", mediator().port(), 1, "");
   for (auto _ : state) {
     for (int i = 0; i < kInFlight; ++i) client.submit("noop", {});
     for (int i = 0; i < kInFlight; ++i) benchmark::DoNotOptimize(client.next_result());

@@ -8,8 +8,8 @@
 #include <atomic>
 #include <thread>
 
+#include "bench_mediator.hpp"
 #include "client.hpp"
-#include "mediator.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -19,37 +19,8 @@ namespace {
 
 constexpr int kPipelineDepth = 64;
 
-struct MediatorFixture {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / "vgpu-bench-tcp";
-  std::unique_ptr<core::Mediator> mediator;
-  std::uint16_t port = 0;
-
-  MediatorFixture() {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    {
-      auto db = core::ConfigDb::open(dir / "vgpu.db");
-      core::VmRecord vm;
-      vm.uuid = "bench";
-      vm.vm_id = 1;
-      db.insert_vm(vm);
-    }
-    core::configure_logging("warn");
-    auto cfg = core::load_config_text(
-        "database: {path: vgpu.db}\n"
-        "transports: [{plugin: tcp, port: 0}]\n"
-        "policy: {plugin: fifo}\n"
-        "executors: [{plugin: cpu, workers: 1}]\n",
-        "bench", dir);
-    mediator = std::make_unique<core::Mediator>(cfg);
-    mediator->start();
-    const auto ep = mediator->endpoints().at(0);
-    port = static_cast<std::uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
-  }
-  ~MediatorFixture() {
-    mediator->stop();
-    std::filesystem::remove_all(dir);
-  }
+struct MediatorFixture : bench::BenchMediator {
+  MediatorFixture() : BenchMediator("vgpu-bench-tcp", "  - {plugin: tcp, port: 0}\n") {}
 };
 
 MediatorFixture& mediator() {
@@ -102,7 +73,7 @@ std::size_t result_size() {
 }
 
 void MediatorNoopRoundTrip(benchmark::State& state) {
-  auto client = guest::Client::connect("127.0.0.1", mediator().port, 1, "");
+  auto client = guest::Client::connect("127.0.0.1", mediator().port(), 1, "");
   for (auto _ : state) {
     auto r = client.run("noop", {});
     if (r.status != sdk::Status::ok) state.SkipWithError(r.message.c_str());
@@ -111,7 +82,7 @@ void MediatorNoopRoundTrip(benchmark::State& state) {
 }
 
 void MediatorNoopPipelined(benchmark::State& state) {
-  auto client = guest::Client::connect("127.0.0.1", mediator().port, 1, "");
+  auto client = guest::Client::connect("127.0.0.1", mediator().port(), 1, "");
   for (auto _ : state) {
     for (int i = 0; i < kPipelineDepth; ++i) client.submit("noop", {});
     for (int i = 0; i < kPipelineDepth; ++i) benchmark::DoNotOptimize(client.next_result());

@@ -19,11 +19,6 @@ namespace {
 
 constexpr long kNfsSuperMagic = 0x6969;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Whether /var/lib/nfs/etab (the kernel server's live export table) exports `path` or a parent.
 bool exported_over_nfs(const std::string& path) {
   std::ifstream etab("/var/lib/nfs/etab");
@@ -95,7 +90,7 @@ std::vector<std::uint32_t> ChangeWatcher::wait(std::chrono::milliseconds timeout
         const std::string name = e->len ? e->name : "";
         // Only what a guest writes counts; the mediator's own response files do not.
         const bool relevant =
-            is_requests_dir_[e->wd] ? ends_with(name, ".req") : name == "request.txt";
+            is_requests_dir_[e->wd] ? name.ends_with(".req") : name == "request.txt";
         if (relevant) changed.insert(vm->second);
       }
     }

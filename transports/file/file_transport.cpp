@@ -236,11 +236,6 @@ std::chrono::system_clock::time_point mtime_of(const struct stat& st) {
 // read before the claim; the whole file is read once, after it.
 constexpr std::size_t kTailBytes = 16;
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 void FileTransport::scan_compat(Vm& vm) {
@@ -277,7 +272,7 @@ void FileTransport::scan_compat(Vm& vm) {
 void FileTransport::scan_spool(Vm& vm) {
   const int dir = vm.dir.requests.get();
   for (const auto& file : list_directory(dir)) {
-    if (!ends_with(file, spool::kRequestSuffix) || file.front() == '.') continue;
+    if (!file.ends_with(spool::kRequestSuffix) || file.front() == '.') continue;
     const std::string name = file.substr(0, file.size() - spool::kRequestSuffix.size());
     const std::string shown = vm.dir.name + "/requests/" + file;
     if (!spool::valid_name(name)) {
