@@ -48,8 +48,8 @@ std::string describe_result(const std::string& op, const RunResult& r, const wir
     out << "{\"op\": " << quoted(op) << ", \"status\": " << quoted(sdk::to_string(r.status))
         << ", \"message\": " << quoted(r.message) << ", \"values\": " << values.size()
         << ", \"sum\": " << sum << ", \"queued_ms\": " << r.queued_ns / 1e6
-        << ", \"run_ms\": " << r.wall_ns / 1e6 << ", \"vm_id\": " << who.vm_id
-        << ", \"pool\": " << quoted(who.pool)
+        << ", \"run_ms\": " << r.wall_ns / 1e6 << ", \"dispatch_sequence\": " << r.dispatch_sequence
+        << ", \"vm_id\": " << who.vm_id << ", \"pool\": " << quoted(who.pool)
         << ", \"priority\": " << quoted(sdk::priority_name(static_cast<int>(who.priority))) << "}";
     return out.str();
   }

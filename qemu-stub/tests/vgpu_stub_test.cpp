@@ -1,0 +1,141 @@
+// The vgpu-stub device model in a real QEMU under qtest: PCI identity, BAR0 size and contents
+// (decoded by the guest client's own decoder), read-only registers, and the refusal of bad
+// properties. Skips, naming the command that builds QEMU, when the vgpu QEMU is not built.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+
+#include "device.hpp"
+#include "qtest_machine.hpp"
+#include "vgpu/stub_registers.h"
+
+namespace vgpu::testing {
+namespace {
+
+constexpr std::uint64_t kBarAddress = 0xfe000000;  // free MMIO space on the pc machine
+const std::string kToken = "0123456789abcdef0123456789abcdef";
+
+class VgpuStubTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    artifacts_ = VmArtifacts::find();
+    if (auto why = artifacts_.missing()) GTEST_SKIP() << *why;
+    dir_ =
+        std::filesystem::temp_directory_path() / ("vgpu-stub-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  // Starts QEMU with the device, finds it on bus 0 and maps BAR0 at kBarAddress.
+  std::pair<std::unique_ptr<QtestMachine>, PciFunction> start(const std::string& device) {
+    auto m = std::make_unique<QtestMachine>(artifacts_, device, dir_ / "qemu.log");
+    auto f = m->find(VGPU_STUB_VENDOR_ID, VGPU_STUB_DEVICE_ID);
+    if (!f) throw std::runtime_error("vgpu-stub is not on PCI bus 0");
+    m->config_write(*f, 0x10, static_cast<std::uint32_t>(kBarAddress));
+    m->config_write16(*f, 0x04, 0x0002);  // command register: memory space on
+    return {std::move(m), *f};
+  }
+
+  guest::DeviceIdentity decode(QtestMachine& m) {
+    std::array<std::uint8_t, 0x50> bar{};
+    for (std::size_t i = 0; i < bar.size(); i += 4) {
+      const auto w = m.readl(kBarAddress + i);
+      for (int b = 0; b < 4; ++b) bar[i + b] = static_cast<std::uint8_t>(w >> (8 * b));
+    }
+    return guest::decode_bar0(bar.data(), bar.size());
+  }
+
+  // Starts QEMU expecting it to refuse; returns what it printed.
+  std::string refusal(const std::string& device) {
+    QemuProcess qemu(artifacts_.qemu,
+                     {"-machine", "pc", "-accel", "qtest", "-display", "none", "-nodefaults", "-L",
+                      "/usr/share/qemu", "-L", "/usr/share/seabios", "-device", device},
+                     dir_ / "refused.log");
+    if (!qemu.wait(std::chrono::seconds(20))) return "QEMU started (no refusal)";
+    EXPECT_EQ(qemu.exit_code(), 1) << qemu.log();
+    return qemu.log();
+  }
+
+  VmArtifacts artifacts_;
+  std::filesystem::path dir_;
+};
+
+TEST_F(VgpuStubTest, PciIdentityIsTheExperimentalRangeAndClassOther) {
+  auto [m, f] = start("vgpu-stub,pool_id=A,priority=low,vm_id=1");
+  EXPECT_EQ(m->config_read(f, 0x00), VGPU_STUB_DEVICE_ID << 16 | VGPU_STUB_VENDOR_ID);
+  // class 0xff (other), subclass 0, prog-if 0, revision 1
+  EXPECT_EQ(m->config_read(f, 0x08), 0xff000001u);
+}
+
+TEST_F(VgpuStubTest, Bar0IsFourKibOfMemory) {
+  auto [m, f] = start("vgpu-stub,pool_id=A,priority=low,vm_id=1");
+  m->config_write(f, 0x10, 0xffffffff);
+  EXPECT_EQ(m->config_read(f, 0x10), ~std::uint32_t(VGPU_STUB_BAR0_SIZE - 1))
+      << "32-bit non-prefetchable memory BAR of 4 KiB";
+}
+
+TEST_F(VgpuStubTest, Bar0CarriesTheIdentityTheClientDecodes) {
+  auto [m, f] = start("vgpu-stub,pool_id=research-2,priority=high,vm_id=42,token=" + kToken);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_MAGIC), VGPU_STUB_MAGIC);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_VERSION), VGPU_STUB_LAYOUT_VERSION);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_POOL_ID), std::uint32_t('r'));
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_PRIORITY), 2u);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_VM_ID), 42u);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_FLAGS), VGPU_FLAG_HAS_TOKEN);
+  const auto id = decode(*m);
+  EXPECT_EQ(id.pool, "research-2");
+  EXPECT_EQ(id.priority, 2u);
+  EXPECT_EQ(id.vm_id, 42u);
+  EXPECT_EQ(id.token, kToken);
+}
+
+TEST_F(VgpuStubTest, ByteReadsSeeTheLittleEndianLayout) {
+  auto [m, f] = start("vgpu-stub,pool_id=B,priority=medium,vm_id=258");
+  EXPECT_EQ(m->readb(kBarAddress + 0), 0x55);  // "UPGV" little-endian: 'U' first
+  EXPECT_EQ(m->readb(kBarAddress + 3), 0x56);
+  EXPECT_EQ(m->readb(kBarAddress + VGPU_REG_VM_ID), 0x02);
+  EXPECT_EQ(m->readb(kBarAddress + VGPU_REG_VM_ID + 1), 0x01);
+  EXPECT_EQ(m->readb(kBarAddress + VGPU_REG_POOL_ID), 'B');
+}
+
+TEST_F(VgpuStubTest, WritesAreIgnoredAndUnknownOffsetsReadZero) {
+  auto [m, f] = start("vgpu-stub,pool_id=A,priority=medium,vm_id=7");
+  m->writel(kBarAddress + VGPU_REG_VM_ID, 99);
+  m->writel(kBarAddress + VGPU_REG_PRIORITY, 2);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_VM_ID), 7u);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_PRIORITY), 1u);
+  EXPECT_EQ(m->readl(kBarAddress + 0x018), 0u);
+  EXPECT_EQ(m->readl(kBarAddress + 0x100), 0u);
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_STUB_BAR0_SIZE - 4), 0u);
+}
+
+TEST_F(VgpuStubTest, WithoutATokenTheFlagIsClearAndTheTokenBytesAreZero) {
+  auto [m, f] = start("vgpu-stub,pool_id=A,priority=low,vm_id=3");
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_FLAGS), 0u);
+  for (unsigned i = 0; i < VGPU_TOKEN_BYTES; i += 4)
+    EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_TOKEN + i), 0u);
+  EXPECT_EQ(decode(*m).token, "");
+}
+
+TEST_F(VgpuStubTest, BadPropertiesStopQemuWithAMessageNamingThem) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"pool_id=A,priority=urgent,vm_id=1", "priority must be low, medium or high, not 'urgent'"},
+      {"pool_id=A,vm_id=1", "property 'priority' is required"},
+      {"pool_id=A,priority=low", "property 'vm_id' is required"},
+      {"priority=low,vm_id=1", "property 'pool_id' is required"},
+      {"pool_id=abcdefghijklmnopq,priority=low,vm_id=1", "at most 16 fit"},
+      {"pool_id=A.B,priority=low,vm_id=1", "may hold only A-Z a-z 0-9 _ -"},
+      {"pool_id=A,priority=low,vm_id=1,token=" + kToken + "0", "token must be 1 to 32 characters"},
+      {"pool_id=A,priority=low,vm_id=seven", "vm_id"},
+  };
+  for (const auto& [props, message] : cases) {
+    const auto out = refusal("vgpu-stub," + props);
+    EXPECT_NE(out.find(message), std::string::npos) << props << " gave:\n" << out;
+  }
+}
+
+}  // namespace
+}  // namespace vgpu::testing

@@ -1,0 +1,237 @@
+/*
+ * vgpu-stub: a conventional PCI device that tells a guest who it is on the shared GPU.
+ *
+ * BAR0 (4 KiB, little-endian 32-bit registers, read-only) carries the VM's pool,
+ * priority, vm_id and secret token, laid out as vgpu_stub_registers.h says (the same
+ * header the guest client reads it with). The device does nothing else: no DMA, no
+ * interrupts, no state that changes after realize, so migration carries only the PCI
+ * config space.
+ *
+ *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token=<32 hex chars>
+ *
+ * Modelled on hw/misc/edu.c; written against QEMU 7.2 (qemu-stub/README.md lists what
+ * differs in XCP-ng's QEMU 4.2.1).
+ */
+#include "qemu/osdep.h"
+#include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "qapi/error.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qom/object.h"
+
+#include "vgpu_stub_registers.h"
+
+#define TYPE_VGPU_STUB "vgpu-stub"
+OBJECT_DECLARE_SIMPLE_TYPE(VgpuStubState, VGPU_STUB)
+
+/* Only the first 0x50 bytes hold registers; everything above reads 0. */
+#define VGPU_STUB_REGS_BYTES (VGPU_REG_POOL_NAME + VGPU_POOL_NAME_BYTES)
+
+struct VgpuStubState {
+    PCIDevice parent_obj;
+    MemoryRegion mmio;
+
+    /* Properties, exactly as on the command line. */
+    char *pool;
+    char *priority;
+    uint32_t vm_id;
+    char *token;
+
+    /* The BAR0 image, filled once at realize. */
+    uint8_t regs[VGPU_STUB_REGS_BYTES];
+};
+
+static void put_reg(VgpuStubState *s, unsigned offset, uint32_t value)
+{
+    stl_le_p(&s->regs[offset], value);
+}
+
+static bool is_pool_char(char c)
+{
+    return g_ascii_isalnum(c) || c == '_' || c == '-';
+}
+
+/* The same rule as vgpu-admin: 1 to 16 of A-Z a-z 0-9 _ -. */
+static bool check_pool(const char *pool, Error **errp)
+{
+    size_t len;
+
+    if (!pool || !*pool) {
+        error_setg(errp,
+                   "vgpu-stub: property 'pool_id' is required (a pool name such as A)");
+        return false;
+    }
+    len = strlen(pool);
+    if (len > VGPU_POOL_NAME_BYTES) {
+        error_setg(errp, "vgpu-stub: pool_id '%s' is %zu characters long; at most %d fit",
+                   pool, len, VGPU_POOL_NAME_BYTES);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!is_pool_char(pool[i])) {
+            error_setg(errp, "vgpu-stub: pool_id '%s' may hold only A-Z a-z 0-9 _ -",
+                       pool);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool parse_priority(const char *text, uint32_t *value, Error **errp)
+{
+    static const char *const names[] = {"low", "medium", "high"};
+
+    if (!text) {
+        error_setg(errp,
+                   "vgpu-stub: property 'priority' is required (low, medium or high)");
+        return false;
+    }
+    for (uint32_t i = 0; i < ARRAY_SIZE(names); i++) {
+        if (strcmp(text, names[i]) == 0) {
+            *value = i;
+            return true;
+        }
+    }
+    error_setg(errp, "vgpu-stub: priority must be low, medium or high, not '%s'", text);
+    return false;
+}
+
+/* The token is optional (no token: the guest cannot use TCP); when given it must fit. */
+static bool check_token(const char *token, Error **errp)
+{
+    size_t len;
+
+    if (!token) {
+        return true;
+    }
+    len = strlen(token);
+    if (len == 0 || len > VGPU_TOKEN_BYTES) {
+        error_setg(errp, "vgpu-stub: token must be 1 to %d characters, not %zu",
+                   VGPU_TOKEN_BYTES, len);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!g_ascii_isgraph(token[i])) {
+            error_setg(errp, "vgpu-stub: token may hold only printable ASCII characters");
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint64_t vgpu_stub_read(void *opaque, hwaddr addr, unsigned size)
+{
+    VgpuStubState *s = opaque;
+    uint64_t value = 0;
+
+    /* Byte-wise so any access width the guest uses gives the same little-endian view. */
+    for (unsigned i = 0; i < size; i++) {
+        if (addr + i < sizeof(s->regs)) {
+            value |= (uint64_t)s->regs[addr + i] << (8 * i);
+        }
+    }
+    return value;
+}
+
+static void vgpu_stub_write(void *opaque, hwaddr addr, uint64_t value, unsigned size)
+{
+    qemu_log_mask(LOG_GUEST_ERROR,
+                  "vgpu-stub: guest wrote 0x%" PRIx64 " at 0x%" HWADDR_PRIx
+                  "; the registers are read-only\n",
+                  value, addr);
+}
+
+static const MemoryRegionOps vgpu_stub_mmio_ops = {
+    .read = vgpu_stub_read,
+    .write = vgpu_stub_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {.min_access_size = 1, .max_access_size = 4},
+    .impl = {.min_access_size = 1, .max_access_size = 4},
+};
+
+static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
+{
+    VgpuStubState *s = VGPU_STUB(pdev);
+    uint32_t priority = 0;
+
+    if (!check_pool(s->pool, errp) || !parse_priority(s->priority, &priority, errp) ||
+        !check_token(s->token, errp)) {
+        return;
+    }
+    if (s->vm_id == 0) {
+        error_setg(errp, "vgpu-stub: property 'vm_id' is required and must be 1 or more");
+        return;
+    }
+
+    memset(s->regs, 0, sizeof(s->regs));
+    put_reg(s, VGPU_REG_MAGIC, VGPU_STUB_MAGIC);
+    put_reg(s, VGPU_REG_VERSION, VGPU_STUB_LAYOUT_VERSION);
+    put_reg(s, VGPU_REG_POOL_ID, (uint8_t)s->pool[0]);
+    put_reg(s, VGPU_REG_PRIORITY, priority);
+    put_reg(s, VGPU_REG_VM_ID, s->vm_id);
+    put_reg(s, VGPU_REG_FLAGS, s->token ? VGPU_FLAG_HAS_TOKEN : 0);
+    if (s->token) {
+        memcpy(&s->regs[VGPU_REG_TOKEN], s->token, strlen(s->token));
+    }
+    memcpy(&s->regs[VGPU_REG_POOL_NAME], s->pool, strlen(s->pool));
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &vgpu_stub_mmio_ops, s, "vgpu-stub-mmio",
+                          VGPU_STUB_BAR0_SIZE);
+    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+}
+
+static Property vgpu_stub_properties[] = {
+    DEFINE_PROP_STRING("pool_id", VgpuStubState, pool),
+    DEFINE_PROP_STRING("priority", VgpuStubState, priority),
+    DEFINE_PROP_UINT32("vm_id", VgpuStubState, vm_id, 0),
+    DEFINE_PROP_STRING("token", VgpuStubState, token),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const VMStateDescription vmstate_vgpu_stub = {
+    .name = TYPE_VGPU_STUB,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (VMStateField[]){VMSTATE_PCI_DEVICE(parent_obj, VgpuStubState),
+                               VMSTATE_END_OF_LIST()},
+};
+
+static void vgpu_stub_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = vgpu_stub_realize;
+    k->vendor_id = VGPU_STUB_VENDOR_ID;
+    k->device_id = VGPU_STUB_DEVICE_ID;
+    k->revision = 1;
+    /* class_id is base class << 8 | subclass; PCI_CLASS_OTHERS (0xff) is a base class, so
+     * used bare (as edu.c does) it would read as class 0x00 "unclassified", subclass
+     * 0xff. */
+    k->class_id = PCI_CLASS_OTHERS << 8;
+    dc->desc = "vgpu: tells the guest its GPU pool, priority and vm_id";
+    dc->vmsd = &vmstate_vgpu_stub;
+    device_class_set_props(dc, vgpu_stub_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo vgpu_stub_info = {
+    .name = TYPE_VGPU_STUB,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(VgpuStubState),
+    .class_init = vgpu_stub_class_init,
+    .interfaces =
+        (InterfaceInfo[]){
+            {INTERFACE_CONVENTIONAL_PCI_DEVICE},
+            {},
+        },
+};
+
+static void vgpu_stub_register_types(void)
+{
+    type_register_static(&vgpu_stub_info);
+}
+
+type_init(vgpu_stub_register_types)
