@@ -24,7 +24,13 @@
 #include "vgpu_stub_registers.h"
 
 #define TYPE_VGPU_STUB "vgpu-stub"
+#ifdef OBJECT_DECLARE_SIMPLE_TYPE
 OBJECT_DECLARE_SIMPLE_TYPE(VgpuStubState, VGPU_STUB)
+#else
+/* QEMU before 5.2, such as XCP-ng's 4.2.1: the cast macro spelled out. */
+typedef struct VgpuStubState VgpuStubState;
+#define VGPU_STUB(obj) OBJECT_CHECK(VgpuStubState, (obj), TYPE_VGPU_STUB)
+#endif
 
 /* Only the first 0x50 bytes hold registers; everything above reads 0. */
 #define VGPU_STUB_REGS_BYTES (VGPU_REG_POOL_NAME + VGPU_POOL_NAME_BYTES)
@@ -213,7 +219,11 @@ static void vgpu_stub_class_init(ObjectClass *klass, void *data)
     k->class_id = PCI_CLASS_OTHERS << 8;
     dc->desc = "vgpu: tells the guest its GPU pool, priority and vm_id";
     dc->vmsd = &vmstate_vgpu_stub;
+#ifdef OBJECT_DECLARE_SIMPLE_TYPE
     device_class_set_props(dc, vgpu_stub_properties);
+#else
+    dc->props = vgpu_stub_properties; /* before 5.0 */
+#endif
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

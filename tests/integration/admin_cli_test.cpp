@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "client.hpp"
@@ -327,6 +328,56 @@ TEST_F(AdminCli, XcpngStartHookAppliesRegisteredVmsWithAFreshToken) {
   r = run_command(hook + " -reason start -vmuuid u-x");
   EXPECT_EQ(r.exit_code, 0) << "an unregistered VM starts untouched";
   EXPECT_EQ(calls().size(), 1u);
+}
+
+TEST_F(AdminCli, XcpngQemuWrapperAddsTheDeviceTheStartHookStored) {
+  register_three();
+  write(state / "xe-vms", "u-1|web-1|halted\nu-2|db-1|halted\n");
+  write(state / "xenstore", "/local/domain/7/vm=/vm/u-1\n/local/domain/8/vm=/vm/u-2\n");
+  // The "real QEMU" here prints the arguments it was given, one per line.
+  write(dir / "qemu.real", "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
+  fs::permissions(dir / "qemu.real", fs::perms::owner_all);
+  const std::string env = "VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
+                          " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH";
+  const std::string wrapper = env + " VGPU_REAL_QEMU=" + (dir / "qemu.real").string() +
+                              " " VGPU_SOURCE_DIR "/hypervisor/xcpng/qemu-vgpu-wrapper.sh";
+  auto hook = run_command(env + " VGPU_DB=" + db.string() +
+                          " VGPU_ADMIN=" + program("vgpu-admin").string() +
+                          " " VGPU_SOURCE_DIR "/hypervisor/xcpng/vgpu-vm-startup.sh -vmuuid u-1");
+  ASSERT_EQ(hook.exit_code, 0) << hook.output;
+  const auto stored = run_command(env + " xe vm-param-get uuid=u-1 param-name=other-config " +
+                                  "param-key=vgpu-stub-args 2>/dev/null");
+  ASSERT_TRUE(contains(stored.output, "vgpu-stub,pool_id=A,priority=high,vm_id=1,token="))
+      << stored.output;
+
+  // What reached QEMU (one argument per line), and what the wrapper logged.
+  auto start = [&](const std::string& args) {
+    auto r = run_command(wrapper + " " + args);
+    EXPECT_EQ(r.exit_code, 0) << args;
+    std::string argv, logged;
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);)
+      (line.starts_with("vgpu-qemu-wrapper:") ? logged : argv) += line + "\n";
+    return std::pair{argv, logged};
+  };
+  auto [argv, logged] = start("-xen-domid 7 -machine xenfv");
+  EXPECT_EQ(argv, "-xen-domid\n7\n-machine\nxenfv\n-device\n" + stored.output);
+  EXPECT_TRUE(
+      contains(logged, "adding -device vgpu-stub,pool_id=A,priority=high,vm_id=1,token=..."))
+      << logged;
+  EXPECT_FALSE(contains(logged, stored.output.substr(stored.output.find("token=") + 6, 32)))
+      << "the token must not reach the log";
+  // A running VM without the key, a domain XenStore does not know, no domid at all: QEMU
+  // starts with exactly the arguments it was given.
+  for (const std::string args : {"-xen-domid 8 -m 512", "-xen-domid 9 -m 512", "-m 512"}) {
+    std::string expected;
+    for (auto* p = args.c_str(); *p; ++p) expected += *p == ' ' ? '\n' : *p;
+    EXPECT_EQ(start(args).first, expected + "\n") << args;
+  }
+  write(state / "xe-other-config", "u-2 other-config:vgpu-stub-args=e1000,netdev=x\n");
+  std::tie(argv, logged) = start("-xen-domid 8");
+  EXPECT_EQ(argv, "-xen-domid\n8\n") << "a key that is not a vgpu-stub device is not passed on";
+  EXPECT_TRUE(contains(logged, "is not a vgpu-stub device")) << logged;
 }
 
 // ---- iommu-check -----------------------------------------------------------------------------

@@ -288,6 +288,57 @@ TEST_F(VmEndToEnd, SeveralVmsAreServedInPolicyOrderAndAForgerIsRefused) {
       << "the forged request must not run: " << stats.dump();
 }
 
+// The XCP-ng path without Xen: the VM-start hook stores the device argument in the VM's
+// other-config (fake xe, tests/fakes), the device-model wrapper maps the domid to the VM
+// (fake xenstore-read) and appends -device to the real QEMU, and the guest sees its identity
+// and authenticates with the token the hook issued.
+TEST_F(VmEndToEnd, XcpngStartHookAndQemuWrapperGiveTheGuestItsDevice) {
+  MediatorProcess m({{"xcp-vm", "B", "high"}});
+  const auto state = work_ / "xcp-state";
+  std::filesystem::create_directories(state);
+  std::ofstream(state / "xe-vms") << "uuid-xcp-vm|xcp-vm|halted\n";
+  std::ofstream(state / "xenstore") << "/local/domain/7/vm=/vm/uuid-xcp-vm\n";
+  const std::string env = "VGPU_FAKE_LOG=" + (work_ / "calls.log").string() +
+                          " VGPU_FAKE_STATE=" + state.string() +
+                          " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH";
+  const auto hook = run_command(env + " VGPU_DB=" + m.db().string() +
+                                " VGPU_ADMIN=" + program("vgpu-admin").string() +
+                                " " VGPU_SOURCE_DIR
+                                "/hypervisor/xcpng/vgpu-vm-startup.sh "
+                                "-reason start -vmuuid uuid-xcp-vm");
+  ASSERT_EQ(hook.exit_code, 0) << hook.output;
+
+  // xenopsd starts the device model with -xen-domid; this QEMU has no Xen, so a shim after the
+  // wrapper drops those two arguments and runs it as a plain TCG machine.
+  const auto shim = work_ / "xen-dm-shim";
+  std::ofstream(shim) << "#!/bin/sh\n[ \"$1\" = -xen-domid ] && shift 2\nexec "
+                      << artifacts_.qemu.string() << " \"$@\"\n";
+  const auto launcher = work_ / "device-model";
+  std::ofstream(launcher) << "#!/bin/sh\nexport " << env << " VGPU_REAL_QEMU=" << shim.string()
+                          << "\nexec " VGPU_SOURCE_DIR "/hypervisor/xcpng/qemu-vgpu-wrapper.sh "
+                          << "-xen-domid 7 \"$@\"\n";
+  for (const auto& f : {shim, launcher})
+    std::filesystem::permissions(f, std::filesystem::perms::owner_all);
+  auto xcp = artifacts_;
+  xcp.qemu = launcher;
+
+  const std::string script = "vgpu-client --json info && vgpu-client --host 10.0.2.2 --port " +
+                             std::to_string(m.port()) + " --json run noop";
+  GuestVm vm(xcp, {"xcp-vm", std::nullopt, true, {}, script}, work_);
+  const auto run = vm.finish(kGuestLimit);
+  ASSERT_TRUE(run.finished) << describe(run);
+  ASSERT_EQ(run.script_status, 0) << describe(run);
+  const auto shown = json_line(run.output, "has_token");
+  const auto db = db_record(m, "xcp-vm");
+  EXPECT_EQ(shown.at("vm_id"), db.at("vm_id"));
+  EXPECT_EQ(shown.at("pool"), "B");
+  EXPECT_EQ(shown.at("priority"), "high");
+  EXPECT_EQ(json_line(run.output, "op").at("status"), "ok");
+  EXPECT_NE(run.console.find("vgpu-qemu-wrapper: domain 7 (VM uuid-xcp-vm): adding -device"),
+            std::string::npos)
+      << describe(run);
+}
+
 // 5. No device, no identity: vgpu-client says so.
 TEST_F(VmEndToEnd, WithoutTheDeviceTheClientSaysThereIsNone) {
   auto vm = boot({"no-device",
