@@ -8,3 +8,5 @@ for b in policy wire tcp file; do
   echo "== vgpu-bench-$b"
   "$build/bin/vgpu-bench-$b" --benchmark_out="$out/$b.json" --benchmark_out_format=json
 done
+echo "== bench/isolation_bench.sh (cpu executor in the mediator vs in a child process)"
+bash bench/isolation_bench.sh "$build" cpu | tee "$out/isolation.txt"

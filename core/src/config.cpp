@@ -112,6 +112,15 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
   cfg.policy = v.plugin(root["policy"], "policy");
   if (!root["executors"]) v.fail(root, "missing 'executors'");
   cfg.executors = v.plugin_list(root["executors"], "executors");
+  for (auto& spec : cfg.executors) {
+    if (auto isolation = spec.settings["isolation"]) {
+      const auto mode = v.scalar<std::string>(isolation, "isolation", "none or process");
+      if (mode != "none" && mode != "process")
+        v.fail(isolation, "bad value '" + mode + "' for 'isolation': expected none or process");
+      spec.isolate_process = mode == "process";
+      spec.settings.remove("isolation");  // the core's key, not the plugin's
+    }
+  }
 
   if (auto limits = root["limits"]) {
     v.only_keys(limits, "limits", {"max_queued_per_vm", "max_queued_total", "max_frame_bytes"});
@@ -171,7 +180,10 @@ MediatorConfig load_config_text(const std::string& yaml, const std::string& sour
     throw ConfigFileError(located(source, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   if (!root || root.IsNull()) throw ConfigFileError(source + ": the configuration is empty");
-  return parse(root, source, base_dir);
+  auto config = parse(root, source, base_dir);
+  config.text = yaml;
+  config.base_dir = base_dir;
+  return config;
 }
 
 MediatorConfig load_config_file(const std::filesystem::path& path) {

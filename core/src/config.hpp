@@ -20,6 +20,9 @@ class ConfigFileError : public std::runtime_error {
 struct PluginSpec {
   std::string name;
   YAML::Node settings;  // the whole entry; the plugin reads its own keys, "plugin" excluded
+  // Executors only (`isolation: process`): run it in a child process that the core replaces
+  // when it dies or loses its GPU context. The key is taken out of `settings`.
+  bool isolate_process = false;
 };
 
 struct Limits {
@@ -30,6 +33,8 @@ struct Limits {
 
 struct MediatorConfig {
   std::string source = "<embedded default>";       // for error messages
+  std::string text;                                // the YAML itself (executor worker processes
+  std::filesystem::path base_dir;                  // parse it again, from the same folder)
   std::vector<std::filesystem::path> plugin_dirs;  // searched before the built-in defaults
   std::filesystem::path db_path = "vgpu.db";
   std::chrono::milliseconds db_reload_interval{500};

@@ -1,5 +1,7 @@
 #include "mediator.hpp"
 
+#include "isolation/process_executor.hpp"
+
 namespace vgpu::core {
 
 Mediator::Mediator(MediatorConfig config)
@@ -18,6 +20,29 @@ void Mediator::config_error(const std::string& what, const sdk::ConfigError& e) 
   throw ConfigFileError(located(config_.source, e.line(), e.column(), what + ": " + e.what()));
 }
 
+std::unique_ptr<sdk::Executor> Mediator::start_isolated_executor(const PluginSpec& spec,
+                                                                 std::size_t index) {
+  isolation::ProcessExecutor::Launch launch;
+  // The worker is this very program, started with --executor-worker.
+  launch.program = std::filesystem::read_symlink("/proc/self/exe");
+  launch.setup = {config_.text, config_.source, config_.base_dir,
+                  static_cast<std::uint32_t>(index)};
+  launch.name = spec.name;
+  plugin_logs_.push_back(std::make_unique<SpdLogger>("[executor '" + spec.name + "'] "));
+  try {
+    return std::make_unique<isolation::ProcessExecutor>(std::move(launch), *plugin_logs_.back());
+  } catch (const isolation::WorkerSetupError& e) {
+    switch (e.kind) {
+      case isolation::WorkerSetupError::Kind::config:
+        throw ConfigFileError(e.what());
+      case isolation::WorkerSetupError::Kind::load:
+        throw PluginLoadError(e.what());
+      default:
+        throw;
+    }
+  }
+}
+
 void Mediator::build() {
   if (built_) return;
   // Policy.
@@ -34,9 +59,14 @@ void Mediator::build() {
   }
   // Executors: the first that can start is used, the rest are fallbacks.
   std::string tried;
-  for (const auto& spec : config_.executors) {
+  for (std::size_t index = 0; index < config_.executors.size(); ++index) {
+    const auto& spec = config_.executors[index];
     const std::string what = "executor '" + spec.name + "'";
     try {
+      if (spec.isolate_process) {
+        executor_.object = start_isolated_executor(spec, index);
+        break;
+      }
       auto lib = loader_.load(sdk::PluginKind::executor, spec.name);
       executor_.object = lib->descriptor->make_executor(spec.settings, context_for(what));
       executor_.library = std::move(lib);

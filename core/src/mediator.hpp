@@ -50,6 +50,8 @@ class Mediator final : public sdk::Sink {
 
  private:
   sdk::PluginContext context_for(const std::string& what);
+  // `isolation: process`: the executor runs in a child process of this program.
+  std::unique_ptr<sdk::Executor> start_isolated_executor(const PluginSpec& spec, std::size_t index);
   [[noreturn]] void config_error(const std::string& what, const sdk::ConfigError& e) const;
   void watch_db();
 

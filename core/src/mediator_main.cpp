@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "isolation/executor_worker.hpp"
 #include "mediator.hpp"
 
 using namespace vgpu::core;
@@ -24,6 +25,14 @@ void write_ready_file(const std::filesystem::path& path, Mediator& mediator) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // An executor with `isolation: process` runs in a child started as
+  // `vgpu-mediator --executor-worker FD`; it takes no other options and ignores Ctrl-C (the
+  // mediator tells it when to stop).
+  if (argc == 3 && std::string_view(argv[1]) == "--executor-worker") {
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGPIPE, SIG_IGN);
+    return vgpu::core::isolation::run_executor_worker(std::atoi(argv[2]));
+  }
   CLI::App app{"vgpu-mediator: shares one GPU between VMs by pool and priority"};
   std::string config_path, ready_file, log_level, db_override, admin_override;
   bool check_only = false;

@@ -55,6 +55,8 @@ sdk::ExecutorInfo CudaExecutor::info() const {
                              ", stream priorities " + std::to_string(stream_priorities_[0]) + ".." +
                              std::to_string(stream_priorities_[2]) + "; " + partitions() + ")"};
   info.max_in_flight = options_.max_in_flight;
+  // Advertised only when on, so the mediator admits it (fault-recovery tests over the wire).
+  if (options_.ops.fault_injection) info.ops.push_back("fault");
   return info;
 }
 
@@ -132,12 +134,23 @@ sdk::JobResult CudaExecutor::run_on_device(unsigned index, const sdk::Job& job) 
       const bool sticky = is_sticky(e.code) || is_sticky(cudaStreamSynchronize(stream)) ||
                           is_sticky(cudaGetLastError());
       if (!sticky) return sdk::JobResult::failure(sdk::Status::execution_error, e.what());
+      {
+        std::lock_guard guard(sticky_mutex_);
+        if (sticky_error_.empty()) sticky_error_ = e.what();
+      }
       broken_ = true;
       return sdk::JobResult::failure(
           sdk::Status::execution_error,
           std::string(e.what()) + " (the GPU context was lost; the executor rebuilds it)");
     }
   }
+}
+
+std::optional<std::string> CudaExecutor::unusable() const {
+  if (!broken_) return std::nullopt;
+  std::lock_guard guard(sticky_mutex_);
+  return "a sticky CUDA error lost the GPU context (" + sticky_error_ +
+         "); CUDA allows no recovery inside the process";
 }
 
 void CudaExecutor::rebuild_if_broken() {

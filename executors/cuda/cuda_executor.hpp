@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 
@@ -39,6 +41,8 @@ class CudaExecutor final : public sdk::Executor {
   sdk::ExecutorInfo info() const override;
   void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
   void stop() override;
+  // Set from the first sticky CUDA error on: this process cannot use the GPU again.
+  std::optional<std::string> unusable() const override;
 
   // The CUDA stream priority used for each vgpu priority (0 low, 1 medium, 2 high).
   int stream_priority(int vgpu_priority) const { return stream_priorities_[vgpu_priority]; }
@@ -63,7 +67,9 @@ class CudaExecutor final : public sdk::Executor {
   std::unique_ptr<DeviceResources> resources_;
   std::atomic<bool> broken_{false};
   std::atomic<unsigned> rebuilds_{0};
-  std::string rebuild_error_;              // guarded by device_mutex_
+  std::string rebuild_error_;  // guarded by device_mutex_
+  mutable std::mutex sticky_mutex_;
+  std::string sticky_error_;  // the CUDA error that broke the context; guarded by sticky_mutex_
   std::unique_ptr<sdk::WorkerPool> pool_;  // started once the device state exists
 };
 

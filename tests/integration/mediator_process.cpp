@@ -37,7 +37,8 @@ std::filesystem::path program(const std::string& name) {
 }
 
 MediatorProcess::MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml,
-                                 std::string policy, unsigned workers, std::string extra_transports)
+                                 std::string policy, unsigned workers, std::string extra_transports,
+                                 std::string executors)
     : vms_(std::move(vms)) {
   static int counter = 0;
   dir_ = std::filesystem::temp_directory_path() /
@@ -60,7 +61,9 @@ MediatorProcess::MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml
       << "database:\n  path: vgpu.db\n  reload_interval_ms: 100\n"
       << "transports:\n  - plugin: tcp\n    listen: 127.0.0.1\n    port: 0\n"
       << extra_transports << "policy:\n  plugin: " << policy << "\n"
-      << "executors:\n  - plugin: cpu\n    workers: " << workers << "\n"
+      << "executors:\n"
+      << (executors.empty() ? "  - plugin: cpu\n    workers: " + std::to_string(workers) + "\n"
+                            : executors)
       << "admin:\n  socket: admin.sock\n"
       << extra_yaml;
   launch();

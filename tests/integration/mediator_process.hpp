@@ -58,9 +58,10 @@ class MediatorProcess {
   // Registers the VMs with vgpu-admin, writes a config (policy, one CPU worker unless given),
   // starts the mediator and waits until it listens.
   // `extra_transports` is YAML list items added after the tcp transport.
+  // `executors` (YAML list items) replaces the one cpu executor when given.
   MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml = "",
                   std::string policy = "strict_priority", unsigned workers = 1,
-                  std::string extra_transports = "");
+                  std::string extra_transports = "", std::string executors = "");
   ~MediatorProcess();
 
   std::uint16_t port() const { return port_; }
@@ -74,6 +75,7 @@ class MediatorProcess {
   // hang (then the process is killed).
   int stop(int sig, int timeout_s = 15);
   bool running() const;
+  pid_t pid() const { return pid_; }
   // Starts the mediator again on the same config and DB (after stop()).
   void restart();
   std::string log() const;

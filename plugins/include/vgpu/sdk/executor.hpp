@@ -3,6 +3,7 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ class Executor {
   virtual void execute(JobPtr job, DoneCallback done) = 0;
   // Finishes the jobs it holds (their callbacks still run) and joins its threads.
   virtual void stop() = 0;
+  // Why this executor can run no more jobs in this process (a GPU context lost to a sticky
+  // error), or nothing while it can. Run with `isolation: process`, the core replaces the
+  // executor's process when this says so; in-process it only shows in every later job's error.
+  virtual std::optional<std::string> unusable() const { return std::nullopt; }
 };
 
 // Thrown by an executor factory when its hardware is absent, so the core can fall back to the

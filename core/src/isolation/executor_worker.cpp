@@ -1,0 +1,96 @@
+#include "executor_worker.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "../config.hpp"
+#include "../plugin_loader.hpp"
+#include "../spdlog_logger.hpp"
+#include "vgpu/sdk/plugin.hpp"
+#include "worker_protocol.hpp"
+
+namespace vgpu::core::isolation {
+
+int run_executor_worker(int fd) {
+  Channel channel(fd);
+  std::optional<Message> first;
+  try {
+    first = channel.receive();
+  } catch (const ProtocolError&) {
+  }
+  if (!first || first->type != MessageType::setup) return 2;
+  const auto setup = decode_setup(first->payload);
+  MediatorConfig config;
+  try {
+    config = load_config_text(setup.config_text, setup.config_source, setup.base_dir);
+  } catch (const ConfigFileError& e) {
+    channel.send(MessageType::failed, std::string("config:") + e.what());
+    return 2;
+  }
+  if (setup.executor_index >= config.executors.size()) {
+    channel.send(MessageType::failed,
+                 "other:no executor entry " + std::to_string(setup.executor_index));
+    return 2;
+  }
+  const auto& spec = config.executors[setup.executor_index];
+  configure_logging(config.log_level);
+  const std::string what =
+      "executor '" + spec.name + "' in worker process " + std::to_string(::getpid());
+  SpdLogger logger("[" + what + "] ");
+  MetricsRegistry metrics;
+  PluginLoader loader(config.plugin_dirs);
+  PluginInstance<sdk::Executor> executor;
+  try {
+    auto library = loader.load(sdk::PluginKind::executor, spec.name);
+    executor.object = library->descriptor->make_executor(
+        spec.settings, sdk::PluginContext{logger, metrics, [] { return sdk::Clock::now(); }, what});
+    executor.library = std::move(library);
+  } catch (const sdk::ConfigError& e) {
+    channel.send(MessageType::failed,
+                 "config:" + located(config.source, e.line(), e.column(),
+                                     "executor '" + spec.name + "': " + e.what()));
+    return 2;
+  } catch (const sdk::ExecutorUnavailable& e) {
+    channel.send(MessageType::unavailable, e.what());
+    return 0;
+  } catch (const PluginLoadError& e) {
+    channel.send(MessageType::failed, std::string("load:") + e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    channel.send(MessageType::failed, std::string("other:") + e.what());
+    return 2;
+  }
+  sdk::Executor* ex = executor.object.get();
+  channel.send(MessageType::ready, encode(ex->info()));
+
+  for (;;) {
+    std::optional<Message> message;
+    try {
+      message = channel.receive();
+    } catch (const ProtocolError& e) {
+      logger.error(std::string("leaving: ") + e.what());
+      break;
+    }
+    if (!message || message->type == MessageType::shutdown) break;
+    if (message->type != MessageType::job) continue;
+    auto job = decode_job(message->payload);
+    const auto id = job->id;
+    ex->execute(std::move(job), [&channel, ex, id](sdk::JobResult result) {
+      const auto why = ex->unusable();
+      // `lost` goes first, so the mediator sends nothing more here before this job's client
+      // (who may send the next job as soon as it has this result) hears back.
+      if (why) channel.send(MessageType::lost, *why);
+      channel.send(MessageType::result, encode(id, result));
+      if (why) {
+        // Nothing more can run in this process. The mediator fails what was still in flight
+        // here and starts a fresh worker; exiting at once also frees the GPU context.
+        std::_Exit(3);
+      }
+    });
+  }
+  ex->stop();
+  return 0;
+}
+
+}  // namespace vgpu::core::isolation

@@ -1,0 +1,90 @@
+// The mediator's side of `isolation: process`: an sdk::Executor that runs the configured
+// executor in a child process (`vgpu-mediator --executor-worker`) and starts a fresh one when
+// that process dies or reports that it cannot go on (a GPU context lost to a sticky CUDA
+// error). Only the jobs that were inside the lost process fail, with the reason; jobs that
+// arrive while the new process starts wait for it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "vgpu/sdk/context.hpp"
+#include "vgpu/sdk/executor.hpp"
+#include "worker_protocol.hpp"
+
+namespace vgpu::core::isolation {
+
+// The worker could not build its executor: bad settings (already "file:line:col: ...") or a
+// plugin that cannot be loaded.
+class WorkerSetupError : public std::runtime_error {
+ public:
+  enum class Kind { config, load, other };
+  WorkerSetupError(Kind kind, const std::string& what) : std::runtime_error(what), kind(kind) {}
+  Kind kind;
+};
+
+class ProcessExecutor final : public sdk::Executor {
+ public:
+  struct Launch {
+    std::filesystem::path program;  // vgpu-mediator itself
+    WorkerSetup setup;
+    std::string name;  // the plugin's name, for messages
+    std::chrono::milliseconds start_timeout{60000};
+    std::chrono::milliseconds stop_grace{30000};
+  };
+
+  // Starts the first worker and waits until its executor is built. Throws
+  // sdk::ExecutorUnavailable (the core tries the next executor) or WorkerSetupError.
+  ProcessExecutor(Launch launch, sdk::Logger& log);
+  ~ProcessExecutor() override;
+
+  sdk::ExecutorInfo info() const override { return info_; }
+  void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
+  void stop() override;
+
+  pid_t worker_pid() const;
+  unsigned replacements() const { return replacements_.load(); }
+
+ private:
+  struct Worker {
+    pid_t pid = -1;
+    std::shared_ptr<Channel> channel;
+  };
+  struct Waiting {
+    sdk::JobPtr job;
+    sdk::DoneCallback done;
+  };
+
+  Worker start_worker();
+  void supervise();
+  // Reaps the process; says how it ended ("exited with status 3", "was killed by signal 9").
+  static std::string reap(pid_t pid);
+  void send_job(const std::shared_ptr<Channel>& channel, const sdk::Job& job);
+
+  Launch launch_;
+  sdk::Logger& log_;
+  sdk::ExecutorInfo info_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  Worker worker_;  // no channel while a replacement starts
+  // False from a worker's `lost` message until its replacement is ready: new jobs wait instead
+  // of going to a process that is about to exit.
+  bool worker_usable_ = true;
+  bool stopping_ = false;
+  bool supervisor_done_ = false;
+  std::unordered_map<sdk::JobId, sdk::DoneCallback> in_flight_;
+  std::deque<Waiting> waiting_;
+  std::atomic<unsigned> replacements_{0};
+  std::thread supervisor_;
+};
+
+}  // namespace vgpu::core::isolation

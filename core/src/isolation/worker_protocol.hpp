@@ -1,0 +1,75 @@
+// What the mediator and an executor's worker process (isolation: process) say to each other
+// over their socketpair: length-prefixed messages, each a type byte and a payload.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "vgpu/sdk/executor.hpp"
+#include "vgpu/sdk/job.hpp"
+
+namespace vgpu::core::isolation {
+
+enum class MessageType : std::uint8_t {
+  setup = 1,        // mediator → worker: WorkerSetup
+  ready = 2,        // worker → mediator: ExecutorInfo
+  unavailable = 3,  // worker → mediator: text (sdk::ExecutorUnavailable: try the next executor)
+  failed = 4,       // worker → mediator: "config:", "load:" or "other:" and the text
+  job = 5,          // mediator → worker: sdk::Job
+  result = 6,       // worker → mediator: job id + sdk::JobResult
+  lost = 7,         // worker → mediator: text (Executor::unusable()); the worker exits next
+  shutdown = 8,     // mediator → worker: finish what you hold, then exit
+};
+
+struct Message {
+  MessageType type{};
+  std::string payload;
+};
+
+class ProtocolError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Everything the worker needs to build the same executor the mediator would: the config text
+// itself (so settings errors carry the file's line and column) and which executor entry.
+struct WorkerSetup {
+  std::string config_text;
+  std::string config_source;
+  std::filesystem::path base_dir;
+  std::uint32_t executor_index = 0;
+};
+
+std::string encode(const WorkerSetup& setup);
+WorkerSetup decode_setup(const std::string& payload);
+std::string encode(const sdk::ExecutorInfo& info);
+sdk::ExecutorInfo decode_info(const std::string& payload);
+std::string encode(const sdk::Job& job);
+sdk::JobPtr decode_job(const std::string& payload);
+std::string encode(sdk::JobId id, const sdk::JobResult& result);
+std::pair<sdk::JobId, sdk::JobResult> decode_result(const std::string& payload);
+
+// One end of the socketpair. send() may be called from several threads; receive() from one.
+class Channel {
+ public:
+  explicit Channel(int fd) : fd_(fd) {}
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // False when the other side is gone.
+  bool send(MessageType type, const std::string& payload);
+  // Nothing when the other side closed it; ProtocolError for a malformed message.
+  std::optional<Message> receive();
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  std::mutex send_mutex_;
+};
+
+}  // namespace vgpu::core::isolation

@@ -1,0 +1,97 @@
+// The messages between the mediator and an executor worker process: everything a job and a
+// result carry survives the trip, over a real socketpair; truncated input is an error.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "isolation/worker_protocol.hpp"
+
+namespace vgpu::core::isolation {
+namespace {
+
+TEST(WorkerProtocol, AJobKeepsEveryField) {
+  sdk::Job job;
+  job.id = 77;
+  job.client_tag = 9;
+  job.tenant = {12, "research", 2, 1.5, 3.0, 64u << 20};
+  job.op = "saxpy";
+  job.params = {{"n", "5"}, {"alpha", "2.5"}};
+  job.inputs = {sdk::Buffer{1, 2, 3}, sdk::Buffer{}};
+  job.deadline = sdk::Clock::now() + std::chrono::seconds(3);
+  job.enqueued_at = sdk::Clock::now();
+  const auto back = decode_job(encode(job));
+  EXPECT_EQ(back->id, 77u);
+  EXPECT_EQ(back->client_tag, 9u);
+  EXPECT_EQ(back->tenant.vm_id, 12u);
+  EXPECT_EQ(back->tenant.pool, "research");
+  EXPECT_EQ(back->tenant.priority, 2);
+  EXPECT_EQ(back->tenant.weight, 1.5);
+  EXPECT_EQ(back->tenant.pool_weight, 3.0);
+  EXPECT_EQ(back->tenant.memory_quota_bytes, 64u << 20);
+  EXPECT_EQ(back->op, "saxpy");
+  ASSERT_EQ(back->params.size(), 2u);
+  EXPECT_EQ(back->params[1].key, "alpha");
+  EXPECT_EQ(back->params[1].value, "2.5");
+  EXPECT_EQ(back->inputs, job.inputs);
+  EXPECT_EQ(back->deadline, job.deadline);
+  EXPECT_EQ(back->enqueued_at, job.enqueued_at);
+  job.deadline.reset();
+  EXPECT_FALSE(decode_job(encode(job))->deadline);
+}
+
+TEST(WorkerProtocol, AResultAndTheExecutorInfoKeepEveryField) {
+  sdk::JobResult r = sdk::JobResult::failure(sdk::Status::quota_exceeded, "over by 3 MiB");
+  r.outputs = {sdk::Buffer(1000, 7)};
+  r.usage = {std::chrono::nanoseconds(1234), std::chrono::nanoseconds(567)};
+  const auto [id, back] = decode_result(encode(41, r));
+  EXPECT_EQ(id, 41u);
+  EXPECT_EQ(back.status, sdk::Status::quota_exceeded);
+  EXPECT_EQ(back.message, "over by 3 MiB");
+  EXPECT_EQ(back.outputs, r.outputs);
+  EXPECT_EQ(back.usage.wall.count(), 1234);
+  EXPECT_EQ(back.usage.device.count(), 567);
+
+  sdk::ExecutorInfo info{"cuda", 4, {"noop", "gemm"}, "NVIDIA H100", {2, 0, 0}};
+  const auto i = decode_info(encode(info));
+  EXPECT_EQ(i.name, "cuda");
+  EXPECT_EQ(i.slots, 4u);
+  EXPECT_EQ(i.ops, info.ops);
+  EXPECT_EQ(i.device, "NVIDIA H100");
+  EXPECT_EQ(i.max_in_flight, info.max_in_flight);
+}
+
+TEST(WorkerProtocol, TruncatedPayloadsAreErrorsNotCrashes) {
+  sdk::Job job;
+  job.op = "vector_add";
+  job.inputs = {sdk::Buffer(100, 1)};
+  const auto whole = encode(job);
+  for (std::size_t cut : {std::size_t(0), std::size_t(5), whole.size() / 2, whole.size() - 1})
+    EXPECT_THROW(decode_job(whole.substr(0, cut)), ProtocolError) << cut;
+}
+
+TEST(WorkerProtocol, MessagesCrossASocketpairWhole) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  Channel parent(fds[0]);
+  auto child = std::make_unique<Channel>(fds[1]);
+  const std::string big(8u << 20, 'x');  // larger than the socket buffer: needs a reader
+  std::thread writer([&] {
+    EXPECT_TRUE(child->send(MessageType::result, big));
+    EXPECT_TRUE(child->send(MessageType::lost, "gone"));
+    child.reset();  // closes: the reader sees the end
+  });
+  auto first = parent.receive();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->type, MessageType::result);
+  EXPECT_EQ(first->payload.size(), big.size());
+  auto second = parent.receive();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->payload, "gone");
+  writer.join();
+  EXPECT_FALSE(parent.receive()) << "end of stream";
+  EXPECT_FALSE(parent.send(MessageType::job, "x")) << "the other side is gone";
+}
+
+}  // namespace
+}  // namespace vgpu::core::isolation
