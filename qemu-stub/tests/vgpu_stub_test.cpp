@@ -50,10 +50,10 @@ class VgpuStubTest : public ::testing::Test {
 
   // Starts QEMU expecting it to refuse; returns what it printed.
   std::string refusal(const std::string& device) {
-    QemuProcess qemu(artifacts_.qemu,
-                     {"-machine", "pc", "-accel", "qtest", "-display", "none", "-nodefaults", "-L",
-                      "/usr/share/qemu", "-L", "/usr/share/seabios", "-device", device},
-                     dir_ / "refused.log");
+    std::vector<std::string> args = {"-machine", "pc",          "-accel",  "qtest", "-display",
+                                     "none",     "-nodefaults", "-device", device};
+    for (const auto& fw : artifacts_.firmware_dirs) args.insert(args.end(), {"-L", fw.string()});
+    QemuProcess qemu(artifacts_.qemu, args, dir_ / "refused.log");
     if (!qemu.wait(std::chrono::seconds(20))) return "QEMU started (no refusal)";
     EXPECT_EQ(qemu.exit_code(), 1) << qemu.log();
     return qemu.log();

@@ -76,6 +76,14 @@ class VmEndToEnd : public ::testing::Test {
   std::filesystem::path work_;
 };
 
+// Guest shell: writes one original-protocol request.txt line into `dir`, waits up to 30 s for
+// response.txt and prints it.
+std::string compat_request(const std::string& dir, const std::string& line) {
+  return "echo '" + line + "' > " + dir + "/request.txt && i=0; while [ ! -e " + dir +
+         "/response.txt ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; cat " + dir +
+         "/response.txt";
+}
+
 std::string describe(const GuestRun& run) {
   return "guest console:\n" + run.console;
 }
@@ -162,10 +170,8 @@ TEST_F(VmEndToEnd, GuestUsesTheFileTransportOverA9pShare) {
   const auto dir = "/mnt/vgpu/vm" + id;
   // v2 spool through vgpu-client, then the original request.txt protocol written by hand.
   const std::string script = mount_share("vgpu", dir) + " && vgpu-client --transport file --json " +
-                             "run saxpy --n 5000 --seed 11 -p alpha=2 && echo 'A:1:" + id +
-                             ":VECTOR_ADD' > " + dir + "/request.txt && i=0; while [ ! -e " + dir +
-                             "/response.txt ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; " +
-                             "cat " + dir + "/response.txt";
+                             "run saxpy --n 5000 --seed 11 -p alpha=2 && " +
+                             compat_request(dir, "A:1:" + id + ":VECTOR_ADD");
   auto vm = boot({"guest-file", device, false, {{root / ("vm" + id), "vgpu"}}, script});
   const auto run = vm->finish(kGuestLimit);
   ASSERT_TRUE(run.finished) << describe(run);
@@ -214,10 +220,8 @@ TEST_F(VmEndToEnd, SeveralVmsAreServedInPolicyOrderAndAForgerIsRefused) {
                       device_for(m, "forger"),
                       false,
                       {{root / ("vm" + forger_id), "vgpu"}},
-                      mount_share("vgpu", forger_dir) + " && echo 'B:2:" + forger_id + ":NOOP' > " +
-                          forger_dir + "/request.txt && i=0; while [ ! -e " + forger_dir +
-                          "/response.txt ] && [ $i -lt 300 ]; do sleep 0.1; " +
-                          "i=$((i+1)); done; cat " + forger_dir + "/response.txt"});
+                      mount_share("vgpu", forger_dir) + " && " +
+                          compat_request(forger_dir, "B:2:" + forger_id + ":NOOP")});
 
   ASSERT_TRUE(eventually(
       [&] {

@@ -151,7 +151,6 @@ void ProcessExecutor::supervise() {
       // Start a replacement; jobs that arrived meanwhile go to it.
       try {
         auto fresh = start_worker();
-        ++replacements_;
         backoff = std::chrono::milliseconds(100);
         std::deque<Waiting> waiting;
         {
@@ -220,10 +219,11 @@ void ProcessExecutor::supervise() {
       lost.swap(in_flight_);
       stopping = stopping_;
     }
-    const std::string why = !lost_reason.empty() ? lost_reason : !broken.empty() ? broken : ended;
+    // What the worker said (lost) or what went wrong reading it, beyond how it ended.
+    const std::string detail = !lost_reason.empty() ? lost_reason : broken;
     if (!stopping)
       log_.warn("executor '" + launch_.name + "' worker process " + std::to_string(worker.pid) +
-                " " + ended + (lost_reason.empty() ? "" : ": " + lost_reason) + "; " +
+                " " + ended + (detail.empty() ? "" : ": " + detail) + "; " +
                 std::to_string(lost.size()) + " jobs in it failed; starting a new one");
     for (auto& [id, done] : lost)
       done(stopping ? sdk::JobResult::failure(sdk::Status::shutting_down,
@@ -231,7 +231,7 @@ void ProcessExecutor::supervise() {
                     : sdk::JobResult::failure(
                           sdk::Status::execution_error,
                           "the executor's worker process " + std::to_string(worker.pid) + " " +
-                              (lost_reason.empty() ? ended : "stopped: " + lost_reason) +
+                              (detail.empty() ? ended : "stopped: " + detail) +
                               " while this job was in it; a new process takes the next jobs"));
     lost_reason.clear();
   }
@@ -267,11 +267,6 @@ void ProcessExecutor::stop() {
     }
   }
   if (supervisor_.joinable()) supervisor_.join();
-}
-
-pid_t ProcessExecutor::worker_pid() const {
-  std::lock_guard lock(mutex_);
-  return worker_.pid;
 }
 
 }  // namespace vgpu::core::isolation

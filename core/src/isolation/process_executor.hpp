@@ -7,7 +7,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -50,9 +49,6 @@ class ProcessExecutor final : public sdk::Executor {
   void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
   void stop() override;
 
-  pid_t worker_pid() const;
-  unsigned replacements() const { return replacements_.load(); }
-
  private:
   struct Worker {
     pid_t pid = -1;
@@ -83,7 +79,6 @@ class ProcessExecutor final : public sdk::Executor {
   bool supervisor_done_ = false;
   std::unordered_map<sdk::JobId, sdk::DoneCallback> in_flight_;
   std::deque<Waiting> waiting_;
-  std::atomic<unsigned> replacements_{0};
   std::thread supervisor_;
 };
 
