@@ -5,7 +5,8 @@
 #   time-slicing   4 flood processes + the probe process sharing the GPU (the default)
 #   mps            the same under MPS (nvidia-cuda-mps-control -d)
 #   mediator       4 low-priority VMs + 1 high-priority VM through vgpu-mediator (cuda executor,
-#                  stream priorities, device admission, a reserved SM partition for high)
+#                  stream priorities, device admission, a reserved SM partition for high);
+#                  again with busy polling (mediator-poll); each also without the flood (-alone)
 # Usage: bench/gpu_sharing.sh BIN_DIR PLUGIN_DIR [SECONDS]   (needs a GPU; prints a table)
 set -euo pipefail
 bin=$1 plugins=$2 seconds=${3:-8}
@@ -46,46 +47,58 @@ db=$work/vgpu.db
 for i in 2 3 4 5; do
   "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid flood$i --name flood$i --pool A --priority low >/dev/null
 done
-cat >"$work/mediator.yaml" <<YAML
+# Each mediator configuration: its probe without the flood, then under it.
+#   mediator       threads sleep when idle (the default)
+#   mediator-poll  the tcp transport and the executor poll for 20 ms before sleeping, and the
+#                  probe's client watches its socket while it waits (busy_poll_us, --spin-us):
+#                  what a host gives for latency when it spends a core or two on it
+mediator_rows() {  # name, busy_poll_us
+  local name=$1 poll=$2
+  cat >"$work/$name.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
-transports: [{plugin: tcp, port: 0}]
+transports: [{plugin: tcp, port: 0, busy_poll_us: $poll}]
 policy: {plugin: strict_priority}
 executors:
   - plugin: cuda
     slots: 4
     max_low_in_flight: 2      # device admission: the rest of the flood waits in the mediator
     high_reserved_sms: 16     # a green-context partition only high-priority jobs run on
+    busy_poll_us: $poll
 YAML
-"$bin/vgpu-mediator" --config "$work/mediator.yaml" --ready-file "$work/ready.json" \
-  2>"$work/mediator.log" &
-mediator=$!
-for _ in $(seq 100); do [ -f "$work/ready.json" ] && break; sleep 0.1; done
-port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['endpoints'][0].rsplit(':',1)[1])" "$work/ready.json")
-mediator_probe() {  # name
+  rm -f "$work/ready.json"
+  "$bin/vgpu-mediator" --config "$work/$name.yaml" --ready-file "$work/ready.json" \
+    2>"$work/$name.log" &
+  local mediator=$!
+  for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
+  port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['endpoints'][0].rsplit(':',1)[1])" "$work/ready.json")
+  mediator_probe "$name-alone" "$poll"
+  "$bin/vgpu-loadgen" --port "$port" --vm 2 --vm 3 --vm 4 --vm 5 --duration-s $((seconds + 2)) \
+    --inflight 2 --op spin -p us=2000 -p blocks=4224 >"$work/$name-flood.txt" &
+  local flood=$!
+  sleep 1
+  mediator_probe "$name" "$poll"
+  wait $flood
+  kill -TERM $mediator
+  wait $mediator || true
+}
+mediator_probe() {  # name, client spin in us
   local json
   json=$("$bin/vgpu-loadgen" --port "$port" --vm 1::probe --interval-ms 10 --duration-s "$seconds" \
-    --op spin -p us=50 -p blocks=1 --json)
+    --spin-us "$2" --op spin -p us=50 -p blocks=1 --json)
   p50[$1]=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[0]['p50_round_trip_ms']*1000)" "$json")
   p99[$1]=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[0]['p99_round_trip_ms']*1000)" "$json")
 }
-mediator_probe "mediator-alone"
-"$bin/vgpu-loadgen" --port "$port" --vm 2 --vm 3 --vm 4 --vm 5 --duration-s $((seconds + 2)) \
-  --inflight 2 --op spin -p us=2000 -p blocks=4224 >"$work/flood.txt" &
-flood=$!
-sleep 1
-mediator_probe mediator
-wait $flood
-kill -TERM $mediator
-wait $mediator || true
+mediator_rows mediator 0
+mediator_rows mediator-poll 20000
 
 printf '%-16s %10s %10s %14s\n' scheme "p50 (us)" "p99 (us)" "p99 / alone"
-for name in alone time-slicing mps mediator-alone mediator; do
+for name in alone time-slicing mps mediator-alone mediator mediator-poll-alone mediator-poll; do
   [ -n "${p99[$name]:-}" ] || continue
   printf '%-16s %10.0f %10.0f %14.2f\n' "$name" "${p50[$name]}" "${p99[$name]}" \
     "$(python3 -c "print(${p99[$name]} / ${p99[alone]})")"
 done
 echo
 echo "flood through the mediator (low VMs):"
-cat "$work/flood.txt"
+cat "$work/mediator-flood.txt"
 grep -E "held|admission|cuda executor" "$work/mediator.log" | head -5 || true

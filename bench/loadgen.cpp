@@ -1,7 +1,8 @@
 // vgpu-loadgen: many VMs at once against a mediator. Each --vm gets its own connection and
 // keeps --inflight jobs outstanding until it has sent --jobs (or for --duration-s); with
 // --interval-ms it sends one job per interval instead (a latency probe). Then a per-VM table of
-// queue waits and round trips (submit to result, as the guest sees it).
+// queue waits and round trips (submit to result, as the guest sees it). `--op ping` sends PING
+// frames instead of jobs: the transport's own round trip, the floor any job's round trip sits on.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -29,6 +30,7 @@ struct VmReport {
   std::size_t done = 0, failed = 0;
   std::vector<double> waits_ms;
   std::vector<double> round_trips_ms;
+  std::vector<double> executor_ms;  // the executor's own time per job (usage.wall)
   std::string error;
 };
 
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   std::size_t jobs = 20, inflight = 4;
   bool json = false;
   double interval_ms = 0, duration_s = 0;
+  unsigned spin_us = 0;
   app.add_option("--host", host);
   app.add_option("--port", port);
   app.add_option("--vm", vm_args, "VM_ID[:TOKEN[:LABEL]], repeat for each VM")->required();
@@ -71,6 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("-p,--param", params, "key=value parameters of the op");
   app.add_option("--interval-ms", interval_ms, "send one job per interval (a paced probe)");
   app.add_option("--duration-s", duration_s, "run for this long instead of --jobs jobs");
+  app.add_option("--spin-us", spin_us,
+                 "watch the socket this long before sleeping while waiting for a result");
   app.add_flag("--json", json, "print the report as JSON");
   CLI11_PARSE(app, argc, argv);
 
@@ -96,6 +101,7 @@ int main(int argc, char** argv) {
         rep.spec = parse_vm(vm_args[i]);
         client.emplace(
             guest::Client::connect(host, port, rep.spec.vm_id, rep.spec.token, "vgpu-loadgen"));
+        client->set_spin_wait(std::chrono::microseconds(spin_us));
         rep.pool = client->identity().pool;
         rep.priority = client->identity().priority;
       } catch (const std::exception& e) {
@@ -115,6 +121,21 @@ int main(int argc, char** argv) {
         std::unordered_map<std::uint64_t, Clock::time_point> sent_at;
         std::size_t sent = 0, received = 0;
         auto next_send = Clock::now();
+        if (op == "ping") {  // the mediator's I/O thread answers PING itself: no scheduling
+          for (std::size_t sent = 0; more_to_send(sent); ++sent) {
+            if (interval_ms > 0) {
+              std::this_thread::sleep_until(next_send);
+              next_send += interval;
+            }
+            const auto t0 = Clock::now();
+            client->ping();
+            ++rep.done;
+            rep.waits_ms.push_back(0);
+            rep.round_trips_ms.push_back(
+                std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+          }
+          return;
+        }
         for (;;) {
           const std::size_t limit = interval_ms > 0 ? 1 : inflight;
           while (more_to_send(sent) && sent - received < limit) {
@@ -132,6 +153,7 @@ int main(int argc, char** argv) {
           if (r.status == sdk::Status::ok) {
             ++rep.done;
             rep.waits_ms.push_back(r.queued_ns / 1e6);
+            rep.executor_ms.push_back(r.wall_ns / 1e6);
             rep.round_trips_ms.push_back(
                 std::chrono::duration<double, std::milli>(now - sent_at[r.tag]).count());
           } else {
@@ -170,11 +192,12 @@ int main(int argc, char** argv) {
       std::printf(
           "%s{\"vm_id\": %u, \"name\": \"%s\", \"pool\": \"%s\", \"priority\": \"%s\", "
           "\"done\": %zu, \"failed\": %zu, \"mean_wait_ms\": %.3f, \"p50_wait_ms\": %.3f, "
-          "\"p99_wait_ms\": %.3f, \"p50_round_trip_ms\": %.3f, \"p99_round_trip_ms\": %.3f}",
+          "\"p99_wait_ms\": %.3f, \"p50_executor_ms\": %.3f, \"p50_round_trip_ms\": %.3f, "
+          "\"p99_round_trip_ms\": %.3f}",
           i ? ", " : "", r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
           sdk::priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
-          percentile(r.waits_ms, 0.99), percentile(r.round_trips_ms, 0.5),
-          percentile(r.round_trips_ms, 0.99));
+          percentile(r.waits_ms, 0.99), percentile(r.executor_ms, 0.5),
+          percentile(r.round_trips_ms, 0.5), percentile(r.round_trips_ms, 0.99));
     } else {
       std::printf("%-6u %-14s %-5s %-8s %6zu %6zu %9.2f ms %9.2f ms %9.2f ms %9.3f ms\n",
                   r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),

@@ -39,31 +39,55 @@ void Scheduler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Scheduler::post(Event e) {
+void Scheduler::post(Event e, bool drain_here) {
   {
     std::lock_guard lock(inbox_mutex_);
     inbox_.push_back(std::move(e));
+    if (draining_) return;  // the holder of the turn handles it before letting go
+    if (!drain_here || stop_requested_ || !thread_.joinable()) {
+      inbox_ready_.notify_one();
+      return;
+    }
+    draining_ = true;
   }
-  inbox_ready_.notify_one();
+  drain();
+}
+
+void Scheduler::drain() {
+  std::vector<Event> batch;
+  for (;;) {
+    {
+      std::lock_guard lock(inbox_mutex_);
+      if (inbox_.empty()) {
+        draining_ = false;
+        if (turn_wanted_) inbox_ready_.notify_one();
+        return;
+      }
+      batch.swap(inbox_);
+    }
+    for (auto& event : batch) std::visit([this](auto& e) { handle(e); }, event);
+    batch.clear();
+    dispatch_free_slots();
+  }
 }
 
 void Scheduler::submit(sdk::JobPtr job, std::shared_ptr<sdk::ReplyChannel> channel,
                        std::size_t vm_limit) {
-  post(Submit{std::move(job), std::move(channel), vm_limit});
+  post(Submit{std::move(job), std::move(channel), vm_limit}, true);
 }
 
 void Scheduler::cancel(const sdk::ReplyChannel* channel, std::uint64_t tag) {
-  post(Cancel{channel, tag});
+  post(Cancel{channel, tag}, true);
 }
 
 void Scheduler::disconnected(const sdk::ReplyChannel* channel) {
-  post(Disconnect{channel});
+  post(Disconnect{channel}, true);
 }
 
 nlohmann::json Scheduler::stats() {
   auto reply = std::make_shared<std::promise<nlohmann::json>>();
   auto answer = reply->get_future();
-  post(StatsRequest{std::move(reply)});
+  post(StatsRequest{std::move(reply)}, true);
   if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
     return {{"error", "the scheduler did not answer within 5 s"}};
   return answer.get();
@@ -72,7 +96,7 @@ nlohmann::json Scheduler::stats() {
 void Scheduler::begin_shutdown() {
   auto done = std::make_shared<std::promise<void>>();
   auto finished = done->get_future();
-  post(Shutdown{std::move(done)});
+  post(Shutdown{std::move(done)}, true);
   finished.wait();
 }
 
@@ -83,26 +107,24 @@ bool Scheduler::wait_idle(std::chrono::milliseconds grace) {
 
 void Scheduler::run() {
   auto next_log = sdk::Clock::now() + limits_.stats_interval;
-  std::vector<Event> batch;
   for (;;) {
-    {
-      std::unique_lock lock(inbox_mutex_);
-      inbox_ready_.wait_until(lock, next_log,
-                              [this] { return stop_requested_ || !inbox_.empty(); });
-      if (stop_requested_ && inbox_.empty()) {
-        lock.unlock();
-        log_stats();  // the final figures, so a stop never loses the last interval
-        return;
-      }
-      batch.swap(inbox_);
-    }
-    for (auto& event : batch) std::visit([this](auto& e) { handle(e); }, event);
-    batch.clear();
-    dispatch_free_slots();
-    if (sdk::Clock::now() >= next_log) {
-      log_stats();
+    std::unique_lock lock(inbox_mutex_);
+    inbox_ready_.wait_until(lock, next_log,
+                            [this] { return !draining_ && (stop_requested_ || !inbox_.empty()); });
+    // The statistics are the turn holder's state too: logging them also waits for the turn.
+    turn_wanted_ = true;
+    inbox_ready_.wait(lock, [this] { return !draining_; });
+    turn_wanted_ = false;
+    const bool stopping = stop_requested_;
+    draining_ = true;
+    lock.unlock();
+    if (stopping || sdk::Clock::now() >= next_log) {
+      if (stopping) drain();  // what was posted before the stop, first
+      log_stats();            // at a stop: the final figures, so it never loses the last interval
       next_log = sdk::Clock::now() + limits_.stats_interval;
     }
+    if (stopping) return;  // later posts only queue: post() never drains after the stop
+    drain();
   }
 }
 
@@ -306,7 +328,7 @@ void Scheduler::start(sdk::JobPtr job) {
       result.queued = queued;
       result.dispatch_sequence = sequence;
       if (channel) channel->deliver(tag, std::move(result));
-      post(Completed{id, usage, ok});
+      post(Completed{id, usage, ok}, false);
     };
     if (entry.channel) entry.channel->started(job->client_tag);
     try {

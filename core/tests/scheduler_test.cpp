@@ -292,3 +292,99 @@ TEST_P(AdmissionTest, LowPriorityJobsAreHeldAtTheLimitAndHighOnesStillStart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PolicyHonoursAdmits, AdmissionTest, ::testing::Bool());
+
+namespace {
+
+// Completes jobs on its own thread while holding the mutex that execute() takes too, as an
+// executor plugin may. Records which thread called execute().
+class LockingExecutor : public sdk::Executor {
+ public:
+  LockingExecutor() : thread_([this] { complete_jobs(); }) {}
+  ~LockingExecutor() override { stop(); }
+  sdk::ExecutorInfo info() const override { return {"locking", 1, {"noop"}, "test"}; }
+  void execute(sdk::JobPtr, sdk::DoneCallback done) override {
+    std::lock_guard lock(mutex_);
+    callers_.push_back(std::this_thread::get_id());
+    pending_.push_back(std::move(done));
+    wake_.notify_one();
+  }
+  void stop() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::thread::id> callers() {
+    std::lock_guard lock(mutex_);
+    return callers_;
+  }
+
+ private:
+  void complete_jobs() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;
+      auto done = std::move(pending_.front());
+      pending_.erase(pending_.begin());
+      done(sdk::JobResult{});  // under the lock, on purpose
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<sdk::DoneCallback> pending_;
+  std::vector<std::thread::id> callers_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST(SchedulerThreads, AJobFindingAFreeSlotStartsOnTheSubmittingThread) {
+  NullLog log;
+  policies::StrictPriorityPolicy policy;
+  LockingExecutor executor;
+  core::Scheduler scheduler(policy, executor, {}, log);
+  scheduler.start();
+  auto channel = std::make_shared<RecordingChannel>();
+  auto job = std::make_shared<sdk::Job>();
+  job->id = 1;
+  job->client_tag = 1;
+  job->tenant = sdk::Tenant{1, "A", 2, 1, 1};
+  job->op = "noop";
+  scheduler.submit(job, channel, 10);
+  // No hand-off to the scheduler thread: the transport's thread dispatched it itself.
+  ASSERT_EQ(executor.callers(), std::vector<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(channel->wait_for(1).size(), 1u);
+  executor.stop();
+  scheduler.stop();
+}
+
+TEST(SchedulerThreads, AnExecutorAnsweringUnderItsOwnLockNeverDeadlocksTheScheduler) {
+  // Its completions must not run the scheduler on its thread: that would call execute() again
+  // under the executor's own lock.
+  NullLog log;
+  policies::StrictPriorityPolicy policy;
+  LockingExecutor executor;
+  core::Scheduler scheduler(policy, executor, {}, log);
+  scheduler.start();
+  auto channel = std::make_shared<RecordingChannel>();
+  constexpr std::uint64_t kJobs = 300;
+  for (std::uint64_t t = 1; t <= kJobs; ++t) {
+    auto job = std::make_shared<sdk::Job>();
+    job->id = t;
+    job->client_tag = t;
+    job->tenant = sdk::Tenant{1, "A", int(t % 3), 1, 1};
+    job->op = "noop";
+    scheduler.submit(job, channel, kJobs);
+  }
+  auto results = channel->wait_for(kJobs);
+  EXPECT_EQ(results.size(), kJobs);
+  for (auto& [tag, r] : results) EXPECT_EQ(r.status, sdk::Status::ok) << tag;
+  EXPECT_TRUE(scheduler.wait_idle(5s));
+  executor.stop();
+  scheduler.stop();
+}

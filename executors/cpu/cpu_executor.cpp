@@ -5,14 +5,18 @@
 
 namespace vgpu::executors {
 
-CpuExecutor::CpuExecutor(unsigned workers)
-    : workers_(workers), pool_(workers, [](unsigned, sdk::JobPtr job, sdk::DoneCallback done) {
-        const auto start = sdk::Clock::now();
-        sdk::JobResult result = run_cpu_op(*job);
-        result.usage.wall = sdk::Clock::now() - start;
-        result.usage.device = result.usage.wall;  // the host is the device here
-        done(std::move(result));
-      }) {}
+CpuExecutor::CpuExecutor(unsigned workers, std::chrono::microseconds busy_poll)
+    : workers_(workers),
+      pool_(
+          workers,
+          [](unsigned, sdk::JobPtr job, sdk::DoneCallback done) {
+            const auto start = sdk::Clock::now();
+            sdk::JobResult result = run_cpu_op(*job);
+            result.usage.wall = sdk::Clock::now() - start;
+            result.usage.device = result.usage.wall;  // the host is the device here
+            done(std::move(result));
+          },
+          busy_poll) {}
 
 sdk::ExecutorInfo CpuExecutor::info() const {
   return {"cpu", workers_, sdk::ops::builtin_names(),

@@ -8,7 +8,8 @@ namespace vgpu::executors {
 
 class CpuExecutor final : public sdk::Executor {
  public:
-  explicit CpuExecutor(unsigned workers);
+  explicit CpuExecutor(unsigned workers,
+                       std::chrono::microseconds busy_poll = std::chrono::microseconds::zero());
   sdk::ExecutorInfo info() const override;
   void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
   void stop() override { pool_.stop(); }

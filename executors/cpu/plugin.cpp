@@ -11,9 +11,12 @@ std::unique_ptr<vgpu::sdk::Executor> make_cpu_executor(const YAML::Node& setting
   vgpu::sdk::SettingsReader reader(settings);
   const unsigned fallback = std::max(1u, std::thread::hardware_concurrency());
   const auto workers = reader.get_in_range<unsigned>("workers", fallback, 1, 1024);
+  // An idle worker watches for the next job this long before sleeping (sdk::WorkerPool).
+  const std::chrono::microseconds busy_poll(
+      reader.get_in_range<unsigned>("busy_poll_us", 0, 0, 10'000'000));
   reader.reject_unknown_keys();
   ctx.logger.info("cpu executor: " + std::to_string(workers) + " worker threads");
-  return std::make_unique<vgpu::executors::CpuExecutor>(workers);
+  return std::make_unique<vgpu::executors::CpuExecutor>(workers, busy_poll);
 }
 
 }  // namespace

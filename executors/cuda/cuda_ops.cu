@@ -45,10 +45,9 @@ unsigned blocks_for(std::size_t n) {
   return static_cast<unsigned>(std::min<std::size_t>((n + kThreads - 1) / kThreads, 65535u * 4));
 }
 
-__global__ void generate_kernel(float* out, std::size_t n, std::uint64_t seed,
-                                std::uint32_t stream) {
+__global__ void generate_kernel(float* out, std::size_t n, std::uint64_t key) {
   for (std::size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-    out[i] = ops::generated_value(seed, stream, i);
+    out[i] = ops::keyed_value(key, i);
 }
 
 __global__ void vector_add_kernel(const float* a, const float* b, float* c, std::size_t n) {
@@ -79,6 +78,23 @@ __global__ void reduce_sum_kernel(const float* x, std::size_t n, double* total) 
 
 __global__ void to_float_kernel(const double* in, float* out) {
   *out = static_cast<float>(*in);
+}
+
+// The generated inputs of a bf16 gemm, rounded as they are made: no fp32 copy ever exists,
+// which is most of what the op used to spend besides the multiply itself.
+__global__ void generate_bf16_kernel(__nv_bfloat16* out, std::size_t n, std::uint64_t key) {
+  // Eight values per thread, stored with one 16-byte write (cudaMallocAsync aligns to 256).
+  const std::size_t groups = n / 8, stride = std::size_t(gridDim.x) * blockDim.x;
+  const std::size_t first = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (std::size_t g = first; g < groups; g += stride) {
+    __nv_bfloat162 pairs[4];
+    for (int j = 0; j < 4; ++j)
+      pairs[j] = __floats2bfloat162_rn(ops::keyed_value(key, g * 8 + 2 * j),
+                                       ops::keyed_value(key, g * 8 + 2 * j + 1));
+    reinterpret_cast<uint4*>(out)[g] = *reinterpret_cast<const uint4*>(pairs);
+  }
+  for (std::size_t i = groups * 8 + first; i < n; i += stride)
+    out[i] = __float2bfloat16_rn(ops::keyed_value(key, i));
 }
 
 __global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, std::size_t n) {
@@ -127,19 +143,54 @@ class DeviceBuffer {
   std::size_t bytes_;
 };
 
-// Host -> device through the pinned buffer, a chunk at a time. The stream is synchronised
-// before the buffer is refilled.
+// The pinned staging buffer as two halves, so the host copies one half while the device copies
+// the other: a large transfer costs the slower of the two copies instead of their sum. Each
+// half's event says when the device is done with it.
+class StagingHalves {
+ public:
+  explicit StagingHalves(PinnedStaging& staging) : staging_(staging) {
+    for (auto& e : done_)
+      check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+  }
+  ~StagingHalves() {
+    for (auto e : done_) cudaEventDestroy(e);
+  }
+  StagingHalves(const StagingHalves&) = delete;
+  std::size_t bytes() const { return staging_.bytes / 2; }
+  std::uint8_t* half(int h) const {
+    return static_cast<std::uint8_t*>(staging_.data) + h * bytes();
+  }
+  void device_used(int h, cudaStream_t s) {
+    check(cudaEventRecord(done_[h], s), "cudaEventRecord");
+  }
+  void wait(int h, const char* what) { check(cudaEventSynchronize(done_[h]), what); }
+
+ private:
+  PinnedStaging& staging_;
+  cudaEvent_t done_[2]{};
+};
+
+// Host -> device through the pinned buffer.
 void upload(void* device, const std::uint8_t* host, std::size_t bytes, PinnedStaging& staging,
             cudaStream_t s) {
-  for (std::size_t done = 0; done < bytes;) {
-    const std::size_t chunk = std::min(bytes - done, staging.bytes);
-    if (done) check(cudaStreamSynchronize(s), "copying an input to the device");
-    std::memcpy(staging.data, host + done, chunk);
-    check(cudaMemcpyAsync(static_cast<std::uint8_t*>(device) + done, staging.data, chunk,
-                          cudaMemcpyHostToDevice, s),
-          "copying an input to the device");
-    done += chunk;
+  constexpr const char* what = "copying an input to the device";
+  auto* to = static_cast<std::uint8_t*>(device);
+  if (bytes <= staging.bytes) {
+    std::memcpy(staging.data, host, bytes);
+    check(cudaMemcpyAsync(to, staging.data, bytes, cudaMemcpyHostToDevice, s), what);
+    check(cudaStreamSynchronize(s), what);  // the buffer is refilled by the next upload
+    return;
   }
+  StagingHalves halves(staging);
+  int h = 0;
+  for (std::size_t done = 0, round = 0; done < bytes; done += halves.bytes(), h ^= 1, ++round) {
+    const std::size_t chunk = std::min(bytes - done, halves.bytes());
+    if (round >= 2) halves.wait(h, what);  // the device has read what this half held before
+    std::memcpy(halves.half(h), host + done, chunk);
+    check(cudaMemcpyAsync(to + done, halves.half(h), chunk, cudaMemcpyHostToDevice, s), what);
+    halves.device_used(h, s);
+  }
+  check(cudaStreamSynchronize(s), what);
 }
 
 // An input on the device: copied from the client's buffer or generated there.
@@ -151,27 +202,71 @@ DeviceBuffer input(const sdk::Job& job, std::size_t index, std::size_t count, cu
     upload(buf.get(), job.inputs[index].data(), count * sizeof(float), staging, s);
   } else {
     const auto seed = ops::param_u64(job, "seed", 1, UINT64_MAX);
-    generate_kernel<<<blocks_for(count), kThreads, 0, s>>>(buf.get(), count, seed,
-                                                           static_cast<std::uint32_t>(index));
+    generate_kernel<<<blocks_for(count), kThreads, 0, s>>>(
+        buf.get(), count, ops::generator_key(seed, static_cast<std::uint32_t>(index)));
     check(cudaGetLastError(), "generating inputs");
   }
   return buf;
 }
 
+// A bf16 gemm input: generated as bf16, or the client's fp32 buffer uploaded and converted.
+DeviceBuffer input_bf16(const sdk::Job& job, std::size_t index, std::size_t count, cudaStream_t s,
+                        PinnedStaging& staging) {
+  DeviceBuffer out(count * sizeof(__nv_bfloat16), s);
+  if (count == 0) return out;
+  if (!job.inputs.empty()) {
+    auto fp32 = input(job, index, count, s, staging);
+    to_bf16_kernel<<<blocks_for(count), kThreads, 0, s>>>(fp32.get(), out.get<__nv_bfloat16>(),
+                                                          count);
+  } else {
+    const auto seed = ops::param_u64(job, "seed", 1, UINT64_MAX);
+    generate_bf16_kernel<<<blocks_for(count / 8 + 1), kThreads, 0, s>>>(
+        out.get<__nv_bfloat16>(), count,
+        ops::generator_key(seed, static_cast<std::uint32_t>(index)));
+  }
+  check(cudaGetLastError(), "preparing a bf16 input");
+  return out;
+}
+
 // Device -> host through the pinned buffer; returns with the copy complete.
 sdk::Buffer download(const float* device, std::size_t count, cudaStream_t s,
                      PinnedStaging& staging) {
+  constexpr const char* what = "copying the output to the host";
   sdk::Buffer out(count * sizeof(float));
-  for (std::size_t done = 0; done < out.size();) {
-    const std::size_t chunk = std::min(out.size() - done, staging.bytes);
-    check(cudaMemcpyAsync(staging.data, reinterpret_cast<const std::uint8_t*>(device) + done, chunk,
-                          cudaMemcpyDeviceToHost, s),
-          "copying the output to the host");
-    check(cudaStreamSynchronize(s), "copying the output to the host");
-    std::memcpy(out.data() + done, staging.data, chunk);
-    done += chunk;
+  const auto* from = reinterpret_cast<const std::uint8_t*>(device);
+  if (out.size() <= staging.bytes) {
+    check(cudaMemcpyAsync(staging.data, from, out.size(), cudaMemcpyDeviceToHost, s), what);
+    check(cudaStreamSynchronize(s), what);
+    if (!out.empty()) std::memcpy(out.data(), staging.data, out.size());
+    return out;
+  }
+  StagingHalves halves(staging);
+  auto fetch = [&](std::size_t offset, int h) {
+    const std::size_t chunk = std::min(out.size() - offset, halves.bytes());
+    check(cudaMemcpyAsync(halves.half(h), from + offset, chunk, cudaMemcpyDeviceToHost, s), what);
+    halves.device_used(h, s);
+  };
+  fetch(0, 0);
+  int h = 0;
+  for (std::size_t offset = 0; offset < out.size(); offset += halves.bytes(), h ^= 1) {
+    // The next chunk lands in the other half while this one is copied out.
+    if (offset + halves.bytes() < out.size()) fetch(offset + halves.bytes(), h ^ 1);
+    halves.wait(h, what);
+    std::memcpy(out.data() + offset, halves.half(h), std::min(out.size() - offset, halves.bytes()));
   }
   return out;
+}
+
+// Returns when everything queued on `s` has run: polling first (see OpOptions::spin_wait).
+void finish(cudaStream_t s, std::chrono::microseconds spin, const char* what) {
+  if (spin.count() > 0) {
+    const auto until = std::chrono::steady_clock::now() + spin;
+    do {
+      const cudaError_t state = cudaStreamQuery(s);
+      if (state != cudaErrorNotReady) return check(state, what);
+    } while (std::chrono::steady_clock::now() < until);
+  }
+  check(cudaStreamSynchronize(s), what);
 }
 
 }  // namespace
@@ -188,9 +283,10 @@ std::uint64_t device_footprint(const sdk::Job& job) {
   if (job.op == ops::kSaxpy) return 2 * shape.n * f;
   if (job.op == ops::kReduceSum) return shape.n * f + sizeof(double) + f;
   if (job.op == ops::kGemm) {
-    const std::uint64_t fp32 = (shape.m * shape.k + shape.k * shape.n + shape.m * shape.n) * f;
-    const bool bf16 = job.param("precision").value_or("fp32") == "bf16";
-    return fp32 + (bf16 ? (shape.m * shape.k + shape.k * shape.n) * 2 : 0);
+    const std::uint64_t ab = shape.m * shape.k + shape.k * shape.n, c = shape.m * shape.n * f;
+    if (job.param("precision").value_or("fp32") != "bf16") return ab * f + c;
+    // bf16: client-sent inputs pass through fp32 on the device first; generated ones do not.
+    return ab * 2 + c + (job.inputs.empty() ? 0 : ab * f);
   }
   return 0;  // noop, spin
 }
@@ -240,8 +336,6 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
     if (precision != "fp32" && precision != "bf16")
       throw ops::OpError("gemm: precision must be fp32 or bf16, got '" + std::string(precision) +
                          "'");
-    auto a = input(job, 0, shape.m * shape.k, s, staging);
-    auto b = input(job, 1, shape.k * shape.n, s, staging);
     DeviceBuffer c(shape.m * shape.n * sizeof(float), s);
     check_blas(cublasSetStream(slot.blas, s), "cublasSetStream");
     const float one = 1, zero = 0;
@@ -249,15 +343,14 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
     // Row-major C = A B is column-major C^T = B^T A^T: swap the operands, no transposes.
     if (m && n && k) {
       if (precision == "fp32") {
+        auto a = input(job, 0, shape.m * shape.k, s, staging);
+        auto b = input(job, 1, shape.k * shape.n, s, staging);
         check_blas(cublasSgemm(slot.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b.get(), n,
                                a.get(), k, &zero, c.get(), n),
                    "cublasSgemm");
       } else {
-        DeviceBuffer a16(shape.m * shape.k * 2, s), b16(shape.k * shape.n * 2, s);
-        to_bf16_kernel<<<blocks_for(shape.m * shape.k), kThreads, 0, s>>>(
-            a.get(), a16.get<__nv_bfloat16>(), shape.m * shape.k);
-        to_bf16_kernel<<<blocks_for(shape.k * shape.n), kThreads, 0, s>>>(
-            b.get(), b16.get<__nv_bfloat16>(), shape.k * shape.n);
+        auto a16 = input_bf16(job, 0, shape.m * shape.k, s, staging);
+        auto b16 = input_bf16(job, 1, shape.k * shape.n, s, staging);
         check_blas(cublasGemmEx(slot.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b16.get(),
                                 CUDA_R_16BF, n, a16.get(), CUDA_R_16BF, k, &zero, c.get(),
                                 CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
@@ -286,7 +379,7 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
   check(cudaEventRecord(slot.stop, s), "cudaEventRecord");
   if (job.op != ops::kNoop && job.op != ops::kSpin)
     result.outputs.push_back(download(output, output_count, s, staging));
-  check(cudaStreamSynchronize(s), job.op.c_str());
+  finish(s, options.spin_wait, job.op.c_str());
   float ms = 0;
   check(cudaEventElapsedTime(&ms, slot.start, slot.stop), "cudaEventElapsedTime");
   result.usage.device = std::chrono::nanoseconds(static_cast<std::int64_t>(ms * 1e6));

@@ -2,6 +2,8 @@
 // staging buffer. Errors come back as CudaError naming the CUDA call and its error text.
 #pragma once
 
+#include <chrono>
+
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -48,6 +50,10 @@ struct SlotResources {
 
 struct OpOptions {
   bool fault_injection = false;  // enables the `fault` op (an illegal address: a sticky error)
+  // Waiting for a job's end, poll the stream this long before blocking in the driver. How the
+  // driver waits depends on the context's scheduling flags (a green context's may block), and a
+  // blocked thread's wake-up costs more than a short job: with busy polling the wait is ours.
+  std::chrono::microseconds spin_wait{0};
 };
 
 // The vector_add kernel by itself, for benchmarks that compare it with a device-to-device copy.

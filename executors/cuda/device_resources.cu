@@ -1,12 +1,23 @@
 #include "device_resources.hpp"
 #include "driver_api.hpp"
 
+#include <cstdint>
+
 namespace vgpu::executors::cuda {
 
 DeviceResources::DeviceResources(const DeviceSetup& setup, const int stream_priorities[3])
     : device_(setup.device), slots_(setup.slots) {
   check(cudaSetDevice(device_), "cudaSetDevice");
   check(cudaFree(nullptr), "initialising the CUDA context");
+  // Jobs allocate with cudaMallocAsync. By default the pool hands its memory back to the driver
+  // at every synchronisation, so each job mapped its buffers afresh (for a 1 GiB gemm, most of
+  // its time). Keep what was freed for the next job: the mediator is the GPU's only user, and
+  // quotas are enforced by the ledger, not by the pool.
+  cudaMemPool_t pool{};
+  check(cudaDeviceGetDefaultMemPool(&pool, device_), "cudaDeviceGetDefaultMemPool");
+  std::uint64_t keep = UINT64_MAX;
+  check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep),
+        "cudaMemPoolSetAttribute(release threshold)");
   const DriverApi& api = DriverApi::get();
   check_driver(api.ctx_get_current(&primary_), "cuCtxGetCurrent");
   cudaDeviceProp prop{};

@@ -20,6 +20,16 @@ struct Client::Impl {
   std::uint64_t next_tag = 1;
   std::map<std::uint64_t, RunResult> waiting;  // results read while waiting for another tag
   std::string where;
+  std::chrono::microseconds spin_wait{0};
+
+  // Watches the socket for this long before the blocking read sleeps (see set_spin_wait).
+  void spin_until_readable() {
+    if (spin_wait.count() == 0) return;
+    const auto until = std::chrono::steady_clock::now() + spin_wait;
+    boost::system::error_code ec;
+    while (socket.available(ec) == 0 && !ec && std::chrono::steady_clock::now() < until) {
+    }
+  }
 
   struct Frame {
     wire::FrameHeader header;
@@ -29,6 +39,7 @@ struct Client::Impl {
   Frame read_frame() {
     wire::HeaderBytes bytes{};
     boost::system::error_code ec;
+    spin_until_readable();
     asio::read(socket, asio::buffer(bytes), ec);
     if (ec) throw ClientError("connection to the mediator at " + where + " lost: " + ec.message());
     Frame f;
@@ -173,6 +184,10 @@ RunResult Client::run(const std::string& op, const std::vector<sdk::Param>& para
 void Client::cancel(std::uint64_t tag) {
   auto frame = wire::empty_frame(wire::FrameType::cancel, tag);
   impl_->write({asio::buffer(frame)});
+}
+
+void Client::set_spin_wait(std::chrono::microseconds spin) {
+  impl_->spin_wait = spin;
 }
 
 void Client::ping() {

@@ -264,3 +264,45 @@ TEST(TcpIntegration, CApiRunsAJob) {
   EXPECT_EQ(vgpu_connect("127.0.0.1", 1, 1, "", err, sizeof err), nullptr);
   EXPECT_NE(std::string(err).find("no mediator at 127.0.0.1:1"), std::string::npos) << err;
 }
+
+TEST(TcpIntegration, ALargeResultWrittenPartlyAtOnceArrivesWholeAndInOrder) {
+  // 16 MB cannot go into the socket at once while the client is not reading: the worker thread
+  // writes what fits and the I/O thread the rest; a PONG and a later result queue behind it.
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 2);
+  auto c = connect_as(m, "a1");
+  const std::size_t n = std::size_t(4) << 20;
+  const auto big = c.submit("vector_add", {{"n", std::to_string(n)}, {"seed", "9"}});
+  std::this_thread::sleep_for(300ms);  // the result waits in the mediator meanwhile
+  c.send_raw(wire::empty_frame(wire::FrameType::ping, 0));
+  const auto small = c.submit("reduce_sum", {{"n", "100"}, {"seed", "5"}});
+  auto first = c.next_result();
+  ASSERT_EQ(first.tag, big);
+  auto sum = floats(first);
+  ASSERT_EQ(sum.size(), n);
+  for (std::size_t i = 0; i < n; ++i)
+    ASSERT_EQ(sum[i], ops::generated_value(9, 0, i) + ops::generated_value(9, 1, i)) << i;
+  auto second = c.next_result();  // the PONG in between is skipped by next_result()
+  EXPECT_EQ(second.tag, small);
+  double ref = 0;
+  for (int i = 0; i < 100; ++i) ref += ops::generated_value(5, 0, i);
+  EXPECT_NEAR(floats(second).at(0), ref, 1e-4);
+}
+
+TEST(TcpIntegration, BusyPollingServesTheSameResults) {
+  // The transport, the executor and the client all poll for 2 ms before sleeping; jobs come
+  // both within that window and after it, when every side has gone back to sleep.
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, "    busy_poll_us: 2000\n",
+                    "  - plugin: cpu\n    workers: 2\n    busy_poll_us: 2000\n");
+  auto c = connect_as(m, "a1");
+  c.set_spin_wait(2ms);
+  for (int round = 0; round < 20; ++round) {
+    const std::string seed = std::to_string(round + 1);
+    auto sum = floats(c.run("vector_add", {{"n", "777"}, {"seed", seed}}));
+    ASSERT_EQ(sum.size(), 777u);
+    for (std::size_t i = 0; i < sum.size(); ++i)
+      ASSERT_EQ(sum[i],
+                ops::generated_value(round + 1, 0, i) + ops::generated_value(round + 1, 1, i));
+    if (round % 4 == 3) std::this_thread::sleep_for(10ms);  // past every polling window
+  }
+  EXPECT_EQ(m.stats()["dispatched_total"], 20);
+}

@@ -1,13 +1,23 @@
 // One client connection speaking the framed protocol (docs/protocol.md), for any Asio stream
 // socket. All of a session's handlers run on its strand; deliver() may be called from any thread.
+// A result is written straight from the thread that delivers it when nothing else is being
+// written: handing it to the I/O thread would wake that thread, which at a probe's pace costs
+// more than the write itself. What cannot be written at once is queued for the I/O thread.
 #pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <climits>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "vgpu/sdk/context.hpp"
@@ -56,20 +66,15 @@ class StreamSession : public sdk::ReplyChannel,
                           static_cast<std::uint64_t>(r.usage.device.count()),
                           r.dispatch_sequence,
                           wire::sizes_of(r.outputs)};
-    Outgoing out{
-        wire::frame_prefix(wire::FrameType::result, tag, meta, wire::total_size(r.outputs)),
-        std::move(r.outputs)};
-    asio::post(socket_.get_executor(),
-               [self = this->shared_from_this(), out = std::move(out)]() mutable {
-                 self->send(std::move(out));
-               });
+    send({wire::frame_prefix(wire::FrameType::result, tag, meta, wire::total_size(r.outputs)),
+          std::move(r.outputs)});
   }
 
   // Stops reading, sends what is queued, then closes.
   void close_after_flush() {
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
       self->closing_ = true;
-      if (!self->writing_) self->close();
+      self->close_if_flushed();
     });
   }
 
@@ -79,6 +84,7 @@ class StreamSession : public sdk::ReplyChannel,
   struct Outgoing {
     std::vector<std::uint8_t> prefix;  // header + metadata
     std::vector<sdk::Buffer> buffers;  // gathered after it, never copied
+    std::size_t sent = 0;              // bytes already written from the front
   };
 
   void read_header() {
@@ -179,43 +185,113 @@ class StreamSession : public sdk::ReplyChannel,
   // An error frame, then the connection closes. Nothing else is affected.
   void reject(sdk::Status status, std::uint64_t tag, const std::string& message) {
     log_.warn(transport_ + " " + peer_ + ": closing connection: " + message);
+    closing_ = true;
     send({wire::frame_prefix(wire::FrameType::error, tag,
                              wire::ErrorMsg{static_cast<std::uint16_t>(status), message}),
           {}});
-    closing_ = true;
+    close_if_flushed();
   }
 
+  // Any thread. Writes at once when the socket is idle, else queues behind the write under way.
   void send(Outgoing out) {
+    std::unique_lock lock(send_mutex_);
     if (closed_) return;
-    outbox_.push_back(std::move(out));
-    if (!writing_) write_next();
-  }
-
-  void write_next() {
-    if (outbox_.empty()) {
-      writing_ = false;
-      if (closing_) close();
+    if (writing_) {
+      outbox_.push_back(std::move(out));
       return;
     }
+    if (write_now(out)) return;
+    outbox_.push_back(std::move(out));
     writing_ = true;
+    lock.unlock();
+    asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->write_next(); });
+  }
+
+  // Writes what the socket takes without blocking; true when all of `out` went. Holds
+  // send_mutex_ and nothing is being written asynchronously, so the bytes cannot interleave.
+  bool write_now(Outgoing& out) {
+    std::vector<iovec> iov;
+    for (;;) {
+      iov.clear();
+      std::size_t skip = out.sent;
+      auto add = [&](const void* data, std::size_t size) {
+        if (skip >= size) {
+          skip -= size;
+          return;
+        }
+        iov.push_back({const_cast<char*>(static_cast<const char*>(data)) + skip, size - skip});
+        skip = 0;
+      };
+      add(out.prefix.data(), out.prefix.size());
+      for (const auto& b : out.buffers) add(b.data(), b.size());
+      if (iov.empty()) return true;
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = std::min<std::size_t>(iov.size(), IOV_MAX);
+      const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        out.sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      // Full, or broken: the I/O thread's write goes on from here, or reports the error.
+      return false;
+    }
+  }
+
+  // I/O thread: writes the front of the queue, then the next, until it is empty.
+  void write_next() {
+    std::unique_lock lock(send_mutex_);
+    if (closed_) return;
+    if (outbox_.empty()) {
+      writing_ = false;
+      lock.unlock();
+      close_if_flushed();
+      return;
+    }
+    // Only this thread removes entries, and others only append: the front stays put.
     const Outgoing& out = outbox_.front();
+    lock.unlock();
     gather_.clear();
-    gather_.push_back(asio::buffer(out.prefix));
-    for (const auto& b : out.buffers) gather_.push_back(asio::buffer(b));
+    std::size_t skip = out.sent;
+    auto add = [&](asio::const_buffer b) {
+      const std::size_t cut = std::min(skip, b.size());
+      skip -= cut;
+      if (b.size() > cut) gather_.push_back(b + cut);
+    };
+    add(asio::buffer(out.prefix));
+    for (const auto& b : out.buffers) add(asio::buffer(b));
     asio::async_write(socket_, gather_,
                       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-                        self->outbox_.pop_front();
                         if (ec) return self->close();
+                        {
+                          std::lock_guard lock(self->send_mutex_);
+                          if (!self->outbox_.empty()) self->outbox_.pop_front();
+                        }
                         self->write_next();
                       });
   }
 
+  // I/O thread: closes once a closing session has nothing left to write.
+  void close_if_flushed() {
+    if (!closing_) return;
+    {
+      std::lock_guard lock(send_mutex_);
+      if (writing_) return;
+    }
+    close();
+  }
+
   void close() {
-    if (closed_.exchange(true)) return;
-    boost::system::error_code ignored;
-    socket_.shutdown(Socket::shutdown_both, ignored);
-    socket_.close(ignored);
-    outbox_.clear();
+    {
+      // Under the lock: a thread writing directly must never see the descriptor closed (or
+      // reused by a new connection) half-way.
+      std::lock_guard lock(send_mutex_);
+      if (closed_.exchange(true)) return;
+      boost::system::error_code ignored;
+      socket_.shutdown(Socket::shutdown_both, ignored);
+      socket_.close(ignored);
+    }
     if (vm_id_) sink_.disconnected(*this);
     if (on_closed_) on_closed_(this);
   }
@@ -235,9 +311,10 @@ class StreamSession : public sdk::ReplyChannel,
   sdk::SubmitRequest request_;
   std::optional<std::uint32_t> vm_id_;
 
+  std::mutex send_mutex_;  // outbox_, writing_, and the socket's descriptor for direct writes
   std::deque<Outgoing> outbox_;
+  bool writing_ = false;  // the I/O thread owns the socket's writing side
   std::vector<asio::const_buffer> gather_;
-  bool writing_ = false;
   bool closing_ = false;
   std::atomic<bool> closed_{false};
 };

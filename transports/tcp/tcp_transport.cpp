@@ -29,8 +29,9 @@ struct TcpPeer {
 
 class TcpTransport final : public vgpu::sdk::Transport {
  public:
-  TcpTransport(asio::ip::tcp::endpoint endpoint, unsigned threads, vgpu::sdk::Logger& log)
-      : server_(endpoint, threads, "tcp", log) {}
+  TcpTransport(asio::ip::tcp::endpoint endpoint, vgpu::transports::IoOptions io,
+               vgpu::sdk::Logger& log)
+      : server_(endpoint, io, "tcp", log) {}
 
   void start(vgpu::sdk::Sink& sink) override { server_.start(sink); }
   void stop() override { server_.stop(); }
@@ -50,7 +51,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& setti
   vgpu::sdk::SettingsReader reader(settings);
   const auto listen = reader.get<std::string>("listen", "127.0.0.1");
   const auto port = reader.get_in_range<unsigned>("port", 7800, 0, 65535);
-  const auto threads = reader.get_in_range<unsigned>("threads", 1, 1, 64);
+  const auto io = vgpu::transports::read_io_options(reader);
   reader.reject_unknown_keys();
   boost::system::error_code ec;
   auto address = asio::ip::make_address(listen, ec);
@@ -58,7 +59,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& setti
     throw vgpu::sdk::ConfigError(settings["listen"].Mark(),
                                  "'listen' is not an IP address: '" + listen + "'");
   return std::make_unique<TcpTransport>(
-      asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), threads, ctx.logger);
+      asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), io, ctx.logger);
 }
 
 }  // namespace

@@ -48,8 +48,9 @@ Protocol::endpoint vsock_endpoint(unsigned cid, unsigned port) {
 
 class VsockTransport final : public vgpu::sdk::Transport {
  public:
-  VsockTransport(unsigned cid, unsigned port, unsigned threads, vgpu::sdk::Logger& log)
-      : cid_(cid), server_(vsock_endpoint(cid, port), threads, "vsock", log) {}
+  VsockTransport(unsigned cid, unsigned port, vgpu::transports::IoOptions io,
+                 vgpu::sdk::Logger& log)
+      : cid_(cid), server_(vsock_endpoint(cid, port), io, "vsock", log) {}
 
   void start(vgpu::sdk::Sink& sink) override {
     try {
@@ -79,7 +80,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& set
   auto port = reader.get_in_range<unsigned>("port", 7800, 0, 0xFFFFFFFEu);
   if (port == 0) port = VMADDR_PORT_ANY;
   const auto cid = reader.get<std::string>("cid", "any");
-  const auto threads = reader.get_in_range<unsigned>("threads", 1, 1, 64);
+  const auto io = vgpu::transports::read_io_options(reader);
   reader.reject_unknown_keys();
   unsigned listen_cid = VMADDR_CID_ANY;
   if (cid != "any") {
@@ -93,7 +94,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& set
           "'cid' must be 'any' or a number (2 = the host), not '" + cid + "'");
     }
   }
-  return std::make_unique<VsockTransport>(listen_cid, port, threads, ctx.logger);
+  return std::make_unique<VsockTransport>(listen_cid, port, io, ctx.logger);
 }
 
 }  // namespace

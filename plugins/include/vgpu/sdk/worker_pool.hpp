@@ -1,7 +1,14 @@
 // A building block for executor authors: N worker threads taking jobs from one queue, so
 // execute() returns at once and every job's done() is called exactly once, also on stop().
+//
+// `spin`: an idle worker first watches the queue for this long before it sleeps (one worker at
+// a time; the others sleep at once). Waking a sleeping thread costs tens of microseconds, more in
+// a VM; a job that arrives while a worker spins starts within a microsecond. The price is one
+// busy CPU core while the pool is idle but was busy within `spin`. Zero (the default) never spins.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -18,7 +25,9 @@ class WorkerPool {
   // Runs on worker `index` for each job; it must call `done` exactly once.
   using Handler = std::function<void(unsigned index, JobPtr job, DoneCallback done)>;
 
-  WorkerPool(unsigned workers, Handler handler) : handler_(std::move(handler)) {
+  WorkerPool(unsigned workers, Handler handler,
+             std::chrono::microseconds spin = std::chrono::microseconds::zero())
+      : handler_(std::move(handler)), spin_(spin) {
     threads_.reserve(workers);
     for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i); });
   }
@@ -27,11 +36,16 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   void submit(JobPtr job, DoneCallback done) {
+    bool spinner_will_see_it;
     {
       std::lock_guard lock(mutex_);
       tasks_.push_back({std::move(job), std::move(done)});
+      queued_.store(tasks_.size(), std::memory_order_release);
+      // A spinner clears `spinning_` under this mutex before it sleeps, and looks at the queue
+      // after that: while it is still set, the spinner is bound to see this task.
+      spinner_will_see_it = spinning_;
     }
-    wake_.notify_one();
+    if (!spinner_will_see_it) wake_.notify_one();
   }
 
   // Workers finish every queued job first, then the threads are joined. Idempotent.
@@ -40,6 +54,7 @@ class WorkerPool {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
+    stop_seen_.store(true, std::memory_order_release);
     wake_.notify_all();
     for (auto& t : threads_) t.join();
     threads_.clear();
@@ -56,16 +71,41 @@ class WorkerPool {
       Task task;
       {
         std::unique_lock lock(mutex_);
+        if (spin_.count() > 0 && tasks_.empty() && !stopping_ && !spinning_) {
+          spinning_ = true;
+          lock.unlock();
+          spin_until_work();
+          lock.lock();
+          spinning_ = false;
+        }
         wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
         if (tasks_.empty()) return;
         task = std::move(tasks_.front());
         tasks_.pop_front();
+        queued_.store(tasks_.size(), std::memory_order_release);
       }
       handler_(index, std::move(task.job), std::move(task.done));
     }
   }
 
+  void spin_until_work() const {
+    const auto until = std::chrono::steady_clock::now() + spin_;
+    while (queued_.load(std::memory_order_acquire) == 0 &&
+           !stop_seen_.load(std::memory_order_acquire)) {
+      for (int i = 0; i < 64; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();  // lets the core's sibling hyper-thread run meanwhile
+#endif
+      }
+      if (std::chrono::steady_clock::now() >= until) return;
+    }
+  }
+
   Handler handler_;
+  std::chrono::microseconds spin_;
+  std::atomic<std::size_t> queued_{0};  // tasks_.size(), readable without the mutex
+  std::atomic<bool> stop_seen_{false};
+  bool spinning_ = false;  // a worker watches the queue instead of sleeping
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Task> tasks_;
