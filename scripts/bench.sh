@@ -10,3 +10,5 @@ for b in policy wire tcp file; do
 done
 echo "== bench/isolation_bench.sh (cpu executor in the mediator vs in a child process)"
 bash bench/isolation_bench.sh "$build" cpu | tee "$out/isolation.txt"
+echo "== bench/host_path.sh (a 100 Hz probe: ping, noop, probe; sleeping vs polling)"
+bash bench/host_path.sh "$build" cpu 3 | tee "$out/host_path.txt"

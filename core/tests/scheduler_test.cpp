@@ -343,48 +343,44 @@ class LockingExecutor : public sdk::Executor {
 
 }  // namespace
 
-TEST(SchedulerThreads, AJobFindingAFreeSlotStartsOnTheSubmittingThread) {
-  NullLog log;
-  policies::StrictPriorityPolicy policy;
-  LockingExecutor executor;
-  core::Scheduler scheduler(policy, executor, {}, log);
-  scheduler.start();
-  auto channel = std::make_shared<RecordingChannel>();
-  auto job = std::make_shared<sdk::Job>();
-  job->id = 1;
-  job->client_tag = 1;
-  job->tenant = sdk::Tenant{1, "A", 2, 1, 1};
-  job->op = "noop";
-  scheduler.submit(job, channel, 10);
+class SchedulerThreads : public ::testing::Test {
+ protected:
+  static sdk::JobPtr noop_job(std::uint64_t id, int priority) {
+    auto job = std::make_shared<sdk::Job>();
+    job->id = id;
+    job->client_tag = id;
+    job->tenant = sdk::Tenant{1, "A", priority, 1, 1};
+    job->op = "noop";
+    return job;
+  }
+  void SetUp() override { scheduler_.start(); }
+  void TearDown() override {
+    executor_.stop();
+    scheduler_.stop();
+  }
+
+  NullLog log_;
+  policies::StrictPriorityPolicy policy_;
+  LockingExecutor executor_;
+  core::Scheduler scheduler_{policy_, executor_, {}, log_};
+  std::shared_ptr<RecordingChannel> channel_ = std::make_shared<RecordingChannel>();
+};
+
+TEST_F(SchedulerThreads, AJobFindingAFreeSlotStartsOnTheSubmittingThread) {
+  scheduler_.submit(noop_job(1, 2), channel_, 10);
   // No hand-off to the scheduler thread: the transport's thread dispatched it itself.
-  ASSERT_EQ(executor.callers(), std::vector<std::thread::id>{std::this_thread::get_id()});
-  EXPECT_EQ(channel->wait_for(1).size(), 1u);
-  executor.stop();
-  scheduler.stop();
+  ASSERT_EQ(executor_.callers(), std::vector<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(channel_->wait_for(1).size(), 1u);
 }
 
-TEST(SchedulerThreads, AnExecutorAnsweringUnderItsOwnLockNeverDeadlocksTheScheduler) {
+TEST_F(SchedulerThreads, AnExecutorAnsweringUnderItsOwnLockNeverDeadlocksTheScheduler) {
   // Its completions must not run the scheduler on its thread: that would call execute() again
   // under the executor's own lock.
-  NullLog log;
-  policies::StrictPriorityPolicy policy;
-  LockingExecutor executor;
-  core::Scheduler scheduler(policy, executor, {}, log);
-  scheduler.start();
-  auto channel = std::make_shared<RecordingChannel>();
   constexpr std::uint64_t kJobs = 300;
-  for (std::uint64_t t = 1; t <= kJobs; ++t) {
-    auto job = std::make_shared<sdk::Job>();
-    job->id = t;
-    job->client_tag = t;
-    job->tenant = sdk::Tenant{1, "A", int(t % 3), 1, 1};
-    job->op = "noop";
-    scheduler.submit(job, channel, kJobs);
-  }
-  auto results = channel->wait_for(kJobs);
+  for (std::uint64_t t = 1; t <= kJobs; ++t)
+    scheduler_.submit(noop_job(t, int(t % 3)), channel_, kJobs);
+  auto results = channel_->wait_for(kJobs);
   EXPECT_EQ(results.size(), kJobs);
   for (auto& [tag, r] : results) EXPECT_EQ(r.status, sdk::Status::ok) << tag;
-  EXPECT_TRUE(scheduler.wait_idle(5s));
-  executor.stop();
-  scheduler.stop();
+  EXPECT_TRUE(scheduler_.wait_idle(5s));
 }

@@ -16,6 +16,10 @@ std::unique_ptr<vgpu::sdk::Executor> make_cpu_executor(const YAML::Node& setting
       reader.get_in_range<unsigned>("busy_poll_us", 0, 0, 10'000'000));
   reader.reject_unknown_keys();
   ctx.logger.info("cpu executor: " + std::to_string(workers) + " worker threads");
+  if (busy_poll.count() > 0 && std::thread::hardware_concurrency() < 4)
+    ctx.logger.warn("cpu executor: busy_poll_us on a machine with " +
+                    std::to_string(std::thread::hardware_concurrency()) +
+                    " CPUs: the polling worker takes a core the jobs need");
   return std::make_unique<vgpu::executors::CpuExecutor>(workers, busy_poll);
 }
 

@@ -54,6 +54,10 @@ class StreamServer {
     acceptor_.bind(endpoint_);
     acceptor_.listen();
     accept_next();
+    if (io_options_.busy_poll.count() > 0 && std::thread::hardware_concurrency() < 4)
+      log_.warn(transport_ + ": busy_poll_us on a machine with " +
+                std::to_string(std::thread::hardware_concurrency()) +
+                " CPUs: the polling thread takes a core the jobs need");
     for (unsigned i = 0; i < io_options_.threads; ++i)
       pool_.emplace_back([this, i] {
         if (i == 0 && io_options_.busy_poll.count() > 0)
