@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <future>
+#include <latch>
 #include <random>
 #include <thread>
 
@@ -92,6 +93,29 @@ TEST(WorkerPool, JobsSubmittedWhileAWorkerSpinsAllRun) {
     ASSERT_EQ(finished.get_future().wait_for(10s), std::future_status::ready);
   }
   EXPECT_EQ(done.load(), 50);
+}
+
+TEST(WorkerPool, TwoJobsArrivingWhileOneWorkerSpinsRunSideBySide) {
+  // Each job waits until both have started: they finish only if a second worker is woken for
+  // the second job instead of it queueing behind the spinner's.
+  WorkerPool pool(
+      2,
+      [](unsigned, JobPtr job, DoneCallback done) {
+        auto* both = reinterpret_cast<std::latch*>(job->client_tag);
+        both->arrive_and_wait();
+        done(JobResult{});
+      },
+      std::chrono::microseconds(60s));
+  for (int round = 0; round < 20; ++round) {
+    std::latch both(2);
+    std::promise<void> first, second;
+    auto a = job_with_id(1), b = job_with_id(2);
+    a->client_tag = b->client_tag = reinterpret_cast<std::uint64_t>(&both);
+    pool.submit(a, [&](JobResult) { first.set_value(); });
+    pool.submit(b, [&](JobResult) { second.set_value(); });
+    ASSERT_EQ(first.get_future().wait_for(10s), std::future_status::ready) << "round " << round;
+    ASSERT_EQ(second.get_future().wait_for(10s), std::future_status::ready) << "round " << round;
+  }
 }
 
 }  // namespace

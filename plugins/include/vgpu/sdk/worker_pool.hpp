@@ -42,8 +42,9 @@ class WorkerPool {
       tasks_.push_back({std::move(job), std::move(done)});
       queued_.store(tasks_.size(), std::memory_order_release);
       // A spinner clears `spinning_` under this mutex before it sleeps, and looks at the queue
-      // after that: while it is still set, the spinner is bound to see this task.
-      spinner_will_see_it = spinning_;
+      // after that: while it is still set, the spinner is bound to see this task. It takes one
+      // task; a second one waiting beside it needs a sleeping worker woken.
+      spinner_will_see_it = spinning_ && tasks_.size() == 1;
     }
     if (!spinner_will_see_it) wake_.notify_one();
   }
