@@ -26,13 +26,12 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(std::move(opt
   stream_priorities_[1] = (least + greatest) / 2;
   stream_priorities_[2] = greatest;
   resources_ = make_resources();
-  options_.ops.spin_wait = options_.busy_poll;
   pool_ = std::make_unique<sdk::WorkerPool>(
       options_.slots,
       [this](unsigned slot, sdk::JobPtr job, sdk::DoneCallback done) {
         run(slot, std::move(job), std::move(done));
       },
-      options_.busy_poll);
+      options_.ops.busy_poll);
 }
 
 CudaExecutor::~CudaExecutor() {

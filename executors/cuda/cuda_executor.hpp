@@ -29,8 +29,6 @@ struct CudaExecutorOptions {
   std::uint64_t default_memory_quota_bytes = 0;  // for VMs whose DB row sets none; 0 = none
   std::size_t staging_bytes = 32u << 20;
   OpOptions ops;
-  // An idle slot worker watches for the next job this long before sleeping (sdk::WorkerPool).
-  std::chrono::microseconds busy_poll{0};
   sdk::Logger* logger = nullptr;  // for context rebuilds; may be null
 };
 

@@ -183,9 +183,10 @@ void upload(void* device, const std::uint8_t* host, std::size_t bytes, PinnedSta
   }
   StagingHalves halves(staging);
   int h = 0;
-  for (std::size_t done = 0, round = 0; done < bytes; done += halves.bytes(), h ^= 1, ++round) {
+  for (std::size_t done = 0; done < bytes; done += halves.bytes(), h ^= 1) {
     const std::size_t chunk = std::min(bytes - done, halves.bytes());
-    if (round >= 2) halves.wait(h, what);  // the device has read what this half held before
+    // From the third chunk on, this half held an earlier one: the device must have read it.
+    if (done >= 2 * halves.bytes()) halves.wait(h, what);
     std::memcpy(halves.half(h), host + done, chunk);
     check(cudaMemcpyAsync(to + done, halves.half(h), chunk, cudaMemcpyHostToDevice, s), what);
     halves.device_used(h, s);
@@ -257,7 +258,7 @@ sdk::Buffer download(const float* device, std::size_t count, cudaStream_t s,
   return out;
 }
 
-// Returns when everything queued on `s` has run: polling first (see OpOptions::spin_wait).
+// Returns when everything queued on `s` has run: polling first (see OpOptions::busy_poll).
 void finish(cudaStream_t s, std::chrono::microseconds spin, const char* what) {
   if (spin.count() > 0) {
     const auto until = std::chrono::steady_clock::now() + spin;
@@ -379,7 +380,7 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
   check(cudaEventRecord(slot.stop, s), "cudaEventRecord");
   if (job.op != ops::kNoop && job.op != ops::kSpin)
     result.outputs.push_back(download(output, output_count, s, staging));
-  finish(s, options.spin_wait, job.op.c_str());
+  finish(s, options.busy_poll, job.op.c_str());
   float ms = 0;
   check(cudaEventElapsedTime(&ms, slot.start, slot.stop), "cudaEventElapsedTime");
   result.usage.device = std::chrono::nanoseconds(static_cast<std::int64_t>(ms * 1e6));

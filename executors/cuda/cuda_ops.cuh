@@ -50,10 +50,11 @@ struct SlotResources {
 
 struct OpOptions {
   bool fault_injection = false;  // enables the `fault` op (an illegal address: a sticky error)
-  // Waiting for a job's end, poll the stream this long before blocking in the driver. How the
-  // driver waits depends on the context's scheduling flags (a green context's may block), and a
-  // blocked thread's wake-up costs more than a short job: with busy polling the wait is ours.
-  std::chrono::microseconds spin_wait{0};
+  // `busy_poll_us`: an idle slot worker watches for the next job this long before sleeping
+  // (sdk::WorkerPool), and a job's end is polled for this long before blocking in the driver.
+  // How the driver waits depends on the context's scheduling flags (a green context's may
+  // block), and a blocked thread's wake-up costs more than a short job.
+  std::chrono::microseconds busy_poll{0};
 };
 
 // The vector_add kernel by itself, for benchmarks that compare it with a device-to-device copy.

@@ -27,7 +27,7 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const YAML::Node& settin
   options.staging_bytes = std::size_t(reader.get_in_range<unsigned>("staging_mb", 32, 1, 4096))
                           << 20;
   options.ops.fault_injection = reader.get<bool>("fault_injection", false);
-  options.busy_poll =
+  options.ops.busy_poll =
       std::chrono::microseconds(reader.get_in_range<unsigned>("busy_poll_us", 0, 0, 10'000'000));
   reader.reject_unknown_keys();
   options.logger = &ctx.logger;

@@ -207,24 +207,28 @@ class StreamSession : public sdk::ReplyChannel,
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->write_next(); });
   }
 
+  // What is left of `out` to write, skipping the bytes already sent.
+  static std::vector<asio::const_buffer> unsent(const Outgoing& out) {
+    std::vector<asio::const_buffer> left;
+    std::size_t skip = out.sent;
+    auto add = [&](asio::const_buffer b) {
+      const std::size_t cut = std::min(skip, b.size());
+      skip -= cut;
+      if (b.size() > cut) left.push_back(b + cut);
+    };
+    add(asio::buffer(out.prefix));
+    for (const auto& b : out.buffers) add(asio::buffer(b));
+    return left;
+  }
+
   // Writes what the socket takes without blocking; true when all of `out` went. Holds
   // send_mutex_ and nothing is being written asynchronously, so the bytes cannot interleave.
   bool write_now(Outgoing& out) {
-    std::vector<iovec> iov;
     for (;;) {
-      iov.clear();
-      std::size_t skip = out.sent;
-      auto add = [&](const void* data, std::size_t size) {
-        if (skip >= size) {
-          skip -= size;
-          return;
-        }
-        iov.push_back({const_cast<char*>(static_cast<const char*>(data)) + skip, size - skip});
-        skip = 0;
-      };
-      add(out.prefix.data(), out.prefix.size());
-      for (const auto& b : out.buffers) add(b.data(), b.size());
-      if (iov.empty()) return true;
+      const auto left = unsent(out);
+      if (left.empty()) return true;
+      std::vector<iovec> iov;
+      for (const auto& b : left) iov.push_back({const_cast<void*>(b.data()), b.size()});
       msghdr msg{};
       msg.msg_iov = iov.data();
       msg.msg_iovlen = std::min<std::size_t>(iov.size(), IOV_MAX);
@@ -252,15 +256,7 @@ class StreamSession : public sdk::ReplyChannel,
     // Only this thread removes entries, and others only append: the front stays put.
     const Outgoing& out = outbox_.front();
     lock.unlock();
-    gather_.clear();
-    std::size_t skip = out.sent;
-    auto add = [&](asio::const_buffer b) {
-      const std::size_t cut = std::min(skip, b.size());
-      skip -= cut;
-      if (b.size() > cut) gather_.push_back(b + cut);
-    };
-    add(asio::buffer(out.prefix));
-    for (const auto& b : out.buffers) add(asio::buffer(b));
+    gather_ = unsent(out);
     asio::async_write(socket_, gather_,
                       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                         if (ec) return self->close();
