@@ -4,7 +4,9 @@
 // same run, as baselines: device-to-device copy bandwidth (for vector_add), plain cuBLAS bf16
 // gemm on ready bf16 inputs (for the gemm op), and a bare launch+synchronize loop (for the
 // per-job overhead).
-// Usage: vgpu-bench-gpu-ops [--port P --vm-id N]   (without --port only the native part runs)
+// With --shared the output also goes into the VM's shared memory (docs/protocol.md), compared
+// with the same code in-process writing its output into pinned host memory.
+// Usage: vgpu-bench-gpu-ops [--port P --vm-id N [--shared]]   (without --port: native only)
 #include <cuda_bf16.h>
 #include <CLI/CLI.hpp>
 
@@ -68,6 +70,22 @@ __global__ void fill_bf16(__nv_bfloat16* out, std::size_t n, std::uint64_t key) 
     out[i] = __float2bfloat16_rn(sdk::ops::keyed_value(key, i));
 }
 
+// Page-locked host memory as the place for a native run's output: what the mediator's shared
+// memory is once the cuda executor pinned it.
+class PinnedRegion final : public sdk::SharedRegion {
+ public:
+  explicit PinnedRegion(std::size_t size) : size_(size) { cudaMallocHost(&base_, size); }
+  ~PinnedRegion() override { cudaFreeHost(base_); }
+  std::uint8_t* base() const override { return static_cast<std::uint8_t*>(base_); }
+  std::size_t size() const override { return size_; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  void* base_ = nullptr;
+  std::size_t size_;
+  std::string name_ = "pinned host memory";
+};
+
 sdk::Job job_of(const std::string& op, std::vector<sdk::Param> params) {
   sdk::Job j;
   j.op = op;
@@ -84,10 +102,14 @@ int main(int argc, char** argv) {
   std::uint32_t vm_id = 1;
   int reps = 20;
   unsigned spin_us = 0;
+  bool shared = false;
   app.add_option("--port", port, "a running mediator's TCP port (omit: native only)");
   app.add_option("--vm-id", vm_id, "the registered VM to submit as");
   app.add_option("--reps", reps, "repetitions per measurement (median reported)");
   app.add_option("--spin-us", spin_us, "the client watches its socket this long before sleeping");
+  app.add_flag("--shared", shared,
+               "also run each op with its output in shared memory (the mediator's tcp transport "
+               "needs shared_memory_dir and shared_memory_mb >= 256)");
   CLI11_PARSE(app, argc, argv);
 
   const int priorities[3] = {0, -2, -5};
@@ -145,8 +167,10 @@ int main(int argc, char** argv) {
 
   std::optional<guest::Client> client;
   if (port) {
-    client.emplace(guest::Client::connect("127.0.0.1", port, vm_id, "", "vgpu-bench"));
+    client.emplace(guest::Client::connect("127.0.0.1", port, vm_id, "",
+                                          guest::ConnectOptions{"vgpu-bench", shared}));
     client->set_spin_wait(std::chrono::microseconds(spin_us));
+    if (shared) client->map_shared_memory();
   }
 
   // Baseline 3: per-job overhead against a bare launch + synchronize of an empty kernel.
@@ -187,8 +211,14 @@ int main(int argc, char** argv) {
       {"gemm bf16 n=8192", "gemm", {{"n", "8192"}, {"precision", "bf16"}}},
       {"spin 1 ms", "spin", {{"us", "1000"}}},
   };
-  std::printf("%-22s %14s %14s %10s %14s\n", "op", "native (us)", "mediator (us)", "ratio",
-              "output bytes");
+  // Shared-memory columns: the same op in-process with its output DMA'd into pinned host
+  // memory, against the mediator writing it into the client's shared memory.
+  const std::size_t largest = std::size_t(8192) * 8192 * sizeof(float);
+  std::shared_ptr<PinnedRegion> pinned;
+  if (shared) pinned = std::make_shared<PinnedRegion>(largest);
+  std::printf("%-20s %12s %12s %6s", "op", "native us", "mediator us", "ratio");
+  if (shared) std::printf(" %12s %12s %6s", "pinned us", "shm us", "ratio");
+  std::printf(" %12s\n", "output bytes");
   for (const auto& c : cases) {
     const auto job = job_of(c.op, c.params);
     std::size_t bytes = 0;
@@ -198,8 +228,21 @@ int main(int argc, char** argv) {
     });
     double med = 0;
     if (client) med = median_us(reps, [&] { client->run(c.op, c.params); });
-    std::printf("%-22s %14.1f %14.1f %10.2f %14zu\n", c.name.c_str(), native, med,
-                med > 0 ? native / med : 0.0, bytes);
+    std::printf("%-20s %12.1f %12.1f %6.2f", c.name.c_str(), native, med,
+                med > 0 ? native / med : 0.0);
+    if (shared && client) {
+      auto placed = job;
+      placed.output_places = {{pinned, 0, largest}};
+      const double native_pinned =
+          median_us(reps, [&] { run_cuda_op(placed, lane, s, staging, {}); });
+      const double med_shm = median_us(reps, [&] {
+        auto r = client->run_shared(c.op, c.params, {}, {{0, largest}});
+        if (r.status != sdk::Status::ok)
+          std::fprintf(stderr, "%s: %s\n", c.name.c_str(), r.message.c_str());
+      });
+      std::printf(" %12.1f %12.1f %6.2f", native_pinned, med_shm, native_pinned / med_shm);
+    }
+    std::printf(" %12zu\n", bytes);
   }
   return 0;
 }

@@ -66,7 +66,8 @@ struct RawEcho {
 
 // Frame sizes of a noop SUBMIT and its RESULT, as the mediator sends them.
 std::size_t submit_size() {
-  return wire::frame_prefix(wire::FrameType::submit, 1, wire::Submit{"noop", {}, 0, {}}).size();
+  return wire::frame_prefix(wire::FrameType::submit, 1, wire::Submit{"noop", {}, 0, {}, {}, {}})
+      .size();
 }
 std::size_t result_size() {
   return wire::frame_prefix(wire::FrameType::result, 1, wire::ResultMeta{}).size();

@@ -229,6 +229,7 @@ void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
   job->op = std::move(request.op);
   job->params = std::move(request.params);
   job->inputs = std::move(request.inputs);
+  job->output_places = std::move(request.output_places);
   job->enqueued_at = sdk::Clock::now();
   if (request.deadline) job->deadline = job->enqueued_at + *request.deadline;
   const std::size_t limit = identity->max_queued.value_or(config_.limits.max_queued_per_vm);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vgpu/sdk/shared_memory.hpp"
+
 namespace vgpu::core {
 
 Scheduler::Scheduler(sdk::Policy& policy, sdk::Executor& executor, SchedulerLimits limits,
@@ -320,9 +322,12 @@ void Scheduler::start(sdk::JobPtr job) {
     // less on every job. The scheduler hears of the completion afterwards, for the slot, the
     // policy's accounting and the statistics. A channel already closed drops the result.
     const sdk::JobId id = job->id;
+    // Outputs the executor returned are moved into the client's shared memory here, when it
+    // asked for that, so every executor serves such clients (sdk/shared_memory.hpp).
     auto deliver = [this, id, channel = entry.channel, tag = job->client_tag,
-                    queued = now - job->enqueued_at,
-                    sequence = entry.sequence](sdk::JobResult result) {
+                    queued = now - job->enqueued_at, sequence = entry.sequence,
+                    places = job->output_places](sdk::JobResult result) {
+      sdk::settle_outputs(places, result);
       const sdk::Usage usage = result.usage;
       const bool ok = result.status == sdk::Status::ok;
       result.queued = queued;

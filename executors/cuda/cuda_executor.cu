@@ -97,6 +97,7 @@ sdk::JobResult CudaExecutor::run_on_device(unsigned index, const sdk::Job& job) 
   if (auto why = ledger_.reserve(job.tenant.vm_id, footprint, quota))
     return sdk::JobResult::failure(sdk::Status::quota_exceeded, job.op + ": " + *why);
   Reservation reservation(ledger_, job.tenant.vm_id, footprint);
+  if (!job.output_places.empty()) pin_shared_memory(job);
 
   for (;;) {
     std::shared_lock lock(device_mutex_);
@@ -148,6 +149,15 @@ sdk::JobResult CudaExecutor::run_on_device(unsigned index, const sdk::Job& job) 
   }
 }
 
+void CudaExecutor::pin_shared_memory(const sdk::Job& job) {
+  if (!options_.pin_shared_memory) return;
+  const auto& region = job.output_places.front().region;
+  // Refused pinning costs speed, not correctness: the output then goes through staging.
+  if (auto why = registrations_.pin(region); !why.empty() && options_.logger)
+    options_.logger->warn("cuda executor: outputs into " + region->name() +
+                          " go through the staging buffer: " + why);
+}
+
 std::optional<std::string> CudaExecutor::unusable() const {
   if (!broken_) return std::nullopt;
   std::lock_guard guard(sticky_mutex_);
@@ -161,6 +171,7 @@ void CudaExecutor::rebuild_if_broken() {
   if (!broken_) return;  // another worker rebuilt it while this one waited
   if (options_.logger) options_.logger->warn("cuda executor: sticky CUDA error, rebuilding");
   resources_.reset();
+  registrations_.forget_all();  // cudaDeviceReset drops them
   cudaSetDevice(options_.device);
   cudaDeviceReset();  // the only way out of a sticky error: a fresh primary context
   // The destroyed context may still be current on this thread; the runtime must not reuse it.

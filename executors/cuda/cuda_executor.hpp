@@ -13,6 +13,7 @@
 #include <string>
 
 #include "device_resources.hpp"
+#include "host_registrations.hpp"
 #include "memory_ledger.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/executor.hpp"
@@ -29,6 +30,9 @@ struct CudaExecutorOptions {
   std::uint64_t default_memory_quota_bytes = 0;  // for VMs whose DB row sets none; 0 = none
   std::size_t staging_bytes = 32u << 20;
   OpOptions ops;
+  // Pins clients' shared memory for DMA on its first job (host_registrations.hpp). Off: outputs
+  // go there through the staging buffer, and nothing of the clients' memory is page-locked.
+  bool pin_shared_memory = true;
   sdk::Logger* logger = nullptr;  // for context rebuilds; may be null
 };
 
@@ -49,6 +53,7 @@ class CudaExecutor final : public sdk::Executor {
   std::string partitions() const;
   unsigned context_rebuilds() const { return rebuilds_.load(); }
   const MemoryLedger& memory() const { return ledger_; }
+  std::size_t pinned_regions() const { return registrations_.pinned(); }
 
  private:
   void run(unsigned slot, sdk::JobPtr job, sdk::DoneCallback done);
@@ -57,6 +62,7 @@ class CudaExecutor final : public sdk::Executor {
   std::unique_ptr<DeviceResources> make_resources() const;
   // Rebuilds the device state if a sticky error broke it (once, whoever gets here first).
   void rebuild_if_broken();
+  void pin_shared_memory(const sdk::Job& job);
 
   CudaExecutorOptions options_;
   std::string device_name_;
@@ -65,6 +71,7 @@ class CudaExecutor final : public sdk::Executor {
   // Jobs hold it shared while they use `resources_`; a rebuild holds it exclusively.
   mutable std::shared_mutex device_mutex_;
   std::unique_ptr<DeviceResources> resources_;
+  HostRegistrations registrations_;
   std::atomic<bool> broken_{false};
   std::atomic<unsigned> rebuilds_{0};
   std::string rebuild_error_;  // guarded by device_mutex_

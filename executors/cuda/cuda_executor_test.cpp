@@ -1,8 +1,10 @@
 // The cuda executor against the cpu executor's results, op by op and size by size, on the real
 // GPU. Without a GPU every test is skipped with the reason.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cmath>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -217,6 +219,56 @@ TEST(CudaExecutor, LargeClientBuffersPassThroughTheStagingBufferInChunks) {
   auto r = submit(*ex, job).get();
   ASSERT_EQ(r.status, sdk::Status::ok) << r.message;
   expect_close(r, executors::run_cpu_op(job), 0, 0);
+}
+
+// A client's shared memory as the transport maps it: a MAP_SHARED mapping.
+class MappedRegion final : public sdk::SharedRegion {
+ public:
+  explicit MappedRegion(std::size_t size)
+      : size_(size),
+        base_(static_cast<std::uint8_t*>(
+            ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0))) {}
+  ~MappedRegion() override { ::munmap(base_, size_); }
+  std::uint8_t* base() const override { return base_; }
+  std::size_t size() const override { return size_; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::size_t size_;
+  std::uint8_t* base_;
+  std::string name_ = "test region";
+};
+
+// The output lands in the client's shared memory, pinned for DMA or (pinning off) through a
+// small staging buffer in chunks, with the bytes the CPU executor computes.
+TEST(CudaExecutor, OutputsGoStraightIntoSharedMemoryPinnedOrNot) {
+  REQUIRE_GPU();
+  for (const bool pin : {true, false}) {
+    SCOPED_TRACE(pin ? "pinned" : "through staging");
+    auto options = with_slots(1);
+    options.staging_bytes = 1 << 20;
+    options.pin_shared_memory = pin;
+    auto ex = make_executor(options);
+    auto region = std::make_shared<MappedRegion>(32u << 20);
+    const std::size_t n = 3'000'001, offset = 4096;
+    auto job = make_job("vector_add", {{"n", std::to_string(n)}, {"seed", "8"}});
+    job.output_places = {{region, offset, n * sizeof(float)}};
+    auto r = submit(*ex, job).get();
+    ASSERT_EQ(r.status, sdk::Status::ok) << r.message;
+    EXPECT_TRUE(r.outputs.empty());
+    ASSERT_EQ(r.placed_sizes, (std::vector<std::uint64_t>{n * sizeof(float)}));
+    const auto cpu = executors::run_cpu_op(job).outputs.at(0);
+    EXPECT_EQ(std::memcmp(region->base() + offset, cpu.data(), cpu.size()), 0);
+    EXPECT_EQ(ex->pinned_regions(), pin ? 1u : 0u);
+
+    // Too small a place: the output comes back as a buffer, for the core to report the misfit.
+    job.output_places[0].capacity = 16;
+    auto misfit = submit(*ex, job).get();
+    ASSERT_EQ(misfit.status, sdk::Status::ok) << misfit.message;
+    EXPECT_TRUE(misfit.placed_sizes.empty());
+    ASSERT_EQ(misfit.outputs.size(), 1u);
+    EXPECT_EQ(misfit.outputs[0], cpu);
+  }
 }
 
 // A pool limited to k SMs: `blocks` blocks that each fill an SM for `us` run in waves of k.

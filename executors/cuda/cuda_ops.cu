@@ -229,33 +229,64 @@ DeviceBuffer input_bf16(const sdk::Job& job, std::size_t index, std::size_t coun
   return out;
 }
 
-// Device -> host through the pinned buffer; returns with the copy complete.
-sdk::Buffer download(const float* device, std::size_t count, cudaStream_t s,
-                     PinnedStaging& staging) {
+// Whether `host` lies in page-locked memory the device can write by DMA (cudaHostRegister'ed
+// shared memory, cudaMallocHost).
+bool is_pinned(const void* host) {
+  cudaPointerAttributes attributes{};
+  if (cudaPointerGetAttributes(&attributes, host) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return attributes.type == cudaMemoryTypeHost;
+}
+
+// Device -> host memory at `to`: one DMA when `to` is pinned (complete once the stream is), else
+// through the pinned buffer (complete on return).
+void download_into(std::uint8_t* to, const float* device, std::size_t bytes, cudaStream_t s,
+                   PinnedStaging& staging) {
   constexpr const char* what = "copying the output to the host";
-  sdk::Buffer out(count * sizeof(float));
+  if (bytes == 0) return;
   const auto* from = reinterpret_cast<const std::uint8_t*>(device);
-  if (out.size() <= staging.bytes) {
-    check(cudaMemcpyAsync(staging.data, from, out.size(), cudaMemcpyDeviceToHost, s), what);
+  if (is_pinned(to)) {
+    check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToHost, s), what);
+    return;
+  }
+  if (bytes <= staging.bytes) {
+    check(cudaMemcpyAsync(staging.data, from, bytes, cudaMemcpyDeviceToHost, s), what);
     check(cudaStreamSynchronize(s), what);
-    if (!out.empty()) std::memcpy(out.data(), staging.data, out.size());
-    return out;
+    std::memcpy(to, staging.data, bytes);
+    return;
   }
   StagingHalves halves(staging);
   auto fetch = [&](std::size_t offset, int h) {
-    const std::size_t chunk = std::min(out.size() - offset, halves.bytes());
+    const std::size_t chunk = std::min(bytes - offset, halves.bytes());
     check(cudaMemcpyAsync(halves.half(h), from + offset, chunk, cudaMemcpyDeviceToHost, s), what);
     halves.device_used(h, s);
   };
   fetch(0, 0);
   int h = 0;
-  for (std::size_t offset = 0; offset < out.size(); offset += halves.bytes(), h ^= 1) {
+  for (std::size_t offset = 0; offset < bytes; offset += halves.bytes(), h ^= 1) {
     // The next chunk lands in the other half while this one is copied out.
-    if (offset + halves.bytes() < out.size()) fetch(offset + halves.bytes(), h ^ 1);
+    if (offset + halves.bytes() < bytes) fetch(offset + halves.bytes(), h ^ 1);
     halves.wait(h, what);
-    std::memcpy(out.data() + offset, halves.half(h), std::min(out.size() - offset, halves.bytes()));
+    std::memcpy(to + offset, halves.half(h), std::min(bytes - offset, halves.bytes()));
   }
-  return out;
+}
+
+// The op's output into the client's shared memory when it asked for that and it fits, else into
+// a new buffer of the result.
+void deliver_output(const sdk::Job& job, const float* device, std::size_t count, cudaStream_t s,
+                    PinnedStaging& staging, sdk::JobResult& result) {
+  const std::size_t bytes = count * sizeof(float);
+  if (!job.output_places.empty() && bytes <= job.output_places[0].capacity) {
+    download_into(job.output_places[0].data(), device, bytes, s, staging);
+    result.placed_sizes.push_back(bytes);
+    return;
+  }
+  // Too large for its place: returned here, and the core reports the misfit.
+  sdk::Buffer out(bytes);
+  download_into(out.data(), device, bytes, s, staging);
+  result.outputs.push_back(std::move(out));
 }
 
 // Returns when everything queued on `s` has run: polling first (see OpOptions::busy_poll).
@@ -379,7 +410,7 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
   check(cudaGetLastError(), "launching the kernel");
   check(cudaEventRecord(slot.stop, s), "cudaEventRecord");
   if (job.op != ops::kNoop && job.op != ops::kSpin)
-    result.outputs.push_back(download(output, output_count, s, staging));
+    deliver_output(job, output, output_count, s, staging, result);
   finish(s, options.busy_poll, job.op.c_str());
   float ms = 0;
   check(cudaEventElapsedTime(&ms, slot.start, slot.stop), "cudaEventElapsedTime");

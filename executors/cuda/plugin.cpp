@@ -29,6 +29,7 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const YAML::Node& settin
   options.ops.fault_injection = reader.get<bool>("fault_injection", false);
   options.ops.busy_poll =
       std::chrono::microseconds(reader.get_in_range<unsigned>("busy_poll_us", 0, 0, 10'000'000));
+  options.pin_shared_memory = reader.get<bool>("pin_shared_memory", true);
   reader.reject_unknown_keys();
   options.logger = &ctx.logger;
   try {

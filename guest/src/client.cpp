@@ -1,10 +1,16 @@
 #include "client.hpp"
 
+#include <fcntl.h>
 #include <linux/vm_sockets.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <map>
 
 namespace vgpu::guest {
@@ -21,6 +27,12 @@ struct Client::Impl {
   std::map<std::uint64_t, RunResult> waiting;  // results read while waiting for another tag
   std::string where;
   std::chrono::microseconds spin_wait{0};
+  std::span<std::uint8_t> shared;                             // mapped shared memory, if any
+  std::map<std::uint64_t, std::vector<wire::Extent>> placed;  // submit_shared's output places
+
+  ~Impl() {
+    if (!shared.empty()) ::munmap(shared.data(), shared.size());
+  }
 
   // Watches the socket for this long before the blocking read sleeps (see set_spin_wait).
   void spin_until_readable() {
@@ -74,6 +86,21 @@ struct Client::Impl {
       auto meta = wire::decode_result(f.meta);
       RunResult r;
       r.tag = f.header.tag;
+      std::vector<wire::Extent> places;
+      if (auto it = placed.find(r.tag); it != placed.end()) {
+        places = std::move(it->second);
+        placed.erase(it);
+      }
+      if (f.header.flags & wire::kFlagShared) {
+        // The outputs are in shared memory, where this client asked for them.
+        if (meta.buffer_sizes.size() > places.size() || f.header.data_len != 0)
+          throw ClientError("the mediator placed outputs in shared memory that were not asked for");
+        for (std::size_t i = 0; i < meta.buffer_sizes.size(); ++i) {
+          if (meta.buffer_sizes[i] > places[i].size)
+            throw ClientError("the mediator placed an output larger than its place");
+          r.shared_outputs.emplace_back(shared.data() + places[i].offset, meta.buffer_sizes[i]);
+        }
+      }
       r.status = static_cast<sdk::Status>(meta.status);
       r.message = std::move(meta.message);
       r.queued_ns = meta.queued_ns;
@@ -81,6 +108,7 @@ struct Client::Impl {
       r.device_ns = meta.device_ns;
       r.dispatch_sequence = meta.dispatch_sequence;
       std::vector<asio::mutable_buffer> targets;
+      if (f.header.flags & wire::kFlagShared) meta.buffer_sizes.clear();
       for (auto size : meta.buffer_sizes) {
         r.outputs.emplace_back(size);
         targets.push_back(asio::buffer(r.outputs.back()));
@@ -100,6 +128,16 @@ Client::~Client() = default;
 
 Client Client::connect(const std::string& host, std::uint16_t port, std::uint32_t vm_id,
                        const std::string& token, const std::string& client_name) {
+  return connect(host, port, vm_id, token, ConnectOptions{client_name});
+}
+
+Client Client::connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_t vm_id,
+                             const std::string& token, const std::string& client_name) {
+  return connect_vsock(cid, port, vm_id, token, ConnectOptions{client_name});
+}
+
+Client Client::connect(const std::string& host, std::uint16_t port, std::uint32_t vm_id,
+                       const std::string& token, const ConnectOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->where = host + ":" + std::to_string(port);
   boost::system::error_code ec = asio::error::host_not_found;
@@ -112,11 +150,11 @@ Client Client::connect(const std::string& host, std::uint16_t port, std::uint32_
   }
   if (ec) throw ClientError("no mediator at " + impl->where + ": " + ec.message());
   impl->socket.set_option(tcp::no_delay(true), ec);
-  return Client::hello(std::move(impl), vm_id, token, client_name);
+  return Client::hello(std::move(impl), vm_id, token, options);
 }
 
 Client Client::connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_t vm_id,
-                             const std::string& token, const std::string& client_name) {
+                             const std::string& token, const ConnectOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->where = "vsock cid " + std::to_string(cid) + " port " + std::to_string(port);
   sockaddr_vm address{};
@@ -126,19 +164,20 @@ Client Client::connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_
   boost::system::error_code ec;
   impl->socket.connect(asio::generic::stream_protocol::endpoint(&address, sizeof address), ec);
   if (ec) throw ClientError("no mediator at " + impl->where + ": " + ec.message());
-  return Client::hello(std::move(impl), vm_id, token, client_name);
+  return Client::hello(std::move(impl), vm_id, token, options);
 }
 
 Client Client::hello(std::unique_ptr<Impl> impl, std::uint32_t vm_id, const std::string& token,
-                     const std::string& client_name) {
+                     const ConnectOptions& options) {
   auto frame =
-      wire::frame_prefix(wire::FrameType::hello, 0, wire::Hello{vm_id, token, client_name});
+      wire::frame_prefix(wire::FrameType::hello, 0, wire::Hello{vm_id, token, options.client_name},
+                         0, options.shared_memory ? wire::kFlagShared : 0);
   impl->write({asio::buffer(frame)});
   auto reply = impl->read_frame();
   if (reply.header.type != wire::FrameType::hello_ok)
     throw ClientError("the mediator answered HELLO with frame type " +
                       std::to_string(int(reply.header.type)));
-  impl->identity = wire::decode_hello_ok(reply.meta);
+  impl->identity = wire::decode_hello_ok(reply.meta, reply.header.flags);
   return Client(std::move(impl));
 }
 
@@ -149,9 +188,10 @@ const wire::HelloOk& Client::identity() const {
 std::uint64_t Client::submit(const std::string& op, const std::vector<sdk::Param>& params,
                              const std::vector<sdk::Buffer>& inputs, std::uint32_t deadline_ms) {
   const std::uint64_t tag = impl_->next_tag++;
-  auto prefix = wire::frame_prefix(wire::FrameType::submit, tag,
-                                   wire::Submit{op, params, deadline_ms, wire::sizes_of(inputs)},
-                                   wire::total_size(inputs));
+  auto prefix =
+      wire::frame_prefix(wire::FrameType::submit, tag,
+                         wire::Submit{op, params, deadline_ms, wire::sizes_of(inputs), {}, {}},
+                         wire::total_size(inputs));
   std::vector<asio::const_buffer> gather{asio::buffer(prefix)};
   for (const auto& b : inputs) gather.push_back(asio::buffer(b));
   impl_->write(gather);
@@ -168,7 +208,10 @@ RunResult Client::next_result() {
 
 RunResult Client::run(const std::string& op, const std::vector<sdk::Param>& params,
                       const std::vector<sdk::Buffer>& inputs) {
-  const auto tag = submit(op, params, inputs);
+  return wait_for(submit(op, params, inputs));
+}
+
+RunResult Client::wait_for(std::uint64_t tag) {
   if (auto it = impl_->waiting.find(tag); it != impl_->waiting.end()) {
     auto r = std::move(it->second);
     impl_->waiting.erase(it);
@@ -179,6 +222,56 @@ RunResult Client::run(const std::string& op, const std::vector<sdk::Param>& para
     if (r.tag == tag) return r;
     impl_->waiting.emplace(r.tag, std::move(r));
   }
+}
+
+std::span<std::uint8_t> Client::map_shared_memory(const std::string& path) {
+  const auto& id = impl_->identity;
+  if (id.shared_bytes == 0)
+    throw ClientError(
+        "the mediator granted no shared memory (connect with shared_memory, and the "
+        "transport needs shared_memory_dir)");
+  if (!impl_->shared.empty()) return impl_->shared;
+  const std::string file = path.empty() ? id.shared_name : path;
+  const int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) throw ClientError("cannot open shared memory " + file + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || std::uint64_t(st.st_size) != id.shared_bytes) {
+    ::close(fd);
+    throw ClientError("shared memory " + file + " is " + std::to_string(st.st_size) +
+                      " bytes, the mediator's region " + std::to_string(id.shared_bytes) +
+                      ": not the same memory");
+  }
+  void* base = ::mmap(nullptr, id.shared_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const int e = errno;
+  ::close(fd);
+  if (base == MAP_FAILED)
+    throw ClientError("cannot map shared memory " + file + ": " + std::strerror(e));
+  impl_->shared = {static_cast<std::uint8_t*>(base), id.shared_bytes};
+  return impl_->shared;
+}
+
+std::span<std::uint8_t> Client::shared_memory() const {
+  return impl_->shared;
+}
+
+std::uint64_t Client::submit_shared(const std::string& op, const std::vector<sdk::Param>& params,
+                                    const std::vector<wire::Extent>& inputs,
+                                    const std::vector<wire::Extent>& outputs,
+                                    std::uint32_t deadline_ms) {
+  if (impl_->shared.empty())
+    throw ClientError("submit_shared needs the shared memory mapped (map_shared_memory)");
+  const std::uint64_t tag = impl_->next_tag++;
+  wire::Submit submit{op, params, deadline_ms, {}, inputs, outputs};
+  auto frame = wire::frame_prefix(wire::FrameType::submit, tag, submit, 0, wire::flags_of(submit));
+  impl_->write({asio::buffer(frame)});
+  impl_->placed[tag] = outputs;
+  return tag;
+}
+
+RunResult Client::run_shared(const std::string& op, const std::vector<sdk::Param>& params,
+                             const std::vector<wire::Extent>& inputs,
+                             const std::vector<wire::Extent>& outputs) {
+  return wait_for(submit_shared(op, params, inputs, outputs));
 }
 
 void Client::cancel(std::uint64_t tag) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,6 +28,16 @@ struct RunResult {
   std::uint64_t wall_ns = 0;
   std::uint64_t device_ns = 0;
   std::uint64_t dispatch_sequence = 0;
+  // A job submitted with submit_shared(): its outputs, in the shared memory where it asked for
+  // them (valid while the Client lives; the next job there overwrites them). `outputs` is empty.
+  std::vector<std::span<const std::uint8_t>> shared_outputs;
+};
+
+struct ConnectOptions {
+  std::string client_name = "vgpu-client";
+  // Asks the mediator for the VM's shared-memory region (docs/protocol.md, "Shared memory"),
+  // so that large outputs skip the socket. Granted when the transport has shared_memory_dir.
+  bool shared_memory = false;
 };
 
 class Client {
@@ -38,6 +49,10 @@ class Client {
   static Client connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_t vm_id,
                               const std::string& token,
                               const std::string& client_name = "vgpu-client");
+  static Client connect(const std::string& host, std::uint16_t port, std::uint32_t vm_id,
+                        const std::string& token, const ConnectOptions& options);
+  static Client connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_t vm_id,
+                              const std::string& token, const ConnectOptions& options);
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
   ~Client();
@@ -54,6 +69,23 @@ class Client {
   RunResult run(const std::string& op, const std::vector<sdk::Param>& params,
                 const std::vector<sdk::Buffer>& inputs = {});
   void cancel(std::uint64_t tag);
+
+  // Maps the shared memory the mediator granted: `path` is what holds it here — in a guest the
+  // vgpu-stub's shared-memory BAR (/sys/bus/pci/devices/<dev>/resource2), on the mediator's host
+  // empty for the file HELLO_OK named. Throws ClientError when none was granted or `path` is not
+  // the same size.
+  std::span<std::uint8_t> map_shared_memory(const std::string& path = "");
+  // Empty until mapped.
+  std::span<std::uint8_t> shared_memory() const;
+  // Submits a job whose inputs are read from, and whose outputs are written to, ranges of the
+  // shared memory (offset and size; for an output, the most it may take).
+  std::uint64_t submit_shared(const std::string& op, const std::vector<sdk::Param>& params,
+                              const std::vector<wire::Extent>& inputs,
+                              const std::vector<wire::Extent>& outputs,
+                              std::uint32_t deadline_ms = 0);
+  RunResult run_shared(const std::string& op, const std::vector<sdk::Param>& params,
+                       const std::vector<wire::Extent>& inputs,
+                       const std::vector<wire::Extent>& outputs);
   // Waiting for a result, first watch the socket for up to `spin` before sleeping in the read,
   // as the CUDA runtime spins before it sleeps when a program waits for a kernel. A short job's
   // result then costs no wake-up of this thread (tens of microseconds, more in a VM) at the price
@@ -68,7 +100,8 @@ class Client {
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   static Client hello(std::unique_ptr<Impl> impl, std::uint32_t vm_id, const std::string& token,
-                      const std::string& client_name);
+                      const ConnectOptions& options);
+  RunResult wait_for(std::uint64_t tag);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -41,7 +41,7 @@ TEST(Wire, HelloRoundTrip) {
 }
 
 TEST(Wire, HelloOkRoundTrip) {
-  auto frame = frame_prefix(FrameType::hello_ok, 1, HelloOk{3, 2, "B", "vm-three", 65536});
+  auto frame = frame_prefix(FrameType::hello_ok, 1, HelloOk{3, 2, "B", "vm-three", 65536, 0, ""});
   auto m = decode_hello_ok(meta_of(frame));
   EXPECT_EQ(m.vm_id, 3u);
   EXPECT_EQ(m.priority, 2);
@@ -51,7 +51,7 @@ TEST(Wire, HelloOkRoundTrip) {
 }
 
 TEST(Wire, SubmitRoundTrip) {
-  Submit s{"gemm", {{"n", "64"}, {"seed", "9"}}, 250, {256, 0, 1024}};
+  Submit s{"gemm", {{"n", "64"}, {"seed", "9"}}, 250, {256, 0, 1024}, {}, {}};
   auto frame = frame_prefix(FrameType::submit, 99, s, 1280);
   auto h = decode_header(header_of(frame), 1 << 20);
   EXPECT_EQ(h.data_len, 1280u);
@@ -125,7 +125,7 @@ TEST(WireMalformed, UnknownType) {
 }
 
 TEST(WireMalformed, OversizeFrame) {
-  auto f = frame_prefix(FrameType::submit, 1, Submit{"noop", {}, 0, {1000}}, 1000);
+  auto f = frame_prefix(FrameType::submit, 1, Submit{"noop", {}, 0, {1000}, {}, {}}, 1000);
   expect_header_error(f, 512, "exceeds the maximum of 512");
 }
 
@@ -179,11 +179,52 @@ TEST(WireMalformed, TooManyParamsOrBuffers) {
 }
 
 TEST(WireMalformed, EmptyOp) {
-  auto f = frame_prefix(FrameType::submit, 1, Submit{"", {}, 0, {}});
+  auto f = frame_prefix(FrameType::submit, 1, Submit{"", {}, 0, {}, {}, {}});
   EXPECT_THROW(decode_submit(meta_of(f)), WireError);
 }
 
 TEST(WireMalformed, BufferSizesDisagreeWithData) {
   EXPECT_THROW(check_buffer_sizes({100, 100}, 150), WireError);
   EXPECT_NO_THROW(check_buffer_sizes({100, 50}, 150));
+}
+
+TEST(Wire, SharedMemoryHelloOkCarriesTheRegionOnlyWithTheFlag) {
+  HelloOk ok{3, 2, "B", "vm-three", 65536, 16 << 20, "/dev/shm/vgpu/vm3"};
+  EXPECT_EQ(flags_of(ok), kFlagShared);
+  auto frame = frame_prefix(FrameType::hello_ok, 1, ok, 0, flags_of(ok));
+  auto h = decode_header(header_of(frame), 1 << 20);
+  EXPECT_EQ(h.flags, kFlagShared);
+  auto m = decode_hello_ok(meta_of(frame), h.flags);
+  EXPECT_EQ(m.shared_bytes, 16u << 20);
+  EXPECT_EQ(m.shared_name, "/dev/shm/vgpu/vm3");
+  // Read without the flag, the region's fields are bytes nobody asked for.
+  EXPECT_THROW(decode_hello_ok(meta_of(frame)), WireError);
+  ok.shared_bytes = 0;
+  EXPECT_EQ(flags_of(ok), 0);
+}
+
+TEST(Wire, SharedMemorySubmitRoundTrip) {
+  Submit s{"vector_add", {{"n", "4"}}, 0, {}, {{0, 16}, {16, 16}}, {{4096, 1 << 20}}};
+  EXPECT_EQ(flags_of(s), kFlagShared);
+  auto frame = frame_prefix(FrameType::submit, 5, s, 0, flags_of(s));
+  auto h = decode_header(header_of(frame), 1 << 20);
+  auto m = decode_submit(meta_of(frame), h.flags);
+  ASSERT_EQ(m.shared_inputs.size(), 2u);
+  EXPECT_EQ(m.shared_inputs[1].offset, 16u);
+  EXPECT_EQ(m.shared_inputs[1].size, 16u);
+  ASSERT_EQ(m.shared_outputs.size(), 1u);
+  EXPECT_EQ(m.shared_outputs[0].offset, 4096u);
+  EXPECT_EQ(m.shared_outputs[0].size, 1u << 20);
+  EXPECT_THROW(decode_submit(meta_of(frame)), WireError);  // extents without the flag
+}
+
+TEST(Wire, ASubmitCannotSendInputsBothWays) {
+  Submit s{"vector_add", {}, 0, {16, 16}, {{0, 16}}, {}};
+  auto frame = frame_prefix(FrameType::submit, 5, s, 32, flags_of(s));
+  try {
+    decode_submit(meta_of(frame), kFlagShared);
+    FAIL() << "accepted";
+  } catch (const WireError& e) {
+    EXPECT_NE(std::string(e.what()).find("not both"), std::string::npos) << e.what();
+  }
 }

@@ -43,6 +43,29 @@ std::vector<pid_t> children_of(pid_t parent) {
   return out;
 }
 
+// The worker process cannot see the client's shared memory: its outputs come back over the
+// worker's socket and the mediator puts them in place.
+TEST(ProcessIsolation, OutputsReachSharedMemoryFromTheWorkerProcess) {
+  const auto shm =
+      std::filesystem::temp_directory_path() / ("vgpu-iso-shm-" + std::to_string(::getpid()));
+  MediatorProcess m({{"vm", "A", "high"}}, "", "strict_priority", 1,
+                    "    shared_memory_dir: " + shm.string() + "\n    shared_memory_mb: 1\n",
+                    kIsolatedCpu);
+  const auto& vm = m.vm("vm");
+  guest::ConnectOptions options;
+  options.shared_memory = true;
+  auto c = guest::Client::connect("127.0.0.1", m.port(), vm.vm_id, vm.token, options);
+  c.map_shared_memory();
+  const std::vector<sdk::Param> params = {{"n", "257"}, {"seed", "5"}};
+  const auto inline_result = c.run("saxpy", params);
+  const auto placed = c.run_shared("saxpy", params, {}, {{512, 257 * 4}});
+  ASSERT_EQ(placed.status, sdk::Status::ok) << placed.message;
+  ASSERT_EQ(placed.shared_outputs.size(), 1u);
+  EXPECT_EQ(sdk::Buffer(placed.shared_outputs[0].begin(), placed.shared_outputs[0].end()),
+            inline_result.outputs.at(0));
+  std::filesystem::remove_all(shm);
+}
+
 TEST(ProcessIsolation, ResultsAreTheSameAsInProcess) {
   MediatorProcess isolated({{"vm", "A", "high"}}, "", "strict_priority", 1, "", kIsolatedCpu);
   MediatorProcess in_process({{"vm", "A", "high"}});

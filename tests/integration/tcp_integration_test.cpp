@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "client.hpp"
@@ -138,7 +140,8 @@ TEST(TcpIntegration, GarbageOrOversizeFrameClosesOnlyThatConnection) {
   // reading (or allocating) any of the 200 kB it announces.
   auto big = connect_as(m, "a2");
   big.send_raw(wire::frame_prefix(wire::FrameType::submit, 1,
-                                  wire::Submit{"vector_add", {}, 0, {100000, 100000}}, 200000));
+                                  wire::Submit{"vector_add", {}, 0, {100000, 100000}, {}, {}},
+                                  200000));
   msg = refusal([&] { big.next_result(); });
   EXPECT_NE(msg.find("exceeds the maximum of 65536"), std::string::npos) << msg;
 
@@ -306,4 +309,118 @@ TEST(TcpIntegration, BusyPollingServesTheSameResults) {
     if (round % 4 == 3) std::this_thread::sleep_for(10ms);  // past every polling window
   }
   EXPECT_EQ(m.stats()["dispatched_total"], 20);
+}
+
+namespace {
+
+// A scratch directory for shared-memory regions, removed at the end of the test.
+struct ShmDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() /
+      ("vgpu-shm-" + std::to_string(::getpid()) + "-" +
+       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  ~ShmDir() { std::filesystem::remove_all(path); }
+  std::string tcp_settings(unsigned mb) const {
+    return "    shared_memory_dir: " + path.string() +
+           "\n    shared_memory_mb: " + std::to_string(mb) + "\n";
+  }
+};
+
+guest::Client connect_shared(const MediatorProcess& m, const std::string& name) {
+  const auto& vm = m.vm(name);
+  guest::ConnectOptions options;
+  options.shared_memory = true;
+  return guest::Client::connect("127.0.0.1", m.port(), vm.vm_id, vm.token, options);
+}
+
+std::vector<float> shared_floats(const guest::RunResult& r, std::size_t index = 0) {
+  EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+  if (r.shared_outputs.size() <= index) return {};
+  const auto& out = r.shared_outputs[index];
+  std::vector<float> v(out.size() / sizeof(float));
+  std::memcpy(v.data(), out.data(), v.size() * sizeof(float));
+  return v;
+}
+
+}  // namespace
+
+TEST(TcpIntegration, SharedMemoryCarriesInputsAndOutputsBesideTheSocket) {
+  ShmDir shm;
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, shm.tcp_settings(4));
+  auto c = connect_shared(m, "a1");
+  EXPECT_EQ(c.identity().shared_bytes, 4u << 20);
+  EXPECT_EQ(c.identity().shared_name,
+            (shm.path / ("vm" + std::to_string(m.vm("a1").vm_id))).string());
+  auto memory = c.map_shared_memory();
+  ASSERT_EQ(memory.size(), 4u << 20);
+
+  // Generated inputs, the output in shared memory: the same values as through the socket.
+  const std::size_t n = 100000;
+  const std::vector<sdk::Param> params{{"n", std::to_string(n)}, {"seed", "4"}};
+  auto placed = c.run_shared("vector_add", params, {}, {{1 << 20, n * sizeof(float)}});
+  EXPECT_TRUE(placed.outputs.empty());
+  ASSERT_EQ(placed.shared_outputs.size(), 1u);
+  EXPECT_EQ(placed.shared_outputs[0].data(), memory.data() + (1 << 20));
+  EXPECT_EQ(shared_floats(placed), floats(c.run("vector_add", params)));
+
+  // Inputs from shared memory too: a 2x2 gemm whose matrices the client wrote there.
+  const std::vector<float> a{1, 2, 3, 4}, b{5, 6, 7, 8};
+  std::memcpy(memory.data(), a.data(), 16);
+  std::memcpy(memory.data() + 16, b.data(), 16);
+  auto prod = c.run_shared("gemm", {{"n", "2"}}, {{0, 16}, {16, 16}}, {{64, 16}});
+  EXPECT_EQ(shared_floats(prod), (std::vector<float>{19, 22, 43, 50}));
+}
+
+TEST(TcpIntegration, BadSharedMemoryRequestsGetClearErrorsAndTheConnectionStays) {
+  ShmDir shm;
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, shm.tcp_settings(1));
+  auto c = connect_shared(m, "a1");
+  c.map_shared_memory();
+  const std::vector<sdk::Param> params{{"n", "1000"}, {"seed", "2"}};
+
+  auto small = c.run_shared("vector_add", params, {}, {{0, 3999}});  // one float short
+  EXPECT_EQ(small.status, sdk::Status::bad_request);
+  EXPECT_NE(small.message.find("output 0 is 4000 bytes but its place in shared memory holds 3999"),
+            std::string::npos)
+      << small.message;
+
+  auto outside = c.run_shared("vector_add", params, {}, {{(1 << 20) - 100, 4000}});
+  EXPECT_EQ(outside.status, sdk::Status::bad_request);
+  EXPECT_NE(outside.message.find("shared output 0 (offset 1048476, 4000 bytes) lies outside"),
+            std::string::npos)
+      << outside.message;
+
+  auto wrapping = c.run_shared("gemm", {{"n", "2"}}, {{16, UINT64_MAX - 8}, {0, 16}}, {{64, 16}});
+  EXPECT_EQ(wrapping.status, sdk::Status::bad_request);
+  EXPECT_NE(wrapping.message.find("shared input 0"), std::string::npos) << wrapping.message;
+
+  auto fine = c.run_shared("vector_add", params, {}, {{0, 4000}});
+  EXPECT_EQ(shared_floats(fine).size(), 1000u);
+}
+
+TEST(TcpIntegration, EachVmGetsItsOwnRegionAndItsConnectionsShareIt) {
+  ShmDir shm;
+  MediatorProcess m({{"a1", "A", "high"}, {"b1", "B", "low"}}, "", "strict_priority", 1,
+                    shm.tcp_settings(1));
+  auto first = connect_shared(m, "a1"), second = connect_shared(m, "a1"),
+       other = connect_shared(m, "b1");
+  EXPECT_EQ(first.identity().shared_name, second.identity().shared_name);
+  EXPECT_NE(first.identity().shared_name, other.identity().shared_name);
+  auto mine = first.map_shared_memory();
+  second.map_shared_memory();
+  auto theirs = other.map_shared_memory();
+  // A job of one connection writes where the other connection of the same VM reads it.
+  auto r = first.run_shared("vector_add", {{"n", "8"}, {"seed", "3"}}, {}, {{128, 32}});
+  ASSERT_EQ(r.status, sdk::Status::ok) << r.message;
+  EXPECT_EQ(std::memcmp(second.shared_memory().data() + 128, mine.data() + 128, 32), 0);
+  EXPECT_NE(std::memcmp(theirs.data() + 128, mine.data() + 128, 32), 0);
+}
+
+TEST(TcpIntegration, WithoutSharedMemoryDirTheClientIsToldWhy) {
+  MediatorProcess m({{"a1", "A", "high"}});
+  auto c = connect_shared(m, "a1");
+  EXPECT_EQ(c.identity().shared_bytes, 0u);
+  EXPECT_NE(refusal([&] { c.map_shared_memory(); }).find("shared_memory_dir"), std::string::npos);
+  // The connection serves ordinary jobs as before.
+  EXPECT_EQ(floats(c.run("vector_add", {{"n", "10"}})).size(), 10u);
 }

@@ -31,6 +31,21 @@ inline IoOptions read_io_options(sdk::SettingsReader& reader) {
   return io;
 }
 
+// `shared_memory_dir` (one region file per VM) and `shared_memory_mb` (the size of a region the
+// mediator creates). Without a dir, clients get no shared memory.
+inline SharedMemoryOptions read_shared_memory_options(sdk::SettingsReader& reader) {
+  SharedMemoryOptions shm;
+  shm.dir = reader.get<std::string>("shared_memory_dir", "");
+  if (!shm.dir.empty() && !shm.dir.is_absolute())
+    throw sdk::ConfigError(
+        "'shared_memory_dir' must be an absolute directory path (e.g. "
+        "/dev/shm/vgpu), not '" +
+        shm.dir.string() + "'");
+  shm.size_bytes = std::size_t(reader.get_in_range<unsigned>("shared_memory_mb", 256, 1, 65536))
+                   << 20;
+  return shm;
+}
+
 // `Peer` tells what an accepted socket proves and tunes it:
 //   static void configure(typename Protocol::socket&);
 //   static PeerFacts identify(const typename Protocol::socket&);
@@ -40,15 +55,20 @@ class StreamServer {
   using Socket = typename Protocol::socket;
   using Session = StreamSession<Socket>;
 
-  StreamServer(typename Protocol::endpoint endpoint, IoOptions io, std::string transport,
-               sdk::Logger& log)
-      : endpoint_(endpoint), io_options_(io), transport_(std::move(transport)), log_(log) {}
+  StreamServer(typename Protocol::endpoint endpoint, IoOptions io, SharedMemoryOptions shm,
+               std::string transport, sdk::Logger& log)
+      : endpoint_(endpoint),
+        io_options_(io),
+        regions_(std::move(shm)),
+        transport_(std::move(transport)),
+        log_(log) {}
 
   ~StreamServer() { stop(); }
 
   // Binds at once, so a busy address is an error at start, not later.
   void start(sdk::Sink& sink) {
     sink_ = &sink;
+    regions_.prepare();
     acceptor_.open(endpoint_.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint_);
@@ -111,25 +131,25 @@ class StreamServer {
   }
 
   void accept_next() {
-    acceptor_.async_accept(
-        asio::make_strand(io_), [this](boost::system::error_code ec, Socket socket) {
-          if (ec) {
-            if (ec != asio::error::operation_aborted)
-              log_.warn(transport_ + ": accept failed: " + ec.message());
-            if (acceptor_.is_open()) accept_next();
-            return;
-          }
-          Peer::configure(socket);
-          PeerFacts peer = Peer::identify(socket);
-          auto session = std::make_shared<Session>(std::move(socket), *sink_, log_, transport_,
-                                                   peer, [this](Session* s) { forget(s); });
-          {
-            std::lock_guard lock(mutex_);
-            sessions_.emplace(session.get(), session);
-          }
-          session->start();
-          accept_next();
-        });
+    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
+                                                          Socket socket) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted)
+          log_.warn(transport_ + ": accept failed: " + ec.message());
+        if (acceptor_.is_open()) accept_next();
+        return;
+      }
+      Peer::configure(socket);
+      PeerFacts peer = Peer::identify(socket);
+      auto session = std::make_shared<Session>(std::move(socket), *sink_, log_, transport_, peer,
+                                               &regions_, [this](Session* s) { forget(s); });
+      {
+        std::lock_guard lock(mutex_);
+        sessions_.emplace(session.get(), session);
+      }
+      session->start();
+      accept_next();
+    });
   }
 
   void forget(Session* s) {
@@ -139,6 +159,7 @@ class StreamServer {
 
   typename Protocol::endpoint endpoint_;
   IoOptions io_options_;
+  SharedRegions regions_;
   std::string transport_;
   sdk::Logger& log_;
   sdk::Sink* sink_ = nullptr;

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 
+#include "shared_regions.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/transport.hpp"
 #include "vgpu/sdk/wire.hpp"
@@ -41,14 +42,16 @@ class StreamSession : public sdk::ReplyChannel,
  public:
   using OnClosed = std::function<void(StreamSession*)>;
 
+  // `regions` (may be null: none configured) must outlive the session.
   StreamSession(Socket socket, sdk::Sink& sink, sdk::Logger& log, std::string transport,
-                PeerFacts peer, OnClosed on_closed)
+                PeerFacts peer, SharedRegions* regions, OnClosed on_closed)
       : socket_(std::move(socket)),
         sink_(sink),
         log_(log),
         transport_(std::move(transport)),
         peer_(std::move(peer.description)),
         vsock_cid_(peer.vsock_cid),
+        regions_(regions),
         on_closed_(std::move(on_closed)),
         max_frame_(sink.max_frame_bytes()) {}
 
@@ -59,14 +62,17 @@ class StreamSession : public sdk::ReplyChannel,
 
   void deliver(std::uint64_t tag, sdk::JobResult r) override {
     if (closed_) return;
+    // Outputs already in the client's shared memory: only their sizes travel.
+    const bool placed = !r.placed_sizes.empty();
     wire::ResultMeta meta{static_cast<std::uint16_t>(r.status),
                           std::move(r.message),
                           static_cast<std::uint64_t>(r.queued.count()),
                           static_cast<std::uint64_t>(r.usage.wall.count()),
                           static_cast<std::uint64_t>(r.usage.device.count()),
                           r.dispatch_sequence,
-                          wire::sizes_of(r.outputs)};
-    send({wire::frame_prefix(wire::FrameType::result, tag, meta, wire::total_size(r.outputs)),
+                          placed ? std::move(r.placed_sizes) : wire::sizes_of(r.outputs)};
+    send({wire::frame_prefix(wire::FrameType::result, tag, meta, wire::total_size(r.outputs),
+                             placed ? wire::kFlagShared : 0),
           std::move(r.outputs)});
   }
 
@@ -116,7 +122,7 @@ class StreamSession : public sdk::ReplyChannel,
         case wire::FrameType::hello:
           return on_hello(wire::decode_hello(meta_));
         case wire::FrameType::submit:
-          return on_submit(wire::decode_submit(meta_));
+          return on_submit(wire::decode_submit(meta_, head_.flags));
         case wire::FrameType::cancel:
           if (!require_hello()) return;
           sink_.cancel(*this, head_.tag);
@@ -148,10 +154,29 @@ class StreamSession : public sdk::ReplyChannel,
       return reject(outcome.status, head_.tag, outcome.message);
     }
     vm_id_ = outcome.tenant.vm_id;
-    wire::HelloOk ok{outcome.tenant.vm_id, static_cast<std::uint8_t>(outcome.tenant.priority),
-                     outcome.tenant.pool, outcome.vm_name, static_cast<std::uint32_t>(max_frame_)};
-    send({wire::frame_prefix(wire::FrameType::hello_ok, head_.tag, ok), {}});
+    wire::HelloOk ok;
+    ok.vm_id = outcome.tenant.vm_id;
+    ok.priority = static_cast<std::uint8_t>(outcome.tenant.priority);
+    ok.pool = outcome.tenant.pool;
+    ok.vm_name = outcome.vm_name;
+    ok.max_frame = static_cast<std::uint32_t>(max_frame_);
+    if (head_.flags & wire::kFlagShared) attach_region(ok);
+    send({wire::frame_prefix(wire::FrameType::hello_ok, head_.tag, ok, 0, wire::flags_of(ok)), {}});
     read_header();
+  }
+
+  // The client asked for shared memory: grant the VM's region when this transport has them. A
+  // region that cannot be mapped is logged and not granted; the connection works without it.
+  void attach_region(wire::HelloOk& ok) {
+    if (!regions_ || !regions_->enabled()) return;
+    try {
+      region_ = regions_->for_vm(*vm_id_);
+      ok.shared_bytes = region_->size();
+      ok.shared_name = region_->name();
+    } catch (const std::exception& e) {
+      log_.warn(transport_ + " " + peer_ + ": vm " + std::to_string(*vm_id_) +
+                " gets no shared memory: " + e.what());
+    }
   }
 
   void on_submit(wire::Submit submit) {
@@ -167,13 +192,44 @@ class StreamSession : public sdk::ReplyChannel,
       request_.inputs.emplace_back(size);
       targets.push_back(asio::buffer(request_.inputs.back()));
     }
+    shared_inputs_ = std::move(submit.shared_inputs);
+    shared_outputs_ = std::move(submit.shared_outputs);
     // Scatter read: each input lands straight in its own buffer.
     asio::async_read(socket_, targets,
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                        if (ec) return self->close();
-                       self->sink_.submit(*self->vm_id_, std::move(self->request_), self);
+                       if (auto why = self->take_shared_memory(); !why.empty())
+                         self->deliver(self->request_.client_tag,
+                                       sdk::JobResult::failure(sdk::Status::bad_request, why));
+                       else
+                         self->sink_.submit(*self->vm_id_, std::move(self->request_), self);
                        self->read_header();
                      });
+  }
+
+  // Copies the request's inputs out of shared memory and records where its outputs go. Returns
+  // why that cannot be done, naming the extent; empty on success. Only this job is refused.
+  std::string take_shared_memory() {
+    if (shared_inputs_.empty() && shared_outputs_.empty()) return {};
+    if (!region_)
+      return "the request names shared memory but this connection has none (the client must "
+             "ask for it in HELLO, and the transport needs shared_memory_dir)";
+    auto outside = [&](const wire::Extent& e, const char* what, std::size_t i) -> std::string {
+      if (e.offset <= region_->size() && e.size <= region_->size() - e.offset) return {};
+      return std::string(what) + " " + std::to_string(i) + " (offset " + std::to_string(e.offset) +
+             ", " + std::to_string(e.size) + " bytes) lies outside the shared memory of " +
+             std::to_string(region_->size()) + " bytes";
+    };
+    for (std::size_t i = 0; i < shared_inputs_.size(); ++i)
+      if (auto why = outside(shared_inputs_[i], "shared input", i); !why.empty()) return why;
+    for (std::size_t i = 0; i < shared_outputs_.size(); ++i)
+      if (auto why = outside(shared_outputs_[i], "shared output", i); !why.empty()) return why;
+    // Inputs are copied once, so the guest changing them later cannot affect the running job.
+    for (const auto& e : shared_inputs_)
+      request_.inputs.emplace_back(region_->base() + e.offset, region_->base() + e.offset + e.size);
+    for (const auto& e : shared_outputs_)
+      request_.output_places.push_back({region_, e.offset, e.size});
+    return {};
   }
 
   bool require_hello() {
@@ -298,6 +354,7 @@ class StreamSession : public sdk::ReplyChannel,
   std::string transport_;
   std::string peer_;
   std::optional<std::uint32_t> vsock_cid_;
+  SharedRegions* regions_;
   OnClosed on_closed_;
   std::size_t max_frame_;
 
@@ -305,7 +362,9 @@ class StreamSession : public sdk::ReplyChannel,
   wire::FrameHeader head_{};
   std::vector<std::uint8_t> meta_;
   sdk::SubmitRequest request_;
+  std::vector<wire::Extent> shared_inputs_, shared_outputs_;  // of the request being read
   std::optional<std::uint32_t> vm_id_;
+  std::shared_ptr<sdk::SharedRegion> region_;  // the VM's, when granted at HELLO
 
   std::mutex send_mutex_;  // outbox_, writing_, and the socket's descriptor for direct writes
   std::deque<Outgoing> outbox_;

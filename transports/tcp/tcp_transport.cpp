@@ -30,8 +30,8 @@ struct TcpPeer {
 class TcpTransport final : public vgpu::sdk::Transport {
  public:
   TcpTransport(asio::ip::tcp::endpoint endpoint, vgpu::transports::IoOptions io,
-               vgpu::sdk::Logger& log)
-      : server_(endpoint, io, "tcp", log) {}
+               vgpu::transports::SharedMemoryOptions shm, vgpu::sdk::Logger& log)
+      : server_(endpoint, io, std::move(shm), "tcp", log) {}
 
   void start(vgpu::sdk::Sink& sink) override { server_.start(sink); }
   void stop() override { server_.stop(); }
@@ -52,6 +52,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& setti
   const auto listen = reader.get<std::string>("listen", "127.0.0.1");
   const auto port = reader.get_in_range<unsigned>("port", 7800, 0, 65535);
   const auto io = vgpu::transports::read_io_options(reader);
+  auto shm = vgpu::transports::read_shared_memory_options(reader);
   reader.reject_unknown_keys();
   boost::system::error_code ec;
   auto address = asio::ip::make_address(listen, ec);
@@ -59,7 +60,8 @@ std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& setti
     throw vgpu::sdk::ConfigError(settings["listen"].Mark(),
                                  "'listen' is not an IP address: '" + listen + "'");
   return std::make_unique<TcpTransport>(
-      asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), io, ctx.logger);
+      asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), io, std::move(shm),
+      ctx.logger);
 }
 
 }  // namespace

@@ -49,8 +49,8 @@ Protocol::endpoint vsock_endpoint(unsigned cid, unsigned port) {
 class VsockTransport final : public vgpu::sdk::Transport {
  public:
   VsockTransport(unsigned cid, unsigned port, vgpu::transports::IoOptions io,
-                 vgpu::sdk::Logger& log)
-      : cid_(cid), server_(vsock_endpoint(cid, port), io, "vsock", log) {}
+                 vgpu::transports::SharedMemoryOptions shm, vgpu::sdk::Logger& log)
+      : cid_(cid), server_(vsock_endpoint(cid, port), io, std::move(shm), "vsock", log) {}
 
   void start(vgpu::sdk::Sink& sink) override {
     try {
@@ -81,6 +81,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& set
   if (port == 0) port = VMADDR_PORT_ANY;
   const auto cid = reader.get<std::string>("cid", "any");
   const auto io = vgpu::transports::read_io_options(reader);
+  auto shm = vgpu::transports::read_shared_memory_options(reader);
   reader.reject_unknown_keys();
   unsigned listen_cid = VMADDR_CID_ANY;
   if (cid != "any") {
@@ -94,7 +95,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& set
           "'cid' must be 'any' or a number (2 = the host), not '" + cid + "'");
     }
   }
-  return std::make_unique<VsockTransport>(listen_cid, port, io, ctx.logger);
+  return std::make_unique<VsockTransport>(listen_cid, port, io, std::move(shm), ctx.logger);
 }
 
 }  // namespace

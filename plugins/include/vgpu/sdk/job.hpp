@@ -42,6 +42,27 @@ struct Tenant {
   std::uint64_t memory_quota_bytes = 0;
 };
 
+// Memory a client shares with the mediator (docs/protocol.md, "Shared memory"): one region per
+// VM, mapped by the transport that proved the VM's identity. A job's outputs can be written
+// straight into it, skipping the copy through the transport. Every job that points into a region
+// holds it, so it stays mapped until the last of them is answered.
+class SharedRegion {
+ public:
+  virtual ~SharedRegion() = default;
+  virtual std::uint8_t* base() const = 0;
+  virtual std::size_t size() const = 0;
+  virtual const std::string& name() const = 0;  // for messages: the file behind it
+};
+
+// Where the client wants one output: `capacity` bytes at `offset` of its region. The transport
+// has checked that the range lies inside the region.
+struct OutputPlace {
+  std::shared_ptr<SharedRegion> region;
+  std::size_t offset = 0;
+  std::size_t capacity = 0;
+  std::uint8_t* data() const { return region->base() + offset; }
+};
+
 struct Param {
   std::string key;
   std::string value;
@@ -54,6 +75,9 @@ struct Job {
   std::string op;
   std::vector<Param> params;
   std::vector<Buffer> inputs;
+  // Empty, or one place per output: an executor may write output i straight there (see
+  // JobResult::placed_sizes); whatever it returns in `outputs` instead the core copies there.
+  std::vector<OutputPlace> output_places;
   std::optional<Clock::time_point> deadline;
   Clock::time_point enqueued_at{};
 
@@ -117,6 +141,9 @@ struct JobResult {
   Status status = Status::ok;
   std::string message;
   std::vector<Buffer> outputs;
+  // Set by an executor that wrote its outputs straight into the job's output_places: the size of
+  // each (then `outputs` is empty). Empty when the outputs are in `outputs`.
+  std::vector<std::uint64_t> placed_sizes;
   Usage usage;                          // filled by the executor
   std::chrono::nanoseconds queued{0};   // admission -> start, filled by the core
   std::uint64_t dispatch_sequence = 0;  // order in which the mediator started jobs

@@ -17,7 +17,8 @@ namespace vgpu::sdk {
 // Bumped whenever an interface, the job model or this descriptor changes layout. The loader
 // refuses a plugin built against another value, naming both.
 inline constexpr std::uint32_t kAbiVersion =
-    4;  // 2: quota, admission; 3: started(), registered_vms(); 4: Executor::unusable()
+    5;  // 2: quota, admission; 3: started(), registered_vms(); 4: Executor::unusable();
+        // 5: shared memory (Job::output_places, JobResult::placed_sizes)
 
 enum class PluginKind : std::uint32_t { transport = 1, policy = 2, executor = 3 };
 

@@ -34,6 +34,7 @@ struct SubmitRequest {
   std::string op;
   std::vector<Param> params;
   std::vector<Buffer> inputs;
+  std::vector<OutputPlace> output_places;  // outputs into the client's shared memory, if asked
   std::optional<std::chrono::milliseconds> deadline;
 };
 

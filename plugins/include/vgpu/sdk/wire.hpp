@@ -21,6 +21,11 @@ inline constexpr std::size_t kMaxMetaBytes = 64 * 1024;
 inline constexpr std::size_t kMaxParams = 64;
 inline constexpr std::size_t kMaxBuffers = 16;
 
+// Header flags. `shared`: on HELLO the client asks for its VM's shared-memory region; on
+// HELLO_OK the mediator grants it; on SUBMIT the inputs and outputs are places in it; on RESULT
+// the outputs were written there (docs/protocol.md, "Shared memory").
+inline constexpr std::uint16_t kFlagShared = 0x0001;
+
 enum class FrameType : std::uint8_t {
   hello = 1,
   hello_ok = 2,
@@ -170,6 +175,16 @@ struct HelloOk {
   std::string pool;
   std::string vm_name;
   std::uint32_t max_frame = 0;
+  // With kFlagShared only: the region's size and the file behind it on the host (a client on
+  // the host maps that file; a guest maps the vgpu-stub's shared-memory BAR instead).
+  std::uint64_t shared_bytes = 0;
+  std::string shared_name;
+};
+
+// A range of the VM's shared-memory region.
+struct Extent {
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
 };
 
 struct Submit {
@@ -177,6 +192,10 @@ struct Submit {
   std::vector<sdk::Param> params;
   std::uint32_t deadline_ms = 0;  // 0: none
   std::vector<std::uint64_t> buffer_sizes;
+  // With kFlagShared only: the inputs (instead of buffers in the data section) and one place per
+  // output (offset and capacity).
+  std::vector<Extent> shared_inputs;
+  std::vector<Extent> shared_outputs;
 };
 
 struct ResultMeta {
@@ -217,8 +236,16 @@ inline void encode(const HelloOk& m, std::vector<std::uint8_t>& out) {
   w.str(m.pool);
   w.str(m.vm_name);
   w.u32(m.max_frame);
+  if (m.shared_bytes) {
+    w.u64(m.shared_bytes);
+    w.str(m.shared_name);
+  }
 }
-inline HelloOk decode_hello_ok(std::span<const std::uint8_t> in) {
+// The flag of a HELLO_OK frame carrying `m`.
+inline std::uint16_t flags_of(const HelloOk& m) {
+  return m.shared_bytes ? kFlagShared : 0;
+}
+inline HelloOk decode_hello_ok(std::span<const std::uint8_t> in, std::uint16_t flags = 0) {
   MetaReader r(in);
   HelloOk m;
   m.vm_id = r.u32();
@@ -226,6 +253,10 @@ inline HelloOk decode_hello_ok(std::span<const std::uint8_t> in) {
   m.pool = r.str("pool");
   m.vm_name = r.str("vm_name");
   m.max_frame = r.u32();
+  if (flags & kFlagShared) {
+    m.shared_bytes = r.u64();
+    m.shared_name = r.str("shared_name");
+  }
   r.expect_end();
   return m;
 }
@@ -244,6 +275,25 @@ inline std::vector<std::uint64_t> read_sizes(MetaReader& r) {
   for (auto& s : sizes) s = r.u64();
   return sizes;
 }
+inline void write_extents(MetaWriter& w, const std::vector<Extent>& extents) {
+  if (extents.size() > kMaxBuffers) throw WireError("more than 16 shared-memory extents");
+  w.u16(static_cast<std::uint16_t>(extents.size()));
+  for (const auto& e : extents) {
+    w.u64(e.offset);
+    w.u64(e.size);
+  }
+}
+inline std::vector<Extent> read_extents(MetaReader& r, const char* what) {
+  const std::uint16_t n = r.u16();
+  if (n > kMaxBuffers)
+    throw WireError(std::string(what) + " count " + std::to_string(n) + " exceeds the limit of 16");
+  std::vector<Extent> extents(n);
+  for (auto& e : extents) {
+    e.offset = r.u64();
+    e.size = r.u64();
+  }
+  return extents;
+}
 }  // namespace detail
 
 inline void encode(const Submit& m, std::vector<std::uint8_t>& out) {
@@ -257,8 +307,16 @@ inline void encode(const Submit& m, std::vector<std::uint8_t>& out) {
   }
   w.u32(m.deadline_ms);
   detail::write_sizes(w, m.buffer_sizes);
+  if (!m.shared_inputs.empty() || !m.shared_outputs.empty()) {
+    detail::write_extents(w, m.shared_inputs);
+    detail::write_extents(w, m.shared_outputs);
+  }
 }
-inline Submit decode_submit(std::span<const std::uint8_t> in) {
+// The flag of a SUBMIT frame carrying `m`.
+inline std::uint16_t flags_of(const Submit& m) {
+  return m.shared_inputs.empty() && m.shared_outputs.empty() ? 0 : kFlagShared;
+}
+inline Submit decode_submit(std::span<const std::uint8_t> in, std::uint16_t flags = 0) {
   MetaReader r(in);
   Submit m;
   m.op = r.str("op");
@@ -273,6 +331,13 @@ inline Submit decode_submit(std::span<const std::uint8_t> in) {
   }
   m.deadline_ms = r.u32();
   m.buffer_sizes = detail::read_sizes(r);
+  if (flags & kFlagShared) {
+    m.shared_inputs = detail::read_extents(r, "shared input");
+    m.shared_outputs = detail::read_extents(r, "shared output");
+    if (!m.buffer_sizes.empty() && !m.shared_inputs.empty())
+      throw WireError(
+          "a SUBMIT sends its inputs in the data section or in shared memory, not both");
+  }
   r.expect_end();
   return m;
 }
@@ -328,11 +393,11 @@ inline void check_buffer_sizes(const std::vector<std::uint64_t>& sizes, std::uin
 // the writer, never copied into this block).
 template <typename Message>
 std::vector<std::uint8_t> frame_prefix(FrameType type, std::uint64_t tag, const Message& m,
-                                       std::uint64_t data_len = 0) {
+                                       std::uint64_t data_len = 0, std::uint16_t flags = 0) {
   if (data_len > UINT32_MAX) throw WireError("data section larger than 4 GiB");
   std::vector<std::uint8_t> out(kHeaderSize);
   encode(m, out);
-  FrameHeader h{type, 0, static_cast<std::uint32_t>(out.size() - kHeaderSize),
+  FrameHeader h{type, flags, static_cast<std::uint32_t>(out.size() - kHeaderSize),
                 static_cast<std::uint32_t>(data_len), tag};
   auto hb = encode_header(h);
   std::memcpy(out.data(), hb.data(), kHeaderSize);
