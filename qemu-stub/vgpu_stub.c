@@ -9,6 +9,13 @@
  *
  *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token=<32 hex chars>
  *
+ * Optionally BAR2 is the VM's shared memory with the mediator (docs/protocol.md, "Shared
+ * memory"): a memory backend the mediator maps too, so job outputs reach the guest without
+ * passing through a socket. The device only exposes it; it never touches its contents.
+ *
+ *   -object memory-backend-file,id=vgpushm,mem-path=/dev/shm/vgpu/vm7,size=256M,share=on
+ *   -device vgpu-stub,...,memdev=vgpushm
+ *
  * Modelled on hw/misc/edu.c; written against QEMU 7.2 (qemu-stub/README.md lists what
  * differs in XCP-ng's QEMU 4.2.1).
  */
@@ -20,6 +27,7 @@
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qom/object.h"
+#include "sysemu/hostmem.h"
 
 #include "vgpu_stub_registers.h"
 
@@ -44,6 +52,7 @@ struct VgpuStubState {
     char *priority;
     uint32_t vm_id;
     char *token;
+    HostMemoryBackend *shmem; /* memdev: BAR2, optional */
 
     /* The BAR0 image, filled once at realize. */
     uint8_t regs[VGPU_STUB_REGS_BYTES];
@@ -186,6 +195,42 @@ static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
     memory_region_init_io(&s->mmio, OBJECT(s), &vgpu_stub_mmio_ops, s, "vgpu-stub-mmio",
                           VGPU_STUB_BAR0_SIZE);
     pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+
+    if (s->shmem) {
+        MemoryRegion *mr = host_memory_backend_get_memory(s->shmem);
+        uint64_t size = memory_region_size(mr);
+
+        if (host_memory_backend_is_mapped(s->shmem)) {
+            error_setg(errp, "vgpu-stub: memdev '%s' is already in use by another device",
+                       object_get_canonical_path_component(OBJECT(s->shmem)));
+            return;
+        }
+        if (!is_power_of_2(size)) {
+            error_setg(errp, "vgpu-stub: memdev size %" PRIu64 " is not a power of two "
+                       "(a PCI BAR must be)", size);
+            return;
+        }
+        /* Without share=on the mediator would never see what the guest writes. */
+        if (!object_property_get_bool(OBJECT(s->shmem), "share", &error_abort)) {
+            error_setg(errp, "vgpu-stub: memdev '%s' needs share=on",
+                       object_get_canonical_path_component(OBJECT(s->shmem)));
+            return;
+        }
+        host_memory_backend_set_mapped(s->shmem, true);
+        pci_register_bar(pdev, 2,
+                         PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_PREFETCH |
+                             PCI_BASE_ADDRESS_MEM_TYPE_64,
+                         mr);
+    }
+}
+
+static void vgpu_stub_exit(PCIDevice *pdev)
+{
+    VgpuStubState *s = VGPU_STUB(pdev);
+
+    if (s->shmem) {
+        host_memory_backend_set_mapped(s->shmem, false);
+    }
 }
 
 static Property vgpu_stub_properties[] = {
@@ -193,6 +238,7 @@ static Property vgpu_stub_properties[] = {
     DEFINE_PROP_STRING("priority", VgpuStubState, priority),
     DEFINE_PROP_UINT32("vm_id", VgpuStubState, vm_id, 0),
     DEFINE_PROP_STRING("token", VgpuStubState, token),
+    DEFINE_PROP_LINK("memdev", VgpuStubState, shmem, TYPE_MEMORY_BACKEND, HostMemoryBackend *),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -210,6 +256,7 @@ static void vgpu_stub_class_init(ObjectClass *klass, void *data)
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
 
     k->realize = vgpu_stub_realize;
+    k->exit = vgpu_stub_exit;
     k->vendor_id = VGPU_STUB_VENDOR_ID;
     k->device_id = VGPU_STUB_DEVICE_ID;
     k->revision = 1;

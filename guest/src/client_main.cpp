@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   std::string transport = env_or("VGPU_TRANSPORT", "tcp");
   std::string spool_dir = env_or("VGPU_DIR", "");
   unsigned poll_ms = 2;
+  bool shared_memory = false;
   app.add_option("--sysfs-root", sysfs_root, "where PCI sysfs is (default /sys, $VGPU_SYSFS_ROOT)");
   app.add_option("--host", host, "mediator address (default 127.0.0.1, $VGPU_HOST)");
   app.add_option("--port", port, "mediator port (default 7800, $VGPU_PORT)");
@@ -72,6 +73,9 @@ int main(int argc, char** argv) {
                  "$VGPU_DIR)");
   app.add_option("--poll-ms", poll_ms, "file transport: how often to look for the response")
       ->check(CLI::Range(1u, 10000u));
+  app.add_flag("--shared-memory", shared_memory,
+               "tcp/vsock: the output comes back through the VM's shared memory (the "
+               "vgpu-stub's BAR2; on the mediator's host, the file the mediator names)");
 
   app.add_subcommand("info", "print the identity the vgpu-stub device gives this VM");
   auto* run =
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
   guest::DeviceIdentity device;
   // With the file transport and its directory given, the directory is the identity.
   const bool identity_needed = !vm_id && !(transport == "file" && !spool_dir.empty());
-  if (identity_needed || app.got_subcommand("info")) {
+  if (identity_needed || app.got_subcommand("info") || (shared_memory && !vm_id)) {
     try {
       device = guest::read_device_identity(sysfs_root);
     } catch (const guest::DeviceError& e) {
@@ -132,11 +136,28 @@ int main(int argc, char** argv) {
       std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
       return result.status == sdk::Status::ok ? 0 : 1;
     }
+    guest::ConnectOptions options;
+    options.shared_memory = shared_memory;
     auto client = transport == "vsock"
-                      ? guest::Client::connect_vsock(cid, port, vm_id.value_or(0), token)
-                      : guest::Client::connect(host, port, vm_id.value_or(0), token);
-    auto result = client.run(op, params);
+                      ? guest::Client::connect_vsock(cid, port, vm_id.value_or(0), token, options)
+                      : guest::Client::connect(host, port, vm_id.value_or(0), token, options);
+    if (!shared_memory) {
+      auto result = client.run(op, params);
+      std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
+      return result.status == sdk::Status::ok ? 0 : 1;
+    }
+    // The whole region is the output's place; the device's BAR2 when there is one.
+    const auto memory = client.map_shared_memory(device.shared_memory_path);
+    auto result = client.run_shared(op, params, {}, {{0, memory.size()}});
+    for (const auto& out : result.shared_outputs)
+      result.outputs.emplace_back(out.begin(), out.end());
     std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
+    if (json && result.status == sdk::Status::ok)
+      std::cout << "{\"shared_memory\": \""
+                << (device.shared_memory_path.empty() ? client.identity().shared_name
+                                                      : device.shared_memory_path)
+                << "\", \"bytes\": " << (result.outputs.empty() ? 0 : result.outputs[0].size())
+                << "}\n";
     return result.status == sdk::Status::ok ? 0 : 1;
   } catch (const guest::ClientError& e) {
     std::cerr << "vgpu-client: " << e.what() << "\n";

@@ -86,6 +86,9 @@ DeviceIdentity read_device_identity(const std::filesystem::path& sysfs_root) {
     ::munmap(map, VGPU_STUB_BAR0_SIZE);
     auto id = decode_bar0(bar, sizeof bar);
     id.pci_address = entry.path().filename().string();
+    const auto bar2 = entry.path() / "resource2";
+    if (std::filesystem::exists(bar2, ec) && std::filesystem::file_size(bar2, ec) > 0 && !ec)
+      id.shared_memory_path = bar2.string();
     return id;
   }
   throw DeviceError("no vgpu-stub device (PCI " + std::string("1af4:10f6") + ") in " +

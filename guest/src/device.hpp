@@ -16,6 +16,9 @@ struct DeviceIdentity {
   std::string token;
   std::uint32_t flags = 0;
   std::string pci_address;
+  // The device's BAR2, the VM's shared memory with the mediator, when QEMU gave it one
+  // (memdev=): sysfs's resource2 file, which a client maps. Empty otherwise.
+  std::string shared_memory_path;
 };
 
 class DeviceError : public std::runtime_error {

@@ -53,7 +53,14 @@ GuestVm::GuestVm(const VmArtifacts& artifacts, GuestOptions options,
   args.insert(args.end(),
               {"-kernel", artifacts.kernel.string(), "-initrd", artifacts.initramfs.string(),
                "-append", "console=ttyS0 quiet panic=-1 vgpu.script=" + script});
-  if (options_.device) args.insert(args.end(), {"-device", *options_.device});
+  if (options_.device && options_.shared_memory) {
+    args.insert(args.end(), {"-object", "memory-backend-file,id=vgpushm,mem-path=" +
+                                            options_.shared_memory->string() +
+                                            ",size=" + options_.shared_memory_size + ",share=on"});
+    args.insert(args.end(), {"-device", *options_.device + ",memdev=vgpushm"});
+  } else if (options_.device) {
+    args.insert(args.end(), {"-device", *options_.device});
+  }
   if (options_.network)
     // romfile= (empty): no PXE option ROM, so the firmware package need not carry one.
     args.insert(args.end(),

@@ -27,6 +27,10 @@ struct GuestOptions {
   bool network = false;               // slirp: the guest is 10.0.2.15, the host 10.0.2.2
   std::vector<GuestShare> shares;
   std::string script;
+  // The VM's shared memory with the mediator: this file (of `shared_memory_size`, a power of
+  // two) becomes the device's BAR2 (memdev=).
+  std::optional<std::filesystem::path> shared_memory;
+  std::string shared_memory_size = "16M";
 };
 
 struct GuestRun {

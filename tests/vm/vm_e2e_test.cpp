@@ -160,6 +160,42 @@ TEST_F(VmEndToEnd, GuestRunsJobsOverTcpWithTheTokenFromTheDevice) {
   EXPECT_NE(run.output.find("forged=4"), std::string::npos) << describe(run);
 }
 
+// 2b. The output comes back through the VM's shared memory: the vgpu-stub's BAR2 in the guest,
+// the same file the mediator maps on the host. The host reads the guest's result in that file.
+TEST_F(VmEndToEnd, GuestGetsItsOutputThroughTheDevicesSharedMemory) {
+  const auto shm = work_ / "shm";
+  std::filesystem::create_directories(shm);
+  MediatorProcess m({{"guest-shm", "A", "high"}}, "", "strict_priority", 1,
+                    "    shared_memory_dir: " + shm.string() + "\n    shared_memory_mb: 16\n");
+  const auto device = device_for(m, "guest-shm");
+  const auto& who = m.vm("guest-shm");
+  const auto region = shm / ("vm" + std::to_string(who.vm_id));
+  const std::string client =
+      "vgpu-client --host 10.0.2.2 --port " + std::to_string(m.port()) + " --json ";
+  GuestOptions options{
+      "guest-shm", device, true, {}, client + "--shared-memory run vector_add --n 4099 --seed 7"};
+  options.shared_memory = region;
+  auto vm = boot(options);
+  const auto run = vm->finish(kGuestLimit);
+  ASSERT_TRUE(run.finished) << describe(run);
+  ASSERT_EQ(run.script_status, 0) << describe(run);
+  const auto placed = json_line(run.output, "shared_memory");
+  EXPECT_NE(placed.at("shared_memory").get<std::string>().find("resource2"), std::string::npos)
+      << "the guest maps the device's BAR2: " << placed.dump();
+  EXPECT_EQ(placed.at("bytes"), 4099 * 4);
+  EXPECT_EQ(json_line(run.output, "op").at("values"), 4099);
+
+  // What the guest received is in the region's file on the host, and equals the result the
+  // same job gives over the socket.
+  auto host = guest::Client::connect("127.0.0.1", m.port(), who.vm_id, token_of(device));
+  const auto expected = host.run("vector_add", {{"n", "4099"}, {"seed", "7"}});
+  ASSERT_EQ(expected.outputs.size(), 1u);
+  std::ifstream file(region, std::ios::binary);
+  std::vector<std::uint8_t> bytes(expected.outputs[0].size());
+  file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  EXPECT_EQ(bytes, expected.outputs[0]);
+}
+
 // 3. The file transport through a 9p share of the VM's own spool directory.
 TEST_F(VmEndToEnd, GuestUsesTheFileTransportOverA9pShare) {
   const auto root = work_ / "spool";
