@@ -118,4 +118,57 @@ TEST(WorkerPool, TwoJobsArrivingWhileOneWorkerSpinsRunSideBySide) {
   }
 }
 
+TEST(WorkerPool, UnderLoadAnIdleWorkerTakesOverWatchingTheQueue) {
+  // Jobs that hold their worker until released; `started` counts them in.
+  std::atomic<int> started{0};
+  std::promise<void> release;
+  auto release_future = release.get_future().share();
+  WorkerPool pool(
+      3,
+      [&](unsigned, JobPtr, DoneCallback done) {
+        ++started;
+        release_future.wait();
+        done(JobResult{});
+      },
+      std::chrono::microseconds(60s));
+  auto eventually = [&](auto pred) {
+    for (int i = 0; i < 1000 && !pred(); ++i) std::this_thread::sleep_for(10ms);
+    return pred();
+  };
+  ASSERT_TRUE(eventually([&] { return pool.spinning(); })) << "an idle worker watches the queue";
+  // Let the two other workers reach their sleep: one still starting would watch the queue
+  // because nobody does, whatever the load.
+  std::this_thread::sleep_for(200ms);
+  std::atomic<int> done{0};
+  pool.submit(job_with_id(1), [&](JobResult) { ++done; });
+  ASSERT_TRUE(eventually([&] { return started == 1; }));
+  // An otherwise idle pool: the spinner took the job and nobody was woken to replace it.
+  EXPECT_FALSE(pool.spinning());
+  pool.submit(job_with_id(2), [&](JobResult) { ++done; });
+  ASSERT_TRUE(eventually([&] { return started == 2; }));
+  // Under load: the third worker was woken to watch while the other two run their jobs.
+  EXPECT_TRUE(eventually([&] { return pool.spinning(); }));
+  release.set_value();
+  EXPECT_TRUE(eventually([&] { return done == 2; }));
+}
+
+TEST(WorkerPool, ALoneWorkerRunningAJobLeavesNobodySpinning) {
+  std::promise<void> started, release;
+  auto release_future = release.get_future().share();
+  WorkerPool pool(
+      1,
+      [&](unsigned, JobPtr, DoneCallback done) {
+        started.set_value();
+        release_future.wait();
+        done(JobResult{});
+      },
+      std::chrono::microseconds(60s));
+  std::promise<void> done;
+  pool.submit(job_with_id(1), [&](JobResult) { done.set_value(); });
+  started.get_future().wait();
+  EXPECT_FALSE(pool.spinning());
+  release.set_value();
+  done.get_future().wait();
+}
+
 }  // namespace

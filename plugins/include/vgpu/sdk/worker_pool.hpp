@@ -3,8 +3,13 @@
 //
 // `spin`: an idle worker first watches the queue for this long before it sleeps (one worker at
 // a time; the others sleep at once). Waking a sleeping thread costs tens of microseconds, more in
-// a VM; a job that arrives while a worker spins starts within a microsecond. The price is one
-// busy CPU core while the pool is idle but was busy within `spin`. Zero (the default) never spins.
+// a VM; a job that arrives while a worker spins starts within a microsecond. Under load (a
+// worker takes a job while others are running jobs) a sleeping worker is woken to take over
+// watching, so the next job finds a spinner too: the wake-up happens while this job runs, not in
+// the next one's path. In an otherwise idle pool it does not: the job's worker watches again
+// once done, and on the H100 host the extra wake-up per job cost more than it saved there.
+// The price is one busy CPU core while the pool has an idle worker and was busy within `spin`.
+// Zero (the default) never spins.
 #pragma once
 
 #include <atomic>
@@ -49,6 +54,12 @@ class WorkerPool {
     if (!spinner_will_see_it) wake_.notify_one();
   }
 
+  // Whether an idle worker is watching the queue now (for tests).
+  bool spinning() const {
+    std::lock_guard lock(mutex_);
+    return spinning_;
+  }
+
   // Workers finish every queued job first, then the threads are joined. Idempotent.
   void stop() {
     {
@@ -68,24 +79,35 @@ class WorkerPool {
   };
 
   void loop(unsigned index) {
+    std::unique_lock lock(mutex_);
     for (;;) {
-      Task task;
-      {
-        std::unique_lock lock(mutex_);
-        if (spin_.count() > 0 && tasks_.empty() && !stopping_ && !spinning_) {
-          spinning_ = true;
-          lock.unlock();
-          spin_until_work();
-          lock.lock();
-          spinning_ = false;
-        }
-        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-        queued_.store(tasks_.size(), std::memory_order_release);
+      if (spin_.count() > 0 && tasks_.empty() && !stopping_ && !spinning_) {
+        spinning_ = true;
+        lock.unlock();
+        spin_until_work();
+        lock.lock();
+        spinning_ = false;
       }
+      ++sleeping_;
+      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty() || spinner_wanted_; });
+      --sleeping_;
+      if (tasks_.empty()) {
+        if (stopping_) return;
+        spinner_wanted_ = false;  // woken to take over watching the queue
+        continue;
+      }
+      Task task = std::move(tasks_.front());
+      tasks_.pop_front();
+      queued_.store(tasks_.size(), std::memory_order_release);
+      const bool hand_over = spin_.count() > 0 && busy_ > 0 && !spinning_ && !spinner_wanted_ &&
+                             sleeping_ > 0 && !stopping_;
+      if (hand_over) spinner_wanted_ = true;
+      ++busy_;
+      lock.unlock();
+      if (hand_over) wake_.notify_one();
       handler_(index, std::move(task.job), std::move(task.done));
+      lock.lock();
+      --busy_;
     }
   }
 
@@ -106,8 +128,11 @@ class WorkerPool {
   std::chrono::microseconds spin_;
   std::atomic<std::size_t> queued_{0};  // tasks_.size(), readable without the mutex
   std::atomic<bool> stop_seen_{false};
-  bool spinning_ = false;  // a worker watches the queue instead of sleeping
-  std::mutex mutex_;
+  bool spinning_ = false;        // a worker watches the queue instead of sleeping
+  bool spinner_wanted_ = false;  // a sleeping worker is asked to take over watching
+  unsigned sleeping_ = 0;        // workers waiting on wake_
+  unsigned busy_ = 0;            // workers running a job
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Task> tasks_;
   bool stopping_ = false;
