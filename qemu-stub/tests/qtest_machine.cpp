@@ -15,11 +15,13 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-std::vector<std::string> qtest_args(const VmArtifacts& artifacts, const std::string& device) {
+std::vector<std::string> qtest_args(const VmArtifacts& artifacts, const std::string& device,
+                                    const std::vector<std::string>& extra) {
   std::vector<std::string> args = {
       "-machine", "pc",       "-accel", "qtest",       "-qtest",
       "stdio",    "-display", "none",   "-nodefaults", "-no-user-config"};
   for (const auto& dir : artifacts.firmware_dirs) args.insert(args.end(), {"-L", dir.string()});
+  args.insert(args.end(), extra.begin(), extra.end());
   args.insert(args.end(), {"-device", device});
   return args;
 }
@@ -31,8 +33,8 @@ std::uint32_t select(PciFunction f, unsigned offset) {
 }  // namespace
 
 QtestMachine::QtestMachine(const VmArtifacts& artifacts, const std::string& device,
-                           const std::filesystem::path& log)
-    : qemu_(artifacts.qemu, qtest_args(artifacts, device), log, QemuProcess::Stdio::pipes) {}
+                           const std::filesystem::path& log, const std::vector<std::string>& extra)
+    : qemu_(artifacts.qemu, qtest_args(artifacts, device, extra), log, QemuProcess::Stdio::pipes) {}
 
 std::string QtestMachine::command(const std::string& line) {
   auto reply = qemu_.exchange(line, std::chrono::seconds(10));

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "qemu_process.hpp"
 #include "vm_artifacts.hpp"
@@ -19,8 +20,9 @@ struct PciFunction {
 
 class QtestMachine {
  public:
+  // `extra`: more QEMU arguments before the device (e.g. the -object its memdev names).
   QtestMachine(const VmArtifacts& artifacts, const std::string& device,
-               const std::filesystem::path& log);
+               const std::filesystem::path& log, const std::vector<std::string>& extra = {});
 
   std::uint32_t config_read(PciFunction f, unsigned offset);
   void config_write(PciFunction f, unsigned offset, std::uint32_t value);

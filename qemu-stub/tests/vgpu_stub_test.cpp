@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <fstream>
+#include <vector>
 
 #include "device.hpp"
 #include "qtest_machine.hpp"
@@ -49,9 +51,11 @@ class VgpuStubTest : public ::testing::Test {
   }
 
   // Starts QEMU expecting it to refuse; returns what it printed.
-  std::string refusal(const std::string& device) {
-    std::vector<std::string> args = {"-machine", "pc",          "-accel",  "qtest", "-display",
-                                     "none",     "-nodefaults", "-device", device};
+  std::string refusal(const std::string& device, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"-machine", "pc",   "-accel",     "qtest",
+                                     "-display", "none", "-nodefaults"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"-device", device});
     for (const auto& fw : artifacts_.firmware_dirs) args.insert(args.end(), {"-L", fw.string()});
     QemuProcess qemu(artifacts_.qemu, args, dir_ / "refused.log");
     if (!qemu.wait(std::chrono::seconds(20))) return "QEMU started (no refusal)";
@@ -135,6 +139,52 @@ TEST_F(VgpuStubTest, BadPropertiesStopQemuWithAMessageNamingThem) {
     const auto out = refusal("vgpu-stub," + props);
     EXPECT_NE(out.find(message), std::string::npos) << props << " gave:\n" << out;
   }
+}
+
+// BAR2 is the memory backend's file: what the host writes there the guest reads, and back.
+TEST_F(VgpuStubTest, Bar2IsTheSharedMemoryTheHostSees) {
+  const auto file = dir_ / "vm1.shm";
+  {
+    std::ofstream out(file, std::ios::binary);
+    std::vector<char> bytes(1 << 20, 0);
+    bytes[0] = 0x11, bytes[1] = 0x22, bytes[2] = 0x33, bytes[3] = 0x44;
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  QtestMachine m(
+      artifacts_, "vgpu-stub,pool_id=A,priority=low,vm_id=1,memdev=shm", dir_ / "qemu.log",
+      {"-object", "memory-backend-file,id=shm,mem-path=" + file.string() + ",size=1M,share=on"});
+  auto f = m.find(VGPU_STUB_VENDOR_ID, VGPU_STUB_DEVICE_ID);
+  ASSERT_TRUE(f);
+  m.config_write(*f, 0x18, 0xffffffff);
+  m.config_write(*f, 0x1c, 0xffffffff);
+  EXPECT_EQ(m.config_read(*f, 0x18), 0xfff0000cu) << "64-bit prefetchable memory BAR of 1 MiB";
+  EXPECT_EQ(m.config_read(*f, 0x1c), 0xffffffffu);
+  constexpr std::uint64_t kBar2 = 0xc0000000;
+  m.config_write(*f, 0x18, static_cast<std::uint32_t>(kBar2));
+  m.config_write(*f, 0x1c, 0);
+  m.config_write16(*f, 0x04, 0x0002);
+  EXPECT_EQ(m.readl(kBar2), 0x44332211u);
+  m.writel(kBar2 + 4096, 0xcafef00du);
+  std::ifstream in(file, std::ios::binary);
+  in.seekg(4096);
+  std::uint32_t seen = 0;
+  in.read(reinterpret_cast<char*>(&seen), 4);
+  EXPECT_EQ(seen, 0xcafef00du);
+}
+
+TEST_F(VgpuStubTest, SharedMemoryThatCannotBeSharedIsRefused) {
+  const std::string device = "vgpu-stub,pool_id=A,priority=low,vm_id=1,memdev=shm";
+  // A file of its own per case: QEMU refuses an existing file of another size before the device
+  // is created.
+  auto backend = [&](const std::string& name, const std::string& options) {
+    return std::vector<std::string>{
+        "-object", "memory-backend-file,id=shm,mem-path=" + (dir_ / name).string() + "," + options};
+  };
+  EXPECT_NE(
+      refusal(device, backend("unshared", "size=1M,share=off")).find("memdev 'shm' needs share=on"),
+      std::string::npos);
+  EXPECT_NE(refusal(device, backend("odd", "size=3M,share=on")).find("is not a power of two"),
+            std::string::npos);
 }
 
 }  // namespace
