@@ -10,8 +10,9 @@
  *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token=<32 hex chars>
  *
  * Optionally BAR2 is the VM's shared memory with the mediator (docs/protocol.md, "Shared
- * memory"): a memory backend the mediator maps too, so job outputs reach the guest without
- * passing through a socket. The device only exposes it; it never touches its contents.
+ * memory"): a memory backend the mediator maps too, so job outputs reach the guest
+ * without passing through a socket. The device only exposes it; it never touches its
+ * contents.
  *
  *   -object memory-backend-file,id=vgpushm,mem-path=/dev/shm/vgpu/vm7,size=256M,share=on
  *   -device vgpu-stub,...,memdev=vgpushm
@@ -206,8 +207,10 @@ static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
             return;
         }
         if (!is_power_of_2(size)) {
-            error_setg(errp, "vgpu-stub: memdev size %" PRIu64 " is not a power of two "
-                       "(a PCI BAR must be)", size);
+            error_setg(errp,
+                       "vgpu-stub: memdev size %" PRIu64 " is not a power of two "
+                       "(a PCI BAR must be)",
+                       size);
             return;
         }
         /* Without share=on the mediator would never see what the guest writes. */
@@ -238,7 +241,8 @@ static Property vgpu_stub_properties[] = {
     DEFINE_PROP_STRING("priority", VgpuStubState, priority),
     DEFINE_PROP_UINT32("vm_id", VgpuStubState, vm_id, 0),
     DEFINE_PROP_STRING("token", VgpuStubState, token),
-    DEFINE_PROP_LINK("memdev", VgpuStubState, shmem, TYPE_MEMORY_BACKEND, HostMemoryBackend *),
+    DEFINE_PROP_LINK("memdev", VgpuStubState, shmem, TYPE_MEMORY_BACKEND,
+                     HostMemoryBackend *),
     DEFINE_PROP_END_OF_LIST(),
 };
 
