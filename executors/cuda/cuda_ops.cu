@@ -240,14 +240,14 @@ bool is_pinned(const void* host) {
   return attributes.type == cudaMemoryTypeHost;
 }
 
-// Device -> host memory at `to`: one DMA when `to` is pinned (complete once the stream is), else
-// through the pinned buffer (complete on return).
-void download_into(std::uint8_t* to, const float* device, std::size_t bytes, cudaStream_t s,
-                   PinnedStaging& staging) {
+// Device -> host memory at `to`: one DMA when `to` is `pinned` (complete once the stream is),
+// else through the pinned buffer (complete on return).
+void download_into(std::uint8_t* to, bool pinned, const float* device, std::size_t bytes,
+                   cudaStream_t s, PinnedStaging& staging) {
   constexpr const char* what = "copying the output to the host";
   if (bytes == 0) return;
   const auto* from = reinterpret_cast<const std::uint8_t*>(device);
-  if (is_pinned(to)) {
+  if (pinned) {
     check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToHost, s), what);
     return;
   }
@@ -279,13 +279,15 @@ void deliver_output(const sdk::Job& job, const float* device, std::size_t count,
                     PinnedStaging& staging, sdk::JobResult& result) {
   const std::size_t bytes = count * sizeof(float);
   if (!job.output_places.empty() && bytes <= job.output_places[0].capacity) {
-    download_into(job.output_places[0].data(), device, bytes, s, staging);
+    std::uint8_t* place = job.output_places[0].data();
+    download_into(place, is_pinned(place), device, bytes, s, staging);
     result.placed_sizes.push_back(bytes);
     return;
   }
-  // Too large for its place: returned here, and the core reports the misfit.
+  // A new buffer is never pinned: no need to ask the driver. Too large for its place, the
+  // output is returned here, and the core reports the misfit.
   sdk::Buffer out(bytes);
-  download_into(out.data(), device, bytes, s, staging);
+  download_into(out.data(), false, device, bytes, s, staging);
   result.outputs.push_back(std::move(out));
 }
 

@@ -100,6 +100,7 @@ struct Client::Impl {
             throw ClientError("the mediator placed an output larger than its place");
           r.shared_outputs.emplace_back(shared.data() + places[i].offset, meta.buffer_sizes[i]);
         }
+        meta.buffer_sizes.clear();  // nothing follows in the frame
       }
       r.status = static_cast<sdk::Status>(meta.status);
       r.message = std::move(meta.message);
@@ -108,7 +109,6 @@ struct Client::Impl {
       r.device_ns = meta.device_ns;
       r.dispatch_sequence = meta.dispatch_sequence;
       std::vector<asio::mutable_buffer> targets;
-      if (f.header.flags & wire::kFlagShared) meta.buffer_sizes.clear();
       for (auto size : meta.buffer_sizes) {
         r.outputs.emplace_back(size);
         targets.push_back(asio::buffer(r.outputs.back()));
