@@ -12,7 +12,7 @@ set -euo pipefail
 bin=$1 plugins=$2 seconds=${3:-8}
 work=$(mktemp -d)
 worker=$bin/vgpu-gpu-share-worker
-declare -A p99 p50
+declare -A p99 p50 breakdown
 
 probe_row() {  # name json
   p50[$1]=$(sed -E 's/.*"p50_us": ([0-9.]+).*/\1/' <<<"$2")
@@ -88,6 +88,12 @@ mediator_probe() {  # name, client spin in us
     --spin-us "$2" --op spin -p us=50 -p blocks=1 --json)
   p50[$1]=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[0]['p50_round_trip_ms']*1000)" "$json")
   p99[$1]=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[0]['p99_round_trip_ms']*1000)" "$json")
+  # Where the probe's time went (loadgen's breakdown): p50 / p99 / mean of the slowest 1%, in us.
+  breakdown[$1]=$(python3 -c "
+import json, sys
+b = json.loads(sys.argv[1])[0]['breakdown']
+print('  '.join('%s %.0f/%.0f/%.0f' % (k, v['p50_ms'] * 1e3, v['p99_ms'] * 1e3,
+                                      v['slowest_1pct_mean_ms'] * 1e3) for k, v in b.items()))" "$json")
 }
 mediator_rows mediator 0
 mediator_rows mediator-poll 20000
@@ -97,6 +103,13 @@ for name in alone time-slicing mps mediator-alone mediator mediator-poll-alone m
   [ -n "${p99[$name]:-}" ] || continue
   printf '%-16s %10.0f %10.0f %14.2f\n' "$name" "${p50[$name]}" "${p99[$name]}" \
     "$(python3 -c "print(${p99[$name]} / ${p99[alone]})")"
+done
+echo
+echo "the mediator's probe, part by part (us, p50/p99/mean of the slowest 1%): wait = queued in"
+echo "the mediator, executor = run time in the executor (device = of it on the GPU), outside ="
+echo "the rest of the round trip (transport, thread hand-offs)"
+for name in mediator-alone mediator mediator-poll-alone mediator-poll; do
+  [ -n "${breakdown[$name]:-}" ] && printf '%-20s %s\n' "$name" "${breakdown[$name]}"
 done
 echo
 echo "flood through the mediator (low VMs):"

@@ -23,6 +23,13 @@ struct VmSpec {
   std::string label;
 };
 
+// Where one job's round trip went, as far as the result tells: queued in the mediator, in the
+// executor (of which on the device), and the rest — the transport and the thread hand-offs.
+struct JobTimes {
+  double round_trip_ms = 0, wait_ms = 0, executor_ms = 0, device_ms = 0;
+  double outside_ms() const { return round_trip_ms - wait_ms - executor_ms; }
+};
+
 struct VmReport {
   VmSpec spec;
   std::string pool;
@@ -31,6 +38,7 @@ struct VmReport {
   std::vector<double> waits_ms;
   std::vector<double> round_trips_ms;
   std::vector<double> executor_ms;  // the executor's own time per job (usage.wall)
+  std::vector<JobTimes> jobs;
   std::string error;
 };
 
@@ -54,6 +62,45 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(idx, v.size() - 1)];
 }
 
+// The JSON fields that say where the time went: p50 and p99 of each part, and the mean of each
+// part over the slowest 1% of round trips (what the tail is made of).
+std::string breakdown_json(const std::vector<JobTimes>& jobs) {
+  if (jobs.empty()) return "{}";
+  using Part = double (*)(const JobTimes&);
+  const std::pair<const char*, Part> parts[] = {
+      {"wait", [](const JobTimes& t) { return t.wait_ms; }},
+      {"executor", [](const JobTimes& t) { return t.executor_ms; }},
+      {"device", [](const JobTimes& t) { return t.device_ms; }},
+      {"outside", [](const JobTimes& t) { return t.outside_ms(); }}};
+  std::vector<JobTimes> by_round_trip = jobs;
+  std::sort(by_round_trip.begin(), by_round_trip.end(),
+            [](const JobTimes& a, const JobTimes& b) { return a.round_trip_ms < b.round_trip_ms; });
+  const std::size_t tail_from = by_round_trip.size() - std::max<std::size_t>(1, jobs.size() / 100);
+  std::string out = "{";
+  for (const auto& [name, part] : parts) {
+    std::vector<double> values;
+    for (const auto& t : jobs) values.push_back(part(t));
+    double tail = 0;
+    for (std::size_t i = tail_from; i < by_round_trip.size(); ++i) tail += part(by_round_trip[i]);
+    tail /= double(by_round_trip.size() - tail_from);
+    char field[160];
+    std::snprintf(field, sizeof field,
+                  "%s\"%s\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"slowest_1pct_mean_ms\": %.3f}",
+                  out.size() > 1 ? ", " : "", name, percentile(values, 0.5),
+                  percentile(values, 0.99), tail);
+    out += field;
+  }
+  return out + "}";
+}
+
+// Waits for a paced probe's next send. Spinning separates the cost of waking the guest's own
+// thread (and its CPU) from the mediator's round trip.
+void wait_until(std::chrono::steady_clock::time_point when, bool spin) {
+  if (!spin) return std::this_thread::sleep_until(when);
+  while (std::chrono::steady_clock::now() < when) {
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +112,7 @@ int main(int argc, char** argv) {
   bool json = false;
   double interval_ms = 0, duration_s = 0;
   unsigned spin_us = 0;
+  std::string pace = "sleep";
   app.add_option("--host", host);
   app.add_option("--port", port);
   app.add_option("--vm", vm_args, "VM_ID[:TOKEN[:LABEL]], repeat for each VM")->required();
@@ -76,6 +124,10 @@ int main(int argc, char** argv) {
   app.add_option("--duration-s", duration_s, "run for this long instead of --jobs jobs");
   app.add_option("--spin-us", spin_us,
                  "watch the socket this long before sleeping while waiting for a result");
+  app.add_option("--pace", pace,
+                 "how a paced probe waits for its next send: sleep (a thread that sleeps, as most "
+                 "applications do) or spin (busy-waits, so its CPU stays awake)")
+      ->check(CLI::IsMember({"sleep", "spin"}));
   app.add_flag("--json", json, "print the report as JSON");
   CLI11_PARSE(app, argc, argv);
 
@@ -89,6 +141,7 @@ int main(int argc, char** argv) {
     op_params.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
   }
 
+  const bool spin_pace = pace == "spin";
   std::vector<VmReport> reports(vm_args.size());
   std::latch connected(static_cast<std::ptrdiff_t>(vm_args.size()));
   std::vector<std::thread> threads;
@@ -124,7 +177,7 @@ int main(int argc, char** argv) {
         if (op == "ping") {  // the mediator's I/O thread answers PING itself: no scheduling
           for (std::size_t sent = 0; more_to_send(sent); ++sent) {
             if (interval_ms > 0) {
-              std::this_thread::sleep_until(next_send);
+              wait_until(next_send, spin_pace);
               next_send += interval;
             }
             const auto t0 = Clock::now();
@@ -140,7 +193,7 @@ int main(int argc, char** argv) {
           const std::size_t limit = interval_ms > 0 ? 1 : inflight;
           while (more_to_send(sent) && sent - received < limit) {
             if (interval_ms > 0) {
-              std::this_thread::sleep_until(next_send);
+              wait_until(next_send, spin_pace);
               next_send += interval;
             }
             sent_at[client->submit(op, op_params)] = Clock::now();
@@ -152,10 +205,13 @@ int main(int argc, char** argv) {
           ++received;
           if (r.status == sdk::Status::ok) {
             ++rep.done;
-            rep.waits_ms.push_back(r.queued_ns / 1e6);
-            rep.executor_ms.push_back(r.wall_ns / 1e6);
-            rep.round_trips_ms.push_back(
-                std::chrono::duration<double, std::milli>(now - sent_at[r.tag]).count());
+            const JobTimes times{
+                std::chrono::duration<double, std::milli>(now - sent_at[r.tag]).count(),
+                r.queued_ns / 1e6, r.wall_ns / 1e6, r.device_ns / 1e6};
+            rep.jobs.push_back(times);
+            rep.waits_ms.push_back(times.wait_ms);
+            rep.executor_ms.push_back(times.executor_ms);
+            rep.round_trips_ms.push_back(times.round_trip_ms);
           } else {
             ++rep.failed;
             if (rep.error.empty()) rep.error = r.message;
@@ -193,11 +249,12 @@ int main(int argc, char** argv) {
           "%s{\"vm_id\": %u, \"name\": \"%s\", \"pool\": \"%s\", \"priority\": \"%s\", "
           "\"done\": %zu, \"failed\": %zu, \"mean_wait_ms\": %.3f, \"p50_wait_ms\": %.3f, "
           "\"p99_wait_ms\": %.3f, \"p50_executor_ms\": %.3f, \"p50_round_trip_ms\": %.3f, "
-          "\"p99_round_trip_ms\": %.3f}",
+          "\"p99_round_trip_ms\": %.3f, \"breakdown\": %s}",
           i ? ", " : "", r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
           sdk::priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
           percentile(r.waits_ms, 0.99), percentile(r.executor_ms, 0.5),
-          percentile(r.round_trips_ms, 0.5), percentile(r.round_trips_ms, 0.99));
+          percentile(r.round_trips_ms, 0.5), percentile(r.round_trips_ms, 0.99),
+          breakdown_json(r.jobs).c_str());
     } else {
       std::printf("%-6u %-14s %-5s %-8s %6zu %6zu %9.2f ms %9.2f ms %9.2f ms %9.3f ms\n",
                   r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
