@@ -1,5 +1,7 @@
 #include "client.hpp"
 
+#include "client_rings.hpp"
+
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <sys/mman.h>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 
 namespace vgpu::guest {
 
@@ -27,7 +30,9 @@ struct Client::Impl {
   std::map<std::uint64_t, RunResult> waiting;  // results read while waiting for another tag
   std::string where;
   std::chrono::microseconds spin_wait{0};
-  std::span<std::uint8_t> shared;                             // mapped shared memory, if any
+  std::span<std::uint8_t> shared;       // the whole mapped shared memory, if any
+  std::span<std::uint8_t> shared_data;  // the part of it for data: all but the rings
+  std::optional<ClientRings> rings;     // once granted and mapped
   std::map<std::uint64_t, std::vector<wire::Extent>> placed;  // submit_shared's output places
 
   ~Impl() {
@@ -48,10 +53,11 @@ struct Client::Impl {
     std::vector<std::uint8_t> meta;
   };
 
-  Frame read_frame() {
+  // The next frame from the socket; with spin, watching it for spin_wait first.
+  Frame read_frame(bool spin = true) {
     wire::HeaderBytes bytes{};
     boost::system::error_code ec;
-    spin_until_readable();
+    if (spin) spin_until_readable();
     asio::read(socket, asio::buffer(bytes), ec);
     if (ec) throw ClientError("connection to the mediator at " + where + " lost: " + ec.message());
     Frame f;
@@ -77,10 +83,51 @@ struct Client::Impl {
     if (ec) throw ClientError("cannot send to the mediator at " + where + ": " + ec.message());
   }
 
+  // A frame without data section (SUBMIT, CANCEL): through the submit ring when there is one
+  // and it fits, with a NUDGE when the mediator does not watch it; else by the socket.
+  void send(const std::vector<std::uint8_t>& frame) {
+    const auto sent = rings ? rings->try_send(frame) : ClientRings::Sent::no;
+    if (sent == ClientRings::Sent::yes) return;
+    if (sent == ClientRings::Sent::no) return write({asio::buffer(frame)});
+    const auto nudge = wire::empty_frame(wire::FrameType::nudge, 0);
+    write({asio::buffer(nudge)});
+  }
+
+  // The next frame for a waiting client: from the result ring or the socket, whichever has one
+  // first. Watches both for spin_wait, then says so in the ring and sleeps on the socket, where
+  // the mediator's NUDGE (or any frame) wakes it.
+  Frame next_frame() {
+    if (!rings) return read_frame();
+    Frame f;
+    auto from_ring = [&] {
+      try {
+        return rings->try_receive(f.header, f.meta);
+      } catch (const wire::WireError& e) {
+        throw ClientError(e.what());
+      }
+    };
+    const auto until = std::chrono::steady_clock::now() + spin_wait;
+    const bool spin = spin_wait.count() > 0;
+    if (spin) rings->set_sleeping(false);
+    for (;;) {
+      if (from_ring()) return f;
+      boost::system::error_code ec;
+      const bool readable = socket.available(ec) > 0 || ec;
+      if (!readable && spin && std::chrono::steady_clock::now() < until) continue;
+      if (!readable) {
+        rings->set_sleeping(true);
+        if (from_ring()) return f;
+      }
+      f = read_frame(false);
+      if (f.header.type != wire::FrameType::nudge) return f;
+    }
+  }
+
   RunResult read_result() {
     for (;;) {
-      Frame f = read_frame();
-      if (f.header.type == wire::FrameType::pong) continue;
+      Frame f = next_frame();
+      if (f.header.type == wire::FrameType::pong || f.header.type == wire::FrameType::nudge)
+        continue;
       if (f.header.type != wire::FrameType::result)
         throw ClientError("unexpected frame type " + std::to_string(int(f.header.type)));
       auto meta = wire::decode_result(f.meta);
@@ -108,6 +155,11 @@ struct Client::Impl {
       r.wall_ns = meta.wall_ns;
       r.device_ns = meta.device_ns;
       r.dispatch_sequence = meta.dispatch_sequence;
+      try {
+        wire::check_buffer_sizes(meta.buffer_sizes, f.header.data_len);
+      } catch (const wire::WireError& e) {
+        throw ClientError(std::string("the mediator sent a bad RESULT: ") + e.what());
+      }
       std::vector<asio::mutable_buffer> targets;
       for (auto size : meta.buffer_sizes) {
         r.outputs.emplace_back(size);
@@ -167,11 +219,18 @@ Client Client::connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_
   return Client::hello(std::move(impl), vm_id, token, options);
 }
 
+namespace {
+std::uint16_t hello_flags(const ConnectOptions& options) {
+  if (options.rings) return wire::kFlagShared | wire::kFlagRings;
+  return options.shared_memory ? wire::kFlagShared : 0;
+}
+}  // namespace
+
 Client Client::hello(std::unique_ptr<Impl> impl, std::uint32_t vm_id, const std::string& token,
                      const ConnectOptions& options) {
   auto frame =
       wire::frame_prefix(wire::FrameType::hello, 0, wire::Hello{vm_id, token, options.client_name},
-                         0, options.shared_memory ? wire::kFlagShared : 0);
+                         0, hello_flags(options));
   impl->write({asio::buffer(frame)});
   auto reply = impl->read_frame();
   if (reply.header.type != wire::FrameType::hello_ok)
@@ -192,6 +251,10 @@ std::uint64_t Client::submit(const std::string& op, const std::vector<sdk::Param
       wire::frame_prefix(wire::FrameType::submit, tag,
                          wire::Submit{op, params, deadline_ms, wire::sizes_of(inputs), {}, {}},
                          wire::total_size(inputs));
+  if (inputs.empty()) {
+    impl_->send(prefix);
+    return tag;
+  }
   std::vector<asio::const_buffer> gather{asio::buffer(prefix)};
   for (const auto& b : inputs) gather.push_back(asio::buffer(b));
   impl_->write(gather);
@@ -230,7 +293,7 @@ std::span<std::uint8_t> Client::map_shared_memory(const std::string& path) {
     throw ClientError(
         "the mediator granted no shared memory (connect with shared_memory, and the "
         "transport needs shared_memory_dir)");
-  if (!impl_->shared.empty()) return impl_->shared;
+  if (!impl_->shared.empty()) return impl_->shared_data;
   const std::string file = path.empty() ? id.shared_name : path;
   const int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) throw ClientError("cannot open shared memory " + file + ": " + std::strerror(errno));
@@ -247,11 +310,23 @@ std::span<std::uint8_t> Client::map_shared_memory(const std::string& path) {
   if (base == MAP_FAILED)
     throw ClientError("cannot map shared memory " + file + ": " + std::strerror(e));
   impl_->shared = {static_cast<std::uint8_t*>(base), id.shared_bytes};
-  return impl_->shared;
+  impl_->shared_data = impl_->shared;
+  if (id.rings_offset) {
+    if (id.shared_bytes < wire::kRingsBytes ||
+        *id.rings_offset > id.shared_bytes - wire::kRingsBytes)
+      throw ClientError("the mediator placed the rings outside the shared memory");
+    impl_->rings.emplace(impl_->shared.data() + *id.rings_offset);
+    impl_->shared_data = impl_->shared.first(*id.rings_offset);
+  }
+  return impl_->shared_data;
 }
 
 std::span<std::uint8_t> Client::shared_memory() const {
-  return impl_->shared;
+  return impl_->shared_data;
+}
+
+bool Client::uses_rings() const {
+  return impl_->rings.has_value();
 }
 
 std::uint64_t Client::submit_shared(const std::string& op, const std::vector<sdk::Param>& params,
@@ -263,8 +338,8 @@ std::uint64_t Client::submit_shared(const std::string& op, const std::vector<sdk
   const std::uint64_t tag = impl_->next_tag++;
   wire::Submit submit{op, params, deadline_ms, {}, inputs, outputs};
   auto frame = wire::frame_prefix(wire::FrameType::submit, tag, submit, 0, wire::flags_of(submit));
-  impl_->write({asio::buffer(frame)});
   impl_->placed[tag] = outputs;
+  impl_->send(frame);
   return tag;
 }
 
@@ -275,8 +350,7 @@ RunResult Client::run_shared(const std::string& op, const std::vector<sdk::Param
 }
 
 void Client::cancel(std::uint64_t tag) {
-  auto frame = wire::empty_frame(wire::FrameType::cancel, tag);
-  impl_->write({asio::buffer(frame)});
+  impl_->send(wire::empty_frame(wire::FrameType::cancel, tag));
 }
 
 void Client::set_spin_wait(std::chrono::microseconds spin) {
@@ -287,6 +361,7 @@ void Client::ping() {
   auto frame = wire::empty_frame(wire::FrameType::ping, 0);
   impl_->write({asio::buffer(frame)});
   auto reply = impl_->read_frame();
+  while (reply.header.type == wire::FrameType::nudge) reply = impl_->read_frame();  // for later
   if (reply.header.type != wire::FrameType::pong)
     throw ClientError("PING was not answered by PONG");
 }

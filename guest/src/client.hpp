@@ -38,6 +38,11 @@ struct ConnectOptions {
   // Asks the mediator for the VM's shared-memory region (docs/protocol.md, "Shared memory"),
   // so that large outputs skip the socket. Granted when the transport has shared_memory_dir.
   bool shared_memory = false;
+  // Also asks for rings in that memory (docs/protocol.md, "Rings"): SUBMITs without inline data,
+  // CANCELs and RESULTs without data then pass through shared memory, with no system call while
+  // both sides poll (set_spin_wait here, busy_poll_us in the mediator). Implies shared_memory;
+  // used once the memory is mapped. Granted to one connection of a VM at a time.
+  bool rings = false;
 };
 
 class Client {
@@ -72,11 +77,13 @@ class Client {
 
   // Maps the shared memory the mediator granted: `path` is what holds it here — in a guest the
   // vgpu-stub's shared-memory BAR (/sys/bus/pci/devices/<dev>/resource2), on the mediator's host
-  // empty for the file HELLO_OK named. Throws ClientError when none was granted or `path` is not
-  // the same size.
+  // empty for the file HELLO_OK named. Returns the part for data (all but the rings). Throws
+  // ClientError when none was granted or `path` is not the same size.
   std::span<std::uint8_t> map_shared_memory(const std::string& path = "");
-  // Empty until mapped.
+  // Empty until mapped. With rings, they take the end of the region and are not part of it.
   std::span<std::uint8_t> shared_memory() const;
+  // Whether frames go through the rings (granted, and the memory mapped).
+  bool uses_rings() const;
   // Submits a job whose inputs are read from, and whose outputs are written to, ranges of the
   // shared memory (offset and size; for an output, the most it may take).
   std::uint64_t submit_shared(const std::string& op, const std::vector<sdk::Param>& params,

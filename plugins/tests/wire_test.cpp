@@ -41,7 +41,7 @@ TEST(Wire, HelloRoundTrip) {
 }
 
 TEST(Wire, HelloOkRoundTrip) {
-  auto frame = frame_prefix(FrameType::hello_ok, 1, HelloOk{3, 2, "B", "vm-three", 65536, 0, ""});
+  auto frame = frame_prefix(FrameType::hello_ok, 1, HelloOk{3, 2, "B", "vm-three", 65536, 0, "", {}});
   auto m = decode_hello_ok(meta_of(frame));
   EXPECT_EQ(m.vm_id, 3u);
   EXPECT_EQ(m.priority, 2);
@@ -189,7 +189,7 @@ TEST(WireMalformed, BufferSizesDisagreeWithData) {
 }
 
 TEST(Wire, SharedMemoryHelloOkCarriesTheRegionOnlyWithTheFlag) {
-  HelloOk ok{3, 2, "B", "vm-three", 65536, 16 << 20, "/dev/shm/vgpu/vm3"};
+  HelloOk ok{3, 2, "B", "vm-three", 65536, 16 << 20, "/dev/shm/vgpu/vm3", {}};
   EXPECT_EQ(flags_of(ok), kFlagShared);
   auto frame = frame_prefix(FrameType::hello_ok, 1, ok, 0, flags_of(ok));
   auto h = decode_header(header_of(frame), 1 << 20);
@@ -227,4 +227,28 @@ TEST(Wire, ASubmitCannotSendInputsBothWays) {
   } catch (const WireError& e) {
     EXPECT_NE(std::string(e.what()).find("not both"), std::string::npos) << e.what();
   }
+}
+
+TEST(Wire, RingsAreGrantedWithTheirOffsetOnlyBesideSharedMemory) {
+  HelloOk ok{3, 2, "B", "vm-three", 65536, 16 << 20, "/dev/shm/vgpu/vm3", (16u << 20) - 135168};
+  EXPECT_EQ(flags_of(ok), kFlagShared | kFlagRings);
+  auto frame = frame_prefix(FrameType::hello_ok, 1, ok, 0, flags_of(ok));
+  auto h = decode_header(header_of(frame), 1 << 20);
+  auto m = decode_hello_ok(meta_of(frame), h.flags);
+  ASSERT_TRUE(m.rings_offset.has_value());
+  EXPECT_EQ(*m.rings_offset, (16u << 20) - 135168);
+  // Read as a grant of shared memory alone, the offset is a field nobody asked for.
+  EXPECT_THROW(decode_hello_ok(meta_of(frame), kFlagShared), WireError);
+  // No shared memory, no rings: the offset is not even sent.
+  ok.shared_bytes = 0;
+  EXPECT_EQ(flags_of(ok), 0);
+}
+
+TEST(Wire, NudgeIsAFrameWithoutMetadata) {
+  auto f = empty_frame(FrameType::nudge, 0);
+  auto h = decode_header(header_of(f), 1024);
+  EXPECT_EQ(h.type, FrameType::nudge);
+  EXPECT_EQ(h.meta_len, 0u);
+  f[5] = 10;
+  expect_header_error(f, 1024, "unknown frame type 10");
 }

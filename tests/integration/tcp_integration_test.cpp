@@ -8,6 +8,7 @@
 
 #include "client.hpp"
 #include "mediator_process.hpp"
+#include "shared_memory_helpers.hpp"
 #include "vgpu/guest.h"
 #include "vgpu/sdk/ops.hpp"
 
@@ -310,39 +311,6 @@ TEST(TcpIntegration, BusyPollingServesTheSameResults) {
   }
   EXPECT_EQ(m.stats()["dispatched_total"], 20);
 }
-
-namespace {
-
-// A scratch directory for shared-memory regions, removed at the end of the test.
-struct ShmDir {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() /
-      ("vgpu-shm-" + std::to_string(::getpid()) + "-" +
-       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  ~ShmDir() { std::filesystem::remove_all(path); }
-  std::string tcp_settings(unsigned mb) const {
-    return "    shared_memory_dir: " + path.string() +
-           "\n    shared_memory_mb: " + std::to_string(mb) + "\n";
-  }
-};
-
-guest::Client connect_shared(const MediatorProcess& m, const std::string& name) {
-  const auto& vm = m.vm(name);
-  guest::ConnectOptions options;
-  options.shared_memory = true;
-  return guest::Client::connect("127.0.0.1", m.port(), vm.vm_id, vm.token, options);
-}
-
-std::vector<float> shared_floats(const guest::RunResult& r, std::size_t index = 0) {
-  EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
-  if (r.shared_outputs.size() <= index) return {};
-  const auto& out = r.shared_outputs[index];
-  std::vector<float> v(out.size() / sizeof(float));
-  std::memcpy(v.data(), out.data(), v.size() * sizeof(float));
-  return v;
-}
-
-}  // namespace
 
 TEST(TcpIntegration, SharedMemoryCarriesInputsAndOutputsBesideTheSocket) {
   ShmDir shm;

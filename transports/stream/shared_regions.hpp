@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -37,6 +38,10 @@ class MappedRegion final : public sdk::SharedRegion {
   std::size_t size() const override { return size_; }
   const std::string& name() const override { return name_; }
   bool is(const struct stat& st) const { return st.st_dev == dev_ && st.st_ino == ino_; }
+  // The rings at the region's end belong to one connection at a time (a VM may hold several):
+  // true when the caller now owns them, until it releases them.
+  bool claim_rings() { return !rings_claimed_.exchange(true); }
+  void release_rings() { rings_claimed_ = false; }
 
  private:
   std::uint8_t* base_;
@@ -44,6 +49,7 @@ class MappedRegion final : public sdk::SharedRegion {
   std::string name_;
   dev_t dev_;
   ino_t ino_;
+  std::atomic<bool> rings_claimed_{false};
 };
 
 class SharedRegions {
@@ -64,7 +70,7 @@ class SharedRegions {
 
   // VM `vm_id`'s region: the mapping already held, or the file mapped now (created with
   // size_bytes when missing). Throws std::runtime_error naming the file and the reason.
-  std::shared_ptr<sdk::SharedRegion> for_vm(std::uint32_t vm_id) {
+  std::shared_ptr<MappedRegion> for_vm(std::uint32_t vm_id) {
     const auto path = options_.dir / ("vm" + std::to_string(vm_id));
     std::lock_guard lock(mutex_);
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -116,40 +116,46 @@ class StreamServer {
   }
 
  private:
-  // io_.run(), but polling while the last handler ran less than busy_poll ago.
+  // io_.run(), but polling the sockets and the clients' submit rings while the last work was
+  // less than busy_poll ago. Before sleeping it marks the rings unwatched, so that a client's
+  // next frame comes with a NUDGE on the socket, which wakes it.
   void run_polling() {
     using Clock = std::chrono::steady_clock;
     auto last_work = Clock::now();
     while (!io_.stopped()) {
-      if (io_.poll() > 0) {
+      const bool handled = io_.poll() > 0;
+      if (rings_.poll_once() || handled) {
         last_work = Clock::now();
       } else if (Clock::now() - last_work >= io_options_.busy_poll) {
-        io_.run_one();  // sleeps until something happens
+        if (rings_.prepare_to_sleep()) io_.run_one();  // sleeps until something happens
         last_work = Clock::now();
       }
     }
   }
 
   void accept_next() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
-                                                          Socket socket) {
-      if (ec) {
-        if (ec != asio::error::operation_aborted)
-          log_.warn(transport_ + ": accept failed: " + ec.message());
-        if (acceptor_.is_open()) accept_next();
-        return;
-      }
-      Peer::configure(socket);
-      PeerFacts peer = Peer::identify(socket);
-      auto session = std::make_shared<Session>(std::move(socket), *sink_, log_, transport_, peer,
-                                               &regions_, [this](Session* s) { forget(s); });
-      {
-        std::lock_guard lock(mutex_);
-        sessions_.emplace(session.get(), session);
-      }
-      session->start();
-      accept_next();
-    });
+    acceptor_.async_accept(
+        asio::make_strand(io_), [this](boost::system::error_code ec, Socket socket) {
+          if (ec) {
+            if (ec != asio::error::operation_aborted)
+              log_.warn(transport_ + ": accept failed: " + ec.message());
+            if (acceptor_.is_open()) accept_next();
+            return;
+          }
+          Peer::configure(socket);
+          PeerFacts peer = Peer::identify(socket);
+          // Rings are polled only by a polling I/O thread; without one every ring frame is nudged.
+          RingPoller* poller = io_options_.busy_poll.count() > 0 ? &rings_ : nullptr;
+          auto session =
+              std::make_shared<Session>(std::move(socket), *sink_, log_, transport_, peer,
+                                        &regions_, poller, [this](Session* s) { forget(s); });
+          {
+            std::lock_guard lock(mutex_);
+            sessions_.emplace(session.get(), session);
+          }
+          session->start();
+          accept_next();
+        });
   }
 
   void forget(Session* s) {
@@ -160,6 +166,7 @@ class StreamServer {
   typename Protocol::endpoint endpoint_;
   IoOptions io_options_;
   SharedRegions regions_;
+  RingPoller rings_;
   std::string transport_;
   sdk::Logger& log_;
   sdk::Sink* sink_ = nullptr;

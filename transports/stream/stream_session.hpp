@@ -20,6 +20,8 @@
 #include <mutex>
 #include <optional>
 
+#include "ring_poller.hpp"
+#include "session_rings.hpp"
 #include "shared_regions.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/transport.hpp"
@@ -38,13 +40,15 @@ struct PeerFacts {
 
 template <typename Socket>
 class StreamSession : public sdk::ReplyChannel,
+                      public RingSource,
                       public std::enable_shared_from_this<StreamSession<Socket>> {
  public:
   using OnClosed = std::function<void(StreamSession*)>;
 
-  // `regions` (may be null: none configured) must outlive the session.
+  // `regions` (may be null: none configured) and `poller` (null: nobody polls rings) must
+  // outlive the session.
   StreamSession(Socket socket, sdk::Sink& sink, sdk::Logger& log, std::string transport,
-                PeerFacts peer, SharedRegions* regions, OnClosed on_closed)
+                PeerFacts peer, SharedRegions* regions, RingPoller* poller, OnClosed on_closed)
       : socket_(std::move(socket)),
         sink_(sink),
         log_(log),
@@ -52,6 +56,7 @@ class StreamSession : public sdk::ReplyChannel,
         peer_(std::move(peer.description)),
         vsock_cid_(peer.vsock_cid),
         regions_(regions),
+        poller_(poller),
         on_closed_(std::move(on_closed)),
         max_frame_(sink.max_frame_bytes()) {}
 
@@ -71,10 +76,38 @@ class StreamSession : public sdk::ReplyChannel,
                           static_cast<std::uint64_t>(r.usage.device.count()),
                           r.dispatch_sequence,
                           placed ? std::move(r.placed_sizes) : wire::sizes_of(r.outputs)};
-    send({wire::frame_prefix(wire::FrameType::result, tag, meta, wire::total_size(r.outputs),
-                             placed ? wire::kFlagShared : 0),
-          std::move(r.outputs)});
+    auto prefix = wire::frame_prefix(wire::FrameType::result, tag, meta,
+                                     wire::total_size(r.outputs), placed ? wire::kFlagShared : 0);
+    // A RESULT without data goes through the result ring when the client has one and it fits.
+    if (r.outputs.empty()) {
+      std::unique_lock lock(send_mutex_);
+      if (closed_) return;
+      if (auto client_sleeps = rings_.try_push_result(prefix)) {
+        lock.unlock();
+        if (*client_sleeps) send({wire::empty_frame(wire::FrameType::nudge, 0), {}});
+        return;
+      }
+    }
+    send({std::move(prefix), std::move(r.outputs)});
   }
+
+  // RingSource: the poller's thread.
+  bool drain_submit_ring() override {
+    try {
+      return rings_.drain([this](const wire::FrameHeader& h, std::span<const std::uint8_t> f) {
+        take_ring_frame(h, f.subspan(wire::kHeaderSize));
+      });
+    } catch (const wire::WireError& e) {
+      // As for a malformed frame on the socket: an ERROR, and this connection closes.
+      asio::post(socket_.get_executor(),
+                 [self = this->shared_from_this(), why = std::string(e.what())] {
+                   self->reject(sdk::Status::bad_request, 0, why);
+                 });
+      return true;
+    }
+  }
+  void set_watched(bool watched) override { rings_.set_watched(watched); }
+  bool submit_ring_empty() const override { return rings_.submit_ring_empty(); }
 
   // Stops reading, sends what is queued, then closes.
   void close_after_flush() {
@@ -130,6 +163,9 @@ class StreamSession : public sdk::ReplyChannel,
         case wire::FrameType::ping:
           send({wire::empty_frame(wire::FrameType::pong, head_.tag), {}});
           return read_header();
+        case wire::FrameType::nudge:  // the client wrote into its submit ring while unwatched
+          drain_submit_ring();
+          return read_header();
         default:
           return reject(sdk::Status::bad_request, head_.tag,
                         "frame type " + std::to_string(int(head_.type)) +
@@ -160,75 +196,117 @@ class StreamSession : public sdk::ReplyChannel,
     ok.pool = outcome.tenant.pool;
     ok.vm_name = outcome.vm_name;
     ok.max_frame = static_cast<std::uint32_t>(max_frame_);
-    if (head_.flags & wire::kFlagShared) attach_region(ok);
+    if (head_.flags & wire::kFlagShared) attach_region(ok, head_.flags & wire::kFlagRings);
     send({wire::frame_prefix(wire::FrameType::hello_ok, head_.tag, ok, 0, wire::flags_of(ok)), {}});
     read_header();
   }
 
   // The client asked for shared memory: grant the VM's region when this transport has them. A
   // region that cannot be mapped is logged and not granted; the connection works without it.
-  void attach_region(wire::HelloOk& ok) {
+  // With `rings` the client asked for rings too: granted unless another connection of the VM
+  // holds them (then this one uses the socket alone).
+  void attach_region(wire::HelloOk& ok, bool rings) {
     if (!regions_ || !regions_->enabled()) return;
+    std::shared_ptr<MappedRegion> region;
     try {
-      region_ = regions_->for_vm(*vm_id_);
-      ok.shared_bytes = region_->size();
-      ok.shared_name = region_->name();
+      region = regions_->for_vm(*vm_id_);
     } catch (const std::exception& e) {
       log_.warn(transport_ + " " + peer_ + ": vm " + std::to_string(*vm_id_) +
                 " gets no shared memory: " + e.what());
+      return;
     }
+    ok.shared_bytes = region->size();
+    ok.shared_name = region->name();
+    region_ = region;
+    if (!rings) return;
+    ok.rings_offset = rings_.open(std::move(region));
+    if (!ok.rings_offset) {
+      log_.info(transport_ + " " + peer_ + ": vm " + std::to_string(*vm_id_) +
+                " gets no rings: another of its connections holds them, or its region is under "
+                "1 MiB");
+      return;
+    }
+    if (poller_) poller_->add(this->shared_from_this());
   }
 
   void on_submit(wire::Submit submit) {
     if (!require_hello()) return;
     wire::check_buffer_sizes(submit.buffer_sizes, head_.data_len);
-    request_ = sdk::SubmitRequest{};
-    request_.client_tag = head_.tag;
-    request_.op = std::move(submit.op);
-    request_.params = std::move(submit.params);
-    if (submit.deadline_ms) request_.deadline = std::chrono::milliseconds(submit.deadline_ms);
+    std::vector<sdk::Buffer> inputs;
     std::vector<asio::mutable_buffer> targets;
-    for (auto size : submit.buffer_sizes) {
-      request_.inputs.emplace_back(size);
-      targets.push_back(asio::buffer(request_.inputs.back()));
-    }
-    shared_inputs_ = std::move(submit.shared_inputs);
-    shared_outputs_ = std::move(submit.shared_outputs);
+    for (auto size : submit.buffer_sizes) inputs.emplace_back(size);
+    for (auto& b : inputs) targets.push_back(asio::buffer(b));
+    reading_ = {head_.tag, std::move(submit), std::move(inputs)};
     // Scatter read: each input lands straight in its own buffer.
     asio::async_read(socket_, targets,
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                        if (ec) return self->close();
-                       if (auto why = self->take_shared_memory(); !why.empty())
-                         self->deliver(self->request_.client_tag,
-                                       sdk::JobResult::failure(sdk::Status::bad_request, why));
-                       else
-                         self->sink_.submit(*self->vm_id_, std::move(self->request_), self);
+                       auto& r = self->reading_;
+                       self->admit(r.tag, std::move(r.submit), std::move(r.inputs));
                        self->read_header();
                      });
   }
 
+  // A frame from the submit ring (the poller's thread, or the I/O thread after a NUDGE).
+  void take_ring_frame(const wire::FrameHeader& h, std::span<const std::uint8_t> meta) {
+    switch (h.type) {
+      case wire::FrameType::submit: {
+        auto submit = wire::decode_submit(meta, h.flags);
+        wire::check_buffer_sizes(submit.buffer_sizes, 0);
+        return admit(h.tag, std::move(submit), {});
+      }
+      case wire::FrameType::cancel:
+        return sink_.cancel(*this, h.tag);
+      default:
+        throw wire::WireError("frame type " + std::to_string(int(h.type)) +
+                              " does not belong in the submit ring (SUBMIT and CANCEL do)");
+    }
+  }
+
+  // A whole SUBMIT, its inline inputs read: to the core, or refused alone.
+  void admit(std::uint64_t tag, wire::Submit submit, std::vector<sdk::Buffer> inputs) {
+    sdk::SubmitRequest request;
+    request.client_tag = tag;
+    request.op = std::move(submit.op);
+    request.params = std::move(submit.params);
+    request.inputs = std::move(inputs);
+    if (submit.deadline_ms) request.deadline = std::chrono::milliseconds(submit.deadline_ms);
+    if (auto why = take_shared_memory(submit, request); !why.empty())
+      return deliver(tag, sdk::JobResult::failure(sdk::Status::bad_request, why));
+    sink_.submit(*vm_id_, std::move(request), this->shared_from_this());
+  }
+
   // Copies the request's inputs out of shared memory and records where its outputs go. Returns
   // why that cannot be done, naming the extent; empty on success. Only this job is refused.
-  std::string take_shared_memory() {
-    if (shared_inputs_.empty() && shared_outputs_.empty()) return {};
+  std::string take_shared_memory(const wire::Submit& submit, sdk::SubmitRequest& request) {
+    if (submit.shared_inputs.empty() && submit.shared_outputs.empty()) return {};
     if (!region_)
       return "the request names shared memory but this connection has none (the client must "
              "ask for it in HELLO, and the transport needs shared_memory_dir)";
-    auto outside = [&](const wire::Extent& e, const char* what, std::size_t i) -> std::string {
-      if (e.offset <= region_->size() && e.size <= region_->size() - e.offset) return {};
-      return std::string(what) + " " + std::to_string(i) + " (offset " + std::to_string(e.offset) +
-             ", " + std::to_string(e.size) + " bytes) lies outside the shared memory of " +
-             std::to_string(region_->size()) + " bytes";
+    const auto rings = rings_.offset();
+    auto misplaced = [&](const wire::Extent& e, const char* what, std::size_t i) -> std::string {
+      const std::string which = std::string(what) + " " + std::to_string(i) + " (offset " +
+                                std::to_string(e.offset) + ", " + std::to_string(e.size) +
+                                " bytes)";
+      if (e.offset > region_->size() || e.size > region_->size() - e.offset)
+        return which + " lies outside the shared memory of " + std::to_string(region_->size()) +
+               " bytes";
+      if (rings && wire::overlaps_rings(e.offset, e.size, *rings))
+        return which + " overlaps the rings (offset " + std::to_string(*rings) + ", " +
+               std::to_string(wire::kRingsBytes) + " bytes)";
+      return {};
     };
-    for (std::size_t i = 0; i < shared_inputs_.size(); ++i)
-      if (auto why = outside(shared_inputs_[i], "shared input", i); !why.empty()) return why;
-    for (std::size_t i = 0; i < shared_outputs_.size(); ++i)
-      if (auto why = outside(shared_outputs_[i], "shared output", i); !why.empty()) return why;
+    for (std::size_t i = 0; i < submit.shared_inputs.size(); ++i)
+      if (auto why = misplaced(submit.shared_inputs[i], "shared input", i); !why.empty())
+        return why;
+    for (std::size_t i = 0; i < submit.shared_outputs.size(); ++i)
+      if (auto why = misplaced(submit.shared_outputs[i], "shared output", i); !why.empty())
+        return why;
     // Inputs are copied once, so the guest changing them later cannot affect the running job.
-    for (const auto& e : shared_inputs_)
-      request_.inputs.emplace_back(region_->base() + e.offset, region_->base() + e.offset + e.size);
-    for (const auto& e : shared_outputs_)
-      request_.output_places.push_back({region_, e.offset, e.size});
+    for (const auto& e : submit.shared_inputs)
+      request.inputs.emplace_back(region_->base() + e.offset, region_->base() + e.offset + e.size);
+    for (const auto& e : submit.shared_outputs)
+      request.output_places.push_back({region_, e.offset, e.size});
     return {};
   }
 
@@ -344,6 +422,8 @@ class StreamSession : public sdk::ReplyChannel,
       socket_.shutdown(Socket::shutdown_both, ignored);
       socket_.close(ignored);
     }
+    if (poller_) poller_->remove(this);
+    rings_.close();
     if (vm_id_) sink_.disconnected(*this);
     if (on_closed_) on_closed_(this);
   }
@@ -355,16 +435,21 @@ class StreamSession : public sdk::ReplyChannel,
   std::string peer_;
   std::optional<std::uint32_t> vsock_cid_;
   SharedRegions* regions_;
+  RingPoller* poller_;
   OnClosed on_closed_;
   std::size_t max_frame_;
 
   wire::HeaderBytes header_{};
   wire::FrameHeader head_{};
   std::vector<std::uint8_t> meta_;
-  sdk::SubmitRequest request_;
-  std::vector<wire::Extent> shared_inputs_, shared_outputs_;  // of the request being read
+  struct Reading {  // the SUBMIT whose inline inputs are being read from the socket
+    std::uint64_t tag = 0;
+    wire::Submit submit;
+    std::vector<sdk::Buffer> inputs;
+  } reading_;
   std::optional<std::uint32_t> vm_id_;
   std::shared_ptr<sdk::SharedRegion> region_;  // the VM's, when granted at HELLO
+  SessionRings rings_;                         // when granted at HELLO too
 
   std::mutex send_mutex_;  // outbox_, writing_, and the socket's descriptor for direct writes
   std::deque<Outgoing> outbox_;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,10 @@ inline constexpr std::size_t kMaxBuffers = 16;
 // HELLO_OK the mediator grants it; on SUBMIT the inputs and outputs are places in it; on RESULT
 // the outputs were written there (docs/protocol.md, "Shared memory").
 inline constexpr std::uint16_t kFlagShared = 0x0001;
+// `rings`: on HELLO (with `shared`) the client asks to exchange SUBMIT, CANCEL and RESULT frames
+// through two rings in that region as well; on HELLO_OK the mediator grants them and says where
+// they lie (docs/protocol.md, "Rings"; vgpu/sdk/ring.hpp).
+inline constexpr std::uint16_t kFlagRings = 0x0002;
 
 enum class FrameType : std::uint8_t {
   hello = 1,
@@ -35,6 +40,8 @@ enum class FrameType : std::uint8_t {
   ping = 6,
   pong = 7,
   error = 8,
+  // Either direction, no metadata: "look at the rings" — sent only to a side that said it sleeps.
+  nudge = 9,
 };
 
 // A frame that cannot be accepted. The message names the field that was wrong.
@@ -87,7 +94,7 @@ inline FrameHeader decode_header(std::span<const std::uint8_t, kHeaderSize> b,
                     std::to_string(kVersion) + ")");
   FrameHeader h;
   const std::uint8_t type = b[5];
-  if (type < 1 || type > 8) throw WireError("unknown frame type " + std::to_string(type));
+  if (type < 1 || type > 9) throw WireError("unknown frame type " + std::to_string(type));
   h.type = static_cast<FrameType>(type);
   h.flags = detail::get<std::uint16_t>(&b[6]);
   h.meta_len = detail::get<std::uint32_t>(&b[8]);
@@ -179,6 +186,8 @@ struct HelloOk {
   // the host maps that file; a guest maps the vgpu-stub's shared-memory BAR instead).
   std::uint64_t shared_bytes = 0;
   std::string shared_name;
+  // With kFlagRings only: where in the region the rings lie (wire::kRingsBytes from there).
+  std::optional<std::uint64_t> rings_offset;
 };
 
 // A range of the VM's shared-memory region.
@@ -239,11 +248,13 @@ inline void encode(const HelloOk& m, std::vector<std::uint8_t>& out) {
   if (m.shared_bytes) {
     w.u64(m.shared_bytes);
     w.str(m.shared_name);
+    if (m.rings_offset) w.u64(*m.rings_offset);
   }
 }
-// The flag of a HELLO_OK frame carrying `m`.
+// The flags of a HELLO_OK frame carrying `m`.
 inline std::uint16_t flags_of(const HelloOk& m) {
-  return m.shared_bytes ? kFlagShared : 0;
+  if (!m.shared_bytes) return 0;
+  return m.rings_offset ? kFlagShared | kFlagRings : kFlagShared;
 }
 inline HelloOk decode_hello_ok(std::span<const std::uint8_t> in, std::uint16_t flags = 0) {
   MetaReader r(in);
@@ -256,6 +267,7 @@ inline HelloOk decode_hello_ok(std::span<const std::uint8_t> in, std::uint16_t f
   if (flags & kFlagShared) {
     m.shared_bytes = r.u64();
     m.shared_name = r.str("shared_name");
+    if (flags & kFlagRings) m.rings_offset = r.u64();
   }
   r.expect_end();
   return m;
