@@ -52,12 +52,15 @@ done
 #   mediator-poll  the tcp transport and the executor poll for 20 ms before sleeping, and the
 #                  probe's client watches its socket while it waits (busy_poll_us, --spin-us):
 #                  what a host gives for latency when it spends a core or two on it
-mediator_rows() {  # name, busy_poll_us
-  local name=$1 poll=$2
+#   mediator-rings as mediator-poll, and the probe's SUBMIT and RESULT pass through rings in
+#                  its VM's shared memory instead of the socket (docs/protocol.md, "Rings")
+mediator_rows() {  # name, busy_poll_us, rings (yes/no)
+  local name=$1 poll=$2 rings=$3 shm=""
+  [ "$rings" = yes ] && shm=", shared_memory_dir: $work/shm, shared_memory_mb: 4"
   cat >"$work/$name.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
-transports: [{plugin: tcp, port: 0, busy_poll_us: $poll}]
+transports: [{plugin: tcp, port: 0, busy_poll_us: $poll$shm}]
 policy: {plugin: strict_priority}
 executors:
   - plugin: cuda
@@ -72,20 +75,21 @@ YAML
   local mediator=$!
   for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
   port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['endpoints'][0].rsplit(':',1)[1])" "$work/ready.json")
-  mediator_probe "$name-alone" "$poll"
+  mediator_probe "$name-alone" "$poll" "$rings"
   "$bin/vgpu-loadgen" --port "$port" --vm 2 --vm 3 --vm 4 --vm 5 --duration-s $((seconds + 2)) \
     --inflight 2 --op spin -p us=2000 -p blocks=4224 >"$work/$name-flood.txt" &
   local flood=$!
   sleep 1
-  mediator_probe "$name" "$poll"
+  mediator_probe "$name" "$poll" "$rings"
   wait $flood
   kill -TERM $mediator
   wait $mediator || true
 }
-mediator_probe() {  # name, client spin in us
-  local json
+mediator_probe() {  # name, client spin in us, rings (yes/no)
+  local json extra=()
+  [ "$3" = yes ] && extra=(--rings)
   json=$("$bin/vgpu-loadgen" --port "$port" --vm 1::probe --interval-ms 10 --duration-s "$seconds" \
-    --spin-us "$2" --op spin -p us=50 -p blocks=1 --json)
+    --spin-us "$2" --op spin -p us=50 -p blocks=1 --json "${extra[@]}")
   p50[$1]=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[0]['p50_round_trip_ms']*1000)" "$json")
   p99[$1]=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[0]['p99_round_trip_ms']*1000)" "$json")
   # Where the probe's time went (loadgen's breakdown): p50 / p99 / mean of the slowest 1%, in us.
@@ -95,11 +99,13 @@ b = json.loads(sys.argv[1])[0]['breakdown']
 print('  '.join('%s %.0f/%.0f/%.0f' % (k, v['p50_ms'] * 1e3, v['p99_ms'] * 1e3,
                                       v['slowest_1pct_mean_ms'] * 1e3) for k, v in b.items()))" "$json")
 }
-mediator_rows mediator 0
-mediator_rows mediator-poll 20000
+mediator_rows mediator 0 no
+mediator_rows mediator-poll 20000 no
+mediator_rows mediator-rings 20000 yes
 
 printf '%-16s %10s %10s %14s\n' scheme "p50 (us)" "p99 (us)" "p99 / alone"
-for name in alone time-slicing mps mediator-alone mediator mediator-poll-alone mediator-poll; do
+for name in alone time-slicing mps mediator-alone mediator mediator-poll-alone mediator-poll \
+  mediator-rings-alone mediator-rings; do
   [ -n "${p99[$name]:-}" ] || continue
   printf '%-16s %10.0f %10.0f %14.2f\n' "$name" "${p50[$name]}" "${p99[$name]}" \
     "$(python3 -c "print(${p99[$name]} / ${p99[alone]})")"
@@ -108,7 +114,8 @@ echo
 echo "the mediator's probe, part by part (us, p50/p99/mean of the slowest 1%): wait = queued in"
 echo "the mediator, executor = run time in the executor (device = of it on the GPU), outside ="
 echo "the rest of the round trip (transport, thread hand-offs)"
-for name in mediator-alone mediator mediator-poll-alone mediator-poll; do
+for name in mediator-alone mediator mediator-poll-alone mediator-poll mediator-rings-alone \
+  mediator-rings; do
   [ -n "${breakdown[$name]:-}" ] && printf '%-20s %s\n' "$name" "${breakdown[$name]}"
 done
 echo

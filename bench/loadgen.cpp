@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
   double interval_ms = 0, duration_s = 0;
   unsigned spin_us = 0;
   std::string pace = "sleep";
+  bool rings = false;
   app.add_option("--host", host);
   app.add_option("--port", port);
   app.add_option("--vm", vm_args, "VM_ID[:TOKEN[:LABEL]], repeat for each VM")->required();
@@ -128,6 +129,9 @@ int main(int argc, char** argv) {
                  "how a paced probe waits for its next send: sleep (a thread that sleeps, as most "
                  "applications do) or spin (busy-waits, so its CPU stays awake)")
       ->check(CLI::IsMember({"sleep", "spin"}));
+  app.add_flag("--rings", rings,
+               "SUBMITs and RESULTs through rings in the VM's shared memory (the transport needs "
+               "shared_memory_dir; loadgen must run on the mediator's host)");
   app.add_flag("--json", json, "print the report as JSON");
   CLI11_PARSE(app, argc, argv);
 
@@ -152,9 +156,16 @@ int main(int argc, char** argv) {
       std::optional<guest::Client> client;
       try {
         rep.spec = parse_vm(vm_args[i]);
-        client.emplace(
-            guest::Client::connect(host, port, rep.spec.vm_id, rep.spec.token, "vgpu-loadgen"));
+        guest::ConnectOptions options{"vgpu-loadgen", rings, rings};
+        client.emplace(guest::Client::connect(host, port, rep.spec.vm_id, rep.spec.token, options));
         client->set_spin_wait(std::chrono::microseconds(spin_us));
+        if (rings) {
+          client->map_shared_memory();  // the mediator's file: loadgen runs on its host
+          if (!client->uses_rings())
+            throw std::runtime_error(
+                "the mediator granted no rings (another connection of "
+                "this VM holds them, or no shared_memory_dir)");
+        }
         rep.pool = client->identity().pool;
         rep.priority = client->identity().priority;
       } catch (const std::exception& e) {

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   std::string spool_dir = env_or("VGPU_DIR", "");
   unsigned poll_ms = 2;
   bool shared_memory = false;
+  bool rings = false;
   app.add_option("--sysfs-root", sysfs_root, "where PCI sysfs is (default /sys, $VGPU_SYSFS_ROOT)");
   app.add_option("--host", host, "mediator address (default 127.0.0.1, $VGPU_HOST)");
   app.add_option("--port", port, "mediator port (default 7800, $VGPU_PORT)");
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
   app.add_flag("--shared-memory", shared_memory,
                "tcp/vsock: the output comes back through the VM's shared memory (the "
                "vgpu-stub's BAR2; on the mediator's host, the file the mediator names)");
+  app.add_flag("--rings", rings,
+               "tcp/vsock: with --shared-memory, the request and the result pass through rings "
+               "in that memory too, not the socket (when the mediator grants them)");
 
   app.add_subcommand("info", "print the identity the vgpu-stub device gives this VM");
   auto* run =
@@ -137,7 +141,9 @@ int main(int argc, char** argv) {
       return result.status == sdk::Status::ok ? 0 : 1;
     }
     guest::ConnectOptions options;
+    shared_memory = shared_memory || rings;
     options.shared_memory = shared_memory;
+    options.rings = rings;
     auto client = transport == "vsock"
                       ? guest::Client::connect_vsock(cid, port, vm_id.value_or(0), token, options)
                       : guest::Client::connect(host, port, vm_id.value_or(0), token, options);
@@ -157,7 +163,7 @@ int main(int argc, char** argv) {
                 << (device.shared_memory_path.empty() ? client.identity().shared_name
                                                       : device.shared_memory_path)
                 << "\", \"bytes\": " << (result.outputs.empty() ? 0 : result.outputs[0].size())
-                << "}\n";
+                << ", \"rings\": " << (client.uses_rings() ? "true" : "false") << "}\n";
     return result.status == sdk::Status::ok ? 0 : 1;
   } catch (const guest::ClientError& e) {
     std::cerr << "vgpu-client: " << e.what() << "\n";
