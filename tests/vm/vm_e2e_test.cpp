@@ -16,6 +16,7 @@
 #include "client.hpp"
 #include "guest_vm.hpp"
 #include "mediator_process.hpp"
+#include "vgpu/sdk/ring.hpp"
 
 namespace vgpu::testing {
 namespace {
@@ -162,6 +163,8 @@ TEST_F(VmEndToEnd, GuestRunsJobsOverTcpWithTheTokenFromTheDevice) {
 
 // 2b. The output comes back through the VM's shared memory: the vgpu-stub's BAR2 in the guest,
 // the same file the mediator maps on the host. The host reads the guest's result in that file.
+// The request and the result pass through the rings at the end of that memory (nudged: neither
+// side polls), which the host sees in the file too.
 TEST_F(VmEndToEnd, GuestGetsItsOutputThroughTheDevicesSharedMemory) {
   const auto shm = work_ / "shm";
   std::filesystem::create_directories(shm);
@@ -173,7 +176,7 @@ TEST_F(VmEndToEnd, GuestGetsItsOutputThroughTheDevicesSharedMemory) {
   const std::string client =
       "vgpu-client --host 10.0.2.2 --port " + std::to_string(m.port()) + " --json ";
   GuestOptions options{
-      "guest-shm", device, true, {}, client + "--shared-memory run vector_add --n 4099 --seed 7"};
+      "guest-shm", device, true, {}, client + "--rings run vector_add --n 4099 --seed 7"};
   options.shared_memory = region;
   auto vm = boot(options);
   const auto run = vm->finish(kGuestLimit);
@@ -183,6 +186,7 @@ TEST_F(VmEndToEnd, GuestGetsItsOutputThroughTheDevicesSharedMemory) {
   EXPECT_NE(placed.at("shared_memory").get<std::string>().find("resource2"), std::string::npos)
       << "the guest maps the device's BAR2: " << placed.dump();
   EXPECT_EQ(placed.at("bytes"), 4099 * 4);
+  EXPECT_EQ(placed.at("rings"), true) << placed.dump();
   EXPECT_EQ(json_line(run.output, "op").at("values"), 4099);
 
   // What the guest received is in the region's file on the host, and equals the result the
@@ -194,6 +198,15 @@ TEST_F(VmEndToEnd, GuestGetsItsOutputThroughTheDevicesSharedMemory) {
   std::vector<std::uint8_t> bytes(expected.outputs[0].size());
   file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   EXPECT_EQ(bytes, expected.outputs[0]);
+  // The guest's SUBMIT and its RESULT went through the rings: their heads moved (u64 at the
+  // start of each ring, little-endian as the x86 guest wrote it).
+  const auto rings = *wire::rings_offset_for(16u << 20);
+  for (const std::uint64_t ring : {rings, rings + wire::kRingBytes}) {
+    std::uint64_t head = 0;
+    file.seekg(static_cast<std::streamoff>(ring));
+    file.read(reinterpret_cast<char*>(&head), sizeof head);
+    EXPECT_GT(head, wire::kHeaderSize) << "ring at " << ring;
+  }
 }
 
 // 3. The file transport through a 9p share of the VM's own spool directory.
