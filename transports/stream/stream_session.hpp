@@ -22,6 +22,7 @@
 
 #include "ring_poller.hpp"
 #include "session_rings.hpp"
+#include "shared_extents.hpp"
 #include "shared_regions.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/transport.hpp"
@@ -271,43 +272,9 @@ class StreamSession : public sdk::ReplyChannel,
     request.params = std::move(submit.params);
     request.inputs = std::move(inputs);
     if (submit.deadline_ms) request.deadline = std::chrono::milliseconds(submit.deadline_ms);
-    if (auto why = take_shared_memory(submit, request); !why.empty())
+    if (auto why = take_shared_memory(submit, region_, rings_.offset(), request); !why.empty())
       return deliver(tag, sdk::JobResult::failure(sdk::Status::bad_request, why));
     sink_.submit(*vm_id_, std::move(request), this->shared_from_this());
-  }
-
-  // Copies the request's inputs out of shared memory and records where its outputs go. Returns
-  // why that cannot be done, naming the extent; empty on success. Only this job is refused.
-  std::string take_shared_memory(const wire::Submit& submit, sdk::SubmitRequest& request) {
-    if (submit.shared_inputs.empty() && submit.shared_outputs.empty()) return {};
-    if (!region_)
-      return "the request names shared memory but this connection has none (the client must "
-             "ask for it in HELLO, and the transport needs shared_memory_dir)";
-    const auto rings = rings_.offset();
-    auto misplaced = [&](const wire::Extent& e, const char* what, std::size_t i) -> std::string {
-      const std::string which = std::string(what) + " " + std::to_string(i) + " (offset " +
-                                std::to_string(e.offset) + ", " + std::to_string(e.size) +
-                                " bytes)";
-      if (e.offset > region_->size() || e.size > region_->size() - e.offset)
-        return which + " lies outside the shared memory of " + std::to_string(region_->size()) +
-               " bytes";
-      if (rings && wire::overlaps_rings(e.offset, e.size, *rings))
-        return which + " overlaps the rings (offset " + std::to_string(*rings) + ", " +
-               std::to_string(wire::kRingsBytes) + " bytes)";
-      return {};
-    };
-    for (std::size_t i = 0; i < submit.shared_inputs.size(); ++i)
-      if (auto why = misplaced(submit.shared_inputs[i], "shared input", i); !why.empty())
-        return why;
-    for (std::size_t i = 0; i < submit.shared_outputs.size(); ++i)
-      if (auto why = misplaced(submit.shared_outputs[i], "shared output", i); !why.empty())
-        return why;
-    // Inputs are copied once, so the guest changing them later cannot affect the running job.
-    for (const auto& e : submit.shared_inputs)
-      request.inputs.emplace_back(region_->base() + e.offset, region_->base() + e.offset + e.size);
-    for (const auto& e : submit.shared_outputs)
-      request.output_places.push_back({region_, e.offset, e.size});
-    return {};
   }
 
   bool require_hello() {
