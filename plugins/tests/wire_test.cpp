@@ -41,7 +41,8 @@ TEST(Wire, HelloRoundTrip) {
 }
 
 TEST(Wire, HelloOkRoundTrip) {
-  auto frame = frame_prefix(FrameType::hello_ok, 1, HelloOk{3, 2, "B", "vm-three", 65536, 0, "", {}});
+  auto frame =
+      frame_prefix(FrameType::hello_ok, 1, HelloOk{3, 2, "B", "vm-three", 65536, 0, "", {}});
   auto m = decode_hello_ok(meta_of(frame));
   EXPECT_EQ(m.vm_id, 3u);
   EXPECT_EQ(m.priority, 2);
