@@ -9,6 +9,7 @@
 #                  again with busy polling (mediator-poll); each also without the flood (-alone)
 # Usage: bench/gpu_sharing.sh BIN_DIR PLUGIN_DIR [SECONDS]   (needs a GPU; prints a table)
 set -euo pipefail
+source "$(dirname "$0")/start_mediator.sh"
 bin=$1 plugins=$2 seconds=${3:-8}
 work=$(mktemp -d)
 worker=$bin/vgpu-gpu-share-worker
@@ -69,12 +70,9 @@ executors:
     high_reserved_sms: 16     # a green-context partition only high-priority jobs run on
     busy_poll_us: $poll
 YAML
-  rm -f "$work/ready.json"
-  "$bin/vgpu-mediator" --config "$work/$name.yaml" --ready-file "$work/ready.json" \
-    2>"$work/$name.log" &
-  local mediator=$!
-  for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-  port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['endpoints'][0].rsplit(':',1)[1])" "$work/ready.json")
+  start_mediator "$bin/vgpu-mediator" "$work/$name.yaml" "$work/$name.log"
+  local mediator=$mediator_pid
+  port=$mediator_port
   mediator_probe "$name-alone" "$poll" "$rings"
   "$bin/vgpu-loadgen" --port "$port" --vm 2 --vm 3 --vm 4 --vm 5 --duration-s $((seconds + 2)) \
     --inflight 2 --op spin -p us=2000 -p blocks=4224 >"$work/$name-flood.txt" &

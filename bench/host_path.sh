@@ -11,6 +11,7 @@
 #   before  (only with OLD_BUILD=dir) another build's mediator and plugins, default settings
 # Usage: bench/host_path.sh [build-dir] [executor: cpu|cuda] [seconds per row]
 set -euo pipefail
+source "$(dirname "$0")/start_mediator.sh"
 build=$(cd "${1:-build}" && pwd)
 executor=${2:-cpu}
 seconds=${3:-5}
@@ -36,13 +37,8 @@ transports: [$tcp]
 policy: {plugin: strict_priority}
 executors: [$exe]
 YAML
-  rm -f "$dir/ready.json"
-  "$from/bin/vgpu-mediator" --config "$config" --ready-file "$dir/ready.json" \
-    2>"$dir/$name.log" &
-  local pid=$!
-  for _ in $(seq 100); do [ -s "$dir/ready.json" ] && break; sleep 0.1; done
-  local port
-  port=$(sed -E 's/.*"[^"]*:([0-9]+)".*/\1/' "$dir/ready.json")
+  start_mediator "$from/bin/vgpu-mediator" "$config" "$dir/$name.log"
+  local pid=$mediator_pid port=$mediator_port
   for row in ping noop probe; do
     local args=(--op "$row")
     [ "$row" = probe ] && args=("${probe_args[@]}")
