@@ -2,19 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "test_jobs.hpp"
+
 using namespace vgpu::sdk;
 
-namespace {
-JobPtr job(JobId id) {
-  auto j = std::make_shared<Job>();
-  j->id = id;
-  return j;
-}
-}  // namespace
+using test_jobs::job_with_id;
 
 TEST(FifoQueue, PopsInArrivalOrder) {
   FifoQueue q;
-  for (JobId id = 1; id <= 5; ++id) q.push(job(id));
+  for (JobId id = 1; id <= 5; ++id) q.push(job_with_id(id));
   EXPECT_EQ(q.size(), 5u);
   for (JobId id = 1; id <= 5; ++id) EXPECT_EQ(q.pop()->id, id);
   EXPECT_EQ(q.pop(), nullptr);
@@ -23,7 +19,7 @@ TEST(FifoQueue, PopsInArrivalOrder) {
 
 TEST(FifoQueue, RemoveFromMiddleFrontAndBack) {
   FifoQueue q;
-  for (JobId id = 1; id <= 5; ++id) q.push(job(id));
+  for (JobId id = 1; id <= 5; ++id) q.push(job_with_id(id));
   EXPECT_EQ(q.remove(3)->id, 3u);
   EXPECT_EQ(q.remove(1)->id, 1u);
   EXPECT_EQ(q.remove(5)->id, 5u);
@@ -40,8 +36,8 @@ TEST(FifoQueue, InterleavedPushPopRemoveKeepsPositions) {
   FifoQueue q;
   JobId next = 1, expect = 1;
   for (int round = 0; round < 1000; ++round) {
-    q.push(job(next++));
-    q.push(job(next++));
+    q.push(job_with_id(next++));
+    q.push(job_with_id(next++));
     if (round % 3 == 0) {
       EXPECT_NE(q.remove(next - 1), nullptr);
     }

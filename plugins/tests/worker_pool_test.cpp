@@ -10,16 +10,14 @@
 
 #include "vgpu/sdk/worker_pool.hpp"
 
+#include "test_jobs.hpp"
+
 using namespace vgpu::sdk;
 using namespace std::chrono_literals;
 
 namespace {
 
-JobPtr job_with_id(JobId id) {
-  auto job = std::make_shared<Job>();
-  job->id = id;
-  return job;
-}
+using test_jobs::job_with_id;
 
 // Runs each job by calling done() with the job's id in the message.
 WorkerPool::Handler echo_id() {
