@@ -126,8 +126,7 @@ struct Client::Impl {
   RunResult read_result() {
     for (;;) {
       Frame f = next_frame();
-      if (f.header.type == wire::FrameType::pong || f.header.type == wire::FrameType::nudge)
-        continue;
+      if (f.header.type == wire::FrameType::pong) continue;
       if (f.header.type != wire::FrameType::result)
         throw ClientError("unexpected frame type " + std::to_string(int(f.header.type)));
       auto meta = wire::decode_result(f.meta);

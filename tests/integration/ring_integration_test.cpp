@@ -183,3 +183,15 @@ TEST(RingIntegration, ACorruptSubmitRingClosesOnlyThatConnection) {
   EXPECT_TRUE(eventually(
       [&] { return connect_shared(m, "a1", true).identity().rings_offset.has_value(); }));
 }
+
+TEST(RingIntegration, AClientThatNeverMapsItsMemoryGetsItsResultsOnTheSocket) {
+  // Granted rings but never mapped (map_shared_memory not called): the client cannot read the
+  // result ring, so the mediator must not put its results there.
+  ShmDir shm;
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, transport_settings(shm, 2000));
+  auto c = connect_shared(m, "a1", true);
+  ASSERT_TRUE(c.identity().rings_offset.has_value());
+  EXPECT_FALSE(c.uses_rings());
+  EXPECT_EQ(c.run("noop", {}).status, sdk::Status::ok);
+  EXPECT_EQ(c.run("spin", {{"us", "100"}}).status, sdk::Status::ok);
+}

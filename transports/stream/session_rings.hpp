@@ -47,6 +47,7 @@ class SessionRings {
     try {
       while (active_ && submits_->try_pop(frame_, header_)) {
         any = true;
+        client_reads_results_ = true;
         on_frame(header_, std::span<const std::uint8_t>(frame_));
       }
     } catch (const wire::WireError&) {
@@ -64,9 +65,10 @@ class SessionRings {
 
   // A RESULT frame (without data section) into the result ring; the caller serialises calls
   // (the connection's send lock). nullopt: not taken, it goes by the socket; else whether the
-  // client sleeps and must be sent a NUDGE.
+  // client sleeps and must be sent a NUDGE. Only once the client has sent a frame through its
+  // submit ring: a client that was granted rings but never mapped the memory cannot read them.
   std::optional<bool> try_push_result(std::span<const std::uint8_t> frame) {
-    if (!active_ || !results_->try_push(frame)) return std::nullopt;
+    if (!active_ || !client_reads_results_ || !results_->try_push(frame)) return std::nullopt;
     return results_->consumer_sleeps();
   }
 
@@ -86,6 +88,7 @@ class SessionRings {
   std::optional<wire::RingReader> submits_;
   std::optional<wire::RingWriter> results_;
   std::atomic<bool> active_{false};
+  std::atomic<bool> client_reads_results_{false};  // it has used the submit ring
   std::vector<std::uint8_t> frame_;
   wire::FrameHeader header_;
 };
