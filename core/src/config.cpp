@@ -93,7 +93,7 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
   cfg.db_path = base_dir / "vgpu.db";
   v.only_keys(root, "the top level",
               {"plugin_dirs", "database", "transports", "policy", "executors", "limits", "stats",
-               "log", "admin", "shutdown"});
+               "log", "admin", "shutdown", "security"});
 
   if (auto dirs = root["plugin_dirs"]) {
     if (!dirs.IsSequence()) v.fail(dirs, "'plugin_dirs' must be a list of folders");
@@ -154,6 +154,12 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
   if (auto admin = root["admin"]) {
     v.only_keys(admin, "admin", {"socket"});
     if (admin["socket"]) cfg.admin_socket = v.path(admin["socket"], "socket");
+  }
+  if (auto security = root["security"]) {
+    v.only_keys(security, "security", {"require_tokens"});
+    if (security["require_tokens"])
+      cfg.require_tokens =
+          v.scalar<bool>(security["require_tokens"], "require_tokens", "true or false");
   }
   if (auto shutdown = root["shutdown"]) {
     v.only_keys(shutdown, "shutdown", {"grace_ms"});

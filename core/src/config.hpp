@@ -46,6 +46,9 @@ struct MediatorConfig {
   std::string log_level = "info";
   std::filesystem::path admin_socket;  // empty: no admin endpoint
   std::chrono::milliseconds shutdown_grace{10000};
+  // security.require_tokens: a VM registered without a token is refused on transports that do
+  // not prove the VM themselves (tcp; the file transport's directory and vsock's CID do).
+  bool require_tokens = false;
 };
 
 // Relative paths in a file are taken relative to the file's folder.

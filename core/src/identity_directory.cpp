@@ -48,36 +48,59 @@ std::vector<std::uint32_t> IdentityDirectory::vm_ids() const {
   return ids;
 }
 
-sdk::AuthOutcome IdentityDirectory::authenticate(const sdk::PeerIdentity& peer) const {
-  auto refuse = [](std::string why) {
+sdk::AuthOutcome IdentityDirectory::authenticate(const sdk::PeerIdentity& peer, bool require_tokens,
+                                                 std::string* detail) const {
+  auto refuse = [&](std::string shown, std::string why) {
+    if (detail) *detail = std::move(why);
     sdk::AuthOutcome out;
     out.status = sdk::Status::unauthenticated;
-    out.message = std::move(why);
+    out.message = std::move(shown);
     return out;
+  };
+  // One answer for every reason a claim fails, so the answer tells nothing about which vm_ids
+  // are registered.
+  auto refuse_claim = [&](std::uint32_t vm_id, std::string why) {
+    return refuse("authentication failed for vm_id " + std::to_string(vm_id) +
+                      ": unknown VM, or a missing or wrong token",
+                  std::move(why));
   };
   auto snap = snapshot();
   std::uint32_t vm_id = peer.vm_id;
   if (peer.vsock_cid) {
-    // The hypervisor assigned the CID: it decides who this is, and the HELLO must agree.
+    // The hypervisor assigned the CID: it decides who this is, and the HELLO must agree. The
+    // guest already knows its own CID, so these answers may say what is wrong.
     auto cid = snap->vm_id_by_cid.find(*peer.vsock_cid);
-    if (cid == snap->vm_id_by_cid.end())
-      return refuse("vsock CID " + std::to_string(*peer.vsock_cid) +
-                    " belongs to no registered VM");
-    if (peer.vm_id != 0 && peer.vm_id != cid->second)
-      return refuse("claims vm_id " + std::to_string(peer.vm_id) + " but its vsock CID " +
-                    std::to_string(*peer.vsock_cid) + " belongs to vm_id " +
-                    std::to_string(cid->second));
+    if (cid == snap->vm_id_by_cid.end()) {
+      std::string why =
+          "vsock CID " + std::to_string(*peer.vsock_cid) + " belongs to no registered VM";
+      return refuse(why, why);
+    }
+    if (peer.vm_id != 0 && peer.vm_id != cid->second) {
+      std::string why = "claims vm_id " + std::to_string(peer.vm_id) + " but its vsock CID " +
+                        std::to_string(*peer.vsock_cid) + " belongs to vm_id " +
+                        std::to_string(cid->second);
+      return refuse(why, why);
+    }
     vm_id = cid->second;
   }
   auto it = snap->by_vm_id.find(vm_id);
   if (it == snap->by_vm_id.end())
-    return refuse("unknown vm_id " + std::to_string(vm_id) + ": not registered in the config DB");
+    return refuse_claim(
+        vm_id, "unknown vm_id " + std::to_string(vm_id) + ": not registered in the config DB");
   const VmIdentity& vm = it->second;
   // A directory or a hypervisor-assigned CID proves the VM as well as a token does.
-  if (vm.token_hash && !peer.directory_proven && !peer.vsock_cid) {
-    if (peer.token.empty()) return refuse("vm_id " + std::to_string(vm_id) + " requires a token");
-    if (!token_matches(peer.token, *vm.token_hash))
-      return refuse("wrong token for vm_id " + std::to_string(vm_id));
+  const bool proven_by_transport = peer.directory_proven || peer.vsock_cid;
+  if (!proven_by_transport) {
+    if (vm.token_hash) {
+      if (peer.token.empty())
+        return refuse_claim(vm_id, "vm_id " + std::to_string(vm_id) + " requires a token");
+      if (!token_matches(peer.token, *vm.token_hash))
+        return refuse_claim(vm_id, "wrong token for vm_id " + std::to_string(vm_id));
+    } else if (require_tokens) {
+      return refuse_claim(vm_id, "vm_id " + std::to_string(vm_id) +
+                                     " has no token and security.require_tokens is on (issue "
+                                     "one: vgpu-admin issue-token)");
+    }
   }
   sdk::AuthOutcome ok;
   ok.tenant = vm.tenant;

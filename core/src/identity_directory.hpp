@@ -28,7 +28,12 @@ class IdentityDirectory {
   // Reads the whole DB into a new snapshot and swaps it in.
   void load_from(ConfigDb& db);
 
-  sdk::AuthOutcome authenticate(const sdk::PeerIdentity& peer) const;
+  // A refusal's message is the same for an unknown vm_id, a missing and a wrong token, so that
+  // a guest cannot learn which vm_ids exist; `detail` (when given) gets the real reason, for the
+  // host's log. With `require_tokens`, a VM without a token is refused unless its transport
+  // proves it (a directory, a vsock CID).
+  sdk::AuthOutcome authenticate(const sdk::PeerIdentity& peer, bool require_tokens = false,
+                                std::string* detail = nullptr) const;
   // The VM's current tenant: looked up for every job, so DB changes apply to the next job.
   std::optional<VmIdentity> find(std::uint32_t vm_id) const;
   std::size_t size() const;

@@ -1,8 +1,14 @@
 #include "mediator.hpp"
 
 #include "isolation/process_executor.hpp"
+#include "vgpu/sdk/ops.hpp"
 
 namespace vgpu::core {
+
+namespace {
+// Room for a successful RESULT's header and metadata (status, timings, up to 16 sizes).
+constexpr std::uint64_t kResultFrameOverhead = 1024;
+}  // namespace
 
 Mediator::Mediator(MediatorConfig config)
     : config_(std::move(config)), loader_(config_.plugin_dirs) {}
@@ -106,6 +112,10 @@ void Mediator::start() {
   log_.info("config DB " + config_.db_path.string() + ": " + std::to_string(directory_.size()) +
             " VMs registered");
   db_watcher_ = std::thread([this] { watch_db(); });
+  if (!config_.require_tokens)
+    log_.warn(
+        "security.require_tokens is off: a VM registered without a token is accepted over tcp "
+        "on its vm_id alone");
 
   const auto info = executor_->info();
   log_.info("executor " + info.name + " on " + info.device + ", " + std::to_string(info.slots) +
@@ -200,8 +210,12 @@ nlohmann::json Mediator::stats_json() {
 }
 
 sdk::AuthOutcome Mediator::authenticate(const sdk::PeerIdentity& peer) {
-  auto outcome = directory_.authenticate(peer);
+  std::string why;
+  auto outcome = directory_.authenticate(peer, config_.require_tokens, &why);
   metrics_.add(outcome.status == sdk::Status::ok ? "auth.accepted" : "auth.refused", 1);
+  // The guest is told little (IdentityDirectory::authenticate); the host's log says why.
+  if (outcome.status != sdk::Status::ok)
+    auth_log_.warn(log_, peer.transport + " " + peer.peer_address + ": HELLO refused: " + why);
   return outcome;
 }
 
@@ -216,6 +230,12 @@ void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
   if (!identity)
     return refuse(sdk::Status::unauthenticated,
                   "vm_id " + std::to_string(vm_id) + " is no longer registered in the config DB");
+  // The original protocol's command words (VECTOR_ADD, MATRIX_MUL, ...) name the same ops on
+  // every transport.
+  if (!executor_ops_.count(request.op))
+    if (auto mapped = sdk::ops::from_legacy_command(request.op);
+        mapped && executor_ops_.count(*mapped))
+      request.op = *mapped;
   if (!executor_ops_.count(request.op)) {
     std::string supported;
     for (const auto& op : executor_ops_) supported += (supported.empty() ? "" : ", ") + op;
@@ -230,6 +250,23 @@ void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
   job->params = std::move(request.params);
   job->inputs = std::move(request.inputs);
   job->output_places = std::move(request.output_places);
+  // An output that cannot travel back in one frame is refused before it runs, unless it goes to
+  // the client's shared memory.
+  if (job->output_places.empty()) {
+    try {
+      const std::uint64_t out = sdk::ops::output_bytes(*job);
+      const std::uint64_t limit = config_.limits.max_frame_bytes;
+      const std::uint64_t room = limit > kResultFrameOverhead ? limit - kResultFrameOverhead : 0;
+      if (out > room)
+        return refuse(sdk::Status::bad_request,
+                      job->op + "'s output of " + std::to_string(out) +
+                          " bytes does not fit a frame (limits.max_frame_bytes " +
+                          std::to_string(config_.limits.max_frame_bytes) +
+                          "); ask for shared memory, or split the job");
+    } catch (const sdk::ops::OpError& e) {
+      return refuse(sdk::Status::bad_request, e.what());
+    }
+  }
   job->enqueued_at = sdk::Clock::now();
   if (request.deadline) job->deadline = job->enqueued_at + *request.deadline;
   const std::size_t limit = identity->max_queued.value_or(config_.limits.max_queued_per_vm);

@@ -16,6 +16,7 @@
 #include "plugin_loader.hpp"
 #include "scheduler.hpp"
 #include "spdlog_logger.hpp"
+#include "vgpu/sdk/log_limiter.hpp"
 
 namespace vgpu::core {
 
@@ -57,6 +58,7 @@ class Mediator final : public sdk::Sink {
 
   MediatorConfig config_;
   SpdLogger log_{""};
+  sdk::LogLimiter auth_log_;  // refused HELLOs: a guest can cause them at will
   std::vector<std::unique_ptr<SpdLogger>> plugin_logs_;
   MetricsRegistry metrics_;
   PluginLoader loader_;

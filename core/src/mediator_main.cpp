@@ -1,4 +1,5 @@
 // vgpu-mediator: the host daemon. Exit codes: 0 clean stop, 1 runtime failure, 2 bad config.
+#include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -25,6 +26,10 @@ void write_ready_file(const std::filesystem::path& path, Mediator& mediator) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Buffers of 1 MiB and more (job inputs and outputs) get their own mappings and go back to the
+  // system when freed. glibc otherwise raises this threshold after the first large free, serves
+  // later ones from its heap, and keeps that memory after a flood of results ends.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   // An executor with `isolation: process` runs in a child started as
   // `vgpu-mediator --executor-worker FD`; it takes no other options and ignores Ctrl-C (the
   // mediator tells it when to stop).

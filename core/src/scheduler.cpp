@@ -73,6 +73,11 @@ void Scheduler::drain() {
   }
 }
 
+void Scheduler::drain_and_dispatch() {
+  dispatch_free_slots();
+  drain();
+}
+
 void Scheduler::submit(sdk::JobPtr job, std::shared_ptr<sdk::ReplyChannel> channel,
                        std::size_t vm_limit) {
   post(Submit{std::move(job), std::move(channel), vm_limit}, true);
@@ -111,8 +116,18 @@ void Scheduler::run() {
   auto next_log = sdk::Clock::now() + limits_.stats_interval;
   for (;;) {
     std::unique_lock lock(inbox_mutex_);
-    inbox_ready_.wait_until(lock, next_log,
-                            [this] { return !draining_ && (stop_requested_ || !inbox_.empty()); });
+    // Parked jobs are looked at again every few milliseconds: nothing posts an event when a
+    // client reads its results.
+    const auto wake =
+        parked_waiting_.load() ? std::min(next_log, sdk::Clock::now() + kParkedRetry) : next_log;
+    const bool woken = inbox_ready_.wait_until(
+        lock, wake, [this] { return !draining_ && (stop_requested_ || !inbox_.empty()); });
+    if (!woken && wake < next_log && !draining_) {
+      draining_ = true;
+      lock.unlock();
+      drain_and_dispatch();
+      continue;
+    }
     // The statistics are the turn holder's state too: logging them also waits for the turn.
     turn_wanted_ = true;
     inbox_ready_.wait(lock, [this] { return !draining_; });
@@ -155,7 +170,8 @@ void Scheduler::handle(Submit& e) {
   ++queued_;
   by_channel_[e.channel.get()][job.client_tag] = job.id;
   stats_.enqueued(job.tenant);
-  jobs_.emplace(job.id, Entry{e.job, e.channel, e.channel.get()});
+  const auto* flow = dynamic_cast<const sdk::FlowControl*>(e.channel.get());
+  jobs_.emplace(job.id, Entry{e.job, e.channel, e.channel.get(), flow});
   policy_.enqueue(std::move(e.job));
 }
 
@@ -221,6 +237,7 @@ void Scheduler::handle(StatsRequest& e) {
   out["executor"] = executor_name_;
   out["tracked_jobs"] = jobs_.size();
   out["held_for_admission"] = held_.size();
+  out["parked_for_unread_results"] = parked_.size();
   out["connections_with_jobs"] = by_channel_.size();
   nlohmann::json policy = nlohmann::json::object();
   for (const auto& s : policy_.stats()) policy[s.name] = s.value;
@@ -251,9 +268,10 @@ void Scheduler::handle(Shutdown& e) {
 void Scheduler::dispatch_free_slots() {
   while (free_slots_ > 0) {
     sdk::JobPtr job = next_admissible_job();
-    if (!job) return;
+    if (!job) break;
     start(std::move(job));
   }
+  parked_waiting_ = !parked_.empty();
 }
 
 bool Scheduler::level_has_room(const sdk::Job& job) const {
@@ -261,7 +279,28 @@ bool Scheduler::level_has_room(const sdk::Job& job) const {
   return level_running_[level] < level_limit_[level];
 }
 
+bool Scheduler::backlogged(const sdk::Job& job) const {
+  auto it = jobs_.find(job.id);
+  return it != jobs_.end() && it->second.flow && it->second.channel &&
+         it->second.flow->backlogged();
+}
+
 sdk::JobPtr Scheduler::next_admissible_job() {
+  // A parked job goes first once its client has read enough: it was chosen before the others.
+  // A channel's parked jobs keep their order: once one of them stays, the rest of that channel
+  // stay too.
+  std::vector<const sdk::ReplyChannel*> still_parked;
+  for (auto it = parked_.begin(); it != parked_.end(); ++it) {
+    const auto* key = jobs_.at((*it)->id).channel.get();
+    if (std::find(still_parked.begin(), still_parked.end(), key) != still_parked.end()) continue;
+    if (backlogged(**it) || !level_has_room(**it)) {
+      still_parked.push_back(key);
+      continue;
+    }
+    sdk::JobPtr job = std::move(*it);
+    parked_.erase(it);
+    return job;
+  }
   for (auto it = held_.begin(); it != held_.end(); ++it) {
     if (!level_has_room(**it)) continue;
     sdk::JobPtr job = std::move(*it);
@@ -280,6 +319,14 @@ sdk::JobPtr Scheduler::next_admissible_job() {
                  " that is not queued; ignored");
       continue;
     }
+    const auto* key = it->second.channel.get();
+    const bool behind_parked = std::any_of(parked_.begin(), parked_.end(), [&](auto& p) {
+      return jobs_.at(p->id).channel.get() == key;
+    });
+    if (behind_parked || backlogged(*job)) {
+      parked_.push_back(std::move(job));
+      continue;
+    }
     if (level_has_room(*job)) return job;
     held_.push_back(std::move(job));
   }
@@ -290,6 +337,11 @@ bool Scheduler::remove_queued(sdk::JobId id) {
   auto held = std::find_if(held_.begin(), held_.end(), [id](auto& j) { return j->id == id; });
   if (held != held_.end()) {
     held_.erase(held);
+    return true;
+  }
+  auto parked = std::find_if(parked_.begin(), parked_.end(), [id](auto& j) { return j->id == id; });
+  if (parked != parked_.end()) {
+    parked_.erase(parked);
     return true;
   }
   return policy_.cancel(id) != nullptr;

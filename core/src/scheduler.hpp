@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -57,6 +58,7 @@ class Scheduler {
     sdk::JobPtr job;
     std::shared_ptr<sdk::ReplyChannel> channel;  // null once the client is gone
     const sdk::ReplyChannel* key = nullptr;      // by_channel_ key while queued
+    const sdk::FlowControl* flow = nullptr;      // the channel's, when it has flow control
     bool running = false;
     sdk::Clock::time_point started{};
     std::uint64_t sequence = 0;
@@ -92,6 +94,8 @@ class Scheduler {
   void post(Event e, bool drain_here);
   // Handles events until the inbox is empty, then gives up the drain turn. Holds the turn.
   void drain();
+  // The same, but dispatches first even when no event waits (parked jobs may start now).
+  void drain_and_dispatch();
   void run();
   void handle(Submit& e);
   void handle(Cancel& e);
@@ -104,6 +108,7 @@ class Scheduler {
   // back when its level is at the executor's admission limit). Null when nothing can start.
   sdk::JobPtr next_admissible_job();
   bool level_has_room(const sdk::Job& job) const;
+  bool backlogged(const sdk::Job& job) const;
   void start(sdk::JobPtr job);
   // Takes a queued job out of the policy or the held list; false when it is not queued.
   bool remove_queued(sdk::JobId id);
@@ -124,6 +129,11 @@ class Scheduler {
   std::array<unsigned, sdk::kPriorityLevels> level_limit_{};
   std::array<unsigned, sdk::kPriorityLevels> level_running_{};
   std::deque<sdk::JobPtr> held_;
+  // Jobs the policy chose whose client has too many unread results (sdk::FlowControl): they
+  // wait here, in the order chosen, until the client reads; still queued and cancellable.
+  std::deque<sdk::JobPtr> parked_;
+  std::atomic<bool> parked_waiting_{false};  // !parked_.empty(), for the scheduler thread
+  static constexpr std::chrono::milliseconds kParkedRetry{5};
 
   std::mutex inbox_mutex_;
   std::condition_variable inbox_ready_;

@@ -57,12 +57,33 @@ TEST_F(IdentityDirectoryTest, RightTokenGivesTheDbIdentity) {
   EXPECT_EQ(out.tenant.priority, 2);
 }
 
-TEST_F(IdentityDirectoryTest, WrongMissingTokenAndUnknownVmAreRefused) {
-  EXPECT_EQ(dir_.authenticate(tcp(1, generate_token())).message, "wrong token for vm_id 1");
-  EXPECT_EQ(dir_.authenticate(tcp(1, "")).message, "vm_id 1 requires a token");
-  auto out = dir_.authenticate(tcp(9, ""));
+TEST_F(IdentityDirectoryTest, WrongMissingTokenAndUnknownVmAreRefusedAlike) {
+  // The guest hears the same for each, so it cannot tell which vm_ids exist; the detail (for
+  // the host's log) says which it was.
+  std::string why;
+  auto wrong = dir_.authenticate(tcp(1, generate_token()), false, &why);
+  EXPECT_EQ(wrong.status, Status::unauthenticated);
+  EXPECT_EQ(why, "wrong token for vm_id 1");
+  auto missing = dir_.authenticate(tcp(1, ""), false, &why);
+  EXPECT_EQ(why, "vm_id 1 requires a token");
+  auto unknown1 = dir_.authenticate(tcp(9, ""), false, &why);
+  EXPECT_NE(why.find("unknown vm_id 9"), std::string::npos) << why;
+  EXPECT_EQ(unknown1.status, Status::unauthenticated);
+  EXPECT_EQ(wrong.message, missing.message);
+  auto other = dir_.authenticate(tcp(9, generate_token()));
+  EXPECT_EQ(other.message, unknown1.message);
+  EXPECT_EQ(other.message.find("unknown vm_id"), std::string::npos) << other.message;
+}
+
+TEST_F(IdentityDirectoryTest, RequireTokensRefusesAVmWithoutOneUnlessTheTransportProvesIt) {
+  std::string why;
+  auto out = dir_.authenticate(tcp(2, ""), true, &why);
   EXPECT_EQ(out.status, Status::unauthenticated);
-  EXPECT_NE(out.message.find("unknown vm_id 9"), std::string::npos);
+  EXPECT_NE(why.find("require_tokens"), std::string::npos) << why;
+  auto by_directory = tcp(2, "");
+  by_directory.directory_proven = true;
+  EXPECT_EQ(dir_.authenticate(by_directory, true).status, Status::ok);
+  EXPECT_EQ(dir_.authenticate(tcp(1, token_), true).status, Status::ok);
 }
 
 TEST_F(IdentityDirectoryTest, VmWithoutTokenIsAcceptedByIdOnly) {

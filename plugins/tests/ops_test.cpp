@@ -25,13 +25,38 @@ TEST(Ops, LegacyCommandsMapToOps) {
   EXPECT_EQ(ops::from_legacy_command("FORMAT_DISK"), std::nullopt);
 }
 
+TEST(Ops, OutputBytesAreKnownBeforeTheJobRuns) {
+  Job j;
+  j.op = "vector_add";
+  j.params = {{"n", "1000"}};
+  EXPECT_EQ(ops::output_bytes(j), 4000u);
+  j.op = "reduce_sum";
+  EXPECT_EQ(ops::output_bytes(j), 4u);
+  j.op = "gemm";
+  j.params = {{"m", "3"}, {"n", "5"}, {"k", "7"}};
+  EXPECT_EQ(ops::output_bytes(j), 60u);
+  j.op = "spin";
+  EXPECT_EQ(ops::output_bytes(j), 0u);
+}
+
 TEST(Ops, ShapeChecksInputs) {
   Job j;
   j.op = "vector_add";
   j.params = {{"n", "100"}};
   EXPECT_EQ(ops::shape_of(j).n, 100u);
   j.inputs = {Buffer(40), Buffer(40)};
-  EXPECT_EQ(ops::shape_of(j).n, 10u) << "sent buffers decide n";
+  // n=100 beside 10-value buffers was once ignored: a disagreement is now named.
+  try {
+    ops::shape_of(j);
+    ADD_FAILURE() << "n=100 with 10-value buffers was accepted";
+  } catch (const ops::OpError& e) {
+    EXPECT_NE(std::string(e.what()).find("n=100 but the input buffers hold 10"), std::string::npos)
+        << e.what();
+  }
+  j.params = {{"n", "10"}};
+  EXPECT_EQ(ops::shape_of(j).n, 10u) << "an n that agrees is fine";
+  j.params = {};
+  EXPECT_EQ(ops::shape_of(j).n, 10u) << "without n, sent buffers decide";
   j.inputs = {Buffer(40)};
   EXPECT_THROW(ops::shape_of(j), ops::OpError);
   j.inputs = {Buffer(40), Buffer(44)};

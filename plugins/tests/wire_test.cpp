@@ -17,16 +17,47 @@ std::span<const std::uint8_t> meta_of(const std::vector<std::uint8_t>& frame) {
 }  // namespace
 
 TEST(Wire, HeaderRoundTrip) {
-  FrameHeader h{FrameType::submit, 7, 100, 4096, 0x1122334455667788ull};
+  FrameHeader h{FrameType::submit, 3, 100, 4096, 0x1122334455667788ull};
   auto bytes = encode_header(h);
   EXPECT_EQ(bytes[0], 'V');
   EXPECT_EQ(bytes[3], 'U');
   auto back = decode_header(bytes, 1 << 20);
   EXPECT_EQ(back.type, FrameType::submit);
-  EXPECT_EQ(back.flags, 7);
+  EXPECT_EQ(back.flags, 3);
   EXPECT_EQ(back.meta_len, 100u);
   EXPECT_EQ(back.data_len, 4096u);
   EXPECT_EQ(back.tag, 0x1122334455667788ull);
+}
+
+TEST(Wire, UndefinedFlagBitsAreRefused) {
+  for (std::uint16_t bit : {0x0004, 0x0100, 0x8000}) {
+    auto bytes = encode_header(FrameHeader{FrameType::ping, bit, 0, 0, 1});
+    try {
+      decode_header(bytes, 1 << 20);
+      ADD_FAILURE() << "flag " << bit << " was accepted";
+    } catch (const WireError& e) {
+      EXPECT_NE(std::string(e.what()).find("undefined flag bits"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Sizes whose u64 sum wraps around to data_len once crashed the mediator (std::length_error
+// from allocating the buffers): each size must be checked against what is left.
+TEST(Wire, BufferSizesThatWrapAroundAreRefused) {
+  const std::vector<std::vector<std::uint64_t>> wrapping{
+      {UINT64_MAX - 63, 128}, {1ull << 63, 1ull << 63, 64}, {UINT64_MAX, 65}};
+  for (const auto& sizes : wrapping) {
+    try {
+      check_buffer_sizes(sizes, 64);
+      ADD_FAILURE() << "sizes starting " << sizes[0] << " were accepted";
+    } catch (const WireError& e) {
+      EXPECT_NE(std::string(e.what()).find("does not fit the data section of 64"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_NO_THROW(check_buffer_sizes({16, 48}, 64));
+  EXPECT_THROW(check_buffer_sizes({16, 16}, 64), WireError);
 }
 
 TEST(Wire, HelloRoundTrip) {

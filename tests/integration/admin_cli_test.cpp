@@ -470,7 +470,9 @@ TEST_F(AdminCli, IommuCheckRunsOnThisMachine) {
   ASSERT_FALSE(j["checks"].empty());
   for (auto& c : j["checks"]) {
     EXPECT_TRUE(c["result"] == "pass" || c["result"] == "warn" || c["result"] == "fail");
-    if (c["result"] == "fail") EXPECT_FALSE(c["fix"].get<std::string>().empty()) << c.dump();
+    if (c["result"] == "fail") {
+      EXPECT_FALSE(c["fix"].get<std::string>().empty()) << c.dump();
+    }
   }
 }
 

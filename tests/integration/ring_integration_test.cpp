@@ -136,6 +136,12 @@ TEST(RingIntegration, OneConnectionOfAVmHoldsTheRingsAtATime) {
   EXPECT_EQ(
       shared_floats(second.run_shared("vector_add", {{"n", "4"}, {"seed", "5"}}, {}, {{0, 16}})),
       expected_sum(4, 5));
+  // The second may not place data where the first's rings are (it once could: only the
+  // connection holding the rings checked for them).
+  const std::uint64_t rings = *first->identity().rings_offset;
+  auto r = second.run_shared("vector_add", {{"n", "100"}}, {}, {{rings, 400}});
+  EXPECT_EQ(r.status, sdk::Status::bad_request);
+  EXPECT_NE(r.message.find("overlaps the rings"), std::string::npos) << r.message;
   // Once the first is gone, the next connection gets them.
   first.reset();
   EXPECT_TRUE(eventually(

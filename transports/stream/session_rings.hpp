@@ -50,7 +50,7 @@ class SessionRings {
         client_reads_results_ = true;
         on_frame(header_, std::span<const std::uint8_t>(frame_));
       }
-    } catch (const wire::WireError&) {
+    } catch (...) {
       active_ = false;
       throw;
     }

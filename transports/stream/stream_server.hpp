@@ -5,10 +5,12 @@
 #include <boost/asio.hpp>
 
 #include <chrono>
+#include <list>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "stream_limits.hpp"
 #include "stream_session.hpp"
 #include "vgpu/sdk/settings.hpp"
 
@@ -56,10 +58,11 @@ class StreamServer {
   using Session = StreamSession<Socket>;
 
   StreamServer(typename Protocol::endpoint endpoint, IoOptions io, SharedMemoryOptions shm,
-               std::string transport, sdk::Logger& log)
+               StreamLimits limits, std::string transport, sdk::Logger& log)
       : endpoint_(endpoint),
         io_options_(io),
         regions_(std::move(shm)),
+        guards_(limits),
         transport_(std::move(transport)),
         log_(log) {}
 
@@ -94,6 +97,7 @@ class StreamServer {
     asio::post(acceptor_.get_executor(), [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      accept_backoff_.cancel();
     });
     {
       std::lock_guard lock(mutex_);
@@ -136,26 +140,76 @@ class StreamServer {
   void accept_next() {
     acceptor_.async_accept(
         asio::make_strand(io_), [this](boost::system::error_code ec, Socket socket) {
-          if (ec) {
-            if (ec != asio::error::operation_aborted)
-              log_.warn(transport_ + ": accept failed: " + ec.message());
-            if (acceptor_.is_open()) accept_next();
-            return;
-          }
+          if (ec) return on_accept_error(ec);
           Peer::configure(socket);
           PeerFacts peer = Peer::identify(socket);
           // Rings are polled only by a polling I/O thread; without one every ring frame is nudged.
           RingPoller* poller = io_options_.busy_poll.count() > 0 ? &rings_ : nullptr;
-          auto session =
-              std::make_shared<Session>(std::move(socket), *sink_, log_, transport_, peer,
-                                        &regions_, poller, [this](Session* s) { forget(s); });
+          auto session = std::make_shared<Session>(std::move(socket), *sink_, log_, transport_,
+                                                   peer, &regions_, poller, guards_,
+                                                   [this](Session* s) { forget(s); });
+          std::shared_ptr<Session> evicted;
+          bool over_total = false;
           {
             std::lock_guard lock(mutex_);
+            over_total = sessions_.size() >= guards_.limits.max_connections;
             sessions_.emplace(session.get(), session);
+            if (!over_total) evicted = admit_unauthenticated(session);
           }
           session->start();
+          if (over_total)
+            session->refuse(sdk::Status::queue_full,
+                            "too many connections (max_connections " +
+                                std::to_string(guards_.limits.max_connections) + ")");
+          if (evicted)
+            evicted->refuse(sdk::Status::unauthenticated,
+                            "closed to make room: too many connections without HELLO "
+                            "(max_unauthenticated " +
+                                std::to_string(guards_.limits.max_unauthenticated) + ")");
           accept_next();
         });
+  }
+
+  // Holds mutex_. Tracks a new connection until it says HELLO; returns the oldest connection
+  // still without HELLO when there are too many of them (it is closed to make room).
+  std::shared_ptr<Session> admit_unauthenticated(const std::shared_ptr<Session>& session) {
+    unauthenticated_.remove_if([](const std::weak_ptr<Session>& w) {
+      auto s = w.lock();
+      return !s || s->closed() || s->authenticated();
+    });
+    std::shared_ptr<Session> evicted;
+    if (unauthenticated_.size() >= guards_.limits.max_unauthenticated) {
+      evicted = unauthenticated_.front().lock();
+      unauthenticated_.pop_front();
+    }
+    unauthenticated_.push_back(session);
+    return evicted;
+  }
+
+  // Out of descriptors (or memory) the listening socket stays readable: accepting again at once
+  // would spin. Wait, log at a bounded rate, and make room by closing the oldest connection that
+  // has not said HELLO.
+  void on_accept_error(boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    guards_.refusals.warn(log_,
+                          transport_ + ": accept failed: " + ec.message() + "; retrying shortly");
+    std::shared_ptr<Session> oldest;
+    {
+      std::lock_guard lock(mutex_);
+      while (!unauthenticated_.empty() && !oldest) {
+        oldest = unauthenticated_.front().lock();
+        unauthenticated_.pop_front();
+        if (oldest && (oldest->closed() || oldest->authenticated())) oldest.reset();
+      }
+    }
+    if (oldest)
+      oldest->refuse(sdk::Status::unauthenticated,
+                     "closed to make room: the mediator is out of file descriptors");
+    // Soon when a descriptor was freed, else at a pace that costs nothing.
+    accept_backoff_.expires_after(std::chrono::milliseconds(oldest ? 10 : 100));
+    accept_backoff_.async_wait([this](boost::system::error_code wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) accept_next();
+    });
   }
 
   void forget(Session* s) {
@@ -166,6 +220,7 @@ class StreamServer {
   typename Protocol::endpoint endpoint_;
   IoOptions io_options_;
   SharedRegions regions_;
+  StreamGuards guards_;
   RingPoller rings_;
   std::string transport_;
   sdk::Logger& log_;
@@ -175,10 +230,12 @@ class StreamServer {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
       asio::make_work_guard(io_)};
   asio::basic_socket_acceptor<Protocol> acceptor_{asio::make_strand(io_)};
+  asio::steady_timer accept_backoff_{acceptor_.get_executor()};
   std::vector<std::thread> pool_;
 
   std::mutex mutex_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::list<std::weak_ptr<Session>> unauthenticated_;  // in the order they connected
 };
 
 }  // namespace vgpu::transports

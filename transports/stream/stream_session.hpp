@@ -19,11 +19,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 
 #include "ring_poller.hpp"
 #include "session_rings.hpp"
 #include "shared_extents.hpp"
 #include "shared_regions.hpp"
+#include "stream_guards.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/transport.hpp"
 #include "vgpu/sdk/wire.hpp"
@@ -32,15 +34,18 @@ namespace vgpu::transports {
 
 namespace asio = boost::asio;
 
-// What the accepting side knows about a peer before it says anything: a name for logs and, for
-// vsock, the hypervisor-assigned CID that proves which VM it is.
+// What the accepting side knows about a peer before it says anything: a name for logs, the
+// address HELLO failures are counted against (IP or CID, without the port) and, for vsock, the
+// hypervisor-assigned CID that proves which VM it is.
 struct PeerFacts {
   std::string description;
   std::optional<std::uint32_t> vsock_cid;
+  std::string address;
 };
 
 template <typename Socket>
 class StreamSession : public sdk::ReplyChannel,
+                      public sdk::FlowControl,
                       public RingSource,
                       public std::enable_shared_from_this<StreamSession<Socket>> {
  public:
@@ -49,47 +54,75 @@ class StreamSession : public sdk::ReplyChannel,
   // `regions` (may be null: none configured) and `poller` (null: nobody polls rings) must
   // outlive the session.
   StreamSession(Socket socket, sdk::Sink& sink, sdk::Logger& log, std::string transport,
-                PeerFacts peer, SharedRegions* regions, RingPoller* poller, OnClosed on_closed)
+                PeerFacts peer, SharedRegions* regions, RingPoller* poller, StreamGuards& guards,
+                OnClosed on_closed)
       : socket_(std::move(socket)),
         sink_(sink),
         log_(log),
         transport_(std::move(transport)),
         peer_(std::move(peer.description)),
+        peer_address_(std::move(peer.address)),
         vsock_cid_(peer.vsock_cid),
         regions_(regions),
         poller_(poller),
+        guards_(guards),
         on_closed_(std::move(on_closed)),
-        max_frame_(sink.max_frame_bytes()) {}
+        max_frame_(sink.max_frame_bytes()),
+        watchdog_(socket_.get_executor()),
+        retry_(socket_.get_executor()) {}
 
   void start() {
-    asio::dispatch(socket_.get_executor(),
-                   [self = this->shared_from_this()] { self->read_header(); });
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this()] {
+      self->arm_watchdog();
+      self->read_header();
+    });
   }
+
+  // Closes at once with an ERROR naming why (the server refuses or evicts the connection).
+  void refuse(sdk::Status status, std::string why) {
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this(), status, why] {
+      if (!self->closing_) self->reject(status, 0, why);
+    });
+  }
+
+  // Whether HELLO succeeded (any thread).
+  bool authenticated() const { return authenticated_.load(); }
 
   void deliver(std::uint64_t tag, sdk::JobResult r) override {
     if (closed_) return;
+    {
+      // The tag is free again before its RESULT can reach the client, so the client may reuse it
+      // as soon as it reads the RESULT.
+      std::lock_guard lock(send_mutex_);
+      tags_in_flight_.erase(tag);
+    }
     // Outputs already in the client's shared memory: only their sizes travel.
     const bool placed = !r.placed_sizes.empty();
-    wire::ResultMeta meta{static_cast<std::uint16_t>(r.status),
-                          std::move(r.message),
-                          static_cast<std::uint64_t>(r.queued.count()),
-                          static_cast<std::uint64_t>(r.usage.wall.count()),
-                          static_cast<std::uint64_t>(r.usage.device.count()),
-                          r.dispatch_sequence,
-                          placed ? std::move(r.placed_sizes) : wire::sizes_of(r.outputs)};
-    auto prefix = wire::frame_prefix(wire::FrameType::result, tag, meta,
-                                     wire::total_size(r.outputs), placed ? wire::kFlagShared : 0);
-    // A RESULT without data goes through the result ring when the client has one and it fits.
-    if (r.outputs.empty()) {
-      std::unique_lock lock(send_mutex_);
-      if (closed_) return;
-      if (auto client_sleeps = rings_.try_push_result(prefix)) {
-        lock.unlock();
-        if (*client_sleeps) send({wire::empty_frame(wire::FrameType::nudge, 0), {}});
-        return;
-      }
+    const std::uint64_t data_bytes = placed ? 0 : wire::total_size(r.outputs);
+    if (data_bytes > max_frame_ - std::min<std::size_t>(max_frame_, kResultMetaRoom)) {
+      // The core refuses built-in ops whose output cannot fit before they run; this catches any
+      // other (a plugin's op): the client is told, and the frame limit it was given holds.
+      return deliver_checked(
+          tag,
+          sdk::JobResult::failure(sdk::Status::bad_request,
+                                  "the result's " + std::to_string(data_bytes) +
+                                      " bytes of output exceed this connection's frame limit of " +
+                                      std::to_string(max_frame_) +
+                                      " bytes (max_frame_bytes); ask for shared memory"),
+          false);
     }
-    send({std::move(prefix), std::move(r.outputs)});
+    deliver_checked(tag, std::move(r), placed);
+  }
+
+  // sdk::FlowControl: the core holds this connection's next jobs while its client has more
+  // unread results than allowed; reading the socket stops too (read_header).
+  bool backlogged() const override {
+    if (!vm_id_) return false;
+    {
+      std::lock_guard lock(send_mutex_);
+      if (unsent_bytes_ > guards_.limits.max_unsent_bytes) return true;
+    }
+    return guards_.unsent.vm_over_limit(*vm_id_);
   }
 
   // RingSource: the poller's thread.
@@ -98,11 +131,13 @@ class StreamSession : public sdk::ReplyChannel,
       return rings_.drain([this](const wire::FrameHeader& h, std::span<const std::uint8_t> f) {
         take_ring_frame(h, f.subspan(wire::kHeaderSize));
       });
-    } catch (const wire::WireError& e) {
+    } catch (const std::exception& e) {
       // As for a malformed frame on the socket: an ERROR, and this connection closes.
+      const auto status = dynamic_cast<const wire::WireError*>(&e) ? sdk::Status::bad_request
+                                                                   : sdk::Status::internal_error;
       asio::post(socket_.get_executor(),
-                 [self = this->shared_from_this(), why = std::string(e.what())] {
-                   self->reject(sdk::Status::bad_request, 0, why);
+                 [self = this->shared_from_this(), status, why = std::string(e.what())] {
+                   self->reject(status, 0, why);
                  });
       return true;
     }
@@ -121,19 +156,104 @@ class StreamSession : public sdk::ReplyChannel,
   bool closed() const { return closed_; }
 
  private:
+  // Room for a successful RESULT's header and metadata (status, timings, up to 16 sizes; its
+  // message is empty or short). The core's check before a job runs uses the same room.
+  static constexpr std::size_t kResultMetaRoom = 1024;
+  // The first piece of a data section that is allocated before any of it arrives; each later
+  // piece doubles what the buffer holds, so a peer holds at most twice what it really sent.
+  static constexpr std::size_t kFirstBodyChunk = 64 * 1024;
+  // How often a connection that waits (for memory, or for its client to read) looks again.
+  static constexpr std::chrono::milliseconds kRetryInterval{5};
+
   struct Outgoing {
     std::vector<std::uint8_t> prefix;  // header + metadata
     std::vector<sdk::Buffer> buffers;  // gathered after it, never copied
     std::size_t sent = 0;              // bytes already written from the front
+    std::size_t counted = 0;           // bytes counted as unsent while it waits in the outbox
   };
 
+  void deliver_checked(std::uint64_t tag, sdk::JobResult r, bool placed) {
+    wire::ResultMeta meta{static_cast<std::uint16_t>(r.status),
+                          std::move(r.message),
+                          static_cast<std::uint64_t>(r.queued.count()),
+                          static_cast<std::uint64_t>(r.usage.wall.count()),
+                          static_cast<std::uint64_t>(r.usage.device.count()),
+                          r.dispatch_sequence,
+                          placed ? std::move(r.placed_sizes) : wire::sizes_of(r.outputs)};
+    if (meta.message.size() > UINT16_MAX) meta.message.resize(UINT16_MAX);
+    auto prefix = wire::frame_prefix(wire::FrameType::result, tag, meta,
+                                     wire::total_size(r.outputs), placed ? wire::kFlagShared : 0);
+    // A RESULT without data goes through the result ring when the client has one and it fits.
+    if (r.outputs.empty()) {
+      std::unique_lock lock(send_mutex_);
+      if (closed_) return;
+      if (auto client_sleeps = rings_.try_push_result(prefix)) {
+        lock.unlock();
+        if (*client_sleeps) send({wire::empty_frame(wire::FrameType::nudge, 0), {}});
+        return;
+      }
+    }
+    send({std::move(prefix), std::move(r.outputs)});
+  }
+
+  // Strand. Reads the next frame's header, unless the client has too many unread results
+  // (then it waits: backpressure, docs/protocol.md "Limits and timeouts").
   void read_header() {
     if (closing_) return;
+    in_frame_ = false;
+    if (too_much_unsent()) {
+      if (!paused_)
+        log_.info(transport_ + " " + peer_ + ": not reading requests while " +
+                  std::to_string(unsent_now()) + " bytes of results wait unread");
+      paused_ = true;
+      return retry_later([](StreamSession& s) { s.read_header(); });
+    }
+    paused_ = false;
     asio::async_read(socket_, asio::buffer(header_),
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                        if (ec) return self->close();
                        self->on_header();
                      });
+  }
+
+  bool too_much_unsent() const { return backlogged(); }
+  std::size_t unsent_now() {
+    std::lock_guard lock(send_mutex_);
+    return unsent_bytes_;
+  }
+
+  // Strand: runs `then` on this session after kRetryInterval, unless it closed meanwhile.
+  template <typename Then>
+  void retry_later(Then then) {
+    retry_.expires_after(kRetryInterval);
+    retry_.async_wait([self = this->shared_from_this(), then](boost::system::error_code ec) {
+      if (ec || self->closing_) return;
+      then(*self);
+    });
+  }
+
+  // Strand: every tick, closes a connection that has not said HELLO in time, or that stopped
+  // sending in the middle of a frame.
+  void arm_watchdog() {
+    const auto tick = std::max<std::chrono::milliseconds>(
+        std::chrono::milliseconds(25),
+        std::min(guards_.limits.hello_timeout, guards_.limits.frame_timeout) / 4);
+    watchdog_.expires_after(tick);
+    watchdog_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->closing_) return;
+      const auto now = std::chrono::steady_clock::now();
+      const auto& limits = self->guards_.limits;
+      if (!self->vm_id_ && now - self->opened_at_ > limits.hello_timeout)
+        return self->reject(sdk::Status::unauthenticated, 0,
+                            "no HELLO within " + std::to_string(limits.hello_timeout.count()) +
+                                " ms (hello_timeout_ms)");
+      if (self->in_frame_ && now - self->last_progress_ > limits.frame_timeout)
+        return self->reject(sdk::Status::bad_request, self->head_.tag,
+                            "no progress on a frame for " +
+                                std::to_string(limits.frame_timeout.count()) +
+                                " ms (frame_timeout_ms)");
+      self->arm_watchdog();
+    });
   }
 
   void on_header() {
@@ -142,29 +262,37 @@ class StreamSession : public sdk::ReplyChannel,
     } catch (const wire::WireError& e) {
       return reject(sdk::Status::bad_request, 0, e.what());
     }
+    in_frame_ = true;
+    last_progress_ = std::chrono::steady_clock::now();
     meta_.resize(head_.meta_len);
     asio::async_read(socket_, asio::buffer(meta_),
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                        if (ec) return self->close();
+                       self->last_progress_ = std::chrono::steady_clock::now();
                        self->on_meta();
                      });
   }
 
+  // Strand. No exception leaves a frame's handling: a bad frame, a refused allocation or any
+  // other failure closes this connection with an ERROR, and nothing else.
   void on_meta() {
     try {
       switch (head_.type) {
         case wire::FrameType::hello:
           return on_hello(wire::decode_hello(meta_));
         case wire::FrameType::submit:
+          if (!require_hello()) return;
           return on_submit(wire::decode_submit(meta_, head_.flags));
         case wire::FrameType::cancel:
           if (!require_hello()) return;
           sink_.cancel(*this, head_.tag);
           return read_header();
         case wire::FrameType::ping:
+          if (!require_hello()) return;
           send({wire::empty_frame(wire::FrameType::pong, head_.tag), {}});
           return read_header();
         case wire::FrameType::nudge:  // the client wrote into its submit ring while unwatched
+          if (!require_hello()) return;
           drain_submit_ring();
           return read_header();
         default:
@@ -174,11 +302,22 @@ class StreamSession : public sdk::ReplyChannel,
       }
     } catch (const wire::WireError& e) {
       reject(sdk::Status::bad_request, head_.tag, e.what());
+    } catch (const std::exception& e) {
+      reject(sdk::Status::internal_error, head_.tag,
+             std::string("the mediator could not handle this frame: ") + e.what());
     }
   }
 
   void on_hello(const wire::Hello& hello) {
     if (vm_id_) return reject(sdk::Status::bad_request, head_.tag, "HELLO sent twice");
+    // Failures are counted per address and claimed VM: one guest guessing another's token is
+    // slowed down without locking out other VMs behind the same address (NAT, slirp).
+    const std::string throttle_key = peer_address_ + "/vm" + std::to_string(hello.vm_id);
+    const auto now = std::chrono::steady_clock::now();
+    if (auto wait = guards_.throttle.wait_for(throttle_key, now); wait.count() > 0)
+      return reject(sdk::Status::unauthenticated, head_.tag,
+                    "too many failed HELLOs from " + peer_address_ + "; try again in " +
+                        std::to_string(wait.count()) + " ms");
     sdk::PeerIdentity peer;
     peer.transport = transport_;
     peer.vm_id = hello.vm_id;
@@ -187,10 +326,12 @@ class StreamSession : public sdk::ReplyChannel,
     peer.vsock_cid = vsock_cid_;
     auto outcome = sink_.authenticate(peer);
     if (outcome.status != sdk::Status::ok) {
-      log_.warn(transport_ + " " + peer_ + ": HELLO refused: " + outcome.message);
+      guards_.throttle.failed(throttle_key, now);
       return reject(outcome.status, head_.tag, outcome.message);
     }
+    guards_.throttle.succeeded(throttle_key);
     vm_id_ = outcome.tenant.vm_id;
+    authenticated_ = true;
     wire::HelloOk ok;
     ok.vm_id = outcome.tenant.vm_id;
     ok.priority = static_cast<std::uint8_t>(outcome.tenant.priority);
@@ -231,21 +372,61 @@ class StreamSession : public sdk::ReplyChannel,
   }
 
   void on_submit(wire::Submit submit) {
-    if (!require_hello()) return;
     wire::check_buffer_sizes(submit.buffer_sizes, head_.data_len);
-    std::vector<sdk::Buffer> inputs;
-    std::vector<asio::mutable_buffer> targets;
-    for (auto size : submit.buffer_sizes) inputs.emplace_back(size);
-    for (auto& b : inputs) targets.push_back(asio::buffer(b));
-    reading_ = {head_.tag, std::move(submit), std::move(inputs)};
-    // Scatter read: each input lands straight in its own buffer.
-    asio::async_read(socket_, targets,
-                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-                       if (ec) return self->close();
-                       auto& r = self->reading_;
-                       self->admit(r.tag, std::move(r.submit), std::move(r.inputs));
-                       self->read_header();
-                     });
+    std::vector<sdk::Buffer> inputs(submit.buffer_sizes.size());
+    reading_ = {head_.tag, std::move(submit), std::move(inputs), 0, 0};
+    read_body();
+  }
+
+  // Strand. Reads the data section as it arrives, each input into its own buffer, growing the
+  // buffer piece by piece: announcing a size reserves nothing, and what is held counts against
+  // the VM's and the transport's partial-frame budgets (docs/protocol.md, "Limits and timeouts").
+  void read_body() {
+    auto& r = reading_;
+    const auto& sizes = r.submit.buffer_sizes;
+    while (r.index < sizes.size() && r.filled == sizes[r.index]) {
+      ++r.index;
+      r.filled = 0;
+    }
+    if (r.index == sizes.size()) {
+      release_partial();
+      admit(r.tag, std::move(r.submit), std::move(r.inputs));
+      return read_header();
+    }
+    sdk::Buffer& buffer = r.inputs[r.index];
+    if (r.filled == buffer.size()) {
+      const std::size_t want = sizes[r.index];
+      const std::size_t next =
+          std::min<std::size_t>(want, std::max<std::size_t>(kFirstBodyChunk, buffer.size() * 2));
+      const std::size_t more = next - buffer.size();
+      if (!guards_.partial.try_take(*vm_id_, more)) {
+        // Waiting for memory is not the client's stall: its clock restarts once it may go on.
+        last_progress_ = std::chrono::steady_clock::now();
+        return retry_later([](StreamSession& s) { s.read_body(); });
+      }
+      partial_held_ += more;
+      buffer.resize(next);
+    }
+    socket_.async_read_some(
+        asio::buffer(buffer.data() + r.filled, buffer.size() - r.filled),
+        [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+          if (ec) return self->close();
+          self->reading_.filled += n;
+          self->last_progress_ = std::chrono::steady_clock::now();
+          try {
+            self->read_body();
+          } catch (const wire::WireError& e) {
+            self->reject(sdk::Status::bad_request, self->reading_.tag, e.what());
+          } catch (const std::exception& e) {
+            self->reject(sdk::Status::internal_error, self->reading_.tag,
+                         std::string("the mediator could not read this frame: ") + e.what());
+          }
+        });
+  }
+
+  void release_partial() {
+    if (partial_held_ && vm_id_) guards_.partial.give_back(*vm_id_, partial_held_);
+    partial_held_ = 0;
   }
 
   // A frame from the submit ring (the poller's thread, or the I/O thread after a NUDGE).
@@ -266,13 +447,23 @@ class StreamSession : public sdk::ReplyChannel,
 
   // A whole SUBMIT, its inline inputs read: to the core, or refused alone.
   void admit(std::uint64_t tag, wire::Submit submit, std::vector<sdk::Buffer> inputs) {
+    {
+      std::lock_guard lock(send_mutex_);
+      if (!tags_in_flight_.insert(tag).second)
+        throw wire::WireError("tag " + std::to_string(tag) +
+                              " is still in flight on this connection (a tag may be reused only "
+                              "after its RESULT)");
+    }
     sdk::SubmitRequest request;
     request.client_tag = tag;
     request.op = std::move(submit.op);
     request.params = std::move(submit.params);
     request.inputs = std::move(inputs);
     if (submit.deadline_ms) request.deadline = std::chrono::milliseconds(submit.deadline_ms);
-    if (auto why = take_shared_memory(submit, region_, rings_.offset(), request); !why.empty())
+    // The rings' place is off limits to every connection of the VM, not only to the one that
+    // holds them now: another may hold them, or take them later.
+    const auto rings = region_ ? wire::rings_offset_for(region_->size()) : std::nullopt;
+    if (auto why = take_shared_memory(submit, region_, rings, request); !why.empty())
       return deliver(tag, sdk::JobResult::failure(sdk::Status::bad_request, why));
     sink_.submit(*vm_id_, std::move(request), this->shared_from_this());
   }
@@ -285,7 +476,7 @@ class StreamSession : public sdk::ReplyChannel,
 
   // An error frame, then the connection closes. Nothing else is affected.
   void reject(sdk::Status status, std::uint64_t tag, const std::string& message) {
-    log_.warn(transport_ + " " + peer_ + ": closing connection: " + message);
+    guards_.refusals.warn(log_, transport_ + " " + peer_ + ": closing connection: " + message);
     closing_ = true;
     send({wire::frame_prefix(wire::FrameType::error, tag,
                              wire::ErrorMsg{static_cast<std::uint16_t>(status), message}),
@@ -293,19 +484,32 @@ class StreamSession : public sdk::ReplyChannel,
     close_if_flushed();
   }
 
-  // Any thread. Writes at once when the socket is idle, else queues behind the write under way.
+  // Any thread. Writes at once when the socket is idle, else queues behind the write under way;
+  // what waits is counted as unsent against the connection and its VM.
   void send(Outgoing out) {
     std::unique_lock lock(send_mutex_);
     if (closed_) return;
-    if (writing_) {
-      outbox_.push_back(std::move(out));
-      return;
-    }
-    if (write_now(out)) return;
+    if (!writing_ && write_now(out)) return;
+    count_unsent(out);
     outbox_.push_back(std::move(out));
+    if (writing_) return;
     writing_ = true;
     lock.unlock();
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->write_next(); });
+  }
+
+  // Holds send_mutex_.
+  void count_unsent(Outgoing& out) {
+    std::size_t total = out.prefix.size();
+    for (const auto& b : out.buffers) total += b.size();
+    out.counted = total - std::min(total, out.sent);
+    unsent_bytes_ += out.counted;
+    if (vm_id_) guards_.unsent.take(*vm_id_, out.counted);
+  }
+  // Holds send_mutex_.
+  void uncount_unsent(const Outgoing& out) {
+    unsent_bytes_ -= std::min(unsent_bytes_, out.counted);
+    if (vm_id_) guards_.unsent.give_back(*vm_id_, out.counted);
   }
 
   // What is left of `out` to write, skipping the bytes already sent.
@@ -363,7 +567,10 @@ class StreamSession : public sdk::ReplyChannel,
                         if (ec) return self->close();
                         {
                           std::lock_guard lock(self->send_mutex_);
-                          if (!self->outbox_.empty()) self->outbox_.pop_front();
+                          if (!self->outbox_.empty()) {
+                            self->uncount_unsent(self->outbox_.front());
+                            self->outbox_.pop_front();
+                          }
                         }
                         self->write_next();
                       });
@@ -388,7 +595,16 @@ class StreamSession : public sdk::ReplyChannel,
       boost::system::error_code ignored;
       socket_.shutdown(Socket::shutdown_both, ignored);
       socket_.close(ignored);
+      // Results nobody will read go now, and so does what they counted against the VM.
+      for (const auto& out : outbox_) uncount_unsent(out);
+      outbox_.clear();
+      tags_in_flight_.clear();
     }
+    watchdog_.cancel();
+    retry_.cancel();
+    release_partial();
+    reading_ = {};
+    meta_ = {};
     if (poller_) poller_->remove(this);
     rings_.close();
     if (vm_id_) sink_.disconnected(*this);
@@ -400,11 +616,21 @@ class StreamSession : public sdk::ReplyChannel,
   sdk::Logger& log_;
   std::string transport_;
   std::string peer_;
+  std::string peer_address_;
   std::optional<std::uint32_t> vsock_cid_;
   SharedRegions* regions_;
   RingPoller* poller_;
+  StreamGuards& guards_;
   OnClosed on_closed_;
   std::size_t max_frame_;
+  asio::steady_timer watchdog_;  // HELLO and mid-frame timeouts
+  asio::steady_timer retry_;     // waits for memory, or for the client to read its results
+  const std::chrono::steady_clock::time_point opened_at_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_progress_ = opened_at_;
+  bool in_frame_ = false;  // a header arrived and its frame is not complete yet
+  bool paused_ = false;    // not reading: too many unread results
+  std::size_t partial_held_ = 0;
+  std::atomic<bool> authenticated_{false};
 
   wire::HeaderBytes header_{};
   wire::FrameHeader head_{};
@@ -413,13 +639,19 @@ class StreamSession : public sdk::ReplyChannel,
     std::uint64_t tag = 0;
     wire::Submit submit;
     std::vector<sdk::Buffer> inputs;
+    std::size_t index = 0;   // the input being read
+    std::size_t filled = 0;  // its bytes so far
   } reading_;
   std::optional<std::uint32_t> vm_id_;
   std::shared_ptr<sdk::SharedRegion> region_;  // the VM's, when granted at HELLO
   SessionRings rings_;                         // when granted at HELLO too
 
-  std::mutex send_mutex_;  // outbox_, writing_, and the socket's descriptor for direct writes
+  // outbox_, writing_, unsent_bytes_, tags_in_flight_, and the socket's descriptor for direct
+  // writes.
+  mutable std::mutex send_mutex_;
   std::deque<Outgoing> outbox_;
+  std::size_t unsent_bytes_ = 0;
+  std::unordered_set<std::uint64_t> tags_in_flight_;  // SUBMITted, RESULT not yet sent
   bool writing_ = false;  // the I/O thread owns the socket's writing side
   std::vector<asio::const_buffer> gather_;
   bool closing_ = false;

@@ -20,18 +20,19 @@ struct TcpPeer {
   static PeerFacts identify(const asio::ip::tcp::socket& socket) {
     boost::system::error_code ec;
     auto ep = socket.remote_endpoint(ec);
-    if (ec) return {"peer", std::nullopt};
+    if (ec) return {"peer", std::nullopt, "unknown"};
     std::ostringstream out;
     out << ep;
-    return {out.str(), std::nullopt};
+    return {out.str(), std::nullopt, ep.address().to_string()};
   }
 };
 
 class TcpTransport final : public vgpu::sdk::Transport {
  public:
   TcpTransport(asio::ip::tcp::endpoint endpoint, vgpu::transports::IoOptions io,
-               vgpu::transports::SharedMemoryOptions shm, vgpu::sdk::Logger& log)
-      : server_(endpoint, io, std::move(shm), "tcp", log) {}
+               vgpu::transports::SharedMemoryOptions shm, vgpu::transports::StreamLimits limits,
+               vgpu::sdk::Logger& log)
+      : server_(endpoint, io, std::move(shm), limits, "tcp", log) {}
 
   void start(vgpu::sdk::Sink& sink) override { server_.start(sink); }
   void stop() override { server_.stop(); }
@@ -52,6 +53,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& setti
   const auto listen = reader.get<std::string>("listen", "127.0.0.1");
   const auto port = reader.get_in_range<unsigned>("port", 7800, 0, 65535);
   const auto io = vgpu::transports::read_io_options(reader);
+  const auto limits = vgpu::transports::read_stream_limits(reader);
   auto shm = vgpu::transports::read_shared_memory_options(reader);
   reader.reject_unknown_keys();
   boost::system::error_code ec;
@@ -61,7 +63,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& setti
                                  "'listen' is not an IP address: '" + listen + "'");
   return std::make_unique<TcpTransport>(
       asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), io, std::move(shm),
-      ctx.logger);
+      limits, ctx.logger);
 }
 
 }  // namespace

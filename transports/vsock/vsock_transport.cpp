@@ -31,10 +31,10 @@ struct VsockPeer {
   static PeerFacts identify(const Protocol::socket& socket) {
     boost::system::error_code ec;
     auto ep = socket.remote_endpoint(ec);
-    if (ec) return {"vsock peer", std::nullopt};
+    if (ec) return {"vsock peer", std::nullopt, "unknown"};
     const auto vm = address_of(ep);
     return {"vsock cid " + std::to_string(vm.svm_cid) + " port " + std::to_string(vm.svm_port),
-            vm.svm_cid};
+            vm.svm_cid, "cid " + std::to_string(vm.svm_cid)};
   }
 };
 
@@ -49,8 +49,9 @@ Protocol::endpoint vsock_endpoint(unsigned cid, unsigned port) {
 class VsockTransport final : public vgpu::sdk::Transport {
  public:
   VsockTransport(unsigned cid, unsigned port, vgpu::transports::IoOptions io,
-                 vgpu::transports::SharedMemoryOptions shm, vgpu::sdk::Logger& log)
-      : cid_(cid), server_(vsock_endpoint(cid, port), io, std::move(shm), "vsock", log) {}
+                 vgpu::transports::SharedMemoryOptions shm, vgpu::transports::StreamLimits limits,
+                 vgpu::sdk::Logger& log)
+      : cid_(cid), server_(vsock_endpoint(cid, port), io, std::move(shm), limits, "vsock", log) {}
 
   void start(vgpu::sdk::Sink& sink) override {
     try {
@@ -81,6 +82,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& set
   if (port == 0) port = VMADDR_PORT_ANY;
   const auto cid = reader.get<std::string>("cid", "any");
   const auto io = vgpu::transports::read_io_options(reader);
+  const auto limits = vgpu::transports::read_stream_limits(reader);
   auto shm = vgpu::transports::read_shared_memory_options(reader);
   reader.reject_unknown_keys();
   unsigned listen_cid = VMADDR_CID_ANY;
@@ -95,7 +97,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& set
           "'cid' must be 'any' or a number (2 = the host), not '" + cid + "'");
     }
   }
-  return std::make_unique<VsockTransport>(listen_cid, port, io, std::move(shm), ctx.logger);
+  return std::make_unique<VsockTransport>(listen_cid, port, io, std::move(shm), limits, ctx.logger);
 }
 
 }  // namespace

@@ -171,8 +171,26 @@ inline Shape shape_of(const Job& job) {
     for (const auto& in : job.inputs)
       if (in.size() != job.inputs[0].size())
         throw OpError(job.op + ": input buffers must have the same size");
+    // An `n` beside the buffers must agree with them: a disagreement is a client's bug, and
+    // silently using one of the two would hide it.
+    if (job.param("n") && param_u64(job, "n", 0, kMaxElements) != s.n)
+      throw OpError(job.op + ": n=" + std::string(*job.param("n")) +
+                    " but the input buffers hold " + std::to_string(s.n) + " float32 values each");
   }
   return s;
+}
+
+// The bytes of output the op will return for this job (all outputs together), known before it
+// runs: the core refuses a job whose output cannot fit the client's frame limit. Throws OpError
+// like shape_of. Zero for ops that return nothing, and for ops that are not built in.
+inline std::uint64_t output_bytes(const Job& job) {
+  if (job.op == kVectorAdd || job.op == kSaxpy) return shape_of(job).n * sizeof(float);
+  if (job.op == kReduceSum) return sizeof(float);
+  if (job.op == kGemm) {
+    const Shape s = shape_of(job);
+    return s.m * s.n * sizeof(float);  // at most 16384^2 * 4: no overflow
+  }
+  return 0;
 }
 
 // Input `index` of the job as floats: the client's, or generated (stream = index).

@@ -43,7 +43,9 @@ inline std::optional<std::uint64_t> rings_offset_for(std::uint64_t region_bytes)
 
 // Whether [offset, offset + size) touches the rings at `rings_offset`.
 inline bool overlaps_rings(std::uint64_t offset, std::uint64_t size, std::uint64_t rings_offset) {
-  return size != 0 && offset < rings_offset + kRingsBytes && rings_offset < offset + size;
+  // Written without offset + size, which a guest's numbers could wrap around.
+  if (size == 0 || offset >= rings_offset + kRingsBytes) return false;
+  return offset >= rings_offset || rings_offset - offset < size;
 }
 
 inline void full_fence() {

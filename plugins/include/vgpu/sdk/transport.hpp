@@ -51,6 +51,20 @@ class ReplyChannel {
   virtual void started(std::uint64_t /*client_tag*/) {}
 };
 
+// Optional, for a ReplyChannel that can fall behind (a client that does not read its results).
+// The core asks for it with dynamic_cast when the job is submitted; a channel that does not
+// implement it is never held back. Adding it needs no change to the ReplyChannel interface, so
+// transports built before it load and work as before.
+class FlowControl {
+ public:
+  virtual ~FlowControl() = default;
+  // Called by the core on the thread that dispatches jobs, before it starts a job of this
+  // channel. True: the channel holds more unsent results than its transport allows, so the core
+  // keeps the job queued (not failed, not reordered within the channel) and asks again a few
+  // milliseconds later. Must be cheap and must not block.
+  virtual bool backlogged() const = 0;
+};
+
 // Implemented by the core.
 class Sink {
  public:

@@ -30,6 +30,8 @@ inline constexpr std::uint16_t kFlagShared = 0x0001;
 // through two rings in that region as well; on HELLO_OK the mediator grants them and says where
 // they lie (docs/protocol.md, "Rings"; vgpu/sdk/ring.hpp).
 inline constexpr std::uint16_t kFlagRings = 0x0002;
+// Every flag this version defines; a frame with any other bit set is refused.
+inline constexpr std::uint16_t kKnownFlags = kFlagShared | kFlagRings;
 
 enum class FrameType : std::uint8_t {
   hello = 1,
@@ -71,6 +73,12 @@ T get(const std::uint8_t* p) {
   for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(p[i]) << (8 * i);
   return v;
 }
+inline std::string hex16(std::uint16_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s(4, '0');
+  for (int i = 3; i >= 0; --i, v >>= 4) s[i] = kDigits[v & 0xF];
+  return s;
+}
 }  // namespace detail
 
 inline HeaderBytes encode_header(const FrameHeader& h) {
@@ -100,6 +108,9 @@ inline FrameHeader decode_header(std::span<const std::uint8_t, kHeaderSize> b,
   h.meta_len = detail::get<std::uint32_t>(&b[8]);
   h.data_len = detail::get<std::uint32_t>(&b[12]);
   h.tag = detail::get<std::uint64_t>(&b[16]);
+  if (h.flags & ~kKnownFlags)
+    throw WireError("undefined flag bits 0x" + detail::hex16(h.flags & ~kKnownFlags) +
+                    " (this side defines 0x" + detail::hex16(kKnownFlags) + ")");
   if (h.meta_len > kMaxMetaBytes)
     throw WireError("metadata of " + std::to_string(h.meta_len) + " bytes exceeds the limit of " +
                     std::to_string(kMaxMetaBytes));
@@ -392,12 +403,19 @@ inline ErrorMsg decode_error(std::span<const std::uint8_t> in) {
   return m;
 }
 
-// The data section must be exactly the listed buffers.
+// The data section must be exactly the listed buffers. Each size is checked against what is
+// left of data_len before it is added, so no sum of guest-chosen sizes can wrap around.
 inline void check_buffer_sizes(const std::vector<std::uint64_t>& sizes, std::uint32_t data_len) {
-  std::uint64_t sum = 0;
-  for (auto s : sizes) sum += s;
-  if (sum != data_len)
-    throw WireError("buffer sizes add up to " + std::to_string(sum) +
+  std::uint64_t left = data_len;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] > left)
+      throw WireError("buffer " + std::to_string(i) + " of " + std::to_string(sizes[i]) +
+                      " bytes does not fit the data section of " + std::to_string(data_len) +
+                      " bytes (" + std::to_string(left) + " left)");
+    left -= sizes[i];
+  }
+  if (left != 0)
+    throw WireError("buffer sizes add up to " + std::to_string(data_len - left) +
                     " bytes but the data section holds " + std::to_string(data_len));
 }
 

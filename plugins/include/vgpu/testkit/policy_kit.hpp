@@ -147,7 +147,9 @@ TEST_P(PolicyKit, RandomInterleavingKeepsEveryInvariant) {
       policy_->enqueue(job);
     } else if (action < 8) {
       auto job = policy_->dispatch({"kit", static_cast<unsigned>(step % 4)});
-      if (!queued.empty()) ASSERT_NE(job, nullptr) << "not work-conserving at step " << step;
+      if (!queued.empty()) {
+        ASSERT_NE(job, nullptr) << "not work-conserving at step " << step;
+      }
       if (job) {
         ASSERT_EQ(queued.erase(job->id), 1u) << "dispatched a job that is not queued";
         ASSERT_TRUE(returned.insert(job->id).second) << "dispatched twice";
