@@ -1,5 +1,8 @@
 #include "config_db.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -133,7 +136,17 @@ ConfigDb ConfigDb::open(const std::filesystem::path& path, bool create_if_missin
   sqlite3_busy_timeout(db, 5000);
   try {
     out.exec("PRAGMA foreign_keys = ON");
-    out.exec("PRAGMA journal_mode = WAL");
+    // Switching a new file to WAL needs it alone; a second program opening it at the same
+    // moment gets SQLITE_BUSY without the busy handler: try again briefly.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        out.exec("PRAGMA journal_mode = WAL");
+        break;
+      } catch (const DbError&) {
+        if (attempt == 50) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+      }
+    }
     out.migrate();
   } catch (const DbError& e) {
     throw DbUnavailable(path.string() + ": " + e.what());
@@ -164,21 +177,43 @@ int ConfigDb::schema_version() {
 }
 
 void ConfigDb::migrate() {
-  const int version = schema_version();
-  if (version > kSchemaVersion)
-    throw DbError("schema version " + std::to_string(version) +
-                  " is newer than this program understands (" + std::to_string(kSchemaVersion) +
-                  "): upgrade vgpu");
-  for (int v = version; v < kSchemaVersion; ++v) {
-    exec("BEGIN IMMEDIATE");
-    try {
+  auto check = [](int version) {
+    if (version > kSchemaVersion)
+      throw DbError("schema version " + std::to_string(version) +
+                    " is newer than this program understands (" + std::to_string(kSchemaVersion) +
+                    "): upgrade vgpu");
+  };
+  check(schema_version());
+  if (schema_version() == kSchemaVersion) return;
+  // Another program may open the same new file at the same moment: the version is read again
+  // inside the write transaction, so each migration runs once, whoever gets there first.
+  write_transaction([&] {
+    const int version = schema_version();
+    check(version);
+    for (int v = version; v < kSchemaVersion; ++v) {
       exec(kMigrations[v]);
       exec("PRAGMA user_version = " + std::to_string(v + 1));
-      exec("COMMIT");
-    } catch (...) {
-      exec("ROLLBACK");
-      throw;
     }
+  });
+}
+
+void ConfigDb::write_transaction(const std::function<void()>& work) {
+  // The busy timeout already waits 5 s for the lock; a few more tries ride out a burst of
+  // writers without failing any of them.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      exec("BEGIN IMMEDIATE");
+      break;
+    } catch (const DbError&) {
+      if (attempt == 6) throw;
+    }
+  }
+  try {
+    work();
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
   }
 }
 

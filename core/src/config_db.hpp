@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -73,6 +74,10 @@ class ConfigDb {
   std::vector<VmRecord> vms();
   std::optional<VmRecord> find_vm(const std::string& uuid_or_name);
   std::uint32_t lowest_free_vm_id();
+  // Runs `work` in one write transaction (BEGIN IMMEDIATE): other writers wait (busy timeout,
+  // then a few more tries) rather than fail, and read-check-write sequences cannot interleave.
+  // Commits when `work` returns, rolls back and rethrows when it throws.
+  void write_transaction(const std::function<void()>& work);
   void insert_vm(const VmRecord& vm);
   void set_token_hash(const std::string& uuid, const std::string& hash);
   void set_priority(const std::string& uuid, int priority);

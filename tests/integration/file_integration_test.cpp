@@ -313,3 +313,64 @@ TEST(FileTransportIntegration, GarbageIsAnsweredAndSetAsideWhileOthersAreServed)
     EXPECT_TRUE(fs::exists(fs::symlink_status(share.vm(a1) / "rejected" / aside))) << aside;
   EXPECT_TRUE(m.running());
 }
+
+// A guest owns its directory and may do anything in it. Recreating responses/ once left its
+// results "kept and retried" forever into the deleted directory; recreating requests/ made new
+// requests invisible; recreating rejected/ broke setting bad files aside.
+TEST(FileTransportIntegration, AGuestThatReplacesItsDirectoriesIsServedAgain) {
+  Share share;
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
+                    file_transport(share, "inotify"));
+  const auto id = m.vm("a1").vm_id;
+  const auto vm = share.vm(id);
+  {
+    auto client = open_spool(share, id);
+    ASSERT_EQ(client.run("reduce_sum", {{"n", "10"}}).status, sdk::Status::ok);
+  }
+  for (auto dir : {"responses", "requests", "rejected"}) {
+    fs::remove_all(vm / dir);
+    fs::create_directory(vm / dir);
+  }
+  {
+    auto client = guest::SpoolClient::open(vm.string());
+    auto r = client.run("vector_add", {{"n", "1000"}, {"seed", "7"}});
+    ASSERT_EQ(r.status, sdk::Status::ok) << r.message;
+    EXPECT_EQ(ops::to_floats(r.outputs.at(0)), expected_vector_add(7, 1000));
+  }
+  write_file(vm / "requests/junk.req", "garbage\n");
+  EXPECT_TRUE(eventually([&] { return fs::exists(vm / "rejected/junk.req"); }))
+      << "setting aside works in the new rejected/";
+
+  // responses/ removed and not recreated: the mediator makes it again and delivers.
+  fs::remove_all(vm / "responses");
+  write_file(vm / "requests/late.req",
+             sdk::spool::encode_request(sdk::spool::Request{"reduce_sum", {{"n", "10"}}}));
+  EXPECT_TRUE(eventually([&] { return fs::exists(vm / "responses/late.res"); }));
+  const std::string log = m.log();
+  EXPECT_LT(std::count(log.begin(), log.end(), '\n'), 200) << "no flood of log lines";
+}
+
+// A response that cannot be delivered waits on disk in the mediator's outbox, not in memory,
+// and is delivered once the guest's directory is usable again.
+TEST(FileTransportIntegration, AnUndeliverableResponseWaitsOnDisk) {
+  Share share;
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
+                    file_transport(share, "inotify"));
+  const auto id = m.vm("a1").vm_id;
+  const auto vm = share.vm(id);
+  auto client = open_spool(share, id);
+  // Make responses/ unusable (a plain file where the directory was), with a job still running.
+  client.submit("spin", {{"us", "300000"}});
+  std::this_thread::sleep_for(100ms);
+  fs::remove_all(vm / "responses");
+  write_file(vm / "responses", "not a directory");
+  const auto outbox = share.path / ".vgpu-state" / ("vm" + std::to_string(id)) / "outbox";
+  ASSERT_TRUE(eventually([&] { return !fs::is_empty(outbox); }, 10s)) << m.log();
+  EXPECT_NE(m.log().find("is not served until its directories are usable"), std::string::npos)
+      << m.log();
+  fs::remove(vm / "responses");
+  fs::create_directory(vm / "responses");
+  auto r = client.next_result(10s);
+  EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+  EXPECT_TRUE(eventually([&] { return fs::is_empty(outbox); }));
+}

@@ -86,6 +86,13 @@ std::vector<std::uint32_t> ChangeWatcher::wait(std::chrono::milliseconds timeout
         p += sizeof(inotify_event) + e->len;
         auto vm = vm_by_watch_.find(e->wd);
         if (vm == vm_by_watch_.end()) continue;
+        if (e->mask & IN_IGNORED) {
+          // The directory is gone (a guest replaced it): forget its watch, so replacing it
+          // again and again grows nothing here. The new one is watched when it is reopened.
+          vm_by_watch_.erase(vm);
+          is_requests_dir_.erase(e->wd);
+          continue;
+        }
         if (e->mask & IN_Q_OVERFLOW) continue;
         const std::string name = e->len ? e->name : "";
         // Only what a guest writes counts; the mediator's own response files do not.

@@ -121,8 +121,9 @@ void FileTransport::stop() {
   completions_->detach();
   if (!unwritten_.empty())
     log_.error("file: " + std::to_string(unwritten_.size()) +
-               " results could not be written before stopping; their requests will be answered "
-               "'interrupted' at the next start");
+               " responses could not be delivered before stopping: those staged in a VM's "
+               "outbox are delivered at the next start, any kept in memory (a full disk) are "
+               "answered 'interrupted' then");
 }
 
 void FileTransport::run() {
@@ -182,8 +183,17 @@ void FileTransport::recover(Vm& vm) {
       take_claimed(vm, claimed.key);
       continue;
     }
-    // It may have run, completely or partly: never run it twice. Unless its response made it
-    // to disk before the stop, say that it was interrupted.
+    // It may have run, completely or partly: never run it twice. A response staged in the
+    // outbox before the stop is delivered now.
+    if (has_staged_response(vm, claimed.key)) {
+      InFlight request{claimed.key, "", {}, {vm.dir.vm_id, "", 1, ""}};
+      if (refresh(vm) && publish_response(vm, request))
+        finish(vm, request);
+      else
+        unwritten_.push_back({vm.dir.vm_id, std::move(request), std::nullopt});
+      continue;
+    }
+    // Unless its response made it to disk before the stop, say that it was interrupted.
     bool answered = false;
     if (kind_of(claimed.key) == RequestKind::spool) {
       answered = stat_at(vm.dir.responses.get(),
@@ -211,7 +221,25 @@ void FileTransport::recover(Vm& vm) {
   }
 }
 
+bool FileTransport::refresh(Vm& vm) {
+  try {
+    if (layout_.refresh(vm.dir)) {
+      const std::string path = settings_.root + "/" + vm.dir.name;
+      watcher_->watch(vm.dir.vm_id, path, path + "/requests");
+      log_.info("file: " + vm.dir.name + ": reopened the directories its guest replaced");
+    }
+    if (broken_vms_.erase(vm.dir.vm_id)) log_.info("file: " + vm.dir.name + " is served again");
+    return true;
+  } catch (const FsError& e) {
+    if (broken_vms_.insert(vm.dir.vm_id).second)
+      log_.error("file: " + vm.dir.name +
+                 " is not served until its directories are usable: " + e.what());
+    return false;
+  }
+}
+
 void FileTransport::scan(Vm& vm) {
+  if (!refresh(vm)) return;
   if (settings_.compat) scan_compat(vm);
   if (settings_.spool) scan_spool(vm);
 }
@@ -480,42 +508,98 @@ void FileTransport::answer(std::uint32_t vm_id, InFlight request, sdk::JobResult
   auto it = vms_.find(vm_id);
   if (it == vms_.end()) return;
   Vm& vm = *it->second;
-  if (!write_response(vm, request, result)) {
+  if (!stage_response(vm, request, result)) {
     unwritten_.push_back({vm_id, std::move(request), std::move(result)});
     metrics_.add("file.responses_unwritten", 1);
     return;
   }
-  release(vm.dir, request.key);
-  for (const auto& input : request.inputs) remove_at(vm.dir.requests.get(), input);
+  if (!refresh(vm) || !publish_response(vm, request)) {
+    unwritten_.push_back({vm_id, std::move(request), std::nullopt});
+    metrics_.add("file.responses_unwritten", 1);
+    return;
+  }
+  finish(vm, request);
 }
 
-bool FileTransport::write_response(Vm& vm, const InFlight& request, const sdk::JobResult& result) {
+void FileTransport::finish(Vm& vm, const InFlight& request) {
+  release(vm.dir, request.key);
+  for (const auto& input : request.inputs) {
+    try {
+      remove_at(vm.dir.requests.get(), input);
+    } catch (const FsError&) {
+      // The guest's own requests/ may be gone or replaced: nothing of ours is left there.
+    }
+  }
+}
+
+namespace {
+// The outbox name of a compat response (its final name, response.txt, is the same for all).
+std::string staged_compat_name(const std::string& key) {
+  return "compat-" + key + ".txt";
+}
+}  // namespace
+
+bool FileTransport::stage_response(Vm& vm, const InFlight& request, const sdk::JobResult& result) {
+  const int outbox = vm.dir.outbox.get();
   try {
     if (kind_of(request.key) == RequestKind::compat) {
-      write_text_atomically_at(vm.dir.vm.get(), "response.txt",
+      write_text_atomically_at(outbox, staged_compat_name(request.key),
                                compat_response_text(request.key, request.op, result, request.vm),
-                               settings_.fsync, vm.dir.name + "/response.txt");
+                               settings_.fsync, "the outbox of " + vm.dir.name);
       return true;
     }
     const std::string name = spool_name_of(request.key);
-    // Outputs first, the .res last: once a guest sees the .res, everything it names is there.
-    for (std::size_t i = 0; i < result.outputs.size(); ++i) {
-      const auto file = output_file_name(name, i);
-      write_atomically_at(vm.dir.responses.get(), file,
+    for (std::size_t i = 0; i < result.outputs.size(); ++i)
+      write_atomically_at(outbox, output_file_name(name, i),
                           {{result.outputs[i].data(), result.outputs[i].size()}}, settings_.fsync,
-                          vm.dir.name + "/responses/" + file);
-    }
-    const std::string res = name + std::string(spool::kResponseSuffix);
-    write_text_atomically_at(vm.dir.responses.get(), res,
+                          "the outbox of " + vm.dir.name);
+    write_text_atomically_at(outbox, name + std::string(spool::kResponseSuffix),
                              spool::encode_response(spool_response(name, result, request.vm)),
-                             settings_.fsync, vm.dir.name + "/responses/" + res);
+                             settings_.fsync, "the outbox of " + vm.dir.name);
     return true;
   } catch (const FsError& e) {
     log_.error(std::string("file: ") + e.what() +
-               (e.code() == ENOSPC ? "; the result is kept and written once there is space"
-                                   : "; the result is kept and retried"));
+               (e.code() == ENOSPC ? "; the result is kept in memory and written once there is "
+                                     "space"
+                                   : "; the result is kept in memory and retried"));
     return false;
   }
+}
+
+bool FileTransport::publish_response(Vm& vm, const InFlight& request) {
+  const int outbox = vm.dir.outbox.get();
+  try {
+    if (kind_of(request.key) == RequestKind::compat) {
+      rename_at(outbox, staged_compat_name(request.key), vm.dir.vm.get(), "response.txt",
+                vm.dir.name + "/response.txt");
+      return true;
+    }
+    // Outputs first, the .res last: once a guest sees the .res, everything it names is there.
+    // A file already moved by an earlier try is skipped.
+    const std::string name = spool_name_of(request.key);
+    for (std::size_t i = 0;; ++i) {
+      const auto file = output_file_name(name, i);
+      if (!stat_at(outbox, file)) {
+        if (stat_at(vm.dir.responses.get(), file)) continue;
+        break;
+      }
+      rename_at(outbox, file, vm.dir.responses.get(), file, vm.dir.name + "/responses/" + file);
+    }
+    const std::string res = name + std::string(spool::kResponseSuffix);
+    rename_at(outbox, res, vm.dir.responses.get(), res, vm.dir.name + "/responses/" + res);
+    return true;
+  } catch (const FsError& e) {
+    log_limiter_.warn(log_, std::string("file: ") + e.what() +
+                                "; the response waits in the mediator's outbox and is retried");
+    return false;
+  }
+}
+
+bool FileTransport::has_staged_response(Vm& vm, const std::string& key) {
+  const std::string staged = kind_of(key) == RequestKind::compat
+                                 ? staged_compat_name(key)
+                                 : spool_name_of(key) + std::string(spool::kResponseSuffix);
+  return stat_at(vm.dir.outbox.get(), staged).has_value();
 }
 
 void FileTransport::retry_unwritten() {
@@ -524,10 +608,16 @@ void FileTransport::retry_unwritten() {
     auto it = vms_.find(item.vm_id);
     if (it == vms_.end()) continue;
     Vm& vm = *it->second;
-    if (write_response(vm, item.request, item.result)) {
+    if (item.result) {
+      if (!stage_response(vm, item.request, *item.result)) {
+        unwritten_.push_back(std::move(item));
+        continue;
+      }
+      item.result.reset();  // on disk now: memory is given back
+    }
+    if (refresh(vm) && publish_response(vm, item.request)) {
       log_.info("file: " + vm.dir.name + ": a delayed response is written now");
-      release(vm.dir, item.request.key);
-      for (const auto& input : item.request.inputs) remove_at(vm.dir.requests.get(), input);
+      finish(vm, item.request);
     } else {
       unwritten_.push_back(std::move(item));
     }

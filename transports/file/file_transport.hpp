@@ -17,6 +17,7 @@
 #include "request_journal.hpp"
 #include "responses.hpp"
 #include "vgpu/sdk/context.hpp"
+#include "vgpu/sdk/log_limiter.hpp"
 #include "vgpu/sdk/spool.hpp"
 #include "vgpu/sdk/transport.hpp"
 #include "vm_directories.hpp"
@@ -104,10 +105,13 @@ class FileTransport final : public sdk::Transport {
     std::shared_ptr<VmChannel> channel;
     std::uint64_t next_tag = 1;
   };
+  // A response not in the guest's directory yet. Normally it waits staged in the VM's outbox
+  // on disk and only its request is remembered here; only when even staging failed (a full
+  // disk) the result itself is kept in memory.
   struct Unwritten {
     std::uint32_t vm_id;
     InFlight request;
-    sdk::JobResult result;
+    std::optional<sdk::JobResult> result;  // set only when it could not be staged
   };
   using SystemTime = std::chrono::system_clock::time_point;
   using SteadyTime = std::chrono::steady_clock::time_point;
@@ -134,8 +138,17 @@ class FileTransport final : public sdk::Transport {
   void submit(Vm& vm, InFlight request, sdk::SubmitRequest submit);
   void drain_completions();
   void answer(std::uint32_t vm_id, InFlight request, sdk::JobResult result);
-  // Writes the response; false (and logged) when the disk refused it.
-  bool write_response(Vm& vm, const InFlight& request, const sdk::JobResult& result);
+  // Writes the response into the VM's outbox (stage), then renames it into the guest's
+  // directory (publish). Each returns false, logged, when the disk refused.
+  bool stage_response(Vm& vm, const InFlight& request, const sdk::JobResult& result);
+  bool publish_response(Vm& vm, const InFlight& request);
+  // Whether a staged response of `key` waits in the outbox (after a restart, for recovery).
+  bool has_staged_response(Vm& vm, const std::string& key);
+  // Reopens directories the guest replaced (see DirectoryLayout::refresh); false when the VM's
+  // directory cannot be used now (logged once until it can).
+  bool refresh(Vm& vm);
+  // The request is answered: its claim and input files go.
+  void finish(Vm& vm, const InFlight& request);
   void retry_unwritten();
   bool revisit_later(SystemTime written, std::chrono::milliseconds quiet_for);
 
@@ -148,7 +161,9 @@ class FileTransport final : public sdk::Transport {
   std::shared_ptr<CompletionQueue> completions_;
   std::map<std::uint32_t, std::unique_ptr<Vm>> vms_;
   std::set<std::uint32_t> failed_vms_;  // logged once, retried at each rescan
+  std::set<std::uint32_t> broken_vms_;  // a replaced directory could not be reopened (logged once)
   std::vector<Unwritten> unwritten_;
+  sdk::LogLimiter log_limiter_;  // lines a guest can cause again and again
   SteadyTime next_revisit_ = SteadyTime::max();
   std::uint64_t compat_sequence_ = 0;
   std::atomic<bool> stopping_{false};

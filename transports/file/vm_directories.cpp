@@ -77,9 +77,33 @@ VmDirectory DirectoryLayout::open_vm(std::uint32_t vm_id) const {
   Fd state = open_directory_at(state_fd_.get(), d.name);
   make_directory_at(state.get(), "pending", 0700);
   make_directory_at(state.get(), "running", 0700);
+  make_directory_at(state.get(), "outbox", 0700);
   d.pending = open_directory_at(state.get(), "pending");
   d.running = open_directory_at(state.get(), "running");
+  d.outbox = open_directory_at(state.get(), "outbox");
   return d;
+}
+
+namespace {
+// Whether `fd` is still the directory called `name` below `parent`.
+bool still_there(int parent, const std::string& name, const Fd& fd) {
+  struct stat held {};
+  if (!fd || ::fstat(fd.get(), &held) != 0) return false;
+  auto now = stat_at(parent, name);
+  return now && S_ISDIR(now->st_mode) && now->st_dev == held.st_dev && now->st_ino == held.st_ino;
+}
+}  // namespace
+
+bool DirectoryLayout::refresh(VmDirectory& vm) const {
+  bool changed = false;
+  for (auto [fd, name] :
+       {std::pair{&vm.requests, "requests"}, std::pair{&vm.responses, "responses"},
+        std::pair{&vm.rejected, "rejected"}}) {
+    if (still_there(vm.vm.get(), name, *fd)) continue;
+    *fd = guest_directory(vm.vm.get(), name, vm.vm_id, vm.name + "/" + name);
+    changed = true;
+  }
+  return changed;
 }
 
 std::vector<std::uint32_t> DirectoryLayout::vms_with_state() const {

@@ -34,6 +34,9 @@ struct VmDirectory {
   std::string name;  // "vm<N>", for messages
   Fd vm, requests, responses, rejected;
   Fd pending, running;
+  // Responses are written here first (the mediator's own, like pending/ and running/), then
+  // renamed into the guest's directory: a response that cannot be delivered yet waits on disk.
+  Fd outbox;
 };
 
 class DirectoryLayout {
@@ -45,6 +48,10 @@ class DirectoryLayout {
   void prepare();
   // Creates VM N's directories when missing and corrects their owner and mode; returns handles.
   VmDirectory open_vm(std::uint32_t vm_id) const;
+  // A guest owns its directory and may remove or replace requests/, responses/ or rejected/.
+  // Reopens (re-creating when missing) every one whose handle no longer is the directory of
+  // that name; true when any was, so the caller watches the new requests/.
+  bool refresh(VmDirectory& vm) const;
   // VMs that have something in the state directory (for recovery after a restart).
   std::vector<std::uint32_t> vms_with_state() const;
 

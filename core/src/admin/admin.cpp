@@ -1,5 +1,8 @@
 #include "admin.hpp"
 
+#include <cmath>
+#include <cstdio>
+
 #include <unistd.h>
 
 #include <iostream>
@@ -50,6 +53,27 @@ nlohmann::json vm_json(const core::VmRecord& v) {
       v.memory_quota_mb ? nlohmann::json(*v.memory_quota_mb) : nlohmann::json();
   out["applied_at"] = v.applied_at ? nlohmann::json(*v.applied_at) : nlohmann::json();
   return out;
+}
+
+double check_weight(double weight, const std::string& what) {
+  if (!std::isfinite(weight) || !(weight > 0) || weight > 1e6)
+    throw Refused(what + " must be a number greater than 0 and at most 1000000, got " +
+                  std::to_string(weight));
+  return weight;
+}
+
+void check_name(const std::string& name, const std::string& what) {
+  if (name.empty() || name.size() > 64)
+    throw Refused(what + " must be 1 to 64 characters long, got " + std::to_string(name.size()));
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (c <= 0x20 || c >= 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      throw Refused(what + " may hold printable ASCII without spaces only; character " +
+                    std::to_string(i + 1) + " is " + code);
+    }
+  }
 }
 
 }  // namespace vgpu::admin

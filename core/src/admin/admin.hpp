@@ -39,6 +39,11 @@ struct Admin {
 };
 
 int parse_priority(const std::string& text);
+// A weight (VM or pool) must be a finite number in (0, 1e6]; Refused naming `what` otherwise.
+double check_weight(double weight, const std::string& what);
+// A VM or pool name: 1 to 64 printable ASCII characters, no spaces or control characters (names
+// reach logs, tables and the guest's HELLO_OK). Refused naming the first bad character otherwise.
+void check_name(const std::string& name, const std::string& what);
 nlohmann::json vm_json(const core::VmRecord& vm);
 
 }  // namespace vgpu::admin

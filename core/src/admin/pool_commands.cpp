@@ -100,7 +100,11 @@ int show_pool(Admin& a, const std::string& name) {
 }
 
 int create_pool(Admin& a, const std::string& name, double weight, const std::string& description) {
-  if (!(weight > 0)) throw Refused("weight must be > 0");
+  // The DB checks the name itself (1 to 16 of A-Z a-z 0-9 _ -).
+  check_weight(weight, "weight");
+  if (description.size() > 1024)
+    throw Refused("the description must be at most 1024 bytes, got " +
+                  std::to_string(description.size()));
   a.db.create_pool(
       {name, weight, description});  // a DbError is a refusal (exit 1), see admin_main.cpp
   std::cout << "created pool " << name << " (weight " << weight << ")\n";
@@ -114,6 +118,7 @@ int remove_pool(Admin& a, const std::string& name) {
 }
 
 int set_pool_weight(Admin& a, const std::string& name, double weight) {
+  check_weight(weight, "weight");
   a.db.set_pool_weight(name, weight);  // a DbError is a refusal (exit 1), see admin_main.cpp
   std::cout << "pool " << name << " weight is now " << weight
             << " (the mediator applies it to the next job)\n";

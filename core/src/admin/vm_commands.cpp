@@ -25,7 +25,10 @@ void print_table(const std::vector<core::VmRecord>& vms) {
 // Applies `c` to `vm`, validating pool, priority and vm_id; returns what needs a VM restart.
 std::vector<std::string> merge(Admin& a, core::VmRecord& vm, const VmChanges& c) {
   std::vector<std::string> restart;
-  if (c.name) vm.name = *c.name;
+  if (c.name) {
+    check_name(*c.name, "name");
+    vm.name = *c.name;
+  }
   if (c.pool && *c.pool != vm.pool) {
     a.require_pool(*c.pool);
     vm.pool = *c.pool;
@@ -40,10 +43,7 @@ std::vector<std::string> merge(Admin& a, core::VmRecord& vm, const VmChanges& c)
     vm.vm_id = *c.vm_id;
     restart.push_back("vm_id");
   }
-  if (c.weight) {
-    if (!(*c.weight > 0)) throw Refused("weight must be > 0");
-    vm.weight = *c.weight;
-  }
+  if (c.weight) vm.weight = check_weight(*c.weight, "weight");
   if (c.vsock_cid) {
     if (*c.vsock_cid < 3) throw Refused("vsock_cid must be 3 or more (0-2 are reserved)");
     vm.vsock_cid = *c.vsock_cid;
@@ -68,18 +68,26 @@ std::string new_token(Admin& a, const core::VmRecord& vm) {
 }  // namespace
 
 int register_vm(Admin& a, const std::string& uuid, const VmChanges& settings, bool issue) {
-  if (auto existing = a.db.find_vm(uuid); existing && existing->uuid == uuid)
-    throw Refused("VM " + uuid + " is already registered (update-vm changes it)");
+  check_name(uuid, "the VM's UUID");
   core::VmRecord vm;
-  vm.uuid = uuid;
-  vm.pool = "A";
-  merge(a, vm, settings);
-  if (!settings.vm_id) vm.vm_id = a.db.lowest_free_vm_id();
-  a.db.insert_vm(vm);  // a DbError is a refusal (exit 1), see admin_main.cpp
+  std::optional<std::string> token;
+  // One write transaction from the checks to the insert: concurrent registrations wait for
+  // each other, so two never pick the same free vm_id (ConfigDb::write_transaction).
+  a.db.write_transaction([&] {
+    if (auto existing = a.db.find_vm(uuid); existing && existing->uuid == uuid)
+      throw Refused("VM " + uuid + " is already registered (update-vm changes it)");
+    vm = core::VmRecord{};
+    vm.uuid = uuid;
+    vm.pool = "A";
+    merge(a, vm, settings);
+    if (!settings.vm_id) vm.vm_id = a.db.lowest_free_vm_id();
+    a.db.insert_vm(vm);  // a DbError is a refusal (exit 1), see admin_main.cpp
+    if (issue) token = new_token(a, vm);
+  });
   std::cout << "registered " << uuid << " as vm_id " << vm.vm_id << " in pool " << vm.pool
             << " with priority " << sdk::priority_name(vm.priority) << "\n";
-  if (issue) {
-    std::cout << "token: " << new_token(a, vm) << "\n";
+  if (token) {
+    std::cout << "token: " << *token << "\n";
     std::cerr << "the token is stored hashed and shown only now\n";
   }
   return kOk;
