@@ -26,6 +26,8 @@ class Validator {
                  const std::set<std::string>& allowed) const {
     require_map(node, what);
     for (const auto& kv : node) {
+      if (!kv.first.IsScalar())
+        fail(kv.first, "a key in " + what + " must be a plain name, not a list or a map");
       const auto key = kv.first.as<std::string>();
       if (!allowed.count(key)) {
         std::string list;
@@ -186,7 +188,14 @@ MediatorConfig load_config_text(const std::string& yaml, const std::string& sour
     throw ConfigFileError(located(source, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   if (!root || root.IsNull()) throw ConfigFileError(source + ": the configuration is empty");
-  auto config = parse(root, source, base_dir);
+  MediatorConfig config;
+  try {
+    config = parse(root, source, base_dir);
+  } catch (const YAML::Exception& e) {
+    // Every check above names what it expected; this is the net under them (found by fuzzing:
+    // a complex key once escaped as YAML::BadConversion).
+    throw ConfigFileError(located(source, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
   config.text = yaml;
   config.base_dir = base_dir;
   return config;

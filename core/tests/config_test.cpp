@@ -128,3 +128,28 @@ TEST(ConfigErrors, MissingFile) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/vgpu.yaml: cannot open"), std::string::npos);
   }
 }
+
+// Found by fuzzing: a complex key (`? path`) escaped the loader as YAML::BadConversion, so the
+// mediator died with "terminate called" instead of naming the line.
+TEST(ConfigErrors, AComplexKeyIsNamedNotThrownThrough) {
+  const std::string yaml =
+      "database:\n? path: vgpu.db\ntransports:\n  - plugin: tcp\npolicy:\n  plugin: fifo\n"
+      "executors:\n  - plugin: cpu\n";
+  try {
+    load_config_text(yaml, "test.yaml", "/etc/vgpu");
+    FAIL() << "accepted";
+  } catch (const ConfigFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("test.yaml:2:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("must be a plain name"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigErrors, SecurityRequireTokensMustBeABoolean) {
+  const std::string base =
+      "transports:\n  - plugin: tcp\npolicy:\n  plugin: fifo\nexecutors:\n  - plugin: cpu\n";
+  EXPECT_TRUE(
+      load_config_text(base + "security:\n  require_tokens: true\n", "t.yaml", "/").require_tokens);
+  EXPECT_FALSE(load_config_text(base, "t.yaml", "/").require_tokens);
+  EXPECT_THROW(load_config_text(base + "security:\n  require_tokens: maybe\n", "t.yaml", "/"),
+               ConfigFileError);
+}

@@ -15,17 +15,40 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
+#include <thread>
 
 namespace vgpu::guest {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+// The connection was lost (not refused): with ConnectOptions::reconnect, the client connects
+// again instead of passing this on.
+class ConnectionLost : public ClientError {
+ public:
+  using ClientError::ClientError;
+};
+
+// Where and as whom to connect: kept, so that the client can connect again by itself.
+struct Target {
+  bool vsock = false;
+  std::string host;
+  std::uint16_t tcp_port = 0;
+  std::uint32_t cid = 0, vsock_port = 0;
+  std::uint32_t vm_id = 0;
+  std::string token;
+  ConnectOptions options;
+};
+
 struct Client::Impl {
   asio::io_context io;
   // Generic, so the same code speaks over TCP and vsock.
   asio::generic::stream_protocol::socket socket{io};
+  Target target;
   wire::HelloOk identity;
+  std::set<std::uint64_t> in_flight;  // submitted, not yet answered
+  unsigned reconnects = 0;
   std::uint64_t next_tag = 1;
   std::map<std::uint64_t, RunResult> waiting;  // results read while waiting for another tag
   std::string where;
@@ -59,7 +82,8 @@ struct Client::Impl {
     boost::system::error_code ec;
     if (spin) spin_until_readable();
     asio::read(socket, asio::buffer(bytes), ec);
-    if (ec) throw ClientError("connection to the mediator at " + where + " lost: " + ec.message());
+    if (ec)
+      throw ConnectionLost("connection to the mediator at " + where + " lost: " + ec.message());
     Frame f;
     try {
       f.header = wire::decode_header(bytes, SIZE_MAX);
@@ -68,7 +92,8 @@ struct Client::Impl {
     }
     f.meta.resize(f.header.meta_len);
     asio::read(socket, asio::buffer(f.meta), ec);
-    if (ec) throw ClientError("connection to the mediator at " + where + " lost: " + ec.message());
+    if (ec)
+      throw ConnectionLost("connection to the mediator at " + where + " lost: " + ec.message());
     if (f.header.type == wire::FrameType::error) {
       auto e = wire::decode_error(f.meta);
       throw ClientError("the mediator refused: " + e.message + " (" +
@@ -80,7 +105,7 @@ struct Client::Impl {
   void write(const std::vector<asio::const_buffer>& buffers) {
     boost::system::error_code ec;
     asio::write(socket, buffers, ec);
-    if (ec) throw ClientError("cannot send to the mediator at " + where + ": " + ec.message());
+    if (ec) throw ConnectionLost("cannot send to the mediator at " + where + ": " + ec.message());
   }
 
   // A frame without data section (SUBMIT, CANCEL): through the submit ring when there is one
@@ -120,6 +145,124 @@ struct Client::Impl {
       }
       f = read_frame(false);
       if (f.header.type != wire::FrameType::nudge) return f;
+    }
+  }
+
+  // Opens the socket to the target (no HELLO yet).
+  void connect_socket() {
+    boost::system::error_code ec = asio::error::host_not_found;
+    socket.close(ec);
+    if (target.vsock) {
+      where =
+          "vsock cid " + std::to_string(target.cid) + " port " + std::to_string(target.vsock_port);
+      sockaddr_vm address{};
+      address.svm_family = AF_VSOCK;
+      address.svm_cid = target.cid;
+      address.svm_port = target.vsock_port;
+      socket.connect(asio::generic::stream_protocol::endpoint(&address, sizeof address), ec);
+    } else {
+      where = target.host + ":" + std::to_string(target.tcp_port);
+      ec = asio::error::host_not_found;
+      tcp::resolver resolver(io);
+      auto endpoints = resolver.resolve(target.host, std::to_string(target.tcp_port), ec);
+      for (const auto& entry : endpoints) {
+        socket.close(ec);
+        socket.connect(asio::generic::stream_protocol::endpoint(entry.endpoint()), ec);
+        if (!ec) break;
+      }
+      if (!ec) socket.set_option(tcp::no_delay(true), ec);
+    }
+    if (ec) throw ConnectionLost("no mediator at " + where + ": " + ec.message());
+  }
+
+  // HELLO, and the identity from HELLO_OK. After a reconnect, rings granted anew are taken
+  // over the memory already mapped (the mediator emptied them).
+  void say_hello() {
+    const auto& o = target.options;
+    const std::uint16_t flags = o.rings           ? wire::kFlagShared | wire::kFlagRings
+                                : o.shared_memory ? wire::kFlagShared
+                                                  : 0;
+    auto frame =
+        wire::frame_prefix(wire::FrameType::hello, 0,
+                           wire::Hello{target.vm_id, target.token, o.client_name}, 0, flags);
+    write({asio::buffer(frame)});
+    auto reply = read_frame();
+    if (reply.header.type != wire::FrameType::hello_ok)
+      throw ClientError("the mediator answered HELLO with frame type " +
+                        std::to_string(int(reply.header.type)));
+    identity = wire::decode_hello_ok(reply.meta, reply.header.flags);
+    rings.reset();
+    if (!shared.empty()) {
+      shared_data = shared;
+      if (identity.rings_offset && identity.shared_bytes == shared.size() &&
+          shared.size() >= wire::kRingsBytes &&
+          *identity.rings_offset <= shared.size() - wire::kRingsBytes) {
+        rings.emplace(shared.data() + *identity.rings_offset);
+        shared_data = shared.first(*identity.rings_offset);
+      }
+    }
+  }
+
+  // The connection is gone: connect again with back-off (ConnectOptions::reconnect), and answer
+  // every job that was in flight "interrupted". Throws `lost` when reconnecting is off or does
+  // not succeed within reconnect_for.
+  void reconnect(const ConnectionLost& lost) {
+    if (!target.options.reconnect) throw lost;
+    const auto give_up = std::chrono::steady_clock::now() + target.options.reconnect_for;
+    auto wait = std::chrono::milliseconds(50);
+    std::string last = lost.what();
+    for (;;) {
+      try {
+        connect_socket();
+        say_hello();
+        break;
+      } catch (const ClientError& e) {
+        last = e.what();
+      }
+      if (std::chrono::steady_clock::now() + wait > give_up)
+        throw ConnectionLost(std::string(lost.what()) + "; reconnecting failed for " +
+                             std::to_string(target.options.reconnect_for.count()) +
+                             " ms, last: " + last);
+      std::this_thread::sleep_for(wait);
+      wait = std::min(wait * 2, std::chrono::milliseconds(5000));
+    }
+    ++reconnects;
+    for (auto tag : std::exchange(in_flight, {})) {
+      RunResult r;
+      r.tag = tag;
+      r.status = sdk::Status::execution_error;
+      r.message = "interrupted: the connection to the mediator was lost (" +
+                  std::string(lost.what()) +
+                  "); the job may or may not have run. Submit it again if it must run";
+      placed.erase(tag);
+      waiting.emplace(tag, std::move(r));
+    }
+  }
+
+  // A result, or — the connection lost and re-established — one of the interrupted ones.
+  RunResult next_result_reconnecting() {
+    for (;;) {
+      if (!waiting.empty()) {
+        auto node = waiting.extract(waiting.begin());
+        return std::move(node.mapped());
+      }
+      try {
+        return read_result();
+      } catch (const ConnectionLost& lost) {
+        reconnect(lost);
+      }
+    }
+  }
+
+  // Sends a job's frame; a lost connection is re-established and the job answered
+  // "interrupted" with the others.
+  template <typename Send>
+  void send_job(std::uint64_t tag, Send&& send_frame) {
+    in_flight.insert(tag);
+    try {
+      send_frame();
+    } catch (const ConnectionLost& lost) {
+      reconnect(lost);
     }
   }
 
@@ -166,7 +309,8 @@ struct Client::Impl {
       }
       boost::system::error_code ec;
       asio::read(socket, targets, ec);
-      if (ec) throw ClientError("connection lost while reading a result: " + ec.message());
+      if (ec) throw ConnectionLost("connection lost while reading a result: " + ec.message());
+      in_flight.erase(r.tag);
       return r;
     }
   }
@@ -190,52 +334,20 @@ Client Client::connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_
 Client Client::connect(const std::string& host, std::uint16_t port, std::uint32_t vm_id,
                        const std::string& token, const ConnectOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->where = host + ":" + std::to_string(port);
-  boost::system::error_code ec = asio::error::host_not_found;
-  tcp::resolver resolver(impl->io);
-  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-  for (const auto& entry : endpoints) {
-    impl->socket.close(ec);
-    impl->socket.connect(asio::generic::stream_protocol::endpoint(entry.endpoint()), ec);
-    if (!ec) break;
-  }
-  if (ec) throw ClientError("no mediator at " + impl->where + ": " + ec.message());
-  impl->socket.set_option(tcp::no_delay(true), ec);
-  return Client::hello(std::move(impl), vm_id, token, options);
+  impl->target = Target{false, host, port, 0, 0, vm_id, token, options};
+  return open(std::move(impl));
 }
 
 Client Client::connect_vsock(std::uint32_t cid, std::uint32_t port, std::uint32_t vm_id,
                              const std::string& token, const ConnectOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->where = "vsock cid " + std::to_string(cid) + " port " + std::to_string(port);
-  sockaddr_vm address{};
-  address.svm_family = AF_VSOCK;
-  address.svm_cid = cid;
-  address.svm_port = port;
-  boost::system::error_code ec;
-  impl->socket.connect(asio::generic::stream_protocol::endpoint(&address, sizeof address), ec);
-  if (ec) throw ClientError("no mediator at " + impl->where + ": " + ec.message());
-  return Client::hello(std::move(impl), vm_id, token, options);
+  impl->target = Target{true, "", 0, cid, port, vm_id, token, options};
+  return open(std::move(impl));
 }
 
-namespace {
-std::uint16_t hello_flags(const ConnectOptions& options) {
-  if (options.rings) return wire::kFlagShared | wire::kFlagRings;
-  return options.shared_memory ? wire::kFlagShared : 0;
-}
-}  // namespace
-
-Client Client::hello(std::unique_ptr<Impl> impl, std::uint32_t vm_id, const std::string& token,
-                     const ConnectOptions& options) {
-  auto frame =
-      wire::frame_prefix(wire::FrameType::hello, 0, wire::Hello{vm_id, token, options.client_name},
-                         0, hello_flags(options));
-  impl->write({asio::buffer(frame)});
-  auto reply = impl->read_frame();
-  if (reply.header.type != wire::FrameType::hello_ok)
-    throw ClientError("the mediator answered HELLO with frame type " +
-                      std::to_string(int(reply.header.type)));
-  impl->identity = wire::decode_hello_ok(reply.meta, reply.header.flags);
+Client Client::open(std::unique_ptr<Impl> impl) {
+  impl->connect_socket();
+  impl->say_hello();
   return Client(std::move(impl));
 }
 
@@ -250,22 +362,17 @@ std::uint64_t Client::submit(const std::string& op, const std::vector<sdk::Param
       wire::frame_prefix(wire::FrameType::submit, tag,
                          wire::Submit{op, params, deadline_ms, wire::sizes_of(inputs), {}, {}},
                          wire::total_size(inputs));
-  if (inputs.empty()) {
-    impl_->send(prefix);
-    return tag;
-  }
-  std::vector<asio::const_buffer> gather{asio::buffer(prefix)};
-  for (const auto& b : inputs) gather.push_back(asio::buffer(b));
-  impl_->write(gather);
+  impl_->send_job(tag, [&] {
+    if (inputs.empty()) return impl_->send(prefix);
+    std::vector<asio::const_buffer> gather{asio::buffer(prefix)};
+    for (const auto& b : inputs) gather.push_back(asio::buffer(b));
+    impl_->write(gather);
+  });
   return tag;
 }
 
 RunResult Client::next_result() {
-  if (!impl_->waiting.empty()) {
-    auto node = impl_->waiting.extract(impl_->waiting.begin());
-    return std::move(node.mapped());
-  }
-  return impl_->read_result();
+  return impl_->next_result_reconnecting();
 }
 
 RunResult Client::run(const std::string& op, const std::vector<sdk::Param>& params,
@@ -280,9 +387,18 @@ RunResult Client::wait_for(std::uint64_t tag) {
     return r;
   }
   for (;;) {
-    auto r = impl_->read_result();
-    if (r.tag == tag) return r;
-    impl_->waiting.emplace(r.tag, std::move(r));
+    if (auto it = impl_->waiting.find(tag); it != impl_->waiting.end()) {
+      auto r = std::move(it->second);
+      impl_->waiting.erase(it);
+      return r;
+    }
+    try {
+      auto r = impl_->read_result();
+      if (r.tag == tag) return r;
+      impl_->waiting.emplace(r.tag, std::move(r));
+    } catch (const ConnectionLost& lost) {
+      impl_->reconnect(lost);  // `tag` is among the interrupted now
+    }
   }
 }
 
@@ -338,7 +454,7 @@ std::uint64_t Client::submit_shared(const std::string& op, const std::vector<sdk
   wire::Submit submit{op, params, deadline_ms, {}, inputs, outputs};
   auto frame = wire::frame_prefix(wire::FrameType::submit, tag, submit, 0, wire::flags_of(submit));
   impl_->placed[tag] = outputs;
-  impl_->send(frame);
+  impl_->send_job(tag, [&] { impl_->send(frame); });
   return tag;
 }
 
@@ -367,6 +483,10 @@ void Client::ping() {
 
 void Client::send_raw(const std::vector<std::uint8_t>& bytes) {
   impl_->write({asio::buffer(bytes)});
+}
+
+unsigned Client::reconnects() const {
+  return impl_->reconnects;
 }
 
 }  // namespace vgpu::guest

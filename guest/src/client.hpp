@@ -43,6 +43,14 @@ struct ConnectOptions {
   // both sides poll (set_spin_wait here, busy_poll_us in the mediator). Implies shared_memory;
   // used once the memory is mapped. Granted to one connection of a VM at a time.
   bool rings = false;
+  // When the connection is lost (the mediator restarted for an upgrade, the host's network
+  // blinked), connect and say HELLO again by itself, waiting 50 ms, then twice as long after
+  // each failure (at most 5 s), for up to reconnect_for in all. The jobs that were in flight are
+  // answered execution_error with a message starting "interrupted:" (they may or may not have
+  // run); new jobs go to the new connection. A refusal (ERROR) is never retried. Off: a lost
+  // connection throws ClientError, as before.
+  bool reconnect = false;
+  std::chrono::milliseconds reconnect_for{60'000};
 };
 
 class Client {
@@ -102,12 +110,13 @@ class Client {
   void ping();
   // Sends raw bytes (tests of malformed input).
   void send_raw(const std::vector<std::uint8_t>& bytes);
+  // How many times the connection was re-established (ConnectOptions::reconnect).
+  unsigned reconnects() const;
 
  private:
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
-  static Client hello(std::unique_ptr<Impl> impl, std::uint32_t vm_id, const std::string& token,
-                      const ConnectOptions& options);
+  static Client open(std::unique_ptr<Impl> impl);
   RunResult wait_for(std::uint64_t tag);
   std::unique_ptr<Impl> impl_;
 };

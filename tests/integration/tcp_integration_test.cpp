@@ -1,9 +1,13 @@
 // The mediator as a user meets it: real process, real TCP connections, real config DB.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "client.hpp"
@@ -399,4 +403,52 @@ TEST(TcpIntegration, WithoutSharedMemoryDirTheClientIsToldWhy) {
   EXPECT_NE(refusal([&] { c.map_shared_memory(); }).find("shared_memory_dir"), std::string::npos);
   // The connection serves ordinary jobs as before.
   EXPECT_EQ(floats(c.run("vector_add", {{"n", "10"}})).size(), 10u);
+}
+
+namespace {
+// A port that was free a moment ago, for a mediator that must come back on the same one.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+}  // namespace
+
+// A host upgrade restarts the mediator: a client with `reconnect` gets its in-flight jobs back
+// as interrupted, connects again by itself, and goes on.
+TEST(TcpIntegration, TheClientReconnectsAfterAMediatorRestart) {
+  const auto port = free_port();
+  MediatorProcess m(
+      {{"a1", "A", "high"}}, "", "strict_priority", 1,
+      "  - plugin: tcp\n    listen: 127.0.0.1\n    port: " + std::to_string(port) + "\n");
+  guest::ConnectOptions options;
+  options.reconnect = true;
+  options.reconnect_for = 20s;
+  auto c = guest::Client::connect("127.0.0.1", port, m.vm("a1").vm_id, m.vm("a1").token, options);
+  const auto running = c.submit("spin", {{"us", "2000000"}});
+  const auto queued = c.submit("noop", {});
+  ASSERT_TRUE(eventually([&] { return m.stats()["running_total"] == 1; }));
+  m.stop(SIGKILL);  // no goodbye: the client finds out when it reads
+  m.restart();
+  std::set<std::uint64_t> interrupted;
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.next_result();
+    EXPECT_EQ(r.status, sdk::Status::execution_error);
+    EXPECT_EQ(r.message.rfind("interrupted:", 0), 0u) << r.message;
+    interrupted.insert(r.tag);
+  }
+  EXPECT_EQ(interrupted, (std::set<std::uint64_t>{running, queued}));
+  auto r = c.run("reduce_sum", {{"n", "10"}});
+  EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+  EXPECT_EQ(c.reconnects(), 1u);
+  // Without the option, a lost connection is an error, as before.
+  auto plain = guest::Client::connect("127.0.0.1", port, m.vm("a1").vm_id, m.vm("a1").token);
+  m.stop(SIGKILL);
+  EXPECT_NE(refusal([&] { plain.run("noop", {}); }).find("lost"), std::string::npos);
 }
