@@ -374,3 +374,29 @@ TEST(FileTransportIntegration, AnUndeliverableResponseWaitsOnDisk) {
   EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
   EXPECT_TRUE(eventually([&] { return fs::is_empty(outbox); }));
 }
+
+// Found by the soak test: a VM removed from the DB kept its seven directory handles open in the
+// mediator for ever (and a new one for each VM registered and removed since).
+TEST(FileTransportIntegration, ARemovedVmsDirectoriesAreClosed) {
+  Share share;
+  MediatorProcess m({{"a1", "A", "high"}, {"a2", "A", "low"}}, "", "strict_priority", 1,
+                    file_transport(share, "inotify"));
+  const auto id = m.vm("a2").vm_id;
+  const std::string marker = "/vm" + std::to_string(id);
+  auto handles_of_a2 = [&] {
+    std::size_t n = 0;
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(m.pid()) + "/fd")) {
+      std::error_code ec;
+      const auto target = fs::read_symlink(fd.path(), ec).string();
+      if (!ec && (target.find(marker + "/") != std::string::npos || target.ends_with(marker))) ++n;
+    }
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return handles_of_a2() == 7; })) << handles_of_a2();
+  auto r = run_command(program("vgpu-admin").string() + " --db " + m.db().string() +
+                       " --yes remove-vm a2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(eventually([&] { return handles_of_a2() == 0; })) << handles_of_a2();
+  auto client = open_spool(share, m.vm("a1").vm_id);
+  EXPECT_EQ(client.run("noop", {}).status, sdk::Status::ok) << "the others are still served";
+}

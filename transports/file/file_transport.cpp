@@ -1,5 +1,6 @@
 #include "file_transport.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "vgpu/sdk/ops.hpp"
@@ -172,7 +173,21 @@ FileTransport::Vm* FileTransport::open_vm(std::uint32_t vm_id) {
 }
 
 void FileTransport::sync_vms() {
-  for (auto vm_id : sink_->registered_vms()) open_vm(vm_id);
+  const auto registered = sink_->registered_vms();
+  for (auto vm_id : registered) open_vm(vm_id);
+  // A VM removed from the config DB is no longer served: its directory handles close once
+  // nothing of it is in flight or waiting to be written (soak testing found them held forever).
+  const std::set<std::uint32_t> still(registered.begin(), registered.end());
+  for (auto it = vms_.begin(); it != vms_.end();) {
+    const bool waiting = std::any_of(unwritten_.begin(), unwritten_.end(),
+                                     [&](const Unwritten& u) { return u.vm_id == it->first; });
+    if (still.count(it->first) || it->second->channel->in_flight() || waiting) {
+      ++it;
+      continue;
+    }
+    log_.info("file: " + it->second->dir.name + " is no longer registered; not served");
+    it = vms_.erase(it);
+  }
 }
 
 void FileTransport::recover(Vm& vm) {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The unit and integration tests under sanitizers, each in its own build folder:
+#   scripts/sanitize.sh            ASan+UBSan (build-asan), then TSan (build-tsan)
+#   scripts/sanitize.sh address    only ASan+UBSan
+#   scripts/sanitize.sh thread     only TSan
+# The QEMU, VM and GPU tests are left out (QEMU is not instrumented, and CUDA is not built
+# under sanitizers). Any report fails the run: ASan/UBSan stop at the first error, TSan exits 66.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which=("$@")
+[ ${#which[@]} -gt 0 ] || which=(address thread)
+status=0
+for kind in "${which[@]}"; do
+  case "$kind" in
+    address) dir=build-asan sanitizers=address,undefined ;;
+    thread) dir=build-tsan sanitizers=thread ;;
+    *) echo "sanitize.sh: unknown kind '$kind' (address or thread)" >&2; exit 2 ;;
+  esac
+  echo "== $sanitizers: building in $dir"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGPU_SANITIZE="$sanitizers" \
+    -DVGPU_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$dir" | grep -v '^\[' || true
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1
+  echo "== $sanitizers: unit and integration tests"
+  if ! (cd "$dir" && ctest --output-on-failure -j2 -L 'unit|integration' \
+          -E 'sdk_install_out_of_tree_plugin|demo_shows_priority_order'); then
+    status=1
+  fi
+done
+exit $status
