@@ -91,6 +91,20 @@ void MediatorNoopPipelined(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kPipelineDepth);
 }
 
+// A saxpy whose two inputs travel inline in the SUBMIT (range(0) bytes each) and whose output
+// comes back in the RESULT: the data section is read as it arrives (docs/hardening.md), so
+// this shows what that costs against a whole-buffer read.
+void MediatorInlineInputs(benchmark::State& state) {
+  auto client = guest::Client::connect("127.0.0.1", mediator().port(), 1, "");
+  const std::size_t bytes = static_cast<std::size_t>(state.range(0));
+  const std::vector<sdk::Buffer> inputs{sdk::Buffer(bytes, 1), sdk::Buffer(bytes, 2)};
+  for (auto _ : state) {
+    auto r = client.run("saxpy", {}, inputs);
+    if (r.status != sdk::Status::ok) state.SkipWithError(r.message.c_str());
+  }
+  state.SetBytesProcessed(state.iterations() * 3 * std::int64_t(bytes));
+}
+
 void RawEchoRoundTrip(benchmark::State& state) {
   RawEcho echo(submit_size(), result_size());
   asio::io_context io;
@@ -126,3 +140,4 @@ BENCHMARK(RawEchoRoundTrip)->UseRealTime();
 BENCHMARK(MediatorNoopRoundTrip)->UseRealTime();
 BENCHMARK(RawEchoPipelined)->UseRealTime();
 BENCHMARK(MediatorNoopPipelined)->UseRealTime();
+BENCHMARK(MediatorInlineInputs)->Arg(64 << 10)->Arg(1 << 20)->Arg(16 << 20)->UseRealTime();

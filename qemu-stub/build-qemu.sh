@@ -6,7 +6,8 @@
 #   VGPU_CACHE=/some/dir ...           where sources, build tree and binary live
 #                                      (default ~/.cache/vgpu)
 #
-# The first run fetches the source (apt-get source, after adding a deb-src entry), configures
+# The first run fetches the source (apt-get source, after adding deb-src entries that mirror the
+# machine's own Debian sources: deb-src-entries.sh), configures
 # an x86_64-softmmu-only build and compiles it: about 7 minutes on 2 cores. Later runs copy
 # the device in again and let ninja rebuild what changed: seconds when nothing did.
 set -euo pipefail
@@ -37,11 +38,17 @@ fi
 
 src=$(ls -d "$qemu_dir"/qemu-7.2*/ 2>/dev/null | head -n1 || true)
 if [ -z "$src" ]; then
-  # apt-get source needs a deb-src line; add one mirroring the configured bookworm sources.
+  # apt-get source needs deb-src entries: add ones mirroring this machine's own Debian sources
+  # (its mirror, -updates and -security), never a mirror of our choosing.
   if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    echo "build-qemu: adding a deb-src entry for bookworm" >&2
-    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
-      "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/vgpu-deb-src.sources >/dev/null
+    entries=$(bash "$here/deb-src-entries.sh")
+    if [ -z "$entries" ]; then
+      echo "build-qemu: no Debian bookworm 'deb' source in /etc/apt to mirror as deb-src;" \
+           "add a deb-src entry for your mirror and run again" >&2
+      exit 1
+    fi
+    echo "build-qemu: adding deb-src entries for this machine's Debian sources" >&2
+    printf '%s\n' "$entries" | "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/vgpu-deb-src.sources >/dev/null
     "${sudo_cmd[@]}" apt-get update -q >/dev/null
   fi
   mkdir -p "$qemu_dir"

@@ -14,11 +14,7 @@ cache=${VGPU_CACHE:-$HOME/.cache/vgpu}
 debs=$cache/guest-debs
 mkdir -p "$out" "$debs"
 
-if ! file -b "$client" 2>/dev/null | grep -q 'statically linked\|static-pie'; then
-  echo "make-guest-image: $client is not a statically linked executable" >&2
-  exit 1
-fi
-
+# The tools this script uses, installed before their first use (a minimal Debian has none).
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 for tool in cpio:cpio modinfo:kmod file:file; do
@@ -27,6 +23,11 @@ for tool in cpio:cpio modinfo:kmod file:file; do
       --no-install-recommends "${tool#*:}" >/dev/null
   }
 done
+
+if ! file -b "$client" | grep -q 'statically linked\|static-pie'; then
+  echo "make-guest-image: $client is not a statically linked executable ($(file -b "$client"))" >&2
+  exit 1
+fi
 
 kernel_pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 [ -n "$kernel_pkg" ] || { echo "make-guest-image: cannot tell which kernel linux-image-amd64 is" >&2; exit 1; }

@@ -55,5 +55,5 @@ for t in "${targets[@]}"; do
     failed=$((failed + 1))
   fi
 done
-echo "fuzz: $passed passed, $failed failed"
+echo "fuzz: $passed of $((passed + failed)) targets ran clean"
 [ "$failed" -eq 0 ]

@@ -163,11 +163,21 @@ struct Client::Impl {
     } else {
       where = target.host + ":" + std::to_string(target.tcp_port);
       ec = asio::error::host_not_found;
-      tcp::resolver resolver(io);
-      auto endpoints = resolver.resolve(target.host, std::to_string(target.tcp_port), ec);
-      for (const auto& entry : endpoints) {
+      std::vector<tcp::endpoint> endpoints;
+      if (auto address = asio::ip::make_address(target.host, ec); !ec) {
+        endpoints.emplace_back(address, target.tcp_port);
+      } else {
+#ifdef VGPU_NUMERIC_HOSTS_ONLY
+        ec = asio::error::host_not_found;  // this build resolves no names (see CMakeLists.txt)
+#else
+        tcp::resolver resolver(io);
+        for (const auto& entry : resolver.resolve(target.host, std::to_string(target.tcp_port), ec))
+          endpoints.push_back(entry.endpoint());
+#endif
+      }
+      for (const auto& endpoint : endpoints) {
         socket.close(ec);
-        socket.connect(asio::generic::stream_protocol::endpoint(entry.endpoint()), ec);
+        socket.connect(asio::generic::stream_protocol::endpoint(endpoint), ec);
         if (!ec) break;
       }
       if (!ec) socket.set_option(tcp::no_delay(true), ec);

@@ -9,10 +9,18 @@ using namespace vgpu::testing;
 
 namespace {
 
+// One scratch folder for the whole process, removed when it exits (it was left behind once).
 std::filesystem::path scratch(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("vgpu-cli-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir / name;
+  static const struct Folder {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("vgpu-cli-" + std::to_string(::getpid()));
+    Folder() { std::filesystem::create_directories(path); }
+    ~Folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  } folder;
+  return folder.path / name;
 }
 
 CommandResult check_config(const std::string& yaml) {
