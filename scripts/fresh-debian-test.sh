@@ -43,10 +43,8 @@ trap cleanup EXIT
 echo "== debootstrap --variant=minbase bookworm $tree ($mirror)"
 rm -rf "$tree"
 debootstrap --variant=minbase bookworm "$tree" "$mirror" >>"$log" 2>&1
-# The tree's apt uses the same sources as this machine (mirror, -updates, -security).
-cp /etc/apt/sources.list "$tree/etc/apt/" 2>/dev/null || true
-cp /etc/apt/sources.list.d/*.sources "$tree/etc/apt/sources.list.d/" 2>/dev/null || true
-rm -f "$tree/etc/apt/sources.list.d/vgpu-deb-src.sources"
+# The tree keeps the sources debootstrap wrote (its mirror, one-line format), as a machine
+# installed from that mirror would: the QEMU build must derive its deb-src entries from them.
 cp /etc/resolv.conf "$tree/etc/resolv.conf"
 for m in proc sys dev dev/pts dev/shm; do
   mkdir -p "$tree/$m"

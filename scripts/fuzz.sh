@@ -26,7 +26,11 @@ fi
 
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVGPU_FUZZ=ON >/dev/null
-cmake --build "$build_dir" --target vgpu-fuzz-targets | grep -v '^\[' || true
+if ! cmake --build "$build_dir" --target vgpu-fuzz-targets >"$build_dir/build.log" 2>&1; then
+  grep -E 'error|FAILED' "$build_dir/build.log" | head -20
+  echo "fuzz.sh: building the fuzz targets failed; see $build_dir/build.log" >&2
+  exit 1
+fi
 
 scratch=$(mktemp -d /tmp/vgpu-fuzz.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT

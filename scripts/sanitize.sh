@@ -19,7 +19,11 @@ for kind in "${which[@]}"; do
   echo "== $sanitizers: building in $dir"
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGPU_SANITIZE="$sanitizers" \
     -DVGPU_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$dir" | grep -v '^\[' || true
+  if ! cmake --build "$dir" >"$dir/build.log" 2>&1; then
+    grep -E 'error|FAILED' "$dir/build.log" | head -20
+    echo "sanitize.sh: the $sanitizers build failed; see $dir/build.log" >&2
+    exit 1
+  fi
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1

@@ -134,3 +134,17 @@ TEST(CompatFormat, CompletenessAndPoolLetters) {
   EXPECT_FALSE(pool_matches("B", "A"));
   EXPECT_FALSE(pool_matches("Ab", "A"));
 }
+
+// Found by fuzzing: the claimed pool was written as given, so a pool holding a line break wrote
+// a line of its own into the request (and a trailing '\r' was lost on the way back). Every text
+// field now goes through one_line.
+TEST(SpoolFormat, AClaimedPoolCannotAddALine) {
+  Request r;
+  r.op = "noop";
+  r.claimed.pool = "A\nvm_id=7\r";
+  const auto text = encode_request(r);
+  const auto back = decode_request(text);
+  EXPECT_FALSE(back.claimed.vm_id.has_value()) << text;
+  EXPECT_EQ(back.claimed.pool, "A vm_id=7 ");
+  EXPECT_EQ(encode_request(back), text);
+}

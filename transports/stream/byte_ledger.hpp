@@ -2,6 +2,7 @@
 // client has not read yet, or the frames it has sent only in part. Any thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -18,7 +19,7 @@ class ByteLedger {
   bool try_take(std::uint32_t vm_id, std::size_t bytes) {
     std::lock_guard lock(mutex_);
     std::size_t& vm = by_vm_[vm_id];
-    if (bytes > per_vm_limit_ - vm || bytes > total_limit_ - total_) {
+    if (bytes > per_vm_limit_ - vm || bytes > total_limit_ - total_.load()) {
       if (vm == 0) by_vm_.erase(vm_id);
       return false;
     }
@@ -43,6 +44,9 @@ class ByteLedger {
     if (it->second == 0) by_vm_.erase(it);
   }
   bool vm_over_limit(std::uint32_t vm_id) const {
+    // Asked before every job of a VM is started: no VM can be over while all of them together
+    // are not, and that needs no lock.
+    if (total_.load(std::memory_order_relaxed) <= per_vm_limit_) return false;
     std::lock_guard lock(mutex_);
     auto it = by_vm_.find(vm_id);
     return it != by_vm_.end() && it->second > per_vm_limit_;
@@ -52,17 +56,14 @@ class ByteLedger {
     auto it = by_vm_.find(vm_id);
     return it == by_vm_.end() ? 0 : it->second;
   }
-  std::size_t total() const {
-    std::lock_guard lock(mutex_);
-    return total_;
-  }
+  std::size_t total() const { return total_.load(); }
 
  private:
   const std::size_t per_vm_limit_;
   const std::size_t total_limit_;
   mutable std::mutex mutex_;
   std::unordered_map<std::uint32_t, std::size_t> by_vm_;
-  std::size_t total_ = 0;
+  std::atomic<std::size_t> total_{0};  // written under mutex_, read without it
 };
 
 }  // namespace vgpu::transports

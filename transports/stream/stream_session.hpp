@@ -118,10 +118,8 @@ class StreamSession : public sdk::ReplyChannel,
   // unread results than allowed; reading the socket stops too (read_header).
   bool backlogged() const override {
     if (!vm_id_) return false;
-    {
-      std::lock_guard lock(send_mutex_);
-      if (unsent_bytes_ > guards_.limits.max_unsent_bytes) return true;
-    }
+    if (unsent_bytes_.load(std::memory_order_relaxed) > guards_.limits.max_unsent_bytes)
+      return true;
     return guards_.unsent.vm_over_limit(*vm_id_);
   }
 
@@ -159,9 +157,9 @@ class StreamSession : public sdk::ReplyChannel,
   // Room for a successful RESULT's header and metadata (status, timings, up to 16 sizes; its
   // message is empty or short). The core's check before a job runs uses the same room.
   static constexpr std::size_t kResultMetaRoom = 1024;
-  // The first piece of a data section that is allocated before any of it arrives; each later
-  // piece doubles what the buffer holds, so a peer holds at most twice what it really sent.
-  static constexpr std::size_t kFirstBodyChunk = 64 * 1024;
+  // A data section's buffer is committed this much at a time, as its bytes arrive: a peer
+  // holds at most one piece more than it really sent.
+  static constexpr std::size_t kBodyPiece = 1 << 20;
   // How often a connection that waits (for memory, or for its client to read) looks again.
   static constexpr std::chrono::milliseconds kRetryInterval{5};
 
@@ -217,10 +215,7 @@ class StreamSession : public sdk::ReplyChannel,
   }
 
   bool too_much_unsent() const { return backlogged(); }
-  std::size_t unsent_now() {
-    std::lock_guard lock(send_mutex_);
-    return unsent_bytes_;
-  }
+  std::size_t unsent_now() const { return unsent_bytes_.load(); }
 
   // Strand: runs `then` on this session after kRetryInterval, unless it closed meanwhile.
   template <typename Then>
@@ -373,13 +368,18 @@ class StreamSession : public sdk::ReplyChannel,
 
   void on_submit(wire::Submit submit) {
     wire::check_buffer_sizes(submit.buffer_sizes, head_.data_len);
+    // Each input's whole size is reserved as address space only: the mediator maps blocks of
+    // 1 MiB and more on their own (mallopt in main), and their pages are touched, and so held,
+    // only as read_body() commits them. No copy is made as a buffer grows.
     std::vector<sdk::Buffer> inputs(submit.buffer_sizes.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      inputs[i].reserve(static_cast<std::size_t>(submit.buffer_sizes[i]));
     reading_ = {head_.tag, std::move(submit), std::move(inputs), 0, 0};
     read_body();
   }
 
-  // Strand. Reads the data section as it arrives, each input into its own buffer, growing the
-  // buffer piece by piece: announcing a size reserves nothing, and what is held counts against
+  // Strand. Reads the data section as it arrives, each input into its own buffer, committing
+  // the buffer piece by piece: announcing a size holds no memory, and what is held counts against
   // the VM's and the transport's partial-frame budgets (docs/protocol.md, "Limits and timeouts").
   void read_body() {
     auto& r = reading_;
@@ -396,8 +396,7 @@ class StreamSession : public sdk::ReplyChannel,
     sdk::Buffer& buffer = r.inputs[r.index];
     if (r.filled == buffer.size()) {
       const std::size_t want = sizes[r.index];
-      const std::size_t next =
-          std::min<std::size_t>(want, std::max<std::size_t>(kFirstBodyChunk, buffer.size() * 2));
+      const std::size_t next = buffer.size() + std::min(want - buffer.size(), kBodyPiece);
       const std::size_t more = next - buffer.size();
       if (!guards_.partial.try_take(*vm_id_, more)) {
         // Waiting for memory is not the client's stall: its clock restarts once it may go on.
@@ -508,7 +507,7 @@ class StreamSession : public sdk::ReplyChannel,
   }
   // Holds send_mutex_.
   void uncount_unsent(const Outgoing& out) {
-    unsent_bytes_ -= std::min(unsent_bytes_, out.counted);
+    unsent_bytes_ -= std::min(unsent_bytes_.load(), out.counted);
     if (vm_id_) guards_.unsent.give_back(*vm_id_, out.counted);
   }
 
@@ -650,7 +649,7 @@ class StreamSession : public sdk::ReplyChannel,
   // writes.
   mutable std::mutex send_mutex_;
   std::deque<Outgoing> outbox_;
-  std::size_t unsent_bytes_ = 0;
+  std::atomic<std::size_t> unsent_bytes_{0};          // written under send_mutex_, read without it
   std::unordered_set<std::uint64_t> tags_in_flight_;  // SUBMITted, RESULT not yet sent
   bool writing_ = false;  // the I/O thread owns the socket's writing side
   std::vector<asio::const_buffer> gather_;

@@ -144,7 +144,7 @@ inline std::string encode_request(const Request& r) {
   for (const auto& f : r.input_files) out += "input=" + f + "\n";
   if (r.deadline_ms) out += "deadline_ms=" + std::to_string(r.deadline_ms) + "\n";
   if (r.claimed.vm_id) out += "vm_id=" + std::to_string(*r.claimed.vm_id) + "\n";
-  if (r.claimed.pool) out += "pool=" + *r.claimed.pool + "\n";
+  if (r.claimed.pool) out += "pool=" + detail::one_line(*r.claimed.pool) + "\n";
   if (r.claimed.priority) out += "priority=" + std::to_string(*r.claimed.priority) + "\n";
   return out + std::string(kEndLine) + "\n";
 }
