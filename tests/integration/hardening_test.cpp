@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "client.hpp"
+#include "guest_helpers.hpp"
 #include "mediator_process.hpp"
 #include "raw_connection.hpp"
 #include "vgpu/sdk/ops.hpp"
@@ -20,11 +21,6 @@ using namespace std::chrono_literals;
 namespace ops = sdk::ops;
 
 namespace {
-
-guest::Client connect_as(const MediatorProcess& m, const std::string& name) {
-  const auto& vm = m.vm(name);
-  return guest::Client::connect("127.0.0.1", m.port(), vm.vm_id, vm.token);
-}
 
 RawConnection hello_raw(const MediatorProcess& m, const std::string& name) {
   RawConnection c(m.port());

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "client.hpp"
+#include "guest_helpers.hpp"
 #include "mediator_process.hpp"
 
 namespace vgpu::testing {
@@ -17,11 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string kIsolatedCpu = "  - plugin: cpu\n    isolation: process\n    workers: 2\n";
-
-guest::Client connect_as(const MediatorProcess& m, const std::string& name) {
-  const auto& vm = m.vm(name);
-  return guest::Client::connect("127.0.0.1", m.port(), vm.vm_id, vm.token);
-}
 
 // The mediator's child processes (its executor worker).
 std::vector<pid_t> children_of(pid_t parent) {

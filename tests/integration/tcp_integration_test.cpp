@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "client.hpp"
+#include "guest_helpers.hpp"
 #include "mediator_process.hpp"
 #include "shared_memory_helpers.hpp"
 #include "vgpu/guest.h"
@@ -22,11 +23,6 @@ using namespace std::chrono_literals;
 namespace ops = sdk::ops;
 
 namespace {
-
-guest::Client connect_as(const MediatorProcess& m, const std::string& name) {
-  const auto& vm = m.vm(name);
-  return guest::Client::connect("127.0.0.1", m.port(), vm.vm_id, vm.token);
-}
 
 std::vector<float> floats(const guest::RunResult& r) {
   EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
