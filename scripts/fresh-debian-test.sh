@@ -36,7 +36,13 @@ mirror=$(bash "$here/qemu-stub/deb-src-entries.sh" | awk '
 mounts=()
 cleanup() {
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[$i]}" 2>/dev/null || true; done
-  [ "$keep" -eq 1 ] || rm -rf "$tree"
+  # Never remove the tree while anything is still mounted in it: that would reach the host's
+  # /dev or /proc.
+  if grep -q " $tree/" /proc/mounts; then
+    echo "fresh-debian-test: $tree still has mounts; not removed" >&2
+    return
+  fi
+  [ "$keep" -eq 1 ] || rm -rf --one-file-system "$tree"
 }
 trap cleanup EXIT
 
