@@ -47,7 +47,7 @@ GuestVm::GuestVm(const VmArtifacts& artifacts, GuestOptions options,
   std::vector<std::string> args = {
       "-machine",        "pc",       "-m",   "256",        "-smp",    "1",    "-nodefaults",
       "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio"};
-  if (artifacts.has_kvm_access()) args.insert(args.end(), {"-accel", "kvm"});
+  if (artifacts.use_kvm()) args.insert(args.end(), {"-accel", "kvm"});
   args.insert(args.end(), {"-accel", "tcg"});
   for (const auto& dir : artifacts.firmware_dirs) args.insert(args.end(), {"-L", dir.string()});
   args.insert(args.end(),

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 
 namespace vgpu::testing {
 
@@ -15,6 +16,7 @@ VmArtifacts VmArtifacts::find() {
   a.qemu = dir / "qemu-system-x86_64";
   a.kernel = dir / "vmlinuz";
   a.initramfs = dir / "initramfs.gz";
+  a.accel_file = dir / "accel";
   // SeaBIOS (bios-256k.bin) and QEMU's option ROMs (linuxboot_dma.bin) from Debian's seabios and
   // qemu-system-data packages: Debian's QEMU source package carries no firmware blobs.
   a.firmware_dirs = {"/usr/share/qemu", "/usr/share/seabios"};
@@ -32,7 +34,11 @@ std::optional<std::string> VmArtifacts::missing() const {
   return std::nullopt;
 }
 
-bool VmArtifacts::has_kvm_access() const {
+bool VmArtifacts::use_kvm() const {
+  std::ifstream in(accel_file);
+  std::string accel;
+  in >> accel;
+  if (accel != "kvm") return false;
   const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   ::close(fd);

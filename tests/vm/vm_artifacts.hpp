@@ -19,7 +19,11 @@ struct VmArtifacts {
   // Looks in $VGPU_VM_DIR, else <build>/vm. Returns why the VM tests cannot run, if they cannot.
   static VmArtifacts find();
   std::optional<std::string> missing() const;
-  bool has_kvm_access() const;
+  // Whether the guests may use KVM: only when scripts/prepare-vm-tests.sh booted this very
+  // guest under KVM (it writes <vm dir>/accel). /dev/kvm can be there and still not boot a
+  // guest in time (a nested hypervisor); then, and whenever the probe did not run, TCG is used.
+  bool use_kvm() const;
+  std::filesystem::path accel_file;  // <vm dir>/accel: "kvm" or "tcg"
 };
 
 }  // namespace vgpu::testing
