@@ -28,8 +28,11 @@ for kind in "${which[@]}"; do
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1
   echo "== $sanitizers: unit and integration tests"
+  # Left out besides: the two tests that measure the mediator's resident memory and its
+  # behaviour at a hard descriptor limit. The sanitizer runtime replaces the allocator (and keeps
+  # freed memory in quarantine) and holds descriptors of its own, so they measure it, not us.
   if ! (cd "$dir" && ctest --output-on-failure -j2 -L 'unit|integration' \
-          -E 'sdk_install_out_of_tree_plugin|demo_shows_priority_order'); then
+          -E 'sdk_install_out_of_tree_plugin|demo_shows_priority_order|Hardening.MemoryReturnsAfterLargeResults|Hardening.OutOfDescriptors'); then
     status=1
   fi
 done
