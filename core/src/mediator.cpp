@@ -2,13 +2,9 @@
 
 #include "isolation/process_executor.hpp"
 #include "vgpu/sdk/ops.hpp"
+#include "vgpu/sdk/wire.hpp"
 
 namespace vgpu::core {
-
-namespace {
-// Room for a successful RESULT's header and metadata (status, timings, up to 16 sizes).
-constexpr std::uint64_t kResultFrameOverhead = 1024;
-}  // namespace
 
 Mediator::Mediator(MediatorConfig config)
     : config_(std::move(config)), loader_(config_.plugin_dirs) {}
@@ -256,7 +252,7 @@ void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
     try {
       const std::uint64_t out = sdk::ops::output_bytes(*job);
       const std::uint64_t limit = config_.limits.max_frame_bytes;
-      const std::uint64_t room = limit > kResultFrameOverhead ? limit - kResultFrameOverhead : 0;
+      const std::uint64_t room = limit > wire::kResultMetaRoom ? limit - wire::kResultMetaRoom : 0;
       if (out > room)
         return refuse(sdk::Status::bad_request,
                       job->op + "'s output of " + std::to_string(out) +

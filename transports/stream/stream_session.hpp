@@ -99,7 +99,7 @@ class StreamSession : public sdk::ReplyChannel,
     // Outputs already in the client's shared memory: only their sizes travel.
     const bool placed = !r.placed_sizes.empty();
     const std::uint64_t data_bytes = placed ? 0 : wire::total_size(r.outputs);
-    if (data_bytes > max_frame_ - std::min<std::size_t>(max_frame_, kResultMetaRoom)) {
+    if (data_bytes > max_frame_ - std::min<std::size_t>(max_frame_, wire::kResultMetaRoom)) {
       // The core refuses built-in ops whose output cannot fit before they run; this catches any
       // other (a plugin's op): the client is told, and the frame limit it was given holds.
       return deliver_checked(
@@ -154,9 +154,6 @@ class StreamSession : public sdk::ReplyChannel,
   bool closed() const { return closed_; }
 
  private:
-  // Room for a successful RESULT's header and metadata (status, timings, up to 16 sizes; its
-  // message is empty or short). The core's check before a job runs uses the same room.
-  static constexpr std::size_t kResultMetaRoom = 1024;
   // A data section's buffer is committed this much at a time, as its bytes arrive: a peer
   // holds at most one piece more than it really sent.
   static constexpr std::size_t kBodyPiece = 1 << 20;
@@ -199,7 +196,7 @@ class StreamSession : public sdk::ReplyChannel,
   void read_header() {
     if (closing_) return;
     in_frame_ = false;
-    if (too_much_unsent()) {
+    if (backlogged()) {
       if (!paused_)
         log_.info(transport_ + " " + peer_ + ": not reading requests while " +
                   std::to_string(unsent_now()) + " bytes of results wait unread");
@@ -214,7 +211,6 @@ class StreamSession : public sdk::ReplyChannel,
                      });
   }
 
-  bool too_much_unsent() const { return backlogged(); }
   std::size_t unsent_now() const { return unsent_bytes_.load(); }
 
   // Strand: runs `then` on this session after kRetryInterval, unless it closed meanwhile.

@@ -21,6 +21,10 @@ inline constexpr std::size_t kHeaderSize = 24;
 inline constexpr std::size_t kMaxMetaBytes = 64 * 1024;
 inline constexpr std::size_t kMaxParams = 64;
 inline constexpr std::size_t kMaxBuffers = 16;
+// Room for a successful RESULT's header and metadata (status, timings, up to 16 sizes; its
+// message is empty or short): the core refuses a job whose output cannot fit max_frame minus this
+// before it runs, and the stream session refuses any larger result it is handed.
+inline constexpr std::size_t kResultMetaRoom = 1024;
 
 // Header flags. `shared`: on HELLO the client asks for its VM's shared-memory region; on
 // HELLO_OK the mediator grants it; on SUBMIT the inputs and outputs are places in it; on RESULT
