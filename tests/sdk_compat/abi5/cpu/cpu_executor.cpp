@@ -1,0 +1,30 @@
+#include "cpu_executor.hpp"
+
+#include "cpu_ops.hpp"
+#include "vgpu/sdk/ops.hpp"
+
+namespace vgpu::executors {
+
+CpuExecutor::CpuExecutor(unsigned workers, std::chrono::microseconds busy_poll)
+    : workers_(workers),
+      pool_(
+          workers,
+          [](unsigned, sdk::JobPtr job, sdk::DoneCallback done) {
+            const auto start = sdk::Clock::now();
+            sdk::JobResult result = run_cpu_op(*job);
+            result.usage.wall = sdk::Clock::now() - start;
+            result.usage.device = result.usage.wall;  // the host is the device here
+            done(std::move(result));
+          },
+          busy_poll) {}
+
+sdk::ExecutorInfo CpuExecutor::info() const {
+  return {"cpu", workers_, sdk::ops::builtin_names(),
+          "cpu (" + std::to_string(workers_) + " worker threads)"};
+}
+
+void CpuExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {
+  pool_.submit(std::move(job), std::move(done));
+}
+
+}  // namespace vgpu::executors
