@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print the report as JSON");
   CLI11_PARSE(app, argc, argv);
 
-  std::vector<sdk::Param> op_params;
+  std::vector<protocol::Param> op_params;
   for (const auto& kv : params) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos) {
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
           auto r = client->next_result();
           const auto now = Clock::now();
           ++received;
-          if (r.status == sdk::Status::ok) {
+          if (r.status == protocol::Status::ok) {
             ++rep.done;
             const JobTimes times{
                 std::chrono::duration<double, std::milli>(now - sent_at[r.tag]).count(),
@@ -264,14 +264,14 @@ int main(int argc, char** argv) {
           "\"p99_wait_ms\": %.3f, \"p50_executor_ms\": %.3f, \"p50_round_trip_ms\": %.3f, "
           "\"p99_round_trip_ms\": %.3f, \"breakdown\": %s}",
           i ? ", " : "", r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
-          sdk::priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
+          protocol::priority_name(r.priority), r.done, r.failed, mean, percentile(r.waits_ms, 0.5),
           percentile(r.waits_ms, 0.99), percentile(r.executor_ms, 0.5),
           percentile(r.round_trips_ms, 0.5), percentile(r.round_trips_ms, 0.99),
           breakdown_json(r.jobs).c_str());
     } else {
       std::printf("%-6u %-14s %-5s %-8s %6zu %6zu %9.2f ms %9.2f ms %9.2f ms %9.3f ms\n",
                   r.spec.vm_id, r.spec.label.c_str(), r.pool.c_str(),
-                  sdk::priority_name(r.priority), r.done, r.failed, mean,
+                  protocol::priority_name(r.priority), r.done, r.failed, mean,
                   percentile(r.waits_ms, 0.5), percentile(r.waits_ms, 0.99),
                   percentile(r.round_trips_ms, 0.99));
     }

@@ -1,7 +1,7 @@
 // Frame encode/decode cost: the metadata work per frame (buffers are gathered, never copied).
 #include <benchmark/benchmark.h>
 
-#include "vgpu/sdk/wire.hpp"
+#include "vgpu/protocol/wire.hpp"
 
 using namespace vgpu::wire;
 

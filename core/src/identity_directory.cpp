@@ -17,7 +17,9 @@ void IdentityDirectory::load_from(ConfigDb& db) {
     id.token_hash = vm.token_hash;
     id.vsock_cid = vm.vsock_cid;
     if (vm.max_queued) id.max_queued = static_cast<std::size_t>(*vm.max_queued);
-    if (vm.vsock_cid) next->vm_id_by_cid[*vm.vsock_cid] = vm.vm_id;
+    // Every hypervisor-assigned address the DB records for the VM, in PeerIdentity's form.
+    if (vm.vsock_cid)
+      next->vm_id_by_address["vsock-cid:" + std::to_string(*vm.vsock_cid)] = vm.vm_id;
     next->by_vm_id.emplace(vm.vm_id, std::move(id));
   }
   std::lock_guard lock(mutex_);
@@ -66,30 +68,28 @@ sdk::AuthOutcome IdentityDirectory::authenticate(const sdk::PeerIdentity& peer, 
   };
   auto snap = snapshot();
   std::uint32_t vm_id = peer.vm_id;
-  if (peer.vsock_cid) {
-    // The hypervisor assigned the CID: it decides who this is, and the HELLO must agree. The
-    // guest already knows its own CID, so these answers may say what is wrong.
-    auto cid = snap->vm_id_by_cid.find(*peer.vsock_cid);
-    if (cid == snap->vm_id_by_cid.end()) {
-      std::string why =
-          "vsock CID " + std::to_string(*peer.vsock_cid) + " belongs to no registered VM";
+  if (peer.proof == sdk::PeerIdentity::Proof::bound_address) {
+    // The hypervisor assigned the address: it decides who this is, and the claim must agree.
+    // The guest already knows its own address, so these answers may say what is wrong.
+    auto bound = snap->vm_id_by_address.find(peer.bound_address);
+    if (bound == snap->vm_id_by_address.end()) {
+      std::string why = peer.bound_address + " belongs to no registered VM";
       return refuse(why, why);
     }
-    if (peer.vm_id != 0 && peer.vm_id != cid->second) {
-      std::string why = "claims vm_id " + std::to_string(peer.vm_id) + " but its vsock CID " +
-                        std::to_string(*peer.vsock_cid) + " belongs to vm_id " +
-                        std::to_string(cid->second);
+    if (peer.vm_id != 0 && peer.vm_id != bound->second) {
+      std::string why = "claims vm_id " + std::to_string(peer.vm_id) + " but " +
+                        peer.bound_address + " belongs to vm_id " + std::to_string(bound->second);
       return refuse(why, why);
     }
-    vm_id = cid->second;
+    vm_id = bound->second;
   }
   auto it = snap->by_vm_id.find(vm_id);
   if (it == snap->by_vm_id.end())
     return refuse_claim(
         vm_id, "unknown vm_id " + std::to_string(vm_id) + ": not registered in the config DB");
   const VmIdentity& vm = it->second;
-  // A directory or a hypervisor-assigned CID proves the VM as well as a token does.
-  const bool proven_by_transport = peer.directory_proven || peer.vsock_cid;
+  // A transport's own proof (a directory, a hypervisor-assigned address) is as good as a token.
+  const bool proven_by_transport = peer.proof != sdk::PeerIdentity::Proof::none;
   if (!proven_by_transport) {
     if (vm.token_hash) {
       if (peer.token.empty())

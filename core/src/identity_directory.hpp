@@ -42,7 +42,8 @@ class IdentityDirectory {
  private:
   struct Snapshot {
     std::unordered_map<std::uint32_t, VmIdentity> by_vm_id;
-    std::unordered_map<std::uint32_t, std::uint32_t> vm_id_by_cid;
+    // "<kind>:<value>" (sdk::PeerIdentity::bound_address) -> vm_id.
+    std::unordered_map<std::string, std::uint32_t> vm_id_by_address;
   };
   std::shared_ptr<const Snapshot> snapshot() const;
 

@@ -1,8 +1,8 @@
 #include "mediator.hpp"
 
 #include "isolation/process_executor.hpp"
+#include "vgpu/protocol/wire.hpp"
 #include "vgpu/sdk/ops.hpp"
-#include "vgpu/sdk/wire.hpp"
 
 namespace vgpu::core {
 
@@ -13,9 +13,14 @@ Mediator::~Mediator() {
   stop();
 }
 
-sdk::PluginContext Mediator::context_for(const std::string& what) {
+std::unique_ptr<sdk::PluginContext> Mediator::context_for(const std::string& what) {
   plugin_logs_.push_back(std::make_unique<SpdLogger>("[" + what + "] "));
-  return sdk::PluginContext{*plugin_logs_.back(), metrics_, [] { return sdk::Clock::now(); }, what};
+  return std::make_unique<HostContext>(*plugin_logs_.back(), metrics_, what);
+}
+
+void Mediator::log_loaded(const LoadedLibrary& lib, const std::string& what) {
+  log_.info(what + " " + lib.version() + ", built for " + lib.built_for() + ", from " +
+            lib.file().string());
 }
 
 void Mediator::config_error(const std::string& what, const sdk::ConfigError& e) const {
@@ -52,11 +57,13 @@ void Mediator::build() {
     const auto& spec = config_.policy;
     const std::string what = "policy '" + spec.name + "'";
     auto lib = loader_.load(sdk::PluginKind::policy, spec.name);
+    policy_.context = context_for(what);
     try {
-      policy_.object = lib->descriptor->make_policy(spec.settings, context_for(what));
+      policy_.object = lib->make_policy(spec.settings, *policy_.context);
     } catch (const sdk::ConfigError& e) {
       config_error(what, e);
     }
+    log_loaded(*lib, what);
     policy_.library = std::move(lib);
   }
   // Executors: the first that can start is used, the rest are fallbacks.
@@ -70,7 +77,9 @@ void Mediator::build() {
         break;
       }
       auto lib = loader_.load(sdk::PluginKind::executor, spec.name);
-      executor_.object = lib->descriptor->make_executor(spec.settings, context_for(what));
+      executor_.context = context_for(what);
+      executor_.object = lib->make_executor(spec.settings, *executor_.context);
+      log_loaded(*lib, what);
       executor_.library = std::move(lib);
       break;
     } catch (const sdk::ConfigError& e) {
@@ -90,11 +99,13 @@ void Mediator::build() {
     const std::string what = "transport '" + spec.name + "'";
     auto lib = loader_.load(sdk::PluginKind::transport, spec.name);
     PluginInstance<sdk::Transport> instance;
+    instance.context = context_for(what);
     try {
-      instance.object = lib->descriptor->make_transport(spec.settings, context_for(what));
+      instance.object = lib->make_transport(spec.settings, *instance.context);
     } catch (const sdk::ConfigError& e) {
       config_error(what, e);
     }
+    log_loaded(*lib, what);
     instance.library = std::move(lib);
     transports_.push_back(std::move(instance));
   }
@@ -229,7 +240,7 @@ void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
   // The original protocol's command words (VECTOR_ADD, MATRIX_MUL, ...) name the same ops on
   // every transport.
   if (!executor_ops_.count(request.op))
-    if (auto mapped = sdk::ops::from_legacy_command(request.op);
+    if (auto mapped = protocol::from_legacy_command(request.op);
         mapped && executor_ops_.count(*mapped))
       request.op = *mapped;
   if (!executor_ops_.count(request.op)) {

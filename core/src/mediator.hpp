@@ -13,7 +13,8 @@
 #include "config.hpp"
 #include "config_db.hpp"
 #include "identity_directory.hpp"
-#include "plugin_loader.hpp"
+#include "plugin_host/host_context.hpp"
+#include "plugin_host/plugin_loader.hpp"
 #include "scheduler.hpp"
 #include "spdlog_logger.hpp"
 #include "vgpu/sdk/log_limiter.hpp"
@@ -50,9 +51,10 @@ class Mediator final : public sdk::Sink {
   std::vector<std::uint32_t> registered_vms() const override { return directory_.vm_ids(); }
 
  private:
-  sdk::PluginContext context_for(const std::string& what);
+  std::unique_ptr<sdk::PluginContext> context_for(const std::string& what);
   // `isolation: process`: the executor runs in a child process of this program.
   std::unique_ptr<sdk::Executor> start_isolated_executor(const PluginSpec& spec, std::size_t index);
+  void log_loaded(const LoadedLibrary& lib, const std::string& what);
   [[noreturn]] void config_error(const std::string& what, const sdk::ConfigError& e) const;
   void watch_db();
 

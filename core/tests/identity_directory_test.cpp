@@ -81,7 +81,7 @@ TEST_F(IdentityDirectoryTest, RequireTokensRefusesAVmWithoutOneUnlessTheTranspor
   EXPECT_EQ(out.status, Status::unauthenticated);
   EXPECT_NE(why.find("require_tokens"), std::string::npos) << why;
   auto by_directory = tcp(2, "");
-  by_directory.directory_proven = true;
+  by_directory.proof = vgpu::sdk::PeerIdentity::Proof::vm_id;
   EXPECT_EQ(dir_.authenticate(by_directory, true).status, Status::ok);
   EXPECT_EQ(dir_.authenticate(tcp(1, token_), true).status, Status::ok);
 }
@@ -92,14 +92,20 @@ TEST_F(IdentityDirectoryTest, VmWithoutTokenIsAcceptedByIdOnly) {
   EXPECT_EQ(out.tenant.pool, "B");
 }
 
-TEST_F(IdentityDirectoryTest, VsockCidDecidesAndHelloMustAgree) {
-  auto p = tcp(0, token_);
-  p.vsock_cid = 7;
-  EXPECT_EQ(dir_.authenticate(p).tenant.vm_id, 1u);
+TEST_F(IdentityDirectoryTest, BoundAddressDecidesAndHelloMustAgree) {
+  auto p = tcp(0, "");
+  p.proof = vgpu::sdk::PeerIdentity::Proof::bound_address;
+  p.bound_address = "vsock-cid:7";
+  EXPECT_EQ(dir_.authenticate(p, true).tenant.vm_id, 1u) << "no token needed";
   p.vm_id = 2;
   EXPECT_NE(dir_.authenticate(p).message.find("belongs to vm_id 1"), std::string::npos);
-  p.vsock_cid = 99;
-  EXPECT_NE(dir_.authenticate(p).message.find("CID 99"), std::string::npos);
+  p.bound_address = "vsock-cid:99";
+  EXPECT_NE(dir_.authenticate(p).message.find("vsock-cid:99 belongs to no registered VM"),
+            std::string::npos);
+  // An address of a kind the DB does not record proves nothing.
+  p.vm_id = 1;
+  p.bound_address = "xen-domid:7";
+  EXPECT_EQ(dir_.authenticate(p).status, Status::unauthenticated);
 }
 
 TEST_F(IdentityDirectoryTest, ReloadSeesPriorityChanges) {

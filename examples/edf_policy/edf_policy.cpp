@@ -49,13 +49,14 @@ class EdfPolicy final : public vgpu::sdk::Policy {
   std::unordered_map<JobId, Entry> jobs_;
 };
 
-std::unique_ptr<vgpu::sdk::Policy> make_edf(const YAML::Node& settings,
+std::unique_ptr<vgpu::sdk::Policy> make_edf(const vgpu::sdk::Settings&,
                                             const vgpu::sdk::PluginContext&) {
-  vgpu::sdk::SettingsReader reader(settings);
-  reader.reject_unknown_keys();  // edf has no settings; a typo is still an error
   return std::make_unique<EdfPolicy>();
 }
 
 }  // namespace
 
-VGPU_EXPORT_POLICY("edf", "1.0.0", make_edf)
+// No settings (an empty schema): a key under `policy:` is refused as unknown, so a typo is
+// still an error.
+VGPU_EXPORT_POLICY("edf", "1.1.0", "earliest deadline first; jobs without one after, in order",
+                   vgpu::sdk::SettingsSchema{}, make_edf)

@@ -1,4 +1,4 @@
-// The plugin's one exported symbol: name, version and a factory that checks the settings.
+// The plugin's one exported symbol: name, version, the settings it takes and its factory.
 #include <thread>
 
 #include "cpu_executor.hpp"
@@ -6,23 +6,30 @@
 
 namespace {
 
-std::unique_ptr<vgpu::sdk::Executor> make_cpu_executor(const YAML::Node& settings,
+using vgpu::sdk::SettingType;
+
+constexpr vgpu::sdk::SettingSpec kSettings[] = {
+    // No default: the machine's CPU count, known only where the mediator runs.
+    {"workers", SettingType::integer, 1, 1024, "",
+     "worker threads, each running one job at a time (default: one per CPU)", nullptr},
+    {"busy_poll_us", SettingType::integer, 0, 10'000'000, "0",
+     "an idle worker watches for the next job this long before sleeping", nullptr},
+};
+
+std::unique_ptr<vgpu::sdk::Executor> make_cpu_executor(const vgpu::sdk::Settings& settings,
                                                        const vgpu::sdk::PluginContext& ctx) {
-  vgpu::sdk::SettingsReader reader(settings);
-  const unsigned fallback = std::max(1u, std::thread::hardware_concurrency());
-  const auto workers = reader.get_in_range<unsigned>("workers", fallback, 1, 1024);
-  // An idle worker watches for the next job this long before sleeping (sdk::WorkerPool).
-  const std::chrono::microseconds busy_poll(
-      reader.get_in_range<unsigned>("busy_poll_us", 0, 0, 10'000'000));
-  reader.reject_unknown_keys();
-  ctx.logger.info("cpu executor: " + std::to_string(workers) + " worker threads");
-  if (busy_poll.count() > 0 && std::thread::hardware_concurrency() < 4)
-    ctx.logger.warn("cpu executor: busy_poll_us on a machine with " +
-                    std::to_string(std::thread::hardware_concurrency()) +
-                    " CPUs: the polling worker takes a core the jobs need");
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned workers =
+      settings.has("workers") ? vgpu::sdk::to_unsigned(settings.integer("workers")) : cpus;
+  const std::chrono::microseconds busy_poll(settings.integer("busy_poll_us"));
+  ctx.logger().info("cpu executor: " + std::to_string(workers) + " worker threads");
+  if (busy_poll.count() > 0 && cpus < 4)
+    ctx.logger().warn("cpu executor: busy_poll_us on a machine with " + std::to_string(cpus) +
+                      " CPUs: the polling worker takes a core the jobs need");
   return std::make_unique<vgpu::executors::CpuExecutor>(workers, busy_poll);
 }
 
 }  // namespace
 
-VGPU_EXPORT_EXECUTOR("cpu", "1.0.0", make_cpu_executor)
+VGPU_EXPORT_EXECUTOR("cpu", "1.1.0", "runs the built-in ops on host threads (no GPU needed)",
+                     vgpu::sdk::schema_of(kSettings), make_cpu_executor)

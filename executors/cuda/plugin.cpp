@@ -1,4 +1,4 @@
-// The plugin's one exported symbol: name, version and a factory that checks the settings.
+// The plugin's one exported symbol: name, version, the settings it takes and its factory.
 // Without a GPU the factory throws ExecutorUnavailable and the mediator falls back to the next
 // configured executor (cpu in the embedded default).
 #include <map>
@@ -8,43 +8,64 @@
 
 namespace {
 
-std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const YAML::Node& settings,
+using vgpu::sdk::SettingType;
+
+constexpr vgpu::sdk::SettingSpec kSettings[] = {
+    {"device", SettingType::integer, 0, 64, "0", "the CUDA device index", nullptr},
+    {"slots", SettingType::integer, 1, 128, "4", "jobs on the GPU at the same time", nullptr},
+    {"max_low_in_flight", SettingType::integer, 0, 128, "0",
+     "device admission: low-priority jobs in flight at most (0 = up to slots)", nullptr},
+    {"max_medium_in_flight", SettingType::integer, 0, 128, "0",
+     "device admission: medium-priority jobs in flight at most (0 = up to slots)", nullptr},
+    {"high_reserved_sms", SettingType::integer, 0, 4096, "0",
+     "SMs kept for high-priority jobs in a green context of their own (0 = none)", nullptr},
+    {"pool_sms", SettingType::integer_map, 0, 4096, "",
+     "SMs of a green context per pool, e.g. {A: 66, B: 66}; pools not named share the rest",
+     nullptr},
+    {"default_memory_quota_mb", SettingType::integer, 0, 1 << 24, "0",
+     "device memory a VM's jobs may hold at once when the DB sets no quota (0 = none)", nullptr},
+    {"staging_mb", SettingType::integer, 1, 4096, "32",
+     "pinned host memory per slot for copies to and from the device", nullptr},
+    {"fault_injection", SettingType::boolean, 0, 0, "false",
+     "enable the test-only `fault` op, which poisons the context (never in production)", nullptr},
+    {"busy_poll_us", SettingType::integer, 0, 10'000'000, "0",
+     "an idle slot watches for work, and for its job's end, this long before sleeping", nullptr},
+    {"pin_shared_memory", SettingType::boolean, 0, 0, "true",
+     "page-lock clients' shared memory on first use, so outputs are copied straight there",
+     nullptr},
+};
+
+std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Settings& settings,
                                                         const vgpu::sdk::PluginContext& ctx) {
-  vgpu::sdk::SettingsReader reader(settings);
+  using vgpu::sdk::to_unsigned;
   vgpu::executors::cuda::CudaExecutorOptions options;
-  options.device = reader.get_in_range<int>("device", 0, 0, 64);
-  options.slots = reader.get_in_range<unsigned>("slots", 4, 1, 128);
-  // Device admission: 0 = no cap beyond slots.
-  options.max_in_flight[0] = reader.get_in_range<unsigned>("max_low_in_flight", 0, 0, 128);
-  options.max_in_flight[1] = reader.get_in_range<unsigned>("max_medium_in_flight", 0, 0, 128);
-  // SM partitions (green contexts).
-  options.partitions.high_reserved_sms =
-      reader.get_in_range<unsigned>("high_reserved_sms", 0, 0, 4096);
-  options.partitions.pool_sms =
-      reader.get<std::map<std::string, unsigned>>("pool_sms", std::map<std::string, unsigned>{});
-  options.default_memory_quota_bytes =
-      std::uint64_t(reader.get_in_range<unsigned>("default_memory_quota_mb", 0, 0, 1u << 24)) << 20;
-  options.staging_bytes = std::size_t(reader.get_in_range<unsigned>("staging_mb", 32, 1, 4096))
-                          << 20;
-  options.ops.fault_injection = reader.get<bool>("fault_injection", false);
-  options.ops.busy_poll =
-      std::chrono::microseconds(reader.get_in_range<unsigned>("busy_poll_us", 0, 0, 10'000'000));
-  options.pin_shared_memory = reader.get<bool>("pin_shared_memory", true);
-  reader.reject_unknown_keys();
-  options.logger = &ctx.logger;
+  options.device = static_cast<int>(settings.integer("device"));
+  options.slots = to_unsigned(settings.integer("slots"));
+  options.max_in_flight[0] = to_unsigned(settings.integer("max_low_in_flight"));
+  options.max_in_flight[1] = to_unsigned(settings.integer("max_medium_in_flight"));
+  options.partitions.high_reserved_sms = to_unsigned(settings.integer("high_reserved_sms"));
+  for (const auto& [pool, sms] : settings.integer_map("pool_sms"))
+    options.partitions.pool_sms[pool] = to_unsigned(sms);
+  options.default_memory_quota_bytes = std::uint64_t(settings.integer("default_memory_quota_mb"))
+                                       << 20;
+  options.staging_bytes = std::size_t(settings.integer("staging_mb")) << 20;
+  options.ops.fault_injection = settings.boolean("fault_injection");
+  options.ops.busy_poll = std::chrono::microseconds(settings.integer("busy_poll_us"));
+  options.pin_shared_memory = settings.boolean("pin_shared_memory");
+  options.logger = &ctx.logger();
   try {
     auto executor = std::make_unique<vgpu::executors::cuda::CudaExecutor>(options);
-    ctx.logger.info("cuda executor: " + executor->info().device + ", " +
-                    std::to_string(options.slots) + " slots");
+    ctx.logger().info("cuda executor: " + executor->info().device + ", " +
+                      std::to_string(options.slots) + " slots");
     if (options.ops.fault_injection)
-      ctx.logger.warn("cuda executor: fault_injection is on; any VM can poison the context");
+      ctx.logger().warn("cuda executor: fault_injection is on; any VM can poison the context");
     return executor;
   } catch (const vgpu::executors::cuda::PartitionError& e) {
-    throw vgpu::sdk::ConfigError(
-        settings["pool_sms"] ? settings["pool_sms"].Mark() : settings.Mark(), e.what());
+    settings.reject("pool_sms", e.what());
   }
 }
 
 }  // namespace
 
-VGPU_EXPORT_EXECUTOR("cuda", "0.2.0", make_cuda_executor)
+VGPU_EXPORT_EXECUTOR("cuda", "0.3.0", "runs the built-in ops on an NVIDIA GPU, by priority",
+                     vgpu::sdk::schema_of(kSettings), make_cuda_executor)

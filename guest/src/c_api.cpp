@@ -66,7 +66,7 @@ extern "C" int vgpu_run(vgpu_client* c, const char* op, const char* const* param
                         void* out, size_t out_capacity, size_t* out_size, char* err,
                         size_t err_len) {
   try {
-    std::vector<vgpu::sdk::Param> list;
+    std::vector<vgpu::protocol::Param> list;
     for (size_t i = 0; i < n_params; ++i) {
       const std::string kv = params[i];
       const auto eq = kv.find('=');
@@ -80,7 +80,7 @@ extern "C" int vgpu_run(vgpu_client* c, const char* op, const char* const* param
     if (out_size) *out_size = r.outputs.empty() ? 0 : r.outputs[0].size();
     if (!r.outputs.empty() && out)
       std::memcpy(out, r.outputs[0].data(), std::min(out_capacity, r.outputs[0].size()));
-    if (r.status != vgpu::sdk::Status::ok) set_error(err, err_len, r.message.c_str());
+    if (r.status != vgpu::protocol::Status::ok) set_error(err, err_len, r.message.c_str());
     return static_cast<int>(r.status);
   } catch (const std::exception& e) {
     set_error(err, err_len, e.what());

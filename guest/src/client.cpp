@@ -97,7 +97,7 @@ struct Client::Impl {
     if (f.header.type == wire::FrameType::error) {
       auto e = wire::decode_error(f.meta);
       throw ClientError("the mediator refused: " + e.message + " (" +
-                        sdk::to_string(static_cast<sdk::Status>(e.status)) + ")");
+                        protocol::to_string(static_cast<protocol::Status>(e.status)) + ")");
     }
     return f;
   }
@@ -240,7 +240,7 @@ struct Client::Impl {
     for (auto tag : std::exchange(in_flight, {})) {
       RunResult r;
       r.tag = tag;
-      r.status = sdk::Status::execution_error;
+      r.status = protocol::Status::execution_error;
       r.message = "interrupted: the connection to the mediator was lost (" +
                   std::string(lost.what()) +
                   "); the job may or may not have run. Submit it again if it must run";
@@ -301,7 +301,7 @@ struct Client::Impl {
         }
         meta.buffer_sizes.clear();  // nothing follows in the frame
       }
-      r.status = static_cast<sdk::Status>(meta.status);
+      r.status = static_cast<protocol::Status>(meta.status);
       r.message = std::move(meta.message);
       r.queued_ns = meta.queued_ns;
       r.wall_ns = meta.wall_ns;
@@ -365,8 +365,9 @@ const wire::HelloOk& Client::identity() const {
   return impl_->identity;
 }
 
-std::uint64_t Client::submit(const std::string& op, const std::vector<sdk::Param>& params,
-                             const std::vector<sdk::Buffer>& inputs, std::uint32_t deadline_ms) {
+std::uint64_t Client::submit(const std::string& op, const std::vector<protocol::Param>& params,
+                             const std::vector<protocol::Buffer>& inputs,
+                             std::uint32_t deadline_ms) {
   const std::uint64_t tag = impl_->next_tag++;
   auto prefix =
       wire::frame_prefix(wire::FrameType::submit, tag,
@@ -385,8 +386,8 @@ RunResult Client::next_result() {
   return impl_->next_result_reconnecting();
 }
 
-RunResult Client::run(const std::string& op, const std::vector<sdk::Param>& params,
-                      const std::vector<sdk::Buffer>& inputs) {
+RunResult Client::run(const std::string& op, const std::vector<protocol::Param>& params,
+                      const std::vector<protocol::Buffer>& inputs) {
   return wait_for(submit(op, params, inputs));
 }
 
@@ -454,7 +455,8 @@ bool Client::uses_rings() const {
   return impl_->rings.has_value();
 }
 
-std::uint64_t Client::submit_shared(const std::string& op, const std::vector<sdk::Param>& params,
+std::uint64_t Client::submit_shared(const std::string& op,
+                                    const std::vector<protocol::Param>& params,
                                     const std::vector<wire::Extent>& inputs,
                                     const std::vector<wire::Extent>& outputs,
                                     std::uint32_t deadline_ms) {
@@ -468,7 +470,7 @@ std::uint64_t Client::submit_shared(const std::string& op, const std::vector<sdk
   return tag;
 }
 
-RunResult Client::run_shared(const std::string& op, const std::vector<sdk::Param>& params,
+RunResult Client::run_shared(const std::string& op, const std::vector<protocol::Param>& params,
                              const std::vector<wire::Extent>& inputs,
                              const std::vector<wire::Extent>& outputs) {
   return wait_for(submit_shared(op, params, inputs, outputs));

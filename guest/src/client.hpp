@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "vgpu/sdk/wire.hpp"
+#include "vgpu/protocol/wire.hpp"
 
 namespace vgpu::guest {
 
@@ -21,9 +21,9 @@ class ClientError : public std::runtime_error {
 
 struct RunResult {
   std::uint64_t tag = 0;
-  sdk::Status status = sdk::Status::ok;
+  protocol::Status status = protocol::Status::ok;
   std::string message;
-  std::vector<sdk::Buffer> outputs;
+  std::vector<protocol::Buffer> outputs;
   std::uint64_t queued_ns = 0;
   std::uint64_t wall_ns = 0;
   std::uint64_t device_ns = 0;
@@ -74,13 +74,14 @@ class Client {
   const wire::HelloOk& identity() const;
 
   // Sends a job and returns its tag at once (pipelining).
-  std::uint64_t submit(const std::string& op, const std::vector<sdk::Param>& params,
-                       const std::vector<sdk::Buffer>& inputs = {}, std::uint32_t deadline_ms = 0);
+  std::uint64_t submit(const std::string& op, const std::vector<protocol::Param>& params,
+                       const std::vector<protocol::Buffer>& inputs = {},
+                       std::uint32_t deadline_ms = 0);
   // The next result to arrive, whichever job it belongs to.
   RunResult next_result();
   // Submits and waits for that job's result (results of other jobs are kept for later).
-  RunResult run(const std::string& op, const std::vector<sdk::Param>& params,
-                const std::vector<sdk::Buffer>& inputs = {});
+  RunResult run(const std::string& op, const std::vector<protocol::Param>& params,
+                const std::vector<protocol::Buffer>& inputs = {});
   void cancel(std::uint64_t tag);
 
   // Maps the shared memory the mediator granted: `path` is what holds it here — in a guest the
@@ -94,11 +95,11 @@ class Client {
   bool uses_rings() const;
   // Submits a job whose inputs are read from, and whose outputs are written to, ranges of the
   // shared memory (offset and size; for an output, the most it may take).
-  std::uint64_t submit_shared(const std::string& op, const std::vector<sdk::Param>& params,
+  std::uint64_t submit_shared(const std::string& op, const std::vector<protocol::Param>& params,
                               const std::vector<wire::Extent>& inputs,
                               const std::vector<wire::Extent>& outputs,
                               std::uint32_t deadline_ms = 0);
-  RunResult run_shared(const std::string& op, const std::vector<sdk::Param>& params,
+  RunResult run_shared(const std::string& op, const std::vector<protocol::Param>& params,
                        const std::vector<wire::Extent>& inputs,
                        const std::vector<wire::Extent>& outputs);
   // Waiting for a result, first watch the socket for up to `spin` before sleeping in the read,

@@ -11,7 +11,7 @@
 #include "client_output.hpp"
 #include "device.hpp"
 #include "spool_client.hpp"
-#include "vgpu/sdk/ops.hpp"
+#include "vgpu/protocol/op_names.hpp"
 
 using namespace vgpu;
 
@@ -34,7 +34,7 @@ std::vector<std::string> translate_legacy_form(int argc, char** argv) {
       return std::isupper(static_cast<unsigned char>(c)) || c == '_';
     });
     if (!upper) continue;
-    if (auto op = sdk::ops::from_legacy_command(a)) {
+    if (auto op = protocol::from_legacy_command(a)) {
       args[i] = *op;
       args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), "run");
     }
@@ -119,8 +119,8 @@ int main(int argc, char** argv) {
     vm_id = device.vm_id;
     token = device.token;
   }
-  if (auto legacy = sdk::ops::from_legacy_command(op)) op = *legacy;
-  std::vector<sdk::Param> params;
+  if (auto legacy = protocol::from_legacy_command(op)) op = *legacy;
+  std::vector<protocol::Param> params;
   if (n) params.push_back({"n", std::to_string(*n)});
   if (seed) params.push_back({"seed", std::to_string(*seed)});
   for (const auto& kv : extra) {
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
       auto client = guest::SpoolClient::open(spool_dir, std::chrono::milliseconds(poll_ms));
       auto result = client.run(op, params);
       std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
-      return result.status == sdk::Status::ok ? 0 : 1;
+      return result.status == protocol::Status::ok ? 0 : 1;
     }
     guest::ConnectOptions options;
     shared_memory = shared_memory || rings;
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
     if (!shared_memory) {
       auto result = client.run(op, params);
       std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
-      return result.status == sdk::Status::ok ? 0 : 1;
+      return result.status == protocol::Status::ok ? 0 : 1;
     }
     // The whole region is the output's place; the device's BAR2 when there is one.
     const auto memory = client.map_shared_memory(device.shared_memory_path);
@@ -158,13 +158,13 @@ int main(int argc, char** argv) {
     for (const auto& out : result.shared_outputs)
       result.outputs.emplace_back(out.begin(), out.end());
     std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";
-    if (json && result.status == sdk::Status::ok)
+    if (json && result.status == protocol::Status::ok)
       std::cout << "{\"shared_memory\": \""
                 << (device.shared_memory_path.empty() ? client.identity().shared_name
                                                       : device.shared_memory_path)
                 << "\", \"bytes\": " << (result.outputs.empty() ? 0 : result.outputs[0].size())
                 << ", \"rings\": " << (client.uses_rings() ? "true" : "false") << "}\n";
-    return result.status == sdk::Status::ok ? 0 : 1;
+    return result.status == protocol::Status::ok ? 0 : 1;
   } catch (const guest::ClientError& e) {
     std::cerr << "vgpu-client: " << e.what() << "\n";
     return 4;

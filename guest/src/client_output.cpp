@@ -22,12 +22,12 @@ std::string describe_identity(const DeviceIdentity& id, bool json) {
   std::ostringstream out;
   if (json) {
     out << "{\"vm_id\": " << id.vm_id << ", \"pool\": " << quoted(id.pool)
-        << ", \"priority\": " << quoted(sdk::priority_name(static_cast<int>(id.priority)))
+        << ", \"priority\": " << quoted(protocol::priority_name(static_cast<int>(id.priority)))
         << ", \"has_token\": " << (id.token.empty() ? "false" : "true")
         << ", \"pci_address\": " << quoted(id.pci_address) << "}";
   } else {
     out << "vm_id:    " << id.vm_id << "\npool:     " << id.pool
-        << "\npriority: " << sdk::priority_name(static_cast<int>(id.priority))
+        << "\npriority: " << protocol::priority_name(static_cast<int>(id.priority))
         << "\ntoken:    " << (id.token.empty() ? "none" : "present")
         << "\ndevice:   " << id.pci_address;
   }
@@ -45,16 +45,17 @@ std::string describe_result(const std::string& op, const RunResult& r, const wir
   for (float v : values) sum += v;
   std::ostringstream out;
   if (json) {
-    out << "{\"op\": " << quoted(op) << ", \"status\": " << quoted(sdk::to_string(r.status))
+    out << "{\"op\": " << quoted(op) << ", \"status\": " << quoted(protocol::to_string(r.status))
         << ", \"message\": " << quoted(r.message) << ", \"values\": " << values.size()
         << ", \"sum\": " << sum << ", \"queued_ms\": " << r.queued_ns / 1e6
         << ", \"run_ms\": " << r.wall_ns / 1e6 << ", \"dispatch_sequence\": " << r.dispatch_sequence
         << ", \"vm_id\": " << who.vm_id << ", \"pool\": " << quoted(who.pool)
-        << ", \"priority\": " << quoted(sdk::priority_name(static_cast<int>(who.priority))) << "}";
+        << ", \"priority\": " << quoted(protocol::priority_name(static_cast<int>(who.priority)))
+        << "}";
     return out.str();
   }
-  if (r.status != sdk::Status::ok) {
-    out << op << " failed: " << sdk::to_string(r.status) << ": " << r.message;
+  if (r.status != protocol::Status::ok) {
+    out << op << " failed: " << protocol::to_string(r.status) << ": " << r.message;
     return out.str();
   }
   char timing[128];
@@ -72,7 +73,7 @@ std::string describe_result(const std::string& op, const RunResult& r, const wir
     out << "done";
   }
   out << " (" << timing << "; vm " << who.vm_id << ", pool " << who.pool << ", priority "
-      << sdk::priority_name(static_cast<int>(who.priority)) << ")";
+      << protocol::priority_name(static_cast<int>(who.priority)) << ")";
   return out.str();
 }
 

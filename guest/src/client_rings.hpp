@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "vgpu/sdk/ring.hpp"
+#include "vgpu/protocol/ring.hpp"
 
 namespace vgpu::guest {
 

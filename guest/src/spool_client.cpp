@@ -8,12 +8,12 @@
 #include <random>
 #include <thread>
 
-#include "vgpu/sdk/spool.hpp"
+#include "vgpu/protocol/spool.hpp"
 
 namespace vgpu::guest {
 
 namespace fs = std::filesystem;
-namespace spool = sdk::spool;
+namespace spool = vgpu::spool;
 
 namespace {
 
@@ -53,8 +53,8 @@ std::string SpoolClient::name_of(std::uint64_t tag) const {
   return prefix_ + "-" + std::to_string(tag);
 }
 
-std::uint64_t SpoolClient::submit(const std::string& op, const std::vector<sdk::Param>& params,
-                                  const std::vector<sdk::Buffer>& inputs,
+std::uint64_t SpoolClient::submit(const std::string& op, const std::vector<protocol::Param>& params,
+                                  const std::vector<protocol::Buffer>& inputs,
                                   std::uint32_t deadline_ms) {
   const std::uint64_t tag = next_tag_++;
   const std::string name = name_of(tag);
@@ -154,8 +154,8 @@ RunResult SpoolClient::poll_responses(std::chrono::milliseconds timeout) {
   }
 }
 
-RunResult SpoolClient::run(const std::string& op, const std::vector<sdk::Param>& params,
-                           const std::vector<sdk::Buffer>& inputs) {
+RunResult SpoolClient::run(const std::string& op, const std::vector<protocol::Param>& params,
+                           const std::vector<protocol::Buffer>& inputs) {
   const auto tag = submit(op, params, inputs);
   for (;;) {
     auto r = poll_responses(std::chrono::minutes(10));

@@ -22,12 +22,13 @@ class SpoolClient {
   static SpoolClient open(const std::string& dir,
                           std::chrono::microseconds poll_interval = std::chrono::milliseconds(2));
 
-  std::uint64_t submit(const std::string& op, const std::vector<sdk::Param>& params,
-                       const std::vector<sdk::Buffer>& inputs = {}, std::uint32_t deadline_ms = 0);
+  std::uint64_t submit(const std::string& op, const std::vector<protocol::Param>& params,
+                       const std::vector<protocol::Buffer>& inputs = {},
+                       std::uint32_t deadline_ms = 0);
   // The next result to arrive, whichever job it belongs to; throws ClientError after `timeout`.
   RunResult next_result(std::chrono::milliseconds timeout = std::chrono::minutes(10));
-  RunResult run(const std::string& op, const std::vector<sdk::Param>& params,
-                const std::vector<sdk::Buffer>& inputs = {});
+  RunResult run(const std::string& op, const std::vector<protocol::Param>& params,
+                const std::vector<protocol::Buffer>& inputs = {});
   // The identity the mediator resolved, from the latest response (empty before the first).
   const wire::HelloOk& identity() const { return identity_; }
   std::size_t in_flight() const { return outstanding_.size(); }

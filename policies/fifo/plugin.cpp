@@ -1,16 +1,16 @@
-// The plugin's one exported symbol: name, version and a factory that checks the settings.
+// The plugin's one exported symbol: name, version, the settings it takes (none) and its factory.
 #include "vgpu/sdk/plugin.hpp"
 #include "fifo_policy.hpp"
 
 namespace {
 
-std::unique_ptr<vgpu::sdk::Policy> make_fifo_policy(const YAML::Node& settings,
+std::unique_ptr<vgpu::sdk::Policy> make_fifo_policy(const vgpu::sdk::Settings&,
                                                     const vgpu::sdk::PluginContext&) {
-  vgpu::sdk::SettingsReader reader(settings);
-  reader.reject_unknown_keys();  // fifo has no settings
   return std::make_unique<vgpu::policies::FifoPolicy>();
 }
 
 }  // namespace
 
-VGPU_EXPORT_POLICY("fifo", "1.0.0", make_fifo_policy)
+// No settings: any key under it is refused as unknown.
+VGPU_EXPORT_POLICY("fifo", "1.1.0", "one queue in arrival order, ignoring pools and priorities",
+                   vgpu::sdk::SettingsSchema{}, make_fifo_policy)

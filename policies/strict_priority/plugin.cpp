@@ -1,19 +1,24 @@
-// The plugin's one exported symbol: name, version and a factory that checks the settings.
+// The plugin's one exported symbol: name, version, the settings it takes and its factory.
 #include "vgpu/sdk/plugin.hpp"
 #include "strict_priority_policy.hpp"
 
 namespace {
 
+using vgpu::sdk::SettingType;
+
+constexpr vgpu::sdk::SettingSpec kSettings[] = {
+    {"aging_ms", SettingType::integer, 0, 3'600'000, "0",
+     "a job waiting this long competes one level higher, up to high (0 = off)", nullptr},
+};
+
 std::unique_ptr<vgpu::sdk::Policy> make_strict_priority_policy(
-    const YAML::Node& settings, const vgpu::sdk::PluginContext& ctx) {
-  vgpu::sdk::SettingsReader reader(settings);
-  // aging_ms: a job waiting this long competes one level higher (0 = off, the default).
-  const auto aging = reader.get_in_range<unsigned>("aging_ms", 0, 0, 3600000);
-  reader.reject_unknown_keys();
-  return std::make_unique<vgpu::policies::StrictPriorityPolicy>(std::chrono::milliseconds(aging),
-                                                                ctx.now);
+    const vgpu::sdk::Settings& settings, const vgpu::sdk::PluginContext& ctx) {
+  return std::make_unique<vgpu::policies::StrictPriorityPolicy>(
+      std::chrono::milliseconds(settings.integer("aging_ms")), ctx.clock());
 }
 
 }  // namespace
 
-VGPU_EXPORT_POLICY("strict_priority", "1.0.0", make_strict_priority_policy)
+VGPU_EXPORT_POLICY("strict_priority", "1.1.0",
+                   "pools take turns; inside a pool high before medium before low, FIFO in a level",
+                   vgpu::sdk::schema_of(kSettings), make_strict_priority_policy)

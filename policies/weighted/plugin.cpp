@@ -1,18 +1,24 @@
-// The plugin's one exported symbol: name, version and a factory that checks the settings.
+// The plugin's one exported symbol: name, version, the settings it takes and its factory.
 #include "vgpu/sdk/plugin.hpp"
 #include "weighted_policy.hpp"
 
 namespace {
 
-std::unique_ptr<vgpu::sdk::Policy> make_weighted_policy(const YAML::Node& settings,
+using vgpu::sdk::SettingType;
+
+constexpr vgpu::sdk::SettingSpec kSettings[] = {
+    {"initial_cost_us", SettingType::integer, 1, 60'000'000, "1000",
+     "the cost assumed for a VM's jobs until one of them has been measured", nullptr},
+};
+
+std::unique_ptr<vgpu::sdk::Policy> make_weighted_policy(const vgpu::sdk::Settings& settings,
                                                         const vgpu::sdk::PluginContext&) {
-  vgpu::sdk::SettingsReader reader(settings);
-  // initial_cost_us: assumed cost of a VM's jobs until one has been measured.
-  const auto initial = reader.get_in_range<unsigned>("initial_cost_us", 1000, 1, 60000000);
-  reader.reject_unknown_keys();
-  return std::make_unique<vgpu::policies::WeightedPolicy>(std::chrono::microseconds(initial));
+  return std::make_unique<vgpu::policies::WeightedPolicy>(
+      std::chrono::microseconds(settings.integer("initial_cost_us")));
 }
 
 }  // namespace
 
-VGPU_EXPORT_POLICY("weighted", "1.0.0", make_weighted_policy)
+VGPU_EXPORT_POLICY("weighted", "1.1.0",
+                   "weighted fair share of device time between pools, then between their VMs",
+                   vgpu::sdk::schema_of(kSettings), make_weighted_policy)

@@ -5,7 +5,8 @@
 #include <iostream>
 
 #include "plot.hpp"
-#include "plugin_loader.hpp"
+#include "plugin_host/host_context.hpp"
+#include "plugin_host/plugin_loader.hpp"
 #include "report.hpp"
 #include "spdlog_logger.hpp"
 
@@ -37,8 +38,10 @@ int main(int argc, char** argv) {
     const YAML::Node node = YAML::Load(settings);
     for (const auto& name : policies) {
       auto lib = loader.load(sdk::PluginKind::policy, name);
+      std::unique_ptr<core::HostContext> context;  // outlives the policy made with it
       auto result = sim::simulate(workload, [&](auto now) {
-        return lib->descriptor->make_policy(node, sdk::PluginContext{log, metrics, now, name});
+        context = std::make_unique<core::HostContext>(log, metrics, name, now);
+        return lib->make_policy(node, *context);
       });
       const auto report = sim::make_report(workload, result);
       if (!plot.empty()) {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "config.hpp"
-#include "vgpu/sdk/settings.hpp"
+#include "yaml_reader.hpp"
 
 namespace vgpu::sim {
 namespace {
@@ -16,14 +16,15 @@ int parse_priority(const YAML::Node& node) {
   if (text == "low" || text == "0") return 0;
   if (text == "medium" || text == "1") return 1;
   if (text == "high" || text == "2") return 2;
-  throw sdk::ConfigError(node.Mark(), "priority must be low, medium or high, got '" + text + "'");
+  throw core::config_error_at(node.Mark(),
+                              "priority must be low, medium or high, got '" + text + "'");
 }
 
 Source parse_source(const YAML::Node& node) {
-  sdk::SettingsReader r(node, {});
+  core::YamlReader r(node, {});
   Source s;
   s.vm_id = r.get<std::uint32_t>("vm", 0);
-  if (!s.vm_id) throw sdk::ConfigError(node.Mark(), "a workload entry needs 'vm'");
+  if (!s.vm_id) throw core::config_error_at(node.Mark(), "a workload entry needs 'vm'");
   const auto kind = r.get<std::string>("kind", "closed");
   if (kind == "closed")
     s.kind = Source::Kind::closed;
@@ -32,7 +33,7 @@ Source parse_source(const YAML::Node& node) {
   else if (kind == "burst")
     s.kind = Source::Kind::burst;
   else
-    throw sdk::ConfigError(node["kind"].Mark(), "kind must be closed, poisson or burst");
+    throw core::config_error_at(node["kind"].Mark(), "kind must be closed, poisson or burst");
   s.inflight = r.get_in_range<unsigned>("inflight", 1, 1, 100000);
   s.rate_per_s = r.get<double>("rate", 0);
   s.at_s = r.get<double>("at_s", 0);
@@ -43,9 +44,10 @@ Source parse_source(const YAML::Node& node) {
   s.jitter = r.get_in_range<double>("jitter", 0, 0, 0.99);
   s.deadline_ms = r.get<double>("deadline_ms", 0);
   r.reject_unknown_keys();
-  if (s.job_us <= 0) throw sdk::ConfigError(node["job_us"].Mark(), "'job_us' must be positive");
+  if (s.job_us <= 0)
+    throw core::config_error_at(node["job_us"].Mark(), "'job_us' must be positive");
   if (s.kind == Source::Kind::poisson && s.rate_per_s <= 0)
-    throw sdk::ConfigError(node.Mark(), "a poisson source needs a positive 'rate'");
+    throw core::config_error_at(node.Mark(), "a poisson source needs a positive 'rate'");
   return s;
 }
 
@@ -54,7 +56,7 @@ Source parse_source(const YAML::Node& node) {
 Workload parse_workload_yaml(const std::string& text, const std::string& source) {
   try {
     const YAML::Node root = YAML::Load(text);
-    sdk::SettingsReader top(root, {"pools", "vms", "workload"});
+    core::YamlReader top(root, {"pools", "vms", "workload"});
     Workload w;
     w.slots = top.get_in_range<unsigned>("slots", 1, 1, 4096);
     w.duration_s = top.get<double>("duration_s", 10);
@@ -65,7 +67,7 @@ Workload parse_workload_yaml(const std::string& text, const std::string& source)
     }
     top.reject_unknown_keys();
     for (const auto& v : root["vms"]) {
-      sdk::SettingsReader r(v, {"priority"});
+      core::YamlReader r(v, {"priority"});
       SimVm vm;
       vm.vm_id = r.get<std::uint32_t>("vm_id", 0);
       vm.name = r.get<std::string>("name", "vm" + std::to_string(vm.vm_id));
@@ -73,8 +75,9 @@ Workload parse_workload_yaml(const std::string& text, const std::string& source)
       vm.weight = r.get<double>("weight", 1);
       if (v["priority"]) vm.priority = parse_priority(v["priority"]);
       r.reject_unknown_keys();
-      if (!vm.vm_id) throw sdk::ConfigError(v.Mark(), "each VM needs a positive 'vm_id'");
-      if (vm.weight <= 0) throw sdk::ConfigError(v["weight"].Mark(), "'weight' must be positive");
+      if (!vm.vm_id) throw core::config_error_at(v.Mark(), "each VM needs a positive 'vm_id'");
+      if (vm.weight <= 0)
+        throw core::config_error_at(v["weight"].Mark(), "'weight' must be positive");
       w.vms.push_back(vm);
     }
     for (const auto& s : root["workload"]) {
@@ -82,8 +85,8 @@ Workload parse_workload_yaml(const std::string& text, const std::string& source)
       bool known = false;
       for (const auto& vm : w.vms) known = known || vm.vm_id == w.sources.back().vm_id;
       if (!known)
-        throw sdk::ConfigError(s["vm"].Mark(), "vm " + std::to_string(w.sources.back().vm_id) +
-                                                   " is not listed under 'vms'");
+        throw core::config_error_at(s["vm"].Mark(), "vm " + std::to_string(w.sources.back().vm_id) +
+                                                        " is not listed under 'vms'");
     }
     if (w.vms.empty()) throw sdk::ConfigError("the workload lists no 'vms'");
     return w;

@@ -2,7 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "config.hpp"
-#include "plugin_loader.hpp"
+#include "plugin_host/host_context.hpp"
+#include "plugin_host/plugin_loader.hpp"
 #include "report.hpp"
 #include "spdlog_logger.hpp"
 
@@ -18,8 +19,10 @@ sim::Report run(const std::string& workload_yaml, const std::string& policy,
   auto lib = loader.load(sdk::PluginKind::policy, policy);
   const auto w = sim::parse_workload_yaml(workload_yaml, "test.yaml");
   const YAML::Node node = YAML::Load(settings);
+  std::unique_ptr<core::HostContext> context;  // outlives the policy made with it
   auto result = sim::simulate(w, [&](auto now) {
-    return lib->descriptor->make_policy(node, sdk::PluginContext{log, metrics, now, policy});
+    context = std::make_unique<core::HostContext>(log, metrics, policy, now);
+    return lib->make_policy(node, *context);
   });
   return sim::make_report(w, result);
 }
@@ -143,8 +146,10 @@ TEST(Simulator, CsvTraceRunsEveryJob) {
   static core::MetricsRegistry metrics;
   core::PluginLoader loader({std::filesystem::path(VGPU_BUILD_DIR) / "plugins"});
   auto lib = loader.load(sdk::PluginKind::policy, "strict_priority");
+  std::unique_ptr<core::HostContext> context;
   auto r = sim::simulate(w, [&](auto now) {
-    return lib->descriptor->make_policy(YAML::Node(), sdk::PluginContext{log, metrics, now, "t"});
+    context = std::make_unique<core::HostContext>(log, metrics, "t", now);
+    return lib->make_policy(YAML::Node(), *context);
   });
   ASSERT_EQ(r.jobs.size(), 3u);
   EXPECT_EQ(r.jobs[0].vm_id, 1u);

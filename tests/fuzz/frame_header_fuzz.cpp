@@ -2,7 +2,7 @@
 // decode_header). Whatever it accepts must re-encode to the same bytes, and its sizes must
 // respect the limit it was given.
 #include "fuzz_input.hpp"
-#include "vgpu/sdk/wire.hpp"
+#include "vgpu/protocol/wire.hpp"
 
 using namespace vgpu;
 

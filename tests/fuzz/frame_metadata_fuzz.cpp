@@ -2,7 +2,7 @@
 // shared flag, RESULT, ERROR) and the buffer-size check of a SUBMIT's data section. The first
 // byte picks the type, the next two the flags; what decodes must encode back to the same bytes.
 #include "fuzz_input.hpp"
-#include "vgpu/sdk/wire.hpp"
+#include "vgpu/protocol/wire.hpp"
 
 using namespace vgpu;
 

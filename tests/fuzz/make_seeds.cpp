@@ -5,9 +5,9 @@
 #include <fstream>
 #include <iostream>
 
-#include "vgpu/sdk/ring.hpp"
-#include "vgpu/sdk/spool.hpp"
-#include "vgpu/sdk/wire.hpp"
+#include "vgpu/protocol/ring.hpp"
+#include "vgpu/protocol/spool.hpp"
+#include "vgpu/protocol/wire.hpp"
 
 using namespace vgpu;
 namespace fs = std::filesystem;
@@ -120,13 +120,13 @@ int main(int argc, char** argv) {
   }
 
   // spool and compat_request: files a guest writes.
-  sdk::spool::Request req{"vector_add", {{"n", "16"}}, {"a.bin", "b.bin"}, 100, {}};
+  spool::Request req{"vector_add", {{"n", "16"}}, {"a.bin", "b.bin"}, 100, {}};
   req.claimed.vm_id = 3;
-  write("spool", "request", sdk::spool::encode_request(req));
-  sdk::spool::Response res;
+  write("spool", "request", spool::encode_request(req));
+  spool::Response res;
   res.message = "ok";
   res.outputs.push_back({"x.out0", 64});
-  write("spool", "response", sdk::spool::encode_response(res));
+  write("spool", "response", spool::encode_response(res));
   write("compat_request", "vector_add", "A:high:3:VECTOR_ADD\n");
   write("compat_request", "with_params", "B:0:12:MATRIX_MUL n=4 seed=2\n");
 

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "fuzz_input.hpp"
-#include "vgpu/sdk/ring.hpp"
+#include "vgpu/protocol/ring.hpp"
 
 using namespace vgpu;
 

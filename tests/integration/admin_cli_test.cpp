@@ -15,6 +15,7 @@
 
 #include "client.hpp"
 #include "mediator_process.hpp"
+#include "vgpu/sdk/job.hpp"
 
 using namespace vgpu::testing;
 namespace fs = std::filesystem;

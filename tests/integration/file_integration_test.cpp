@@ -16,8 +16,8 @@
 
 #include "mediator_process.hpp"
 #include "spool_client.hpp"
+#include "vgpu/protocol/spool.hpp"
 #include "vgpu/sdk/ops.hpp"
-#include "vgpu/sdk/spool.hpp"
 
 using namespace vgpu;
 using namespace vgpu::testing;
@@ -344,7 +344,7 @@ TEST(FileTransportIntegration, AGuestThatReplacesItsDirectoriesIsServedAgain) {
   // responses/ removed and not recreated: the mediator makes it again and delivers.
   fs::remove_all(vm / "responses");
   write_file(vm / "requests/late.req",
-             sdk::spool::encode_request(sdk::spool::Request{"reduce_sum", {{"n", "10"}}}));
+             spool::encode_request(spool::Request{"reduce_sum", {{"n", "10"}}}));
   EXPECT_TRUE(eventually([&] { return fs::exists(vm / "responses/late.res"); }));
   const std::string log = m.log();
   EXPECT_LT(std::count(log.begin(), log.end(), '\n'), 200) << "no flood of log lines";

@@ -11,6 +11,7 @@
 #include "client.hpp"
 #include "guest_helpers.hpp"
 #include "mediator_process.hpp"
+#include "vgpu/sdk/job.hpp"
 
 namespace vgpu::testing {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "vgpu/sdk/wire.hpp"
+#include "vgpu/protocol/wire.hpp"
 
 namespace vgpu::testing {
 

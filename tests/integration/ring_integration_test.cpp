@@ -8,8 +8,8 @@
 #include "client.hpp"
 #include "mediator_process.hpp"
 #include "shared_memory_helpers.hpp"
+#include "vgpu/protocol/ring.hpp"
 #include "vgpu/sdk/ops.hpp"
-#include "vgpu/sdk/ring.hpp"
 
 using namespace vgpu;
 using namespace vgpu::testing;

@@ -40,7 +40,7 @@ inline guest::Client connect_shared(const MediatorProcess& m, const std::string&
 
 // A job's output `index` in shared memory, as floats.
 inline std::vector<float> shared_floats(const guest::RunResult& r, std::size_t index = 0) {
-  EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+  EXPECT_EQ(r.status, protocol::Status::ok) << r.message;
   if (r.shared_outputs.size() <= index) return {};
   const auto& out = r.shared_outputs[index];
   std::vector<float> v(out.size() / sizeof(float));

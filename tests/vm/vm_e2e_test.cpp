@@ -16,7 +16,7 @@
 #include "client.hpp"
 #include "guest_vm.hpp"
 #include "mediator_process.hpp"
-#include "vgpu/sdk/ring.hpp"
+#include "vgpu/protocol/ring.hpp"
 
 namespace vgpu::testing {
 namespace {

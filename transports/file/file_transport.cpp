@@ -7,7 +7,7 @@
 
 namespace vgpu::transports::file {
 
-namespace spool = sdk::spool;
+namespace spool = vgpu::spool;
 using namespace std::chrono_literals;
 
 // ---- CompletionQueue / VmChannel ---------------------------------------------------------
@@ -389,7 +389,7 @@ std::optional<ResolvedVm> FileTransport::check_identity(Vm& vm,
   sdk::PeerIdentity peer;
   peer.transport = "file";
   peer.vm_id = vm.dir.vm_id;
-  peer.directory_proven = true;
+  peer.proof = sdk::PeerIdentity::Proof::vm_id;  // only VM N reaches vm<N>/
   peer.peer_address = settings_.root + "/" + vm.dir.name;
   const auto auth = sink_->authenticate(peer);
   if (auth.status != sdk::Status::ok) {
@@ -425,7 +425,7 @@ void FileTransport::take_compat(Vm& vm, const std::string& key, const std::strin
   } catch (const spool::FormatError& e) {
     return refuse(vm, key, "", {}, sdk::Status::bad_request, e.what(), unknown);
   }
-  auto op = sdk::ops::from_legacy_command(parsed.command);
+  auto op = protocol::from_legacy_command(parsed.command);
   std::string why;
   auto who = check_identity(vm, {parsed.pool, parsed.priority, parsed.vm_id}, why);
   if (!who) return refuse(vm, key, "", {}, sdk::Status::unauthenticated, why, unknown);

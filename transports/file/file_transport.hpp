@@ -16,9 +16,9 @@
 #include "change_watcher.hpp"
 #include "request_journal.hpp"
 #include "responses.hpp"
+#include "vgpu/protocol/spool.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/log_limiter.hpp"
-#include "vgpu/sdk/spool.hpp"
 #include "vgpu/sdk/transport.hpp"
 #include "vm_directories.hpp"
 
@@ -133,7 +133,7 @@ class FileTransport final : public sdk::Transport {
   void refuse(Vm& vm, const std::string& key, const std::string& op,
               const std::vector<std::string>& inputs, sdk::Status status, const std::string& why,
               const ResolvedVm& who);
-  std::optional<ResolvedVm> check_identity(Vm& vm, const sdk::spool::ClaimedIdentity& claimed,
+  std::optional<ResolvedVm> check_identity(Vm& vm, const spool::ClaimedIdentity& claimed,
                                            std::string& why);
   void submit(Vm& vm, InFlight request, sdk::SubmitRequest submit);
   void drain_completions();

@@ -35,7 +35,7 @@ std::string compat_response_text(const std::string& key, const std::string& op,
   std::string out = result.status == sdk::Status::ok
                         ? "OK " + op + "\n"
                         : "ERROR " + std::string(sdk::to_string(result.status)) + ": " +
-                              sdk::spool::detail::one_line(result.message) + "\n";
+                              spool::detail::one_line(result.message) + "\n";
   out += "request: " + key + "\n";
   out += "vm_id: " + std::to_string(vm.vm_id) + "\n";
   if (!vm.pool.empty()) {
@@ -55,9 +55,9 @@ std::string output_file_name(const std::string& name, std::size_t index) {
   return name + ".out" + std::to_string(index);
 }
 
-sdk::spool::Response spool_response(const std::string& name, const sdk::JobResult& result,
-                                    const ResolvedVm& vm) {
-  sdk::spool::Response r;
+spool::Response spool_response(const std::string& name, const sdk::JobResult& result,
+                               const ResolvedVm& vm) {
+  spool::Response r;
   r.status = result.status;
   r.message = result.message;
   r.queued_ns = static_cast<std::uint64_t>(result.queued.count());

@@ -3,8 +3,8 @@
 
 #include <string>
 
+#include "vgpu/protocol/spool.hpp"
 #include "vgpu/sdk/job.hpp"
-#include "vgpu/sdk/spool.hpp"
 
 namespace vgpu::transports::file {
 
@@ -23,8 +23,8 @@ std::string compat_response_text(const std::string& key, const std::string& op,
                                  const sdk::JobResult& result, const ResolvedVm& vm);
 
 // The .res for a spool request named `name`; outputs are `<name>.out<i>`.
-sdk::spool::Response spool_response(const std::string& name, const sdk::JobResult& result,
-                                    const ResolvedVm& vm);
+spool::Response spool_response(const std::string& name, const sdk::JobResult& result,
+                               const ResolvedVm& vm);
 std::string output_file_name(const std::string& name, std::size_t index);
 
 }  // namespace vgpu::transports::file

@@ -1,9 +1,9 @@
 // The stream transports' polling I/O thread watches the submit rings of the connections that
 // have them (docs/protocol.md, "Rings"), between its looks at the sockets. While it watches, a
 // client's SUBMIT costs no system call on either side; before it sleeps it marks every ring
-// unwatched, so that clients send a NUDGE on the socket instead (vgpu/sdk/ring.hpp, "Sleeping").
-// Without busy_poll_us nobody polls: every ring stays unwatched and each frame comes with a
-// NUDGE, which works, but saves nothing.
+// unwatched, so that clients send a NUDGE on the socket instead (vgpu/protocol/ring.hpp,
+// "Sleeping"). Without busy_poll_us nobody polls: every ring stays unwatched and each frame comes
+// with a NUDGE, which works, but saves nothing.
 #pragma once
 
 #include <algorithm>

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "shared_regions.hpp"
-#include "vgpu/sdk/ring.hpp"
+#include "vgpu/protocol/ring.hpp"
 
 namespace vgpu::transports {
 

@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "vgpu/sdk/ring.hpp"
+#include "vgpu/protocol/ring.hpp"
+#include "vgpu/protocol/wire.hpp"
 #include "vgpu/sdk/transport.hpp"
-#include "vgpu/sdk/wire.hpp"
 
 namespace vgpu::transports {
 

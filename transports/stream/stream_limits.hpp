@@ -38,29 +38,46 @@ struct StreamLimits {
   std::chrono::milliseconds auth_backoff_max{60'000};
 };
 
-inline StreamLimits read_stream_limits(sdk::SettingsReader& reader) {
+// The settings of the limits above, shared by every stream transport's schema. The defaults are
+// the struct's; the reasons are in docs/hardening.md.
+inline constexpr sdk::SettingSpec kStreamLimitSettings[] = {
+    {"hello_timeout_ms", sdk::SettingType::integer, 100, 600'000, "10000",
+     "a connection without a complete HELLO by then is closed", nullptr},
+    {"frame_timeout_ms", sdk::SettingType::integer, 100, 3'600'000, "30000",
+     "a connection that stops mid-frame this long is closed (idle ones are not)", nullptr},
+    {"max_unauthenticated", sdk::SettingType::integer, 1, 1'000'000, "64",
+     "connections without HELLO at once; a new one closes the oldest", nullptr},
+    {"max_connections", sdk::SettingType::integer, 1, 1'000'000, "4096",
+     "connections of any kind at once; one more is refused with an ERROR", nullptr},
+    {"max_unsent_mb", sdk::SettingType::integer, 1, 65536, "64",
+     "unread results per connection before its requests wait (nothing is dropped)", nullptr},
+    {"max_unsent_mb_per_vm", sdk::SettingType::integer, 1, 65536, "256",
+     "unread results per VM, over all its connections, before its requests wait", nullptr},
+    {"max_partial_mb_per_vm", sdk::SettingType::integer, 1, 65536, "256",
+     "bytes of frames still arriving, per VM", nullptr},
+    {"max_partial_mb", sdk::SettingType::integer, 1, 65536, "1024",
+     "bytes of frames still arriving, over all VMs", nullptr},
+    {"auth_failures_allowed", sdk::SettingType::integer, 1, 1000, "5",
+     "failed HELLOs from one address and vm_id before each further one waits", nullptr},
+    {"auth_backoff_max_ms", sdk::SettingType::integer, 1, 3'600'000, "60000",
+     "the longest wait after failed HELLOs (it doubles per failure)", nullptr},
+};
+
+inline StreamLimits read_stream_limits(const sdk::Settings& settings) {
   StreamLimits l;
-  auto ms = [&](const char* key, std::chrono::milliseconds fallback, unsigned lo, unsigned hi) {
-    return std::chrono::milliseconds(
-        reader.get_in_range<unsigned>(key, static_cast<unsigned>(fallback.count()), lo, hi));
-  };
-  auto mib = [&](const char* key, std::size_t fallback) {
-    return std::size_t(reader.get_in_range<unsigned>(key, unsigned(fallback >> 20), 1, 65536))
-           << 20;
-  };
-  l.hello_timeout = ms("hello_timeout_ms", l.hello_timeout, 100, 600'000);
-  l.frame_timeout = ms("frame_timeout_ms", l.frame_timeout, 100, 3'600'000);
-  l.max_unauthenticated = reader.get_in_range<unsigned>(
-      "max_unauthenticated", unsigned(l.max_unauthenticated), 1, 1'000'000);
-  l.max_connections =
-      reader.get_in_range<unsigned>("max_connections", unsigned(l.max_connections), 1, 1'000'000);
-  l.max_unsent_bytes = mib("max_unsent_mb", l.max_unsent_bytes);
-  l.max_unsent_bytes_per_vm = mib("max_unsent_mb_per_vm", l.max_unsent_bytes_per_vm);
-  l.max_partial_bytes_per_vm = mib("max_partial_mb_per_vm", l.max_partial_bytes_per_vm);
-  l.max_partial_bytes = mib("max_partial_mb", l.max_partial_bytes);
-  l.auth_failures_allowed =
-      reader.get_in_range<unsigned>("auth_failures_allowed", l.auth_failures_allowed, 1, 1000);
-  l.auth_backoff_max = ms("auth_backoff_max_ms", l.auth_backoff_max, 1, 3'600'000);
+  auto ms = [&](const char* key) { return std::chrono::milliseconds(settings.integer(key)); };
+  auto count = [&](const char* key) { return std::size_t(settings.integer(key)); };
+  auto mib = [&](const char* key) { return std::size_t(settings.integer(key)) << 20; };
+  l.hello_timeout = ms("hello_timeout_ms");
+  l.frame_timeout = ms("frame_timeout_ms");
+  l.max_unauthenticated = count("max_unauthenticated");
+  l.max_connections = count("max_connections");
+  l.max_unsent_bytes = mib("max_unsent_mb");
+  l.max_unsent_bytes_per_vm = mib("max_unsent_mb_per_vm");
+  l.max_partial_bytes_per_vm = mib("max_partial_mb_per_vm");
+  l.max_partial_bytes = mib("max_partial_mb");
+  l.auth_failures_allowed = static_cast<unsigned>(settings.integer("auth_failures_allowed"));
+  l.auth_backoff_max = ms("auth_backoff_max_ms");
   return l;
 }
 

@@ -12,7 +12,7 @@
 
 #include "stream_limits.hpp"
 #include "stream_session.hpp"
-#include "vgpu/sdk/settings.hpp"
+#include "vgpu/sdk/plugin.hpp"
 
 namespace vgpu::transports {
 
@@ -25,28 +25,40 @@ struct IoOptions {
   std::chrono::microseconds busy_poll{0};
 };
 
-inline IoOptions read_io_options(sdk::SettingsReader& reader) {
+inline IoOptions read_io_options(const sdk::Settings& settings) {
   IoOptions io;
-  io.threads = reader.get_in_range<unsigned>("threads", 1, 1, 64);
-  io.busy_poll =
-      std::chrono::microseconds(reader.get_in_range<unsigned>("busy_poll_us", 0, 0, 10'000'000));
+  io.threads = static_cast<unsigned>(settings.integer("threads"));
+  io.busy_poll = std::chrono::microseconds(settings.integer("busy_poll_us"));
   return io;
 }
 
 // `shared_memory_dir` (one region file per VM) and `shared_memory_mb` (the size of a region the
 // mediator creates). Without a dir, clients get no shared memory.
-inline SharedMemoryOptions read_shared_memory_options(sdk::SettingsReader& reader) {
+inline SharedMemoryOptions read_shared_memory_options(const sdk::Settings& settings) {
   SharedMemoryOptions shm;
-  shm.dir = reader.get<std::string>("shared_memory_dir", "");
+  shm.dir = settings.text("shared_memory_dir");
   if (!shm.dir.empty() && !shm.dir.is_absolute())
-    throw sdk::ConfigError(
-        "'shared_memory_dir' must be an absolute directory path (e.g. "
-        "/dev/shm/vgpu), not '" +
-        shm.dir.string() + "'");
-  shm.size_bytes = std::size_t(reader.get_in_range<unsigned>("shared_memory_mb", 256, 1, 65536))
-                   << 20;
+    settings.reject("shared_memory_dir",
+                    "'shared_memory_dir' must be an absolute directory path (e.g. /dev/shm/vgpu), "
+                    "not '" +
+                        shm.dir.string() + "'");
+  shm.size_bytes = std::size_t(settings.integer("shared_memory_mb")) << 20;
   return shm;
 }
+
+// What every stream transport (tcp, vsock) takes besides its address: I/O, shared memory and
+// the limits of stream_limits.hpp.
+inline constexpr sdk::SettingSpec kStreamIoSettings[] = {
+    {"threads", sdk::SettingType::integer, 1, 64, "1", "I/O threads", nullptr},
+    {"busy_poll_us", sdk::SettingType::integer, 0, 10'000'000, "0",
+     "after any I/O the first thread polls its sockets this long before sleeping (a busy core)",
+     nullptr},
+    {"shared_memory_dir", sdk::SettingType::text, 0, 0, "",
+     "absolute folder of the per-VM shared-memory region files; unset: no shared memory", nullptr},
+    {"shared_memory_mb", sdk::SettingType::integer, 1, 65536, "256",
+     "the size of a region the mediator creates", nullptr},
+};
+inline constexpr auto kStreamSettings = sdk::join_settings(kStreamIoSettings, kStreamLimitSettings);
 
 // `Peer` tells what an accepted socket proves and tunes it:
 //   static void configure(typename Protocol::socket&);

@@ -26,20 +26,21 @@
 #include "shared_extents.hpp"
 #include "shared_regions.hpp"
 #include "stream_guards.hpp"
+#include "vgpu/protocol/wire.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/transport.hpp"
-#include "vgpu/sdk/wire.hpp"
 
 namespace vgpu::transports {
 
 namespace asio = boost::asio;
 
 // What the accepting side knows about a peer before it says anything: a name for logs, the
-// address HELLO failures are counted against (IP or CID, without the port) and, for vsock, the
-// hypervisor-assigned CID that proves which VM it is.
+// address HELLO failures are counted against (IP or CID, without the port) and, when the socket
+// itself proves the VM (vsock), the hypervisor-assigned address in sdk::PeerIdentity's
+// "<kind>:<value>" form.
 struct PeerFacts {
   std::string description;
-  std::optional<std::uint32_t> vsock_cid;
+  std::string bound_address;  // empty: the socket proves nothing
   std::string address;
 };
 
@@ -62,7 +63,7 @@ class StreamSession : public sdk::ReplyChannel,
         transport_(std::move(transport)),
         peer_(std::move(peer.description)),
         peer_address_(std::move(peer.address)),
-        vsock_cid_(peer.vsock_cid),
+        bound_address_(std::move(peer.bound_address)),
         regions_(regions),
         poller_(poller),
         guards_(guards),
@@ -314,7 +315,10 @@ class StreamSession : public sdk::ReplyChannel,
     peer.vm_id = hello.vm_id;
     peer.token = hello.token;
     peer.peer_address = peer_;
-    peer.vsock_cid = vsock_cid_;
+    if (!bound_address_.empty()) {
+      peer.proof = sdk::PeerIdentity::Proof::bound_address;
+      peer.bound_address = bound_address_;
+    }
     auto outcome = sink_.authenticate(peer);
     if (outcome.status != sdk::Status::ok) {
       guards_.throttle.failed(throttle_key, now);
@@ -612,7 +616,7 @@ class StreamSession : public sdk::ReplyChannel,
   std::string transport_;
   std::string peer_;
   std::string peer_address_;
-  std::optional<std::uint32_t> vsock_cid_;
+  std::string bound_address_;
   SharedRegions* regions_;
   RingPoller* poller_;
   StreamGuards& guards_;

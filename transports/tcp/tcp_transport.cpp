@@ -20,10 +20,10 @@ struct TcpPeer {
   static PeerFacts identify(const asio::ip::tcp::socket& socket) {
     boost::system::error_code ec;
     auto ep = socket.remote_endpoint(ec);
-    if (ec) return {"peer", std::nullopt, "unknown"};
+    if (ec) return {"peer", "", "unknown"};
     std::ostringstream out;
     out << ep;
-    return {out.str(), std::nullopt, ep.address().to_string()};
+    return {out.str(), "", ep.address().to_string()};
   }
 };
 
@@ -47,25 +47,31 @@ class TcpTransport final : public vgpu::sdk::Transport {
   StreamServer<asio::ip::tcp, TcpPeer> server_;
 };
 
-std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const YAML::Node& settings,
+constexpr vgpu::sdk::SettingSpec kTcpSettings[] = {
+    {"listen", vgpu::sdk::SettingType::text, 0, 0, "127.0.0.1",
+     "the IP address to listen on (0.0.0.0: every interface)", nullptr},
+    {"port", vgpu::sdk::SettingType::integer, 0, 65535, "7800",
+     "the TCP port (0: the kernel picks one; the log names it)", nullptr},
+};
+constexpr auto kSettings =
+    vgpu::sdk::join_settings(kTcpSettings, vgpu::transports::kStreamSettings);
+
+std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const vgpu::sdk::Settings& settings,
                                                          const vgpu::sdk::PluginContext& ctx) {
-  vgpu::sdk::SettingsReader reader(settings);
-  const auto listen = reader.get<std::string>("listen", "127.0.0.1");
-  const auto port = reader.get_in_range<unsigned>("port", 7800, 0, 65535);
-  const auto io = vgpu::transports::read_io_options(reader);
-  const auto limits = vgpu::transports::read_stream_limits(reader);
-  auto shm = vgpu::transports::read_shared_memory_options(reader);
-  reader.reject_unknown_keys();
+  const auto listen = settings.text("listen");
+  const auto port = settings.integer("port");
+  const auto io = vgpu::transports::read_io_options(settings);
+  const auto limits = vgpu::transports::read_stream_limits(settings);
+  auto shm = vgpu::transports::read_shared_memory_options(settings);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(listen, ec);
-  if (ec)
-    throw vgpu::sdk::ConfigError(settings["listen"].Mark(),
-                                 "'listen' is not an IP address: '" + listen + "'");
+  if (ec) settings.reject("listen", "'listen' is not an IP address: '" + listen + "'");
   return std::make_unique<TcpTransport>(
       asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), io, std::move(shm),
-      limits, ctx.logger);
+      limits, ctx.logger());
 }
 
 }  // namespace
 
-VGPU_EXPORT_TRANSPORT("tcp", "1.0.0", make_tcp_transport)
+VGPU_EXPORT_TRANSPORT("tcp", "1.1.0", "the framed protocol over TCP; a VM proves itself by token",
+                      vgpu::sdk::schema_of(kSettings), make_tcp_transport)

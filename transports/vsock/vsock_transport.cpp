@@ -31,10 +31,10 @@ struct VsockPeer {
   static PeerFacts identify(const Protocol::socket& socket) {
     boost::system::error_code ec;
     auto ep = socket.remote_endpoint(ec);
-    if (ec) return {"vsock peer", std::nullopt, "unknown"};
+    if (ec) return {"vsock peer", "", "unknown"};
     const auto vm = address_of(ep);
     return {"vsock cid " + std::to_string(vm.svm_cid) + " port " + std::to_string(vm.svm_port),
-            vm.svm_cid, "cid " + std::to_string(vm.svm_cid)};
+            "vsock-cid:" + std::to_string(vm.svm_cid), "cid " + std::to_string(vm.svm_cid)};
   }
 };
 
@@ -74,17 +74,24 @@ class VsockTransport final : public vgpu::sdk::Transport {
   StreamServer<Protocol, VsockPeer> server_;
 };
 
-std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& settings,
+constexpr vgpu::sdk::SettingSpec kVsockSettings[] = {
+    // Port 0 lets the kernel choose (tests); guests need a fixed one.
+    {"port", vgpu::sdk::SettingType::integer, 0, 0xFFFFFFFE, "7800",
+     "the vsock port (0: the kernel picks one)", nullptr},
+    {"cid", vgpu::sdk::SettingType::text, 0, 0, "any",
+     "the CID to listen on: any, or a number (2 = the host)", nullptr},
+};
+constexpr auto kSettings =
+    vgpu::sdk::join_settings(kVsockSettings, vgpu::transports::kStreamSettings);
+
+std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const vgpu::sdk::Settings& settings,
                                                            const vgpu::sdk::PluginContext& ctx) {
-  vgpu::sdk::SettingsReader reader(settings);
-  // Port 0 lets the kernel choose (tests); guests need a fixed one.
-  auto port = reader.get_in_range<unsigned>("port", 7800, 0, 0xFFFFFFFEu);
+  auto port = static_cast<unsigned>(settings.integer("port"));
   if (port == 0) port = VMADDR_PORT_ANY;
-  const auto cid = reader.get<std::string>("cid", "any");
-  const auto io = vgpu::transports::read_io_options(reader);
-  const auto limits = vgpu::transports::read_stream_limits(reader);
-  auto shm = vgpu::transports::read_shared_memory_options(reader);
-  reader.reject_unknown_keys();
+  const auto cid = settings.text("cid");
+  const auto io = vgpu::transports::read_io_options(settings);
+  const auto limits = vgpu::transports::read_stream_limits(settings);
+  auto shm = vgpu::transports::read_shared_memory_options(settings);
   unsigned listen_cid = VMADDR_CID_ANY;
   if (cid != "any") {
     try {
@@ -92,14 +99,15 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const YAML::Node& set
       listen_cid = static_cast<unsigned>(std::stoul(cid, &used));
       if (used != cid.size()) throw std::invalid_argument(cid);
     } catch (const std::exception&) {
-      throw vgpu::sdk::ConfigError(
-          settings["cid"].Mark(),
-          "'cid' must be 'any' or a number (2 = the host), not '" + cid + "'");
+      settings.reject("cid", "'cid' must be 'any' or a number (2 = the host), not '" + cid + "'");
     }
   }
-  return std::make_unique<VsockTransport>(listen_cid, port, io, std::move(shm), limits, ctx.logger);
+  return std::make_unique<VsockTransport>(listen_cid, port, io, std::move(shm), limits,
+                                          ctx.logger());
 }
 
 }  // namespace
 
-VGPU_EXPORT_TRANSPORT("vsock", "1.0.0", make_vsock_transport)
+VGPU_EXPORT_TRANSPORT("vsock", "1.1.0",
+                      "the framed protocol over vsock; the hypervisor-assigned CID proves the VM",
+                      vgpu::sdk::schema_of(kSettings), make_vsock_transport)

@@ -5,7 +5,8 @@
 #include <cstdlib>
 
 #include "../config.hpp"
-#include "../plugin_loader.hpp"
+#include "../plugin_host/host_context.hpp"
+#include "../plugin_host/plugin_loader.hpp"
 #include "../spdlog_logger.hpp"
 #include "vgpu/sdk/plugin.hpp"
 #include "worker_protocol.hpp"
@@ -43,8 +44,8 @@ int run_executor_worker(int fd) {
   PluginInstance<sdk::Executor> executor;
   try {
     auto library = loader.load(sdk::PluginKind::executor, spec.name);
-    executor.object = library->descriptor->make_executor(
-        spec.settings, sdk::PluginContext{logger, metrics, [] { return sdk::Clock::now(); }, what});
+    executor.context = std::make_unique<HostContext>(logger, metrics, what);
+    executor.object = library->make_executor(spec.settings, *executor.context);
     executor.library = std::move(library);
   } catch (const sdk::ConfigError& e) {
     channel.send(MessageType::failed,

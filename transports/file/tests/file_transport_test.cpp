@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "test_dir.hpp"
-#include "vgpu/sdk/spool.hpp"
+#include "vgpu/protocol/spool.hpp"
 
 using namespace vgpu;
 using namespace vgpu::transports::file;
@@ -36,7 +36,7 @@ class RecordingSink : public sdk::Sink {
 
   sdk::AuthOutcome authenticate(const sdk::PeerIdentity& peer) override {
     sdk::AuthOutcome out;
-    if (!peer.directory_proven || peer.vm_id != 3) {
+    if (peer.proof != sdk::PeerIdentity::Proof::vm_id || peer.vm_id != 3) {
       out.status = sdk::Status::unauthenticated;
       out.message = "unknown vm_id " + std::to_string(peer.vm_id);
       return out;
@@ -92,8 +92,8 @@ struct Harness {
   }
   std::filesystem::path vm() const { return d.path() / "vgpu/vm3"; }
   // A spool request written the way the protocol says: a temp name, then a rename.
-  void spool(const std::string& name, const sdk::spool::Request& r) const {
-    write_file(vm() / "requests" / ("." + name + ".tmp"), sdk::spool::encode_request(r));
+  void spool(const std::string& name, const spool::Request& r) const {
+    write_file(vm() / "requests" / ("." + name + ".tmp"), spool::encode_request(r));
     std::filesystem::rename(vm() / "requests" / ("." + name + ".tmp"),
                             vm() / "requests" / (name + ".req"));
   }
@@ -151,7 +151,7 @@ TEST_P(FileTransportModes, SpoolRequestWithPayloadRoundTrip) {
   std::vector<float> a{1, 2}, b{3, 4};
   write_file(h.vm() / "requests/j1.in0", std::string(reinterpret_cast<char*>(a.data()), 8));
   write_file(h.vm() / "requests/j1.in1", std::string(reinterpret_cast<char*>(b.data()), 8));
-  sdk::spool::Request r;
+  spool::Request r;
   r.op = "vector_add";
   r.params = {{"n", "2"}};
   r.input_files = {"j1.in0", "j1.in1"};
@@ -162,7 +162,7 @@ TEST_P(FileTransportModes, SpoolRequestWithPayloadRoundTrip) {
   EXPECT_EQ(got[0].request.inputs[1].size(), 8u);
   got[0].channel->deliver(got[0].request.client_tag, floats_result({4, 6}));
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(h.vm() / "responses/j1.res"); }));
-  auto res = sdk::spool::decode_response(read_file(h.vm() / "responses/j1.res"));
+  auto res = spool::decode_response(read_file(h.vm() / "responses/j1.res"));
   EXPECT_EQ(res.status, sdk::Status::ok);
   EXPECT_EQ(res.vm_name, "web");
   ASSERT_EQ(res.outputs.size(), 1u);
@@ -187,12 +187,12 @@ TEST(FileTransport, ClaimsThatDisagreeWithTheDbAreRefusedNotScheduled) {
                 .find("ERROR unauthenticated: the request claims pool B, but the config DB puts "
                       "vm_id 3 in pool A"),
             std::string::npos);
-  sdk::spool::Request r;
+  spool::Request r;
   r.op = "noop";
   r.claimed.vm_id = 4;
   h.spool("forged", r);
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(h.vm() / "responses/forged.res"); }));
-  auto res = sdk::spool::decode_response(read_file(h.vm() / "responses/forged.res"));
+  auto res = spool::decode_response(read_file(h.vm() / "responses/forged.res"));
   EXPECT_EQ(res.status, sdk::Status::unauthenticated);
   EXPECT_NE(res.message.find("claims vm_id 4, but vm3/ belongs to vm_id 3"), std::string::npos);
   EXPECT_EQ(sink.count(), 0u);
@@ -206,8 +206,8 @@ TEST(FileTransport, GarbageAndHalfWrittenFilesGetAnErrorAndGoAside) {
   write_file(h.vm() / "requests/junk.req", std::string("\x01\x02garbage\xff", 11));
   write_file(h.vm() / "requests/half.req", "op=vector_add\nparam.n=");  // writer died
   write_file(h.vm() / "requests/bad name.req", "op=noop\nend\n");
-  write_file(h.vm() / "requests/big.req", std::string(sdk::spool::kMaxRequestFileBytes + 1, 'x'));
-  sdk::spool::Request fine;
+  write_file(h.vm() / "requests/big.req", std::string(spool::kMaxRequestFileBytes + 1, 'x'));
+  spool::Request fine;
   fine.op = "noop";
   h.spool("fine", fine);
   ASSERT_TRUE(eventually([&] {
@@ -215,12 +215,12 @@ TEST(FileTransport, GarbageAndHalfWrittenFilesGetAnErrorAndGoAside) {
            std::filesystem::exists(h.vm() / "responses/half.res") &&
            std::filesystem::exists(h.vm() / "responses/big.res");
   }));
-  auto junk = sdk::spool::decode_response(read_file(h.vm() / "responses/junk.res"));
+  auto junk = spool::decode_response(read_file(h.vm() / "responses/junk.res"));
   EXPECT_EQ(junk.status, sdk::Status::bad_request);
   EXPECT_NE(junk.message.find("vm3/requests/junk.req: line 1"), std::string::npos) << junk.message;
-  auto half = sdk::spool::decode_response(read_file(h.vm() / "responses/half.res"));
+  auto half = spool::decode_response(read_file(h.vm() / "responses/half.res"));
   EXPECT_NE(half.message.find("incomplete request"), std::string::npos) << half.message;
-  auto big = sdk::spool::decode_response(read_file(h.vm() / "responses/big.res"));
+  auto big = spool::decode_response(read_file(h.vm() / "responses/big.res"));
   EXPECT_NE(big.message.find("more than the 65536 allowed"), std::string::npos) << big.message;
   for (auto aside : {"junk.req", "half.req", "bad name.req", "big.req"})
     EXPECT_TRUE(std::filesystem::exists(h.vm() / "rejected" / aside)) << aside;
@@ -237,7 +237,7 @@ TEST(FileTransport, AfterACrashPendingRequestsRunAndRunningOnesAreNotRunAgain) {
     RecordingSink sink;
     auto t = h.start(sink);
     for (auto name : {"first", "second", "third"}) {
-      sdk::spool::Request r;
+      spool::Request r;
       r.op = "spin";
       r.params = {{"which", name}};
       h.spool(name, r);
@@ -254,7 +254,7 @@ TEST(FileTransport, AfterACrashPendingRequestsRunAndRunningOnesAreNotRunAgain) {
   ASSERT_EQ(got.size(), 2u) << "the two that never started run once more";
   for (auto& s : got) EXPECT_NE(s.request.params[0].value, "first");
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(h.vm() / "responses/first.res"); }));
-  auto first = sdk::spool::decode_response(read_file(h.vm() / "responses/first.res"));
+  auto first = spool::decode_response(read_file(h.vm() / "responses/first.res"));
   EXPECT_EQ(first.status, sdk::Status::execution_error);
   EXPECT_NE(first.message.find("interrupted"), std::string::npos);
   EXPECT_EQ(after.wait_for(3, 300ms).size(), 2u) << "'first' must not run again";
@@ -265,7 +265,7 @@ TEST(FileTransport, AResponseWrittenBeforeTheCrashIsNotAnsweredAgain) {
   {
     RecordingSink sink;
     auto t = h.start(sink);
-    sdk::spool::Request r;
+    spool::Request r;
     r.op = "noop";
     h.spool("done", r);
     auto got = sink.wait_for(1);
@@ -273,13 +273,13 @@ TEST(FileTransport, AResponseWrittenBeforeTheCrashIsNotAnsweredAgain) {
     t->stop();
   }
   // The response made it to disk, the cleanup did not.
-  sdk::spool::Response ok;
+  spool::Response ok;
   ok.message = "the real answer";
-  write_file(h.vm() / "responses/done.res", sdk::spool::encode_response(ok));
+  write_file(h.vm() / "responses/done.res", spool::encode_response(ok));
   RecordingSink after;
   auto t = h.start(after);
   ASSERT_TRUE(eventually(
       [&] { return std::filesystem::is_empty(h.d.path() / "vgpu/.vgpu-state/vm3/running"); }));
-  EXPECT_EQ(sdk::spool::decode_response(read_file(h.vm() / "responses/done.res")).message,
+  EXPECT_EQ(spool::decode_response(read_file(h.vm() / "responses/done.res")).message,
             "the real answer");
 }
