@@ -8,6 +8,7 @@
 
 #include "isolation/executor_worker.hpp"
 #include "mediator.hpp"
+#include "plugin_host/settings_reference.hpp"
 
 using namespace vgpu::core;
 
@@ -40,14 +41,31 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"vgpu-mediator: shares one GPU between VMs by pool and priority"};
   std::string config_path, ready_file, log_level, db_override, admin_override;
-  bool check_only = false;
+  bool check_only = false, describe_plugins = false;
+  std::vector<std::string> plugin_dirs;
   app.add_option("-c,--config", config_path, "YAML configuration (default: the embedded one)");
   app.add_flag("--check-config", check_only, "validate the configuration and plugins, then exit");
+  app.add_flag("--describe-plugins", describe_plugins,
+               "print every plugin's settings (Markdown) from the plugin folders, then exit");
+  app.add_option("--plugin-dir", plugin_dirs, "with --describe-plugins: the folder(s) to read");
   app.add_option("--ready-file", ready_file, "write endpoints as JSON here once listening");
   app.add_option("--log-level", log_level, "override log.level (trace..error, off)");
   app.add_option("--db", db_override, "override database.path");
   app.add_option("--admin-socket", admin_override, "override admin.socket");
   CLI11_PARSE(app, argc, argv);
+
+  if (describe_plugins) {
+    try {
+      // Only the given folders when there are any: a reference of exactly those plugins.
+      std::vector<std::filesystem::path> dirs(plugin_dirs.begin(), plugin_dirs.end());
+      PluginLoader loader(dirs, dirs.empty() ? PluginLoader::with_defaults : PluginLoader::only);
+      write_settings_reference(std::cout, loader.load_all());
+      return 0;
+    } catch (const PluginLoadError& e) {
+      std::cerr << "vgpu-mediator: " << e.what() << "\n";
+      return 2;
+    }
+  }
 
   // Signals are taken synchronously by the main thread below; every other thread inherits the mask.
   sigset_t signals;

@@ -29,72 +29,45 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::start() {
+  inbox_.scheduler_started();
   thread_ = std::thread([this] { run(); });
 }
 
 void Scheduler::stop() {
-  {
-    std::lock_guard lock(inbox_mutex_);
-    stop_requested_ = true;
-  }
-  inbox_ready_.notify_one();
+  inbox_.request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
-void Scheduler::post(Event e, bool drain_here) {
-  {
-    std::lock_guard lock(inbox_mutex_);
-    inbox_.push_back(std::move(e));
-    if (draining_) return;  // the holder of the turn handles it before letting go
-    if (!drain_here || stop_requested_ || !thread_.joinable()) {
-      inbox_ready_.notify_one();
-      return;
-    }
-    draining_ = true;
-  }
-  drain();
+void Scheduler::post(Event e, Inbox::Poster poster) {
+  if (inbox_.post(std::move(e), poster)) handle_inbox();
 }
 
-void Scheduler::drain() {
+void Scheduler::handle_inbox() {
   std::vector<Event> batch;
-  for (;;) {
-    {
-      std::lock_guard lock(inbox_mutex_);
-      if (inbox_.empty()) {
-        draining_ = false;
-        if (turn_wanted_) inbox_ready_.notify_one();
-        return;
-      }
-      batch.swap(inbox_);
-    }
+  while (inbox_.next_batch(batch)) {
     for (auto& event : batch) std::visit([this](auto& e) { handle(e); }, event);
     batch.clear();
     dispatch_free_slots();
   }
 }
 
-void Scheduler::drain_and_dispatch() {
-  dispatch_free_slots();
-  drain();
-}
-
 void Scheduler::submit(sdk::JobPtr job, std::shared_ptr<sdk::ReplyChannel> channel,
                        std::size_t vm_limit) {
-  post(Submit{std::move(job), std::move(channel), vm_limit}, true);
+  post(Submit{std::move(job), std::move(channel), vm_limit}, Inbox::Poster::may_take_turn);
 }
 
 void Scheduler::cancel(const sdk::ReplyChannel* channel, std::uint64_t tag) {
-  post(Cancel{channel, tag}, true);
+  post(Cancel{channel, tag}, Inbox::Poster::may_take_turn);
 }
 
 void Scheduler::disconnected(const sdk::ReplyChannel* channel) {
-  post(Disconnect{channel}, true);
+  post(Disconnect{channel}, Inbox::Poster::may_take_turn);
 }
 
 nlohmann::json Scheduler::stats() {
   auto reply = std::make_shared<std::promise<nlohmann::json>>();
   auto answer = reply->get_future();
-  post(StatsRequest{std::move(reply)}, true);
+  post(StatsRequest{std::move(reply)}, Inbox::Poster::may_take_turn);
   if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
     return {{"error", "the scheduler did not answer within 5 s"}};
   return answer.get();
@@ -103,7 +76,7 @@ nlohmann::json Scheduler::stats() {
 void Scheduler::begin_shutdown() {
   auto done = std::make_shared<std::promise<void>>();
   auto finished = done->get_future();
-  post(Shutdown{std::move(done)}, true);
+  post(Shutdown{std::move(done)}, Inbox::Poster::may_take_turn);
   finished.wait();
 }
 
@@ -115,33 +88,23 @@ bool Scheduler::wait_idle(std::chrono::milliseconds grace) {
 void Scheduler::run() {
   auto next_log = sdk::Clock::now() + limits_.stats_interval;
   for (;;) {
-    std::unique_lock lock(inbox_mutex_);
     // Parked jobs are looked at again every few milliseconds: nothing posts an event when a
     // client reads its results.
     const auto wake =
         parked_waiting_.load() ? std::min(next_log, sdk::Clock::now() + kParkedRetry) : next_log;
-    const bool woken = inbox_ready_.wait_until(
-        lock, wake, [this] { return !draining_ && (stop_requested_ || !inbox_.empty()); });
-    if (!woken && wake < next_log && !draining_) {
-      draining_ = true;
-      lock.unlock();
-      drain_and_dispatch();
-      continue;
+    const auto why = inbox_.take_turn(wake);
+    if (why == Inbox::Wake::stop) {
+      handle_inbox();  // what was posted before the stop, first
+      log_stats();     // the final figures, so a stop never loses the last interval
+      return;
     }
-    // The statistics are the turn holder's state too: logging them also waits for the turn.
-    turn_wanted_ = true;
-    inbox_ready_.wait(lock, [this] { return !draining_; });
-    turn_wanted_ = false;
-    const bool stopping = stop_requested_;
-    draining_ = true;
-    lock.unlock();
-    if (stopping || sdk::Clock::now() >= next_log) {
-      if (stopping) drain();  // what was posted before the stop, first
-      log_stats();            // at a stop: the final figures, so it never loses the last interval
+    // The statistics are the turn holder's state: they are logged with the turn held.
+    if (sdk::Clock::now() >= next_log) {
+      log_stats();
       next_log = sdk::Clock::now() + limits_.stats_interval;
     }
-    if (stopping) return;  // later posts only queue: post() never drains after the stop
-    drain();
+    dispatch_free_slots();  // parked jobs may start now, even when no event came
+    handle_inbox();
   }
 }
 
@@ -182,13 +145,14 @@ void Scheduler::handle(Cancel& e) {
   if (tag == channel->second.end()) return;
   const sdk::JobId id = tag->second;
   Entry& entry = jobs_.at(id);
-  if (!remove_queued(id)) {
-    log_.error("policy could not cancel job " + std::to_string(id) + " it holds");
-    return;
-  }
-  --queued_;
   stats_.cancelled(entry.job->tenant);
-  reply(entry, sdk::JobResult::failure(sdk::Status::cancelled, "cancelled by the client"));
+  if (withdraw(id)) {
+    reply(entry, sdk::JobResult::failure(sdk::Status::cancelled, "cancelled by the client"));
+  } else {
+    log_.error("policy could not cancel job " + std::to_string(id) + " it holds");
+    reply(entry, sdk::JobResult::failure(sdk::Status::internal_error,
+                                         "the policy lost the job; it was not run"));
+  }
   forget(id);
 }
 
@@ -202,8 +166,7 @@ void Scheduler::handle(Disconnect& e) {
     Entry& entry = jobs_.at(id);
     entry.channel.reset();  // nobody to answer
     entry.key = nullptr;
-    remove_queued(id);
-    --queued_;
+    withdraw(id);
     stats_.cancelled(entry.job->tenant);
     forget(id);
   }
@@ -253,8 +216,7 @@ void Scheduler::handle(Shutdown& e) {
     if (!entry.running) queued.push_back(id);
   for (sdk::JobId id : queued) {
     Entry& entry = jobs_.at(id);
-    remove_queued(id);
-    --queued_;
+    withdraw(id);
     stats_.cancelled(entry.job->tenant);
     reply(entry, sdk::JobResult::failure(sdk::Status::shutting_down,
                                          "the mediator is shutting down; the job was not run"));
@@ -269,7 +231,7 @@ void Scheduler::dispatch_free_slots() {
   while (free_slots_ > 0) {
     sdk::JobPtr job = next_admissible_job();
     if (!job) break;
-    start(std::move(job));
+    launch(std::move(job));
   }
   parked_waiting_ = !parked_.empty();
 }
@@ -333,7 +295,12 @@ sdk::JobPtr Scheduler::next_admissible_job() {
   return nullptr;
 }
 
-bool Scheduler::remove_queued(sdk::JobId id) {
+bool Scheduler::withdraw(sdk::JobId id) {
+  --queued_;  // whatever the policy says: the job is not queued any more
+  return take_from_waiting_lists(id);
+}
+
+bool Scheduler::take_from_waiting_lists(sdk::JobId id) {
   auto held = std::find_if(held_.begin(), held_.end(), [id](auto& j) { return j->id == id; });
   if (held != held_.end()) {
     held_.erase(held);
@@ -347,54 +314,56 @@ bool Scheduler::remove_queued(sdk::JobId id) {
   return policy_.cancel(id) != nullptr;
 }
 
-void Scheduler::start(sdk::JobPtr job) {
-  {
-    Entry& entry = jobs_.at(job->id);
-    --queued_;
-    const auto now = sdk::Clock::now();
-    stats_.started(job->tenant, now - job->enqueued_at);
-    if (job->deadline && now > *job->deadline) {
-      stats_.finished(job->tenant, false);
-      reply(entry, sdk::JobResult::failure(sdk::Status::deadline_exceeded,
-                                           "the deadline passed while the job was queued"));
-      forget(job->id);
-      return;
-    }
-    entry.running = true;
-    entry.started = now;
-    entry.sequence = ++dispatch_sequence_;
-    detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered
-    --free_slots_;
-    ++level_running_[level_of(*job)];
-    {
-      std::lock_guard lock(idle_mutex_);
-      ++running_;
-    }
-    // The result goes straight from the executor's thread to the client: one thread hand-off
-    // less on every job. The scheduler hears of the completion afterwards, for the slot, the
-    // policy's accounting and the statistics. A channel already closed drops the result.
-    const sdk::JobId id = job->id;
-    // Outputs the executor returned are moved into the client's shared memory here, when it
-    // asked for that, so every executor serves such clients (sdk/shared_memory.hpp).
-    auto deliver = [this, id, channel = entry.channel, tag = job->client_tag,
-                    queued = now - job->enqueued_at, sequence = entry.sequence,
-                    places = job->output_places](sdk::JobResult result) {
-      sdk::settle_outputs(places, result);
-      const sdk::Usage usage = result.usage;
-      const bool ok = result.status == sdk::Status::ok;
-      result.queued = queued;
-      result.dispatch_sequence = sequence;
-      if (channel) channel->deliver(tag, std::move(result));
-      post(Completed{id, usage, ok}, false);
-    };
-    if (entry.channel) entry.channel->started(job->client_tag);
-    try {
-      executor_.execute(std::move(job), deliver);
-    } catch (const std::exception& ex) {
-      deliver(sdk::JobResult::failure(sdk::Status::execution_error,
-                                      std::string("executor refused the job: ") + ex.what()));
-    }
+void Scheduler::launch(sdk::JobPtr job) {
+  Entry& entry = jobs_.at(job->id);
+  --queued_;  // the other place a job leaves the queue: withdraw()
+  const auto now = sdk::Clock::now();
+  stats_.started(job->tenant, now - job->enqueued_at);
+  if (job->deadline && now > *job->deadline) {
+    stats_.finished(job->tenant, false);
+    reply(entry, sdk::JobResult::failure(sdk::Status::deadline_exceeded,
+                                         "the deadline passed while the job was queued"));
+    forget(job->id);
+    return;
   }
+  entry.running = true;
+  entry.started = now;
+  entry.sequence = ++dispatch_sequence_;
+  detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered
+  --free_slots_;
+  ++level_running_[level_of(*job)];
+  {
+    std::lock_guard lock(idle_mutex_);
+    ++running_;
+  }
+  auto done = completion_for(entry, *job, now);
+  if (entry.channel) entry.channel->started(job->client_tag);
+  try {
+    executor_.execute(std::move(job), done);
+  } catch (const std::exception& ex) {
+    done(sdk::JobResult::failure(sdk::Status::execution_error,
+                                 std::string("executor refused the job: ") + ex.what()));
+  }
+}
+
+sdk::DoneCallback Scheduler::completion_for(const Entry& entry, const sdk::Job& job,
+                                            sdk::Clock::time_point started) {
+  // Runs on the executor's thread. The result goes straight from there to the client: one
+  // thread hand-off less on every job. The scheduler hears of the completion afterwards, for the
+  // slot, the policy's accounting and the statistics. A channel already closed drops the result.
+  // Outputs the executor returned are moved into the client's shared memory here, when it asked
+  // for that, so every executor serves such clients (sdk/shared_memory.hpp).
+  return [this, id = job.id, channel = entry.channel, tag = job.client_tag,
+          queued = started - job.enqueued_at, sequence = entry.sequence,
+          places = job.output_places](sdk::JobResult result) {
+    sdk::settle_outputs(places, result);
+    const sdk::Usage usage = result.usage;
+    const bool ok = result.status == sdk::Status::ok;
+    result.queued = queued;
+    result.dispatch_sequence = sequence;
+    if (channel) channel->deliver(tag, std::move(result));
+    post(Completed{id, usage, ok}, Inbox::Poster::never_takes_turn);
+  };
 }
 
 void Scheduler::reply(Entry& entry, sdk::JobResult result) {

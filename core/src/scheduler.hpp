@@ -1,11 +1,6 @@
-// The scheduler: the only code that touches the policy, one thread at a time. Transports and
-// executors talk to it through an inbox of events. Whoever holds the inbox's drain turn handles
-// every queued event and dispatches to free executor slots. A transport's thread takes the turn
-// itself when nobody holds it, so a job that finds a free slot goes from the socket to the
-// executor without waking another thread (at a probe's pace each wake-up of an idle thread costs
-// about 100 us). Executors' completions never drain on their thread: an executor may call done()
-// under its own lock, and draining there would re-enter execute(). The scheduler thread takes
-// them, and the periodic statistics.
+// The scheduler: admission, the policy, device admission and dispatch to the executor. The
+// policy and the executor are called by whoever holds the inbox's turn (scheduler_inbox.hpp),
+// one thread at a time: this class's state after the inbox is the turn holder's alone.
 #pragma once
 
 #include <array>
@@ -21,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "scheduler_inbox.hpp"
 #include "scheduler_stats.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/executor.hpp"
@@ -89,13 +85,11 @@ class Scheduler {
   };
   using Event = std::variant<Submit, Cancel, Disconnect, Completed, StatsRequest, Shutdown>;
 
-  // `drain_here`: the caller may handle the inbox on its own thread (transports and the admin
-  // endpoint; never executors' completion callbacks).
-  void post(Event e, bool drain_here);
-  // Handles events until the inbox is empty, then gives up the drain turn. Holds the turn.
-  void drain();
-  // The same, but dispatches first even when no event waits (parked jobs may start now).
-  void drain_and_dispatch();
+  using Inbox = SchedulerInbox<Event>;
+  void post(Event e, Inbox::Poster poster);
+  // With the turn held: handles every queued event, dispatching to free slots after each batch,
+  // then gives up the turn.
+  void handle_inbox();
   void run();
   void handle(Submit& e);
   void handle(Cancel& e);
@@ -109,9 +103,15 @@ class Scheduler {
   sdk::JobPtr next_admissible_job();
   bool level_has_room(const sdk::Job& job) const;
   bool backlogged(const sdk::Job& job) const;
-  void start(sdk::JobPtr job);
-  // Takes a queued job out of the policy or the held list; false when it is not queued.
-  bool remove_queued(sdk::JobId id);
+  // Hands a job the policy chose to the executor (or fails it, past its deadline).
+  void launch(sdk::JobPtr job);
+  // What the executor calls when `job` finishes.
+  sdk::DoneCallback completion_for(const Entry& entry, const sdk::Job& job,
+                                   sdk::Clock::time_point started);
+  // A queued job leaves the queue without running (cancel, disconnect, shutdown): out of the
+  // queued count, and out of wherever it waits. False when nobody had it (a policy bug).
+  bool withdraw(sdk::JobId id);
+  bool take_from_waiting_lists(sdk::JobId id);
   void reply(Entry& entry, sdk::JobResult result);
   void forget(sdk::JobId id);
   void detach_from_channel(Entry& entry);
@@ -135,15 +135,10 @@ class Scheduler {
   std::atomic<bool> parked_waiting_{false};  // !parked_.empty(), for the scheduler thread
   static constexpr std::chrono::milliseconds kParkedRetry{5};
 
-  std::mutex inbox_mutex_;
-  std::condition_variable inbox_ready_;
-  std::vector<Event> inbox_;
-  bool draining_ = false;     // some thread holds the drain turn
-  bool turn_wanted_ = false;  // the scheduler thread waits for it (statistics, stop)
-  bool stop_requested_ = false;
+  Inbox inbox_;
   std::thread thread_;
 
-  // State of whoever holds the drain turn.
+  // State of whoever holds the turn.
   std::unordered_map<sdk::JobId, Entry> jobs_;
   // Queued jobs by connection and tag: what CANCEL and a disconnect need. Running jobs are not
   // here: they cannot be cancelled, and they answer through the channel they captured.

@@ -10,10 +10,10 @@ using vgpu::sdk::SettingType;
 
 constexpr vgpu::sdk::SettingSpec kSettings[] = {
     {"root", SettingType::text, 0, 0, "",
-     "required: the absolute folder holding one vm<N> folder per VM (the NFS export)", nullptr},
+     "required: the absolute folder holding one vmN folder per VM (the NFS export)", nullptr},
     {"state_dir", SettingType::text, 0, 0, "",
      "absolute folder for the mediator's own files, out of guests' reach (default: "
-     "<root>/.vgpu-state)",
+     "root/.vgpu-state)",
      nullptr},
     {"detect", SettingType::text, 0, 0, "auto", "how new requests are noticed",
      "auto|inotify|poll"},
@@ -31,9 +31,9 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
     {"fsync", SettingType::boolean, 0, 0, "false",
      "fsync responses before they are renamed into place", nullptr},
     {"uid_base", SettingType::integer, 1, 4'000'000'000, "",
-     "vm<N> folders are owned by uid uid_base + N (unset: not changed)", nullptr},
+     "VM N's folder is owned by uid uid_base + N (unset: not changed)", nullptr},
     {"gid", SettingType::integer, 0, 4'000'000'000, "",
-     "vm<N> folders get this group (unset: not changed)", nullptr},
+     "VM folders get this group (unset: not changed)", nullptr},
 };
 
 std::unique_ptr<vgpu::sdk::Transport> make_file_transport(const vgpu::sdk::Settings& settings,

@@ -67,8 +67,10 @@ std::unique_ptr<sdk::Transport> LoadedLibrary::make_transport(const YAML::Node& 
                               legacy_ ? legacy_->make_transport : nullptr);
 }
 
-PluginLoader::PluginLoader(std::vector<std::filesystem::path> dirs) : dirs_(std::move(dirs)) {
-  for (auto& d : default_dirs()) dirs_.push_back(std::move(d));
+PluginLoader::PluginLoader(std::vector<std::filesystem::path> dirs, Search search)
+    : dirs_(std::move(dirs)) {
+  if (search == with_defaults)
+    for (auto& d : default_dirs()) dirs_.push_back(std::move(d));
 }
 
 std::vector<std::filesystem::path> PluginLoader::default_dirs() {

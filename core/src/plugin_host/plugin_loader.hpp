@@ -84,7 +84,9 @@ struct PluginInstance {
 
 class PluginLoader {
  public:
-  explicit PluginLoader(std::vector<std::filesystem::path> dirs);
+  enum Search { with_defaults, only };
+  // `only`: search just `dirs`, not the default folders too.
+  explicit PluginLoader(std::vector<std::filesystem::path> dirs, Search search = with_defaults);
 
   // The folders searched: the configured ones, $VGPU_PLUGIN_PATH, then next to the program.
   static std::vector<std::filesystem::path> default_dirs();
