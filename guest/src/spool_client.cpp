@@ -107,7 +107,7 @@ RunResult SpoolClient::collect(std::uint64_t tag) {
   fs::remove(res_path);
   identity_.vm_id = response.vm_id;
   identity_.pool = response.pool;
-  identity_.priority = static_cast<std::uint8_t>(response.priority);
+  if (response.priority) identity_.priority = static_cast<std::uint8_t>(*response.priority);
   identity_.vm_name = response.vm_name;
   outstanding_.erase(tag);
   return r;

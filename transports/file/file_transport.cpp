@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "vgpu/sdk/ops.hpp"
+#include "identity_check.hpp"
+#include "vgpu/protocol/op_names.hpp"
 
 namespace vgpu::transports::file {
 
@@ -386,39 +387,18 @@ void FileTransport::take_claimed(Vm& vm, const std::string& key) {
 std::optional<ResolvedVm> FileTransport::check_identity(Vm& vm,
                                                         const spool::ClaimedIdentity& claimed,
                                                         std::string& why) {
-  sdk::PeerIdentity peer;
-  peer.transport = "file";
-  peer.vm_id = vm.dir.vm_id;
-  peer.proof = sdk::PeerIdentity::Proof::vm_id;  // only VM N reaches vm<N>/
-  peer.peer_address = settings_.root + "/" + vm.dir.name;
-  const auto auth = sink_->authenticate(peer);
-  if (auth.status != sdk::Status::ok) {
-    why = auth.message;
-    return std::nullopt;
+  auto verdict = check_request_identity(*sink_, vm.dir, settings_.root, claimed);
+  if (verdict.spoofed) {
+    // Refused, never scheduled as claimed; counted so an operator sees a guest trying.
+    metrics_.add("file.spoofed", 1);
+    log_.warn("file: " + vm.dir.name + ": " + verdict.why);
   }
-  ResolvedVm who{auth.tenant.vm_id, auth.tenant.pool, auth.tenant.priority, auth.vm_name};
-  const std::string where = vm.dir.name + "/ belongs to vm_id " + std::to_string(who.vm_id);
-  if (claimed.vm_id && *claimed.vm_id != who.vm_id) {
-    why = "the request claims vm_id " + std::to_string(*claimed.vm_id) + ", but " + where;
-  } else if (claimed.pool && !spool::pool_matches(*claimed.pool, who.pool)) {
-    why = "the request claims pool " + *claimed.pool + ", but the config DB puts vm_id " +
-          std::to_string(who.vm_id) + " in pool " + who.pool;
-  } else if (claimed.priority && *claimed.priority != who.priority) {
-    why = "the request claims priority " + std::string(sdk::priority_name(*claimed.priority)) +
-          ", but the config DB gives vm_id " + std::to_string(who.vm_id) + " priority " +
-          sdk::priority_name(who.priority) +
-          " (the device shows the values of the VM's last start)";
-  } else {
-    return who;
-  }
-  // A claim is stated, not trusted: the request is refused, never scheduled as claimed.
-  metrics_.add("file.spoofed", 1);
-  log_.warn("file: " + vm.dir.name + ": " + why);
-  return std::nullopt;
+  why = std::move(verdict.why);
+  return verdict.who;
 }
 
 void FileTransport::take_compat(Vm& vm, const std::string& key, const std::string& text) {
-  const ResolvedVm unknown{vm.dir.vm_id, "", 1, ""};
+  const auto unknown = ResolvedVm::unresolved(vm.dir.vm_id);
   spool::CompatRequest parsed;
   try {
     parsed = spool::decode_compat_request(text);
@@ -439,7 +419,7 @@ void FileTransport::take_compat(Vm& vm, const std::string& key, const std::strin
 }
 
 void FileTransport::take_spool(Vm& vm, const std::string& key, const std::string& text) {
-  const ResolvedVm unknown{vm.dir.vm_id, "", 1, ""};
+  const auto unknown = ResolvedVm::unresolved(vm.dir.vm_id);
   spool::Request parsed;
   try {
     parsed = spool::decode_request(text);

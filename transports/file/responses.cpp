@@ -38,10 +38,8 @@ std::string compat_response_text(const std::string& key, const std::string& op,
                               spool::detail::one_line(result.message) + "\n";
   out += "request: " + key + "\n";
   out += "vm_id: " + std::to_string(vm.vm_id) + "\n";
-  if (!vm.pool.empty()) {
-    out += "pool: " + vm.pool + "\n";
-    out += "priority: " + std::string(sdk::priority_name(vm.priority)) + "\n";
-  }
+  if (!vm.pool.empty()) out += "pool: " + vm.pool + "\n";
+  if (vm.priority) out += "priority: " + std::string(sdk::priority_name(*vm.priority)) + "\n";
   if (result.status == sdk::Status::ok) {
     out += "queued_us: " + std::to_string(result.queued.count() / 1000) + "\n";
     out += "wall_us: " + std::to_string(result.usage.wall.count() / 1000) + "\n";

@@ -1,19 +1,28 @@
 // One client connection speaking the framed protocol (docs/protocol.md), for any Asio stream
-// socket. All of a session's handlers run on its strand; deliver() may be called from any thread.
-// A result is written straight from the thread that delivers it when nothing else is being
-// written: handing it to the I/O thread would wake that thread, which at a probe's pace costs
-// more than the write itself. What cannot be written at once is queued for the I/O thread.
+// socket. It is three things at once, each entered from its own threads:
+//
+//   role                        entered by                       touches
+//   frame reader (read_header,  the session's strand (an I/O     header_, meta_, reading_,
+//   on_meta, read_body, the     thread), one handler at a time   in_frame_, paused_, the
+//   watchdog, close)                                             partial-frame budget
+//   sdk::ReplyChannel           any thread: an executor's that   the send side below
+//   (deliver) and FlowControl   finished a job, the scheduler's,
+//   (backlogged)                or the strand inside submit()
+//   RingSource                  the ring poller's thread, or     rings_ (its own lock); frames
+//   (drain_submit_ring)         the strand after a NUDGE         go to admit() like socket ones
+//
+// The send side (outbox_, writing_, unsent_bytes_, tags_in_flight_, and the socket's descriptor
+// for direct writes) is guarded by send_mutex_. A result is written straight from the thread that
+// delivers it when nothing else is being written (OutgoingFrame::write_without_blocking): handing
+// it to the I/O thread would wake that thread, which at a probe's pace costs more than the write
+// itself. What cannot be written at once is queued, and the strand's write_next() finishes it.
+// closed_ is atomic and set under send_mutex_, so no thread writes to a closed descriptor.
 #pragma once
-
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <boost/asio.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <climits>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -21,6 +30,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "outgoing_frame.hpp"
 #include "ring_poller.hpp"
 #include "session_rings.hpp"
 #include "shared_extents.hpp"
@@ -161,12 +171,7 @@ class StreamSession : public sdk::ReplyChannel,
   // How often a connection that waits (for memory, or for its client to read) looks again.
   static constexpr std::chrono::milliseconds kRetryInterval{5};
 
-  struct Outgoing {
-    std::vector<std::uint8_t> prefix;  // header + metadata
-    std::vector<sdk::Buffer> buffers;  // gathered after it, never copied
-    std::size_t sent = 0;              // bytes already written from the front
-    std::size_t counted = 0;           // bytes counted as unsent while it waits in the outbox
-  };
+  using Outgoing = OutgoingFrame;
 
   void deliver_checked(std::uint64_t tag, sdk::JobResult r, bool placed) {
     wire::ResultMeta meta{static_cast<std::uint16_t>(r.status),
@@ -488,7 +493,8 @@ class StreamSession : public sdk::ReplyChannel,
   void send(Outgoing out) {
     std::unique_lock lock(send_mutex_);
     if (closed_) return;
-    if (!writing_ && write_now(out)) return;
+    // Holding send_mutex_ with no asynchronous write under way: nobody else writes the socket.
+    if (!writing_ && out.write_without_blocking(socket_.native_handle())) return;
     count_unsent(out);
     outbox_.push_back(std::move(out));
     if (writing_) return;
@@ -499,8 +505,7 @@ class StreamSession : public sdk::ReplyChannel,
 
   // Holds send_mutex_.
   void count_unsent(Outgoing& out) {
-    std::size_t total = out.prefix.size();
-    for (const auto& b : out.buffers) total += b.size();
+    const std::size_t total = out.total_bytes();
     out.counted = total - std::min(total, out.sent);
     unsent_bytes_ += out.counted;
     if (vm_id_) guards_.unsent.take(*vm_id_, out.counted);
@@ -509,42 +514,6 @@ class StreamSession : public sdk::ReplyChannel,
   void uncount_unsent(const Outgoing& out) {
     unsent_bytes_ -= std::min(unsent_bytes_.load(), out.counted);
     if (vm_id_) guards_.unsent.give_back(*vm_id_, out.counted);
-  }
-
-  // What is left of `out` to write, skipping the bytes already sent.
-  static std::vector<asio::const_buffer> unsent(const Outgoing& out) {
-    std::vector<asio::const_buffer> left;
-    std::size_t skip = out.sent;
-    auto add = [&](asio::const_buffer b) {
-      const std::size_t cut = std::min(skip, b.size());
-      skip -= cut;
-      if (b.size() > cut) left.push_back(b + cut);
-    };
-    add(asio::buffer(out.prefix));
-    for (const auto& b : out.buffers) add(asio::buffer(b));
-    return left;
-  }
-
-  // Writes what the socket takes without blocking; true when all of `out` went. Holds
-  // send_mutex_ and nothing is being written asynchronously, so the bytes cannot interleave.
-  bool write_now(Outgoing& out) {
-    for (;;) {
-      const auto left = unsent(out);
-      if (left.empty()) return true;
-      std::vector<iovec> iov;
-      for (const auto& b : left) iov.push_back({const_cast<void*>(b.data()), b.size()});
-      msghdr msg{};
-      msg.msg_iov = iov.data();
-      msg.msg_iovlen = std::min<std::size_t>(iov.size(), IOV_MAX);
-      const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n > 0) {
-        out.sent += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      // Full, or broken: the I/O thread's write goes on from here, or reports the error.
-      return false;
-    }
   }
 
   // I/O thread: writes the front of the queue, then the next, until it is empty.
@@ -560,7 +529,7 @@ class StreamSession : public sdk::ReplyChannel,
     // Only this thread removes entries, and others only append: the front stays put.
     const Outgoing& out = outbox_.front();
     lock.unlock();
-    gather_ = unsent(out);
+    gather_ = out.unsent();
     asio::async_write(socket_, gather_,
                       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                         if (ec) return self->close();

@@ -28,6 +28,7 @@ struct NullMetrics : sdk::Metrics {
 
 class RecordingSink : public sdk::Sink {
  public:
+  bool refuse_all = false;  // as a DB that does not know the VM
   struct Submitted {
     std::uint32_t vm_id;
     sdk::SubmitRequest request;
@@ -36,7 +37,7 @@ class RecordingSink : public sdk::Sink {
 
   sdk::AuthOutcome authenticate(const sdk::PeerIdentity& peer) override {
     sdk::AuthOutcome out;
-    if (peer.proof != sdk::PeerIdentity::Proof::vm_id || peer.vm_id != 3) {
+    if (refuse_all || peer.proof != sdk::PeerIdentity::Proof::vm_id || peer.vm_id != 3) {
       out.status = sdk::Status::unauthenticated;
       out.message = "unknown vm_id " + std::to_string(peer.vm_id);
       return out;
@@ -197,6 +198,27 @@ TEST(FileTransport, ClaimsThatDisagreeWithTheDbAreRefusedNotScheduled) {
   EXPECT_NE(res.message.find("claims vm_id 4, but vm3/ belongs to vm_id 3"), std::string::npos);
   EXPECT_EQ(sink.count(), 0u);
   EXPECT_TRUE(std::filesystem::exists(h.vm() / "rejected/forged.req"));
+}
+
+TEST(FileTransport, AResponseToAVmTheDbRefusedGuessesNoPoolOrPriority) {
+  // Before: such a response said `pool=` and `priority=medium`, a priority nobody gave it.
+  Harness h;
+  RecordingSink sink;
+  sink.refuse_all = true;
+  auto t = h.start(sink);
+  spool::Request r;
+  r.op = "noop";
+  h.spool("who", r);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(h.vm() / "responses/who.res"); }));
+  const auto text = read_file(h.vm() / "responses/who.res");
+  EXPECT_EQ(text.find("priority="), std::string::npos) << text;
+  const auto res = spool::decode_response(text);
+  EXPECT_EQ(res.status, sdk::Status::unauthenticated);
+  EXPECT_EQ(res.vm_id, 3u);
+  EXPECT_FALSE(res.priority.has_value());
+  write_file(h.vm() / "request.txt", "A:2:3:NOOP\n");
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(h.vm() / "response.txt"); }));
+  EXPECT_EQ(read_file(h.vm() / "response.txt").find("priority:"), std::string::npos);
 }
 
 TEST(FileTransport, GarbageAndHalfWrittenFilesGetAnErrorAndGoAside) {

@@ -67,8 +67,8 @@ struct Response {
   std::string message;
   std::uint64_t queued_ns = 0, wall_ns = 0, device_ns = 0, dispatch_sequence = 0;
   std::uint32_t vm_id = 0;
-  std::string pool;
-  int priority = 1;
+  std::string pool;             // empty when the request's VM could not be resolved
+  std::optional<int> priority;  // likewise absent then: never a guess
   std::string vm_name;
   std::vector<std::pair<std::string, std::uint64_t>> outputs;  // file name, size in bytes
 };
@@ -203,7 +203,7 @@ inline std::string encode_response(const Response& r) {
   out += "dispatch_sequence=" + std::to_string(r.dispatch_sequence) + "\n";
   out += "vm_id=" + std::to_string(r.vm_id) + "\n";
   out += "pool=" + r.pool + "\n";
-  out += "priority=" + std::string(priority_name(r.priority)) + "\n";
+  if (r.priority) out += "priority=" + std::string(priority_name(*r.priority)) + "\n";
   out += "vm_name=" + detail::one_line(r.vm_name) + "\n";
   for (const auto& [file, size] : r.outputs)
     out += "output=" + file + " " + std::to_string(size) + "\n";
