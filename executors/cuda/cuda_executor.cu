@@ -89,63 +89,78 @@ void CudaExecutor::run(unsigned index, sdk::JobPtr job, sdk::DoneCallback done) 
   rebuild_if_broken();
 }
 
-sdk::JobResult CudaExecutor::run_on_device(unsigned index, const sdk::Job& job) {
-  // The quota is checked before anything touches the device: a refused job costs nobody else.
+std::optional<sdk::JobResult> CudaExecutor::admit_memory(const sdk::Job& job,
+                                                         std::optional<Reservation>& reservation) {
   const std::uint64_t quota = job.tenant.memory_quota_bytes ? job.tenant.memory_quota_bytes
                                                             : options_.default_memory_quota_bytes;
   const std::uint64_t footprint = device_footprint(job);
   if (auto why = ledger_.reserve(job.tenant.vm_id, footprint, quota))
     return sdk::JobResult::failure(sdk::Status::quota_exceeded, job.op + ": " + *why);
-  Reservation reservation(ledger_, job.tenant.vm_id, footprint);
+  reservation.emplace(ledger_, job.tenant.vm_id, footprint);
+  return std::nullopt;
+}
+
+std::variant<CudaExecutor::Placement, std::string> CudaExecutor::place(
+    const DeviceResources& device, const sdk::Job& job) const {
+  Placement placement;
+  // The DB allows 0..2 only; a clamp keeps a bad value from indexing past the streams.
+  placement.level = std::clamp(job.tenant.priority, 0, 2);
+  if (!options_.partitions.any()) return placement;
+  const std::string name = partition_for(device.plan(), job.tenant.pool, placement.level == 2);
+  placement.partition = device.partition_index(name);
+  if (placement.partition < 0)
+    return "pool " + job.tenant.pool +
+           " has no SM partition: list it under pool_sms or leave SMs for the shared rest";
+  return placement;
+}
+
+sdk::JobResult CudaExecutor::fail_from_cuda_error(const CudaError& e, cudaStream_t stream) {
+  cudaGetLastError();
+  const bool sticky = is_sticky(e.code) || is_sticky(cudaStreamSynchronize(stream)) ||
+                      is_sticky(cudaGetLastError());
+  if (!sticky) return sdk::JobResult::failure(sdk::Status::execution_error, e.what());
+  {
+    std::lock_guard guard(sticky_mutex_);
+    if (sticky_error_.empty()) sticky_error_ = e.what();
+  }
+  broken_ = true;
+  return sdk::JobResult::failure(
+      sdk::Status::execution_error,
+      std::string(e.what()) + " (a sticky error: the GPU context is lost for this process)");
+}
+
+sdk::JobResult CudaExecutor::run_on_device(unsigned index, const sdk::Job& job) {
+  std::optional<Reservation> reservation;
+  if (auto refused = admit_memory(job, reservation)) return std::move(*refused);
   if (!job.output_places.empty()) pin_shared_memory(job);
 
-  for (;;) {
-    std::shared_lock lock(device_mutex_);
-    if (broken_) {
-      lock.unlock();
-      rebuild_if_broken();
-      std::shared_lock again(device_mutex_);
-      if (broken_)
-        return sdk::JobResult::failure(
-            sdk::Status::execution_error,
-            "the GPU is unusable since a sticky CUDA error (CUDA allows no recovery inside a "
-            "process; restart the mediator): rebuilding the context failed: " +
-                rebuild_error_);
-      continue;
-    }
-    DeviceResources& device = *resources_;
-    const int level = std::clamp(job.tenant.priority, 0, 2);
-    int partition = 0;
-    if (options_.partitions.any()) {
-      const std::string name = partition_for(device.plan(), job.tenant.pool, level == 2);
-      partition = device.partition_index(name);
-      if (partition < 0)
-        return sdk::JobResult::failure(
-            sdk::Status::execution_error,
-            "pool " + job.tenant.pool +
-                " has no SM partition: list it under pool_sms or leave SMs for the shared rest");
-    }
-    device.make_current(partition);
-    cudaStream_t stream = device.lane(index, partition).streams[level];
-    try {
-      return run_cuda_op(job, device.lane(index, partition), stream, device.staging(index),
-                         options_.ops);
-    } catch (const CudaError& e) {
-      // Only this job fails, with the CUDA call and its error text. A sticky error has broken
-      // the context for everyone: the jobs on the device fail too, then it is rebuilt.
-      cudaGetLastError();
-      const bool sticky = is_sticky(e.code) || is_sticky(cudaStreamSynchronize(stream)) ||
-                          is_sticky(cudaGetLastError());
-      if (!sticky) return sdk::JobResult::failure(sdk::Status::execution_error, e.what());
-      {
-        std::lock_guard guard(sticky_mutex_);
-        if (sticky_error_.empty()) sticky_error_ = e.what();
-      }
-      broken_ = true;
+  std::shared_lock lock(device_mutex_);
+  if (broken_) {
+    // A sticky error broke the context: one rebuild is tried (by whoever comes first), and the
+    // job runs if it worked.
+    lock.unlock();
+    rebuild_if_broken();
+    lock.lock();
+    if (broken_)
       return sdk::JobResult::failure(
           sdk::Status::execution_error,
-          std::string(e.what()) + " (the GPU context was lost; the executor rebuilds it)");
-    }
+          "the GPU is unusable since a sticky CUDA error (CUDA allows no recovery inside a "
+          "process; restart the mediator, or run the executor with isolation: process): "
+          "rebuilding the context failed: " +
+              rebuild_error_);
+  }
+  DeviceResources& device = *resources_;
+  const auto placed = place(device, job);
+  if (const auto* why = std::get_if<std::string>(&placed))
+    return sdk::JobResult::failure(sdk::Status::execution_error, *why);
+  const auto [partition, level] = std::get<Placement>(placed);
+  device.make_current(partition);
+  cudaStream_t stream = device.lane(index, partition).streams[level];
+  try {
+    return run_cuda_op(job, device.lane(index, partition), stream, device.staging(index),
+                       options_.ops);
+  } catch (const CudaError& e) {
+    return fail_from_cuda_error(e, stream);
   }
 }
 

@@ -2,7 +2,14 @@
 // its pool, or a reserve for high priority, or the whole device), on the stream of its VM's
 // priority, so the hardware block scheduler favours high-priority work too. Device admission
 // caps low-priority jobs in flight; per-VM memory quotas are checked before anything is
-// allocated; a sticky CUDA error makes the executor rebuild its context and carry on.
+// allocated.
+//
+// Sticky CUDA errors (an illegal address): the failing job and the jobs on the device fail, and
+// the executor tries once to rebuild its context in-process (cudaDeviceReset). CUDA documents
+// that a process must be relaunched after such an error, and on the H100 the rebuild does fail
+// (docs/decisions.md, "Sticky CUDA errors need process isolation"); later jobs then fail with
+// "restart the mediator". The recovery that works is `isolation: process`: unusable() reports
+// the error, and the core replaces this executor's process.
 #pragma once
 
 #include <atomic>
@@ -11,6 +18,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <variant>
 
 #include "device_resources.hpp"
 #include "host_registrations.hpp"
@@ -45,7 +53,8 @@ class CudaExecutor final : public sdk::Executor {
   sdk::ExecutorInfo info() const override;
   void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
   void stop() override;
-  // Set from the first sticky CUDA error on: this process cannot use the GPU again.
+  // Set from the first sticky CUDA error on, whatever the rebuild does: under `isolation:
+  // process` the core then starts a fresh process, the only recovery CUDA promises.
   std::optional<std::string> unusable() const override;
 
   // The CUDA stream priority used for each vgpu priority (0 low, 1 medium, 2 high).
@@ -56,8 +65,27 @@ class CudaExecutor final : public sdk::Executor {
   std::size_t pinned_regions() const { return registrations_.pinned(); }
 
  private:
+  // Where a job runs on the device: its SM partition and its stream's priority level.
+  struct Placement {
+    int partition = 0;
+    int level = 0;  // 0 low .. 2 high
+  };
+
   void run(unsigned slot, sdk::JobPtr job, sdk::DoneCallback done);
+  // The job on the device, after its memory quota admitted it.
   sdk::JobResult run_on_device(unsigned slot, const sdk::Job& job);
+  // Null when the VM's quota holds the job (then `reservation` holds its share), else the
+  // refusal. Nothing touches the device before this: a refused job costs nobody else.
+  std::optional<sdk::JobResult> admit_memory(const sdk::Job& job,
+                                             std::optional<Reservation>& reservation);
+  // The partition and stream level for the job, or why it has none. The partition follows the
+  // operator's pool_sms / high_reserved_sms (partition_for); which job runs when is the policy's
+  // and the core's decision, never this executor's.
+  std::variant<Placement, std::string> place(const DeviceResources& device,
+                                             const sdk::Job& job) const;
+  // The result for a job whose CUDA call failed: only this job fails unless the error is sticky,
+  // which marks the context broken for everyone.
+  sdk::JobResult fail_from_cuda_error(const CudaError& e, cudaStream_t stream);
   // Everything on the GPU, built at start and again by a rebuild.
   std::unique_ptr<DeviceResources> make_resources() const;
   // Rebuilds the device state if a sticky error broke it (once, whoever gets here first).

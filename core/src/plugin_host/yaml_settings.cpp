@@ -213,12 +213,12 @@ std::map<std::string, std::int64_t> YamlSettings::integer_map(std::string_view n
   return out;
 }
 
-void YamlSettings::reject(std::string_view name, const std::string& why) const {
+sdk::ConfigError YamlSettings::error_at(std::string_view name, const std::string& why) const {
   const std::string key(name);
   const YAML::Mark mark = node_ && node_.IsMap() && node_[key]
                               ? node_[key].Mark()
                               : (node_ ? node_.Mark() : YAML::Mark::null_mark());
-  throw config_error_at(mark, why);
+  return config_error_at(mark, why);
 }
 
 }  // namespace vgpu::core

@@ -24,7 +24,7 @@ class YamlSettings final : public sdk::Settings {
   std::int64_t integer(std::string_view name) const override;
   std::string text(std::string_view name) const override;
   std::map<std::string, std::int64_t> integer_map(std::string_view name) const override;
-  [[noreturn]] void reject(std::string_view name, const std::string& why) const override;
+  sdk::ConfigError error_at(std::string_view name, const std::string& why) const override;
 
   // The schema a plugin declares is itself checked when the plugin loads: a bad one (an unknown
   // type, a default outside its range) is the plugin's bug, reported against its file.

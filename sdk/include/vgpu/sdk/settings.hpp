@@ -62,9 +62,13 @@ class Settings {
   virtual std::int64_t integer(std::string_view name) const = 0;
   virtual std::string text(std::string_view name) const = 0;
   virtual std::map<std::string, std::int64_t> integer_map(std::string_view name) const = 0;
-  // Throws ConfigError for a value the schema cannot express a rule for (an absolute path, two
-  // settings that exclude each other), placed at the setting's line in the operator's file.
-  [[noreturn]] virtual void reject(std::string_view name, const std::string& why) const = 0;
+  // The error for a value the schema cannot express a rule for (an absolute path, two settings
+  // that exclude each other), placed at the setting's line in the operator's file.
+  virtual ConfigError error_at(std::string_view name, const std::string& why) const = 0;
+  // Throws error_at(name, why).
+  [[noreturn]] void reject(std::string_view name, const std::string& why) const {
+    throw error_at(name, why);
+  }
   // New getters are added here, after the ones above, so compiled plugins keep their slots.
 };
 

@@ -61,8 +61,8 @@ class TextSettings final : public sdk::Settings {
     if (has(name)) throw std::logic_error("TextSettings: no integer_map values");
     return {};
   }
-  [[noreturn]] void reject(std::string_view name, const std::string& why) const override {
-    throw sdk::ConfigError(why);
+  sdk::ConfigError error_at(std::string_view, const std::string& why) const override {
+    return sdk::ConfigError(why);
   }
 
  private:
