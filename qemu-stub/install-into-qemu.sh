@@ -15,7 +15,10 @@ misc=$src/hw/misc
 # cmp first so an unchanged device does not make ninja rebuild it.
 copy_if_changed() { cmp -s "$1" "$2" || cp "$1" "$2"; }
 copy_if_changed "$here/vgpu_stub.c" "$misc/vgpu_stub.c"
-copy_if_changed "$here/../guest/include/vgpu/stub_registers.h" "$misc/vgpu_stub_registers.h"
+# The header keeps its path (vgpu/stub_registers.h), so vgpu_stub.c includes it by the same name
+# here and in the vgpu tree.
+mkdir -p "$misc/vgpu"
+copy_if_changed "$here/../guest/include/vgpu/stub_registers.h" "$misc/vgpu/stub_registers.h"
 
 if [ -f "$misc/meson.build" ]; then
   grep -q CONFIG_VGPU_STUB "$misc/meson.build" ||

@@ -2,7 +2,7 @@
  * vgpu-stub: a conventional PCI device that tells a guest who it is on the shared GPU.
  *
  * BAR0 (4 KiB, little-endian 32-bit registers, read-only) carries the VM's pool,
- * priority, vm_id and secret token, laid out as vgpu_stub_registers.h says (the same
+ * priority, vm_id and secret token, laid out as vgpu/stub_registers.h says (the same
  * header the guest client reads it with). The device does nothing else: no DMA, no
  * interrupts, no state that changes after realize, so migration carries only the PCI
  * config space.
@@ -30,7 +30,10 @@
 #include "qom/object.h"
 #include "sysemu/hostmem.h"
 
-#include "vgpu_stub_registers.h"
+/* The register map shared with the guest library: guest/include/vgpu/stub_registers.h in the
+ * vgpu tree, copied beside this file as vgpu/stub_registers.h by install-into-qemu.sh, so this
+ * include names the same path in both trees. */
+#include "vgpu/stub_registers.h"
 
 #define TYPE_VGPU_STUB "vgpu-stub"
 #ifdef OBJECT_DECLARE_SIMPLE_TYPE

@@ -137,8 +137,8 @@ void Mediator::start() {
     for (const auto& ep : t->endpoints()) log_.info("listening on " + ep);
   }
   if (!config_.admin_socket.empty()) {
-    admin_ = std::make_unique<AdminEndpoint>(config_.admin_socket,
-                                             [this] { return stats_json().dump(); });
+    admin_ = std::make_unique<StatusSocket>(config_.admin_socket,
+                                            [this] { return stats_json().dump(); });
     admin_->start();
     log_.info("admin endpoint on " + config_.admin_socket.string());
   }

@@ -9,7 +9,6 @@
 #include <set>
 #include <thread>
 
-#include "admin_endpoint.hpp"
 #include "config.hpp"
 #include "config_db.hpp"
 #include "identity_directory.hpp"
@@ -17,6 +16,7 @@
 #include "plugin_host/plugin_loader.hpp"
 #include "scheduler.hpp"
 #include "spdlog_logger.hpp"
+#include "status_socket.hpp"
 #include "vgpu/sdk/log_limiter.hpp"
 
 namespace vgpu::core {
@@ -78,7 +78,7 @@ class Mediator final : public sdk::Sink {
   std::set<std::string, std::less<>> executor_ops_;
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<PluginInstance<sdk::Transport>> transports_;
-  std::unique_ptr<AdminEndpoint> admin_;
+  std::unique_ptr<StatusSocket> admin_;
 
   std::atomic<sdk::JobId> next_job_id_{1};
   bool built_ = false;

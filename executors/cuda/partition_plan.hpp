@@ -1,6 +1,6 @@
 // How the GPU's SMs are divided into green-context partitions: an SM share reserved for
 // high-priority work, one per configured pool, and a shared rest. Pure arithmetic, so it is
-// tested without a GPU; green_partitions.cu turns a plan into green contexts.
+// tested without a GPU; device_resources.cu turns a plan into green contexts.
 #pragma once
 
 #include <map>

@@ -1,4 +1,4 @@
-/* The vgpu-stub device's BAR0 register map (DESIGN.md), shared by the guest client and the QEMU
+/* The vgpu-stub device's BAR0 register map, shared by the guest client and the QEMU
  * device model. Plain C so QEMU can include it. All registers are little-endian 32-bit. */
 #ifndef VGPU_STUB_REGISTERS_H
 #define VGPU_STUB_REGISTERS_H

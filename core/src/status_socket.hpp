@@ -9,10 +9,10 @@
 
 namespace vgpu::core {
 
-class AdminEndpoint {
+class StatusSocket {
  public:
-  AdminEndpoint(std::filesystem::path socket, std::function<std::string()> report);
-  ~AdminEndpoint();
+  StatusSocket(std::filesystem::path socket, std::function<std::string()> report);
+  ~StatusSocket();
   void start();
   void stop();
 

@@ -1,4 +1,4 @@
-#include "admin_endpoint.hpp"
+#include "status_socket.hpp"
 
 #include <boost/asio.hpp>
 
@@ -9,7 +9,7 @@ namespace vgpu::core {
 namespace asio = boost::asio;
 using local = asio::local::stream_protocol;
 
-struct AdminEndpoint::Impl {
+struct StatusSocket::Impl {
   std::filesystem::path path;
   std::function<std::string()> report;
   asio::io_context io;
@@ -30,17 +30,17 @@ struct AdminEndpoint::Impl {
   }
 };
 
-AdminEndpoint::AdminEndpoint(std::filesystem::path socket, std::function<std::string()> report)
+StatusSocket::StatusSocket(std::filesystem::path socket, std::function<std::string()> report)
     : impl_(std::make_unique<Impl>()) {
   impl_->path = std::move(socket);
   impl_->report = std::move(report);
 }
 
-AdminEndpoint::~AdminEndpoint() {
+StatusSocket::~StatusSocket() {
   stop();
 }
 
-void AdminEndpoint::start() {
+void StatusSocket::start() {
   // A socket file left by a killed mediator would make bind fail.
   std::error_code ignored;
   std::filesystem::remove(impl_->path, ignored);
@@ -53,7 +53,7 @@ void AdminEndpoint::start() {
   impl_->thread = std::thread([this] { impl_->io.run(); });
 }
 
-void AdminEndpoint::stop() {
+void StatusSocket::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   asio::post(impl_->io, [this] {
     boost::system::error_code ignored;
