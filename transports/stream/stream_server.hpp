@@ -46,6 +46,17 @@ inline SharedMemoryOptions read_shared_memory_options(const sdk::Settings& setti
   return shm;
 }
 
+// Everything a stream transport reads from kStreamSettings.
+struct StreamSettings {
+  IoOptions io;
+  StreamLimits limits;
+  SharedMemoryOptions shared_memory;
+};
+inline StreamSettings read_stream_settings(const sdk::Settings& settings) {
+  return {read_io_options(settings), read_stream_limits(settings),
+          read_shared_memory_options(settings)};
+}
+
 // What every stream transport (tcp, vsock) takes besides its address: I/O, shared memory and
 // the limits of stream_limits.hpp.
 inline constexpr sdk::SettingSpec kStreamIoSettings[] = {

@@ -60,15 +60,13 @@ std::unique_ptr<vgpu::sdk::Transport> make_tcp_transport(const vgpu::sdk::Settin
                                                          const vgpu::sdk::PluginContext& ctx) {
   const auto listen = settings.text("listen");
   const auto port = settings.integer("port");
-  const auto io = vgpu::transports::read_io_options(settings);
-  const auto limits = vgpu::transports::read_stream_limits(settings);
-  auto shm = vgpu::transports::read_shared_memory_options(settings);
+  auto stream = vgpu::transports::read_stream_settings(settings);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(listen, ec);
   if (ec) settings.reject("listen", "'listen' is not an IP address: '" + listen + "'");
   return std::make_unique<TcpTransport>(
-      asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), io, std::move(shm),
-      limits, ctx.logger());
+      asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port)), stream.io,
+      std::move(stream.shared_memory), stream.limits, ctx.logger());
 }
 
 }  // namespace

@@ -89,9 +89,7 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const vgpu::sdk::Sett
   auto port = static_cast<unsigned>(settings.integer("port"));
   if (port == 0) port = VMADDR_PORT_ANY;
   const auto cid = settings.text("cid");
-  const auto io = vgpu::transports::read_io_options(settings);
-  const auto limits = vgpu::transports::read_stream_limits(settings);
-  auto shm = vgpu::transports::read_shared_memory_options(settings);
+  auto stream = vgpu::transports::read_stream_settings(settings);
   unsigned listen_cid = VMADDR_CID_ANY;
   if (cid != "any") {
     try {
@@ -102,8 +100,8 @@ std::unique_ptr<vgpu::sdk::Transport> make_vsock_transport(const vgpu::sdk::Sett
       settings.reject("cid", "'cid' must be 'any' or a number (2 = the host), not '" + cid + "'");
     }
   }
-  return std::make_unique<VsockTransport>(listen_cid, port, io, std::move(shm), limits,
-                                          ctx.logger());
+  return std::make_unique<VsockTransport>(
+      listen_cid, port, stream.io, std::move(stream.shared_memory), stream.limits, ctx.logger());
 }
 
 }  // namespace
