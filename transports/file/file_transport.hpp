@@ -116,10 +116,13 @@ class FileTransport final : public sdk::Transport {
   using SystemTime = std::chrono::system_clock::time_point;
   using SteadyTime = std::chrono::steady_clock::time_point;
 
+  // file_transport.cpp: the thread and the VMs' folders.
   void run();
   void sync_vms();
   Vm* open_vm(std::uint32_t vm_id);
+  // file_recovery.cpp: what a previous run left claimed.
   void recover(Vm& vm);
+  // file_requests.cpp: requests in, refusals out.
   void scan(Vm& vm);
   void scan_compat(Vm& vm);
   void scan_spool(Vm& vm);
@@ -136,6 +139,7 @@ class FileTransport final : public sdk::Transport {
   std::optional<ResolvedVm> check_identity(Vm& vm, const spool::ClaimedIdentity& claimed,
                                            std::string& why);
   void submit(Vm& vm, InFlight request, sdk::SubmitRequest submit);
+  // file_answers.cpp: results out.
   void drain_completions();
   void answer(std::uint32_t vm_id, InFlight request, sdk::JobResult result);
   // Writes the response into the VM's outbox (stage), then renames it into the guest's
