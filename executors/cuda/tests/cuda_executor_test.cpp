@@ -2,8 +2,12 @@
 // GPU. Without a GPU every test is skipped with the reason.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -336,14 +340,38 @@ TEST(CudaFaultInjection, IsOffUnlessConfigured) {
       << "without fault_injection the op does not exist";
 }
 
-// Runs last in this file: a sticky error poisons the device for the whole process. CUDA allows
-// no recovery inside the process (cudaDeviceReset then reports the device busy or unavailable,
-// as seen on the H100 with driver 580), so what the executor guarantees is: the faulting job
-// fails with the CUDA error text, nothing hangs, every later job fails at once with a message
-// that says what happened and what to do, and a rebuild is still tried once.
+// A sticky error poisons the device for the whole process. CUDA allows no recovery inside the
+// process (cudaDeviceReset then reports the device busy or unavailable, as seen on the H100 with
+// driver 580), so what the executor guarantees is: the faulting job fails with the CUDA error
+// text, nothing hangs, every later job fails at once with a message that says what happened and
+// what to do, and a rebuild is still tried once.
+//
+// The test runs in a child process of this test program (the same binary, only this test), so
+// the poisoned context is the child's: every other test passes whether the binary runs them all
+// or CTest runs them one by one.
+constexpr const char* kFaultChildEnv = "VGPU_CUDA_FAULT_CHILD";
+
+void sticky_error_in_this_process();
+
 TEST(CudaZFaultRecovery, AStickyErrorFailsJobsWithClearErrorsAndNothingHangs) {
+  if (std::getenv(kFaultChildEnv)) return sticky_error_in_this_process();
   REQUIRE_GPU();
-  gpu().executor.reset();  // this test poisons every context of the process
+  char self[4096] = {};
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  ASSERT_GT(n, 0);
+  const std::string command =
+      std::string(kFaultChildEnv) + "=1 '" + self + "' --gtest_filter=CudaZFaultRecovery.* 2>&1";
+  FILE* child = ::popen(command.c_str(), "r");
+  ASSERT_NE(child, nullptr);
+  std::string output;
+  char buf[4096];
+  while (std::size_t got = std::fread(buf, 1, sizeof buf, child)) output.append(buf, got);
+  const int status = ::pclose(child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
+}
+
+void sticky_error_in_this_process() {
   auto options = with_slots(2);
   options.ops.fault_injection = true;
   auto ex = make_executor(options);
