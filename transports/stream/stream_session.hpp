@@ -11,12 +11,13 @@
 //   RingSource                  the ring poller's thread, or     rings_ (its own lock); frames
 //   (drain_submit_ring)         the strand after a NUDGE         go to admit() like socket ones
 //
-// The send side (outbox_, writing_, unsent_bytes_, tags_in_flight_, and the socket's descriptor
-// for direct writes) is guarded by send_mutex_. A result is written straight from the thread that
-// delivers it when nothing else is being written (OutgoingFrame::write_without_blocking): handing
-// it to the I/O thread would wake that thread, which at a probe's pace costs more than the write
-// itself. What cannot be written at once is queued, and the strand's write_next() finishes it.
-// closed_ is atomic and set under send_mutex_, so no thread writes to a closed descriptor.
+// The send side (the outbox, tags in flight, whether a write is under way, and the socket's
+// descriptor for direct writes) can only be reached with its lock held (Guarded<SendSide>). A
+// result is written straight from the thread that delivers it when nothing else is being written
+// (OutgoingFrame::write_without_blocking): handing it to the I/O thread would wake that thread,
+// which at a probe's pace costs more than the write itself. What cannot be written at once is
+// queued, and the strand's write_next() finishes it. closed_ is atomic and set with the send lock
+// held, so no thread writes to a closed descriptor.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -30,6 +31,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "guarded.hpp"
 #include "outgoing_frame.hpp"
 #include "ring_poller.hpp"
 #include "session_rings.hpp"
@@ -104,8 +106,7 @@ class StreamSession : public sdk::ReplyChannel,
     {
       // The tag is free again before its RESULT can reach the client, so the client may reuse it
       // as soon as it reads the RESULT.
-      std::lock_guard lock(send_mutex_);
-      tags_in_flight_.erase(tag);
+      send_.lock()->tags_in_flight.erase(tag);
     }
     // Outputs already in the client's shared memory: only their sizes travel.
     const bool placed = !r.placed_sizes.empty();
@@ -172,6 +173,11 @@ class StreamSession : public sdk::ReplyChannel,
   static constexpr std::chrono::milliseconds kRetryInterval{5};
 
   using Outgoing = OutgoingFrame;
+  struct SendSide {
+    std::deque<Outgoing> outbox;                       // frames waiting for the socket
+    std::unordered_set<std::uint64_t> tags_in_flight;  // SUBMITted, RESULT not yet sent
+    bool writing = false;  // an asynchronous write owns the socket's writing side
+  };
 
   void deliver_checked(std::uint64_t tag, sdk::JobResult r, bool placed) {
     wire::ResultMeta meta{static_cast<std::uint16_t>(r.status),
@@ -186,10 +192,12 @@ class StreamSession : public sdk::ReplyChannel,
                                      wire::total_size(r.outputs), placed ? wire::kFlagShared : 0);
     // A RESULT without data goes through the result ring when the client has one and it fits.
     if (r.outputs.empty()) {
-      std::unique_lock lock(send_mutex_);
+      // Under the send lock: after a close nothing is pushed, and the ring and the socket see
+      // results in the order they were delivered.
+      auto send_side = send_.lock();
       if (closed_) return;
       if (auto client_sleeps = rings_.try_push_result(prefix)) {
-        lock.unlock();
+        send_side.unlock();
         if (*client_sleeps) send({wire::empty_frame(wire::FrameType::nudge, 0), {}});
         return;
       }
@@ -452,8 +460,7 @@ class StreamSession : public sdk::ReplyChannel,
   // A whole SUBMIT, its inline inputs read: to the core, or refused alone.
   void admit(std::uint64_t tag, wire::Submit submit, std::vector<sdk::Buffer> inputs) {
     {
-      std::lock_guard lock(send_mutex_);
-      if (!tags_in_flight_.insert(tag).second)
+      if (!send_.lock()->tags_in_flight.insert(tag).second)
         throw wire::WireError("tag " + std::to_string(tag) +
                               " is still in flight on this connection (a tag may be reused only "
                               "after its RESULT)");
@@ -491,53 +498,52 @@ class StreamSession : public sdk::ReplyChannel,
   // Any thread. Writes at once when the socket is idle, else queues behind the write under way;
   // what waits is counted as unsent against the connection and its VM.
   void send(Outgoing out) {
-    std::unique_lock lock(send_mutex_);
+    auto send_side = send_.lock();
     if (closed_) return;
-    // Holding send_mutex_ with no asynchronous write under way: nobody else writes the socket.
-    if (!writing_ && out.write_without_blocking(socket_.native_handle())) return;
-    count_unsent(out);
-    outbox_.push_back(std::move(out));
-    if (writing_) return;
-    writing_ = true;
-    lock.unlock();
+    // Holding the send lock with no asynchronous write under way: nobody else writes the socket.
+    if (!send_side->writing && out.write_without_blocking(socket_.native_handle())) return;
+    count_unsent(*send_side, out);
+    send_side->outbox.push_back(std::move(out));
+    if (send_side->writing) return;
+    send_side->writing = true;
+    send_side.unlock();
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->write_next(); });
   }
 
-  // Holds send_mutex_.
-  void count_unsent(Outgoing& out) {
+  // Takes the send side to show its lock is held.
+  void count_unsent(SendSide&, Outgoing& out) {
     const std::size_t total = out.total_bytes();
     out.counted = total - std::min(total, out.sent);
     unsent_bytes_ += out.counted;
     if (vm_id_) guards_.unsent.take(*vm_id_, out.counted);
   }
-  // Holds send_mutex_.
-  void uncount_unsent(const Outgoing& out) {
+  void uncount_unsent(SendSide&, const Outgoing& out) {
     unsent_bytes_ -= std::min(unsent_bytes_.load(), out.counted);
     if (vm_id_) guards_.unsent.give_back(*vm_id_, out.counted);
   }
 
   // I/O thread: writes the front of the queue, then the next, until it is empty.
   void write_next() {
-    std::unique_lock lock(send_mutex_);
+    auto send_side = send_.lock();
     if (closed_) return;
-    if (outbox_.empty()) {
-      writing_ = false;
-      lock.unlock();
+    if (send_side->outbox.empty()) {
+      send_side->writing = false;
+      send_side.unlock();
       close_if_flushed();
       return;
     }
-    // Only this thread removes entries, and others only append: the front stays put.
-    const Outgoing& out = outbox_.front();
-    lock.unlock();
-    gather_ = out.unsent();
+    // The buffers point into the front frame, which stays put until the write completes: only
+    // this thread removes frames, and others only append (a deque keeps its elements in place).
+    gather_ = send_side->outbox.front().unsent();
+    send_side.unlock();
     asio::async_write(socket_, gather_,
                       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                         if (ec) return self->close();
                         {
-                          std::lock_guard lock(self->send_mutex_);
-                          if (!self->outbox_.empty()) {
-                            self->uncount_unsent(self->outbox_.front());
-                            self->outbox_.pop_front();
+                          auto send_side = self->send_.lock();
+                          if (!send_side->outbox.empty()) {
+                            self->uncount_unsent(*send_side, send_side->outbox.front());
+                            send_side->outbox.pop_front();
                           }
                         }
                         self->write_next();
@@ -547,10 +553,7 @@ class StreamSession : public sdk::ReplyChannel,
   // I/O thread: closes once a closing session has nothing left to write.
   void close_if_flushed() {
     if (!closing_) return;
-    {
-      std::lock_guard lock(send_mutex_);
-      if (writing_) return;
-    }
+    if (send_.lock()->writing) return;
     close();
   }
 
@@ -558,15 +561,15 @@ class StreamSession : public sdk::ReplyChannel,
     {
       // Under the lock: a thread writing directly must never see the descriptor closed (or
       // reused by a new connection) half-way.
-      std::lock_guard lock(send_mutex_);
+      auto send_side = send_.lock();
       if (closed_.exchange(true)) return;
       boost::system::error_code ignored;
       socket_.shutdown(Socket::shutdown_both, ignored);
       socket_.close(ignored);
       // Results nobody will read go now, and so does what they counted against the VM.
-      for (const auto& out : outbox_) uncount_unsent(out);
-      outbox_.clear();
-      tags_in_flight_.clear();
+      for (const auto& out : send_side->outbox) uncount_unsent(*send_side, out);
+      send_side->outbox.clear();
+      send_side->tags_in_flight.clear();
     }
     watchdog_.cancel();
     retry_.cancel();
@@ -614,14 +617,11 @@ class StreamSession : public sdk::ReplyChannel,
   std::shared_ptr<sdk::SharedRegion> region_;  // the VM's, when granted at HELLO
   SessionRings rings_;                         // when granted at HELLO too
 
-  // outbox_, writing_, unsent_bytes_, tags_in_flight_, and the socket's descriptor for direct
-  // writes.
-  mutable std::mutex send_mutex_;
-  std::deque<Outgoing> outbox_;
-  std::atomic<std::size_t> unsent_bytes_{0};          // written under send_mutex_, read without it
-  std::unordered_set<std::uint64_t> tags_in_flight_;  // SUBMITted, RESULT not yet sent
-  bool writing_ = false;  // the I/O thread owns the socket's writing side
-  std::vector<asio::const_buffer> gather_;
+  // The send side, reachable only with its lock held (guarded.hpp). The lock also keeps the
+  // socket's descriptor from closing under a thread that writes to it directly.
+  Guarded<SendSide> send_;
+  std::atomic<std::size_t> unsent_bytes_{0};  // changed with the send lock held, read without it
+  std::vector<asio::const_buffer> gather_;    // the write under way's buffers (strand)
   bool closing_ = false;
   std::atomic<bool> closed_{false};
 };

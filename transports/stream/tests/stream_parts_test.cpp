@@ -6,8 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+#include <vector>
+
 #include "auth_throttle.hpp"
 #include "byte_ledger.hpp"
+#include "guarded.hpp"
 #include "outgoing_frame.hpp"
 
 using namespace vgpu::transports;
@@ -73,4 +77,24 @@ TEST(OutgoingFrame, WritesWhatTheSocketTakesAndStopsWhenFull) {
   EXPECT_LT(big.sent, big.total_bytes());
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+TEST(Guarded, EveryAccessHoldsTheLock) {
+  struct Counts {
+    long a = 0, b = 0;  // kept equal by every holder
+  };
+  Guarded<Counts> counts;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        auto c = counts.lock();
+        ++c->a;
+        ++c->b;
+      }
+    });
+  for (auto& t : threads) t.join();
+  auto c = counts.lock();
+  EXPECT_EQ(c->a, 80000);
+  EXPECT_EQ(c->b, 80000);
 }
