@@ -8,7 +8,7 @@
 //   - optional roles are separate small interfaces the core looks for (dynamic_cast) on the
 //     object a plugin made, as FlowControl is for a ReplyChannel;
 //   - the structs that cross the boundary (Job, Tenant, JobResult, SlotInfo, ...) keep their
-//     layout; sdk/tests/abi_layout_test.cpp pins it against the last frozen SDK. New facts reach
+//     layout; tests/sdk_compat pins it against the frozen ABI 5 headers. New facts reach
 //     plugins through new methods, never through new fields.
 // A change that cannot follow these rules is the next major version.
 #pragma once
