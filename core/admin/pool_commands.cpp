@@ -158,6 +158,9 @@ int status(Admin& a) {
               m.value("running_total", nlohmann::json()).dump().c_str(),
               m.value("slots", nlohmann::json()).dump().c_str(),
               m.value("dispatched_total", nlohmann::json()).dump().c_str());
+  std::printf("  policy %s (changed %s time(s) since start, by reloads)\n",
+              m.value("policy_name", std::string("?")).c_str(),
+              m.value("policy_changes", nlohmann::json()).dump().c_str());
   return kOk;
 }
 

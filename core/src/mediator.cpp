@@ -1,5 +1,6 @@
 #include "mediator.hpp"
 
+#include "config_diff.hpp"
 #include "isolation/process_executor.hpp"
 #include "vgpu/protocol/wire.hpp"
 #include "vgpu/sdk/ops.hpp"
@@ -128,7 +129,7 @@ void Mediator::start() {
   log_.info("executor " + info.name + " on " + info.device + ", " + std::to_string(info.slots) +
             " slots; policy " + config_.policy.name);
   scheduler_ = std::make_unique<Scheduler>(
-      *policy_, *executor_,
+      *policy_, config_.policy.name, *executor_,
       SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_);
   scheduler_->start();
   started_ = true;
@@ -170,6 +171,42 @@ void Mediator::reload_identities() {
     db_reload_requested_ = true;
   }
   db_wake_.notify_all();
+}
+
+void Mediator::reload_config(const MediatorConfig& next) {
+  if (!started_ || stopped_) return;
+  const auto restart = changes_needing_restart(config_, next);
+  if (!restart.empty()) {
+    std::string list;
+    for (const auto& what : restart) list += (list.empty() ? "" : ", ") + what;
+    log_.warn("reload: changed " + list + ": takes effect after a restart (kept as running)");
+  }
+  if (!policy_changed(config_, next)) {
+    log_.info("reload: the policy and its settings are unchanged");
+    return;
+  }
+  const auto& spec = next.policy;
+  const std::string what = "policy '" + spec.name + "'";
+  PluginInstance<sdk::Policy> replacement;
+  try {
+    replacement.library = loader_.load(sdk::PluginKind::policy, spec.name);
+    replacement.context = context_for(what);
+    replacement.object = replacement.library->make_policy(spec.settings, *replacement.context);
+  } catch (const sdk::ConfigError& e) {
+    log_.error("reload: the policy was not changed: " +
+               located(next.source, e.line(), e.column(), what + ": " + e.what()));
+    return;
+  } catch (const std::exception& e) {
+    log_.error("reload: the policy was not changed: " + std::string(e.what()));
+    return;
+  }
+  const std::size_t moved = scheduler_->replace_policy(*replacement.object, spec.name);
+  // The scheduler no longer uses the old policy: it goes now (its library with it, unless shared).
+  log_loaded(*replacement.library, what);
+  policy_ = std::move(replacement);
+  log_.info("reload: policy " + config_.policy.name + " -> " + spec.name + ", " +
+            std::to_string(moved) + " queued jobs moved to it in their order");
+  config_.policy = spec;
 }
 
 // Polls the DB's data_version (cheap: no query of the tables) and reloads when another program

@@ -36,6 +36,12 @@ class Mediator final : public sdk::Sink {
   void stop();
   // Re-reads the config DB now (SIGHUP).
   void reload_identities();
+  // Applies a configuration read again (SIGHUP): a changed policy or policy setting takes effect
+  // at once, queued jobs moving to the new policy in their order, no connection or job dropped.
+  // Other changes are logged as needing a restart. A policy that cannot be made (a bad setting,
+  // a missing plugin) is logged with its position, and the running one stays. Call from one
+  // thread at a time, after start().
+  void reload_config(const MediatorConfig& next);
 
   std::vector<std::string> endpoints() const;
   std::string executor_name() const;

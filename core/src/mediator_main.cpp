@@ -112,6 +112,18 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
+      // The configuration file first (the policy may change), then the config DB.
+      if (!config_path.empty()) {
+        spdlog::info("SIGHUP: reading {} again", config_path);
+        try {
+          auto next = load_config_file(config_path);
+          if (!db_override.empty()) next.db_path = db_override;
+          if (!admin_override.empty()) next.admin_socket = admin_override;
+          mediator.reload_config(next);
+        } catch (const ConfigFileError& e) {
+          spdlog::error("reload: the configuration was not changed: {}", e.what());
+        }
+      }
       spdlog::info("SIGHUP: reloading the config DB");
       mediator.reload_identities();
       continue;

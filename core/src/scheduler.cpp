@@ -6,9 +6,13 @@
 
 namespace vgpu::core {
 
-Scheduler::Scheduler(sdk::Policy& policy, sdk::Executor& executor, SchedulerLimits limits,
-                     sdk::Logger& log)
-    : policy_(policy), executor_(executor), limits_(limits), log_(log) {
+Scheduler::Scheduler(sdk::Policy& policy, std::string policy_name, sdk::Executor& executor,
+                     SchedulerLimits limits, sdk::Logger& log)
+    : policy_(&policy),
+      policy_name_(std::move(policy_name)),
+      executor_(executor),
+      limits_(limits),
+      log_(log) {
   const auto info = executor.info();
   executor_name_ = info.name;
   total_slots_ = free_slots_ = std::max(1u, info.slots);
@@ -73,6 +77,13 @@ nlohmann::json Scheduler::stats() {
   return answer.get();
 }
 
+std::size_t Scheduler::replace_policy(sdk::Policy& next, std::string name) {
+  auto done = std::make_shared<std::promise<std::size_t>>();
+  auto moved = done->get_future();
+  post(ReplacePolicy{&next, std::move(name), std::move(done)}, Inbox::Poster::may_take_turn);
+  return moved.get();
+}
+
 void Scheduler::begin_shutdown() {
   auto done = std::make_shared<std::promise<void>>();
   auto finished = done->get_future();
@@ -135,7 +146,7 @@ void Scheduler::handle(Submit& e) {
   stats_.enqueued(job.tenant);
   const auto* flow = dynamic_cast<const sdk::FlowControl*>(e.channel.get());
   jobs_.emplace(job.id, Entry{e.job, e.channel, e.channel.get(), flow});
-  policy_.enqueue(std::move(e.job));
+  policy_->enqueue(std::move(e.job));
 }
 
 void Scheduler::handle(Cancel& e) {
@@ -186,7 +197,8 @@ void Scheduler::handle(Completed& e) {
     --running_;
   }
   idle_changed_.notify_all();
-  policy_.completed(*entry.job, e.usage);
+  // A job the previous policy chose is not this one's to account for.
+  if (entry.dispatched_by == policy_generation_) policy_->completed(*entry.job, e.usage);
   stats_.finished(entry.job->tenant, e.ok);
   forget(e.id);
 }
@@ -198,12 +210,14 @@ void Scheduler::handle(StatsRequest& e) {
   out["slots"] = total_slots_;
   out["dispatched_total"] = dispatch_sequence_;
   out["executor"] = executor_name_;
+  out["policy_name"] = policy_name_;
+  out["policy_changes"] = policy_generation_ - 1;
   out["tracked_jobs"] = jobs_.size();
   out["held_for_admission"] = held_.size();
   out["parked_for_unread_results"] = parked_.size();
   out["connections_with_jobs"] = by_channel_.size();
   nlohmann::json policy = nlohmann::json::object();
-  for (const auto& s : policy_.stats()) policy[s.name] = s.value;
+  for (const auto& s : policy_->stats()) policy[s.name] = s.value;
   out["policy"] = policy;
   out["shutting_down"] = shutting_down_;
   e.reply->set_value(std::move(out));
@@ -225,6 +239,39 @@ void Scheduler::handle(Shutdown& e) {
   log_.info("shutdown: " + std::to_string(queued.size()) + " queued jobs failed, " +
             std::to_string(total_slots_ - free_slots_) + " running jobs finishing");
   e.done->set_value();
+}
+
+void Scheduler::handle(ReplacePolicy& e) {
+  // The jobs the policy holds: queued, not running, not already taken out of it (held for
+  // admission, parked for unread results). Job ids grow with arrival, so sorted ids are the
+  // order they came in.
+  std::vector<sdk::JobId> queued;
+  for (const auto& [id, entry] : jobs_) {
+    if (entry.running) continue;
+    const auto taken = [id = id](const sdk::JobPtr& j) { return j->id == id; };
+    if (std::any_of(held_.begin(), held_.end(), taken) ||
+        std::any_of(parked_.begin(), parked_.end(), taken))
+      continue;
+    queued.push_back(id);
+  }
+  std::sort(queued.begin(), queued.end());
+  std::size_t moved = 0;
+  for (sdk::JobId id : queued) {
+    if (sdk::JobPtr job = policy_->cancel(id)) {
+      e.next->enqueue(std::move(job));
+      ++moved;
+    } else {
+      log_.error("policy " + policy_name_ + " did not give back queued job " + std::to_string(id) +
+                 " when it was replaced");
+    }
+  }
+  if (policy_->pending() != 0)
+    log_.error("policy " + policy_name_ + " still holds " + std::to_string(policy_->pending()) +
+               " jobs after handing over every queued one");
+  policy_ = e.next;
+  policy_name_ = std::move(e.name);
+  ++policy_generation_;
+  e.done->set_value(moved);
 }
 
 void Scheduler::dispatch_free_slots() {
@@ -273,7 +320,7 @@ sdk::JobPtr Scheduler::next_admissible_job() {
   for (int level = 0; level < sdk::kPriorityLevels; ++level)
     slot.admits[level] = level_running_[level] < level_limit_[level];
   while (held_.size() < total_slots_) {
-    sdk::JobPtr job = policy_.dispatch(slot);
+    sdk::JobPtr job = policy_->dispatch(slot);
     if (!job) return nullptr;
     auto it = jobs_.find(job->id);
     if (it == jobs_.end() || it->second.running) {
@@ -311,7 +358,7 @@ bool Scheduler::take_from_waiting_lists(sdk::JobId id) {
     parked_.erase(parked);
     return true;
   }
-  return policy_.cancel(id) != nullptr;
+  return policy_->cancel(id) != nullptr;
 }
 
 void Scheduler::launch(sdk::JobPtr job) {
@@ -327,6 +374,7 @@ void Scheduler::launch(sdk::JobPtr job) {
     return;
   }
   entry.running = true;
+  entry.dispatched_by = policy_generation_;
   entry.started = now;
   entry.sequence = ++dispatch_sequence_;
   detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered

@@ -32,7 +32,9 @@ struct SchedulerLimits {
 
 class Scheduler {
  public:
-  Scheduler(sdk::Policy& policy, sdk::Executor& executor, SchedulerLimits limits, sdk::Logger& log);
+  // `policy_name` is for the statistics.
+  Scheduler(sdk::Policy& policy, std::string policy_name, sdk::Executor& executor,
+            SchedulerLimits limits, sdk::Logger& log);
   ~Scheduler();
 
   void start();
@@ -41,6 +43,11 @@ class Scheduler {
   void cancel(const sdk::ReplyChannel* channel, std::uint64_t client_tag);
   void disconnected(const sdk::ReplyChannel* channel);
   nlohmann::json stats();  // waits for the scheduler thread to answer
+  // Hands every queued job to `next`, in arrival order, and makes it the policy; jobs already
+  // chosen (running, held for admission, parked) stay as they are, and the old policy hears no
+  // more of them. Returns once the old policy is no longer used (the caller may destroy it): the
+  // number of jobs moved. Call only while the scheduler runs and before begin_shutdown().
+  std::size_t replace_policy(sdk::Policy& next, std::string name);
 
   // Refuses new jobs and fails every queued one with shutting_down; running jobs go on.
   void begin_shutdown();
@@ -56,6 +63,7 @@ class Scheduler {
     const sdk::ReplyChannel* key = nullptr;      // by_channel_ key while queued
     const sdk::FlowControl* flow = nullptr;      // the channel's, when it has flow control
     bool running = false;
+    std::uint64_t dispatched_by = 0;  // the policy generation that chose it
     sdk::Clock::time_point started{};
     std::uint64_t sequence = 0;
   };
@@ -83,7 +91,13 @@ class Scheduler {
   struct Shutdown {
     std::shared_ptr<std::promise<void>> done;
   };
-  using Event = std::variant<Submit, Cancel, Disconnect, Completed, StatsRequest, Shutdown>;
+  struct ReplacePolicy {
+    sdk::Policy* next;
+    std::string name;
+    std::shared_ptr<std::promise<std::size_t>> done;
+  };
+  using Event =
+      std::variant<Submit, Cancel, Disconnect, Completed, StatsRequest, Shutdown, ReplacePolicy>;
 
   using Inbox = SchedulerInbox<Event>;
   void post(Event e, Inbox::Poster poster);
@@ -97,6 +111,7 @@ class Scheduler {
   void handle(Completed& e);
   void handle(StatsRequest& e);
   void handle(Shutdown& e);
+  void handle(ReplacePolicy& e);
   void dispatch_free_slots();
   // The next job to start: a held job whose level now has room, else the policy's choice (held
   // back when its level is at the executor's admission limit). Null when nothing can start.
@@ -117,7 +132,9 @@ class Scheduler {
   void detach_from_channel(Entry& entry);
   void log_stats();
 
-  sdk::Policy& policy_;
+  sdk::Policy* policy_;  // the turn holder's; replaced by ReplacePolicy
+  std::string policy_name_;
+  std::uint64_t policy_generation_ = 1;
   sdk::Executor& executor_;
   SchedulerLimits limits_;
   sdk::Logger& log_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "cpu_executor.hpp"
+#include "fifo_policy.hpp"
 #include "strict_priority_policy.hpp"
 
 using namespace vgpu;
@@ -67,7 +68,7 @@ class SchedulerTest : public ::testing::Test {
   NullLog log_;
   policies::StrictPriorityPolicy policy_;
   executors::CpuExecutor executor_{1};
-  core::Scheduler scheduler_{policy_, executor_, {}, log_};
+  core::Scheduler scheduler_{policy_, "test", executor_, {}, log_};
   std::shared_ptr<RecordingChannel> channel_ = std::make_shared<RecordingChannel>();
   sdk::JobId next_id_ = 1;
 
@@ -248,7 +249,7 @@ class AdmissionTest : public SchedulerTest, public ::testing::WithParamInterface
   AdmissionLimitedExecutor limited_;
   IgnoresAdmission ignoring_;
   sdk::Policy& policy() { return GetParam() ? static_cast<sdk::Policy&>(policy_) : ignoring_; }
-  core::Scheduler admitting_{policy(), limited_, {}, log_};
+  core::Scheduler admitting_{policy(), "test", limited_, {}, log_};
   void SetUp() override {
     SchedulerTest::SetUp();
     admitting_.start();
@@ -362,7 +363,7 @@ class SchedulerThreads : public ::testing::Test {
   NullLog log_;
   policies::StrictPriorityPolicy policy_;
   LockingExecutor executor_;
-  core::Scheduler scheduler_{policy_, executor_, {}, log_};
+  core::Scheduler scheduler_{policy_, "test", executor_, {}, log_};
   std::shared_ptr<RecordingChannel> channel_ = std::make_shared<RecordingChannel>();
 };
 
@@ -383,4 +384,30 @@ TEST_F(SchedulerThreads, AnExecutorAnsweringUnderItsOwnLockNeverDeadlocksTheSche
   EXPECT_EQ(results.size(), kJobs);
   for (auto& [tag, r] : results) EXPECT_EQ(r.status, sdk::Status::ok) << tag;
   EXPECT_TRUE(scheduler_.wait_idle(5s));
+}
+
+// The policy is replaced while jobs wait: each queued job moves to the new policy in its arrival
+// order, nothing is lost or run twice, the running job finishes, and from then on the new policy
+// decides (FIFO here: low before high, as they came).
+TEST_F(SchedulerTest, ReplacingThePolicyMovesQueuedJobsInArrivalOrder) {
+  scheduler_.submit(job(100, 0, "spin", "150000"), channel_, 100);  // occupies the one worker
+  std::this_thread::sleep_for(30ms);
+  for (std::uint64_t t = 1; t <= 3; ++t) scheduler_.submit(job(t, 0), channel_, 100);
+  for (std::uint64_t t = 11; t <= 13; ++t) scheduler_.submit(job(t, 2), channel_, 100);
+  static policies::FifoPolicy fifo;  // outlives the scheduler, which keeps using it
+  EXPECT_EQ(scheduler_.replace_policy(fifo, "fifo"), 6u);
+  EXPECT_EQ(policy_.pending(), 0u) << "the old policy gave everything back";
+  scheduler_.submit(job(21, 2), channel_, 100);
+  auto results = channel_->wait_for(8);
+  ASSERT_EQ(results.size(), 8u);
+  std::vector<std::uint64_t> order;
+  for (auto& [tag, r] : results) {
+    EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+    order.push_back(tag);
+  }
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{100, 1, 2, 3, 11, 12, 13, 21}));
+  const auto stats = scheduler_.stats();
+  EXPECT_EQ(stats["policy_name"], "fifo");
+  EXPECT_EQ(stats["policy_changes"], 1);
+  EXPECT_EQ(stats["queued_total"], 0);
 }

@@ -53,14 +53,16 @@ class Policy {
   virtual JobPtr dispatch(const SlotInfo& slot) = 0;
 
   // completed: a job this policy dispatched has finished, whatever its status; `usage` is what
-  // it cost (wall and device time), for fair-share accounting. The job is read-only and gone
+  // it cost (wall and device time), for fair-share accounting. Never called for a job another
+  // policy dispatched before this one replaced it. The job is read-only and gone
   // after the call.
   // Optional: the default ignores it.
   virtual void completed(const Job& job, const Usage& usage) {}
 
-  // cancel: the job's client withdrew it, its connection closed, or the mediator is shutting
-  // down. Return the job and forget it, or nullptr when it is not queued here (unknown, or
-  // already dispatched).
+  // cancel: the job's client withdrew it, its connection closed, the mediator is shutting down,
+  // or the operator replaced this policy at run time (then every queued job is cancelled here,
+  // in arrival order, and enqueued into the new policy). Return the job and forget it, or
+  // nullptr when it is not queued here (unknown, or already dispatched).
   // Required.
   virtual JobPtr cancel(JobId id) = 0;
 
