@@ -123,6 +123,8 @@ int main(int argc, char** argv) {
   weight_p->add_option("pool", pool, "pool name")->required();
   weight_p->add_option("weight", weight, "> 0")->required();
   auto* stat = app.add_subcommand("status", "overview, with the running mediator's queues");
+  auto* running = app.add_subcommand(
+      "running-config", "the running mediator's configuration, with the policy of the last reload");
   add_json(stat);
   auto* token = app.add_subcommand("issue-token", "create a VM's secret token (printed once)");
   token->add_option("vm", vm, "UUID or name")->required();
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
     if (*remove_p) return remove_pool(a, pool);
     if (*weight_p) return set_pool_weight(a, pool, weight);
     if (*stat) return status(a);
+    if (*running) return running_config(a);
     if (*token) return issue_token(a, vm, false);
     if (*rotate_t) return issue_token(a, vm, true);
     if (*apply_c) return apply(a, vm, rotate);

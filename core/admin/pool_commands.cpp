@@ -164,4 +164,24 @@ int status(Admin& a) {
   return kOk;
 }
 
+int running_config(Admin& a) {
+  std::string why;
+  auto live = live_figures(a.admin_socket, why);
+  if (!live || !live->contains("running_config"))
+    throw Refused("the mediator is not reachable at " + a.admin_socket + " (" +
+                  (live ? std::string("it does not report its configuration") : why) + ")");
+  if (a.json) {
+    std::cout << nlohmann::json{{"source", live->value("config_source", std::string())},
+                                {"yaml", (*live)["running_config"]}}
+                     .dump(2)
+              << "\n";
+    return kOk;
+  }
+  std::cout << "# running configuration of the mediator at " << a.admin_socket << " (from "
+            << live->value("config_source", std::string("?"))
+            << "; the policy as the last reload left it)\n"
+            << (*live)["running_config"].get<std::string>();
+  return kOk;
+}
+
 }  // namespace vgpu::admin

@@ -206,6 +206,7 @@ void Mediator::reload_config(const MediatorConfig& next) {
   policy_ = std::move(replacement);
   log_.info("reload: policy " + config_.policy.name + " -> " + spec.name + ", " +
             std::to_string(moved) + " queued jobs moved to it in their order");
+  std::lock_guard lock(policy_spec_mutex_);
   config_.policy = spec;
 }
 
@@ -246,8 +247,25 @@ std::string Mediator::executor_name() const {
   return executor_->info().name;
 }
 
+std::string Mediator::running_config() const {
+  YAML::Node root;
+  try {
+    root = YAML::Load(config_.text);
+  } catch (const YAML::Exception&) {
+    root = YAML::Node(YAML::NodeType::Map);  // it loaded at start; this cannot fail
+  }
+  if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+  {
+    std::lock_guard lock(policy_spec_mutex_);
+    root["policy"] = YAML::Clone(config_.policy.settings);
+  }
+  return YAML::Dump(root) + "\n";
+}
+
 nlohmann::json Mediator::stats_json() {
   auto out = scheduler_ ? scheduler_->stats() : nlohmann::json::object();
+  out["config_source"] = config_.source;
+  out["running_config"] = running_config();
   out["metrics"] = metrics_.to_json();
   out["registered_vms"] = directory_.size();
   return out;

@@ -44,6 +44,9 @@ class Mediator final : public sdk::Sink {
   void reload_config(const MediatorConfig& next);
 
   std::vector<std::string> endpoints() const;
+  // The configuration as it runs: the file as loaded at start, with the policy entry a reload
+  // applied since (other changes wait for a restart), as YAML.
+  std::string running_config() const;
   std::string executor_name() const;
   nlohmann::json stats_json();
 
@@ -65,6 +68,7 @@ class Mediator final : public sdk::Sink {
   void watch_db();
 
   MediatorConfig config_;
+  mutable std::mutex policy_spec_mutex_;  // config_.policy: replaced by reloads, read by status
   SpdLogger log_{""};
   sdk::LogLimiter auth_log_;  // refused HELLOs: a guest can cause them at will
   std::vector<std::unique_ptr<SpdLogger>> plugin_logs_;

@@ -83,6 +83,14 @@ TEST(Reload, APolicyChangeUnderLoadDropsNoConnectionAndNoJob) {
   EXPECT_NE(status.output.find("policy round_robin (changed 1 time(s) since start"),
             std::string::npos)
       << status.output;
+  const auto running =
+      run_command(program("vgpu-admin").string() + " --db " + m.db().string() + " --admin-socket " +
+                  (m.dir() / "admin.sock").string() + " running-config");
+  EXPECT_EQ(running.exit_code, 0) << running.output;
+  for (const char* expected : {"plugin: round_robin", "aging_ms: 50", "plugin: tcp", "plugin: cpu"})
+    EXPECT_NE(running.output.find(expected), std::string::npos) << expected << "\n"
+                                                                << running.output;
+  EXPECT_EQ(running.output.find("strict_priority"), std::string::npos) << running.output;
 }
 
 TEST(Reload, ABadPolicySettingKeepsTheRunningPolicy) {
@@ -103,6 +111,8 @@ TEST(Reload, OtherChangesAreReportedAsNeedingARestart) {
   ASSERT_TRUE(eventually([&] {
     return log_has(m, "reload: changed executors: takes effect after a restart");
   })) << m.log();
+  // The running configuration still says what runs: one worker.
+  EXPECT_NE(m.stats()["running_config"].get<std::string>().find("workers: 1"), std::string::npos);
   EXPECT_TRUE(log_has(m, "the policy and its settings are unchanged"));
   auto c = connect_as(m, "a");
   EXPECT_EQ(c.run("noop", {}).status, sdk::Status::ok);
