@@ -30,9 +30,9 @@
 #include "qom/object.h"
 #include "sysemu/hostmem.h"
 
-/* The register map shared with the guest library: guest/include/vgpu/stub_registers.h in the
- * vgpu tree, copied beside this file as vgpu/stub_registers.h by install-into-qemu.sh, so this
- * include names the same path in both trees. */
+/* The register map shared with the guest library: guest/include/vgpu/stub_registers.h in
+ * the vgpu tree, copied beside this file as vgpu/stub_registers.h by
+ * install-into-qemu.sh, so this include names the same path in both trees. */
 #include "vgpu/stub_registers.h"
 
 #define TYPE_VGPU_STUB "vgpu-stub"

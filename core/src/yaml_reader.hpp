@@ -38,8 +38,9 @@ class YamlReader {
   T get_in_range(const std::string& key, const T& fallback, const T& lo, const T& hi) {
     T value = get<T>(key, fallback);
     if (value < lo || value > hi) {
-      throw config_error_at(node_[key].Mark(), "'" + key + "' must be between " + std::to_string(lo) +
-                                               " and " + std::to_string(hi));
+      throw config_error_at(
+          node_[key].Mark(),
+          "'" + key + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi));
     }
     return value;
   }
@@ -49,7 +50,8 @@ class YamlReader {
     if (!node_ || !node_.IsMap()) return;
     for (const auto& kv : node_) {
       auto key = kv.first.as<std::string>();
-      if (!seen_.count(key)) throw config_error_at(kv.first.Mark(), "unknown setting '" + key + "'");
+      if (!seen_.count(key))
+        throw config_error_at(kv.first.Mark(), "unknown setting '" + key + "'");
     }
   }
 

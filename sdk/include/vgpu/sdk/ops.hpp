@@ -32,7 +32,9 @@ using protocol::kSaxpy;
 using protocol::kSpin;
 using protocol::kVectorAdd;
 
-inline const std::vector<std::string>& builtin_names() { return protocol::builtin_op_names(); }
+inline const std::vector<std::string>& builtin_names() {
+  return protocol::builtin_op_names();
+}
 
 // Thrown by op parsing: becomes a bad_request result naming what was wrong.
 class OpError : public std::runtime_error {
