@@ -51,21 +51,22 @@ std::unique_ptr<sdk::Executor> Mediator::start_isolated_executor(const PluginSpe
   }
 }
 
+PluginInstance<sdk::Policy> Mediator::make_policy(const PluginSpec& spec) {
+  const std::string what = "policy '" + spec.name + "'";
+  PluginInstance<sdk::Policy> policy;
+  policy.library = loader_.load(sdk::PluginKind::policy, spec.name);
+  policy.context = context_for(what);
+  policy.object = policy.library->make_policy(spec.settings, *policy.context);
+  log_loaded(*policy.library, what);
+  return policy;
+}
+
 void Mediator::build() {
   if (built_) return;
-  // Policy.
-  {
-    const auto& spec = config_.policy;
-    const std::string what = "policy '" + spec.name + "'";
-    auto lib = loader_.load(sdk::PluginKind::policy, spec.name);
-    policy_.context = context_for(what);
-    try {
-      policy_.object = lib->make_policy(spec.settings, *policy_.context);
-    } catch (const sdk::ConfigError& e) {
-      config_error(what, e);
-    }
-    log_loaded(*lib, what);
-    policy_.library = std::move(lib);
+  try {
+    policy_ = make_policy(config_.policy);
+  } catch (const sdk::ConfigError& e) {
+    config_error("policy '" + config_.policy.name + "'", e);
   }
   // Executors: the first that can start is used, the rest are fallbacks.
   std::string tried;
@@ -186,15 +187,13 @@ void Mediator::reload_config(const MediatorConfig& next) {
     return;
   }
   const auto& spec = next.policy;
-  const std::string what = "policy '" + spec.name + "'";
   PluginInstance<sdk::Policy> replacement;
   try {
-    replacement.library = loader_.load(sdk::PluginKind::policy, spec.name);
-    replacement.context = context_for(what);
-    replacement.object = replacement.library->make_policy(spec.settings, *replacement.context);
+    replacement = make_policy(spec);
   } catch (const sdk::ConfigError& e) {
-    log_.error("reload: the policy was not changed: " +
-               located(next.source, e.line(), e.column(), what + ": " + e.what()));
+    log_.error(
+        "reload: the policy was not changed: " +
+        located(next.source, e.line(), e.column(), "policy '" + spec.name + "': " + e.what()));
     return;
   } catch (const std::exception& e) {
     log_.error("reload: the policy was not changed: " + std::string(e.what()));
@@ -202,7 +201,6 @@ void Mediator::reload_config(const MediatorConfig& next) {
   }
   const std::size_t moved = scheduler_->replace_policy(*replacement.object, spec.name);
   // The scheduler no longer uses the old policy: it goes now (its library with it, unless shared).
-  log_loaded(*replacement.library, what);
   policy_ = std::move(replacement);
   log_.info("reload: policy " + config_.policy.name + " -> " + spec.name + ", " +
             std::to_string(moved) + " queued jobs moved to it in their order");

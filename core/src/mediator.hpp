@@ -61,6 +61,9 @@ class Mediator final : public sdk::Sink {
 
  private:
   std::unique_ptr<sdk::PluginContext> context_for(const std::string& what);
+  // Loads the policy plugin and makes its object. Throws sdk::ConfigError for bad settings,
+  // PluginLoadError for a plugin that cannot be loaded.
+  PluginInstance<sdk::Policy> make_policy(const PluginSpec& spec);
   // `isolation: process`: the executor runs in a child process of this program.
   std::unique_ptr<sdk::Executor> start_isolated_executor(const PluginSpec& spec, std::size_t index);
   void log_loaded(const LoadedLibrary& lib, const std::string& what);

@@ -344,10 +344,6 @@ sdk::JobPtr Scheduler::next_admissible_job() {
 
 bool Scheduler::withdraw(sdk::JobId id) {
   --queued_;  // whatever the policy says: the job is not queued any more
-  return take_from_waiting_lists(id);
-}
-
-bool Scheduler::take_from_waiting_lists(sdk::JobId id) {
   auto held = std::find_if(held_.begin(), held_.end(), [id](auto& j) { return j->id == id; });
   if (held != held_.end()) {
     held_.erase(held);

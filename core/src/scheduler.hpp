@@ -126,7 +126,6 @@ class Scheduler {
   // A queued job leaves the queue without running (cancel, disconnect, shutdown): out of the
   // queued count, and out of wherever it waits. False when nobody had it (a policy bug).
   bool withdraw(sdk::JobId id);
-  bool take_from_waiting_lists(sdk::JobId id);
   void reply(Entry& entry, sdk::JobResult result);
   void forget(sdk::JobId id);
   void detach_from_channel(Entry& entry);

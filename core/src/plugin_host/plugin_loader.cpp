@@ -16,10 +16,6 @@ std::string sdk_text(unsigned major, unsigned minor) {
   return "SDK " + std::to_string(major) + "." + std::to_string(minor);
 }
 
-const char* kind_word(sdk::PluginKind kind) {
-  return sdk::to_string(kind);
-}
-
 }  // namespace
 
 std::string LoadedLibrary::summary() const {
@@ -45,7 +41,7 @@ std::unique_ptr<T> LoadedLibrary::make(const YAML::Node& settings, const sdk::Pl
     return legacy_factory(settings, old);
   }
   const YamlSettings view(settings, descriptor_->settings,
-                          std::string(kind_word(kind_)) + " '" + name_ + "'");
+                          std::string(sdk::to_string(kind_)) + " '" + name_ + "'");
   return factory(view, ctx);
 }
 
@@ -184,8 +180,8 @@ std::shared_ptr<LoadedLibrary> PluginLoader::load_file(const std::filesystem::pa
                           std::string(sdk::kDescriptorSymbol) + "' symbol");
   }
   if (loaded->kind_ != kind)
-    throw PluginLoadError(where + ": is a " + std::string(kind_word(loaded->kind_)) +
-                          " plugin, but a " + kind_word(kind) + " is configured here");
+    throw PluginLoadError(where + ": is a " + std::string(sdk::to_string(loaded->kind_)) +
+                          " plugin, but a " + sdk::to_string(kind) + " is configured here");
   if (!declared_name || name != declared_name)
     throw PluginLoadError(where + ": calls itself '" +
                           std::string(declared_name ? declared_name : "") + "', expected '" + name +

@@ -53,7 +53,7 @@ constexpr SettingsSchema schema_of(const std::array<SettingSpec, N>& specs) {
 // transport shares: constexpr auto kSettings = sdk::join_settings(kMine, kShared);
 template <std::size_t A, std::size_t B>
 constexpr std::array<SettingSpec, A + B> join_settings(const SettingSpec (&a)[A],
-                                                       const SettingSpec (&b)[B]) {
+                                                       const std::array<SettingSpec, B>& b) {
   std::array<SettingSpec, A + B> out{};
   for (std::size_t i = 0; i < A; ++i) out[i] = a[i];
   for (std::size_t i = 0; i < B; ++i) out[A + i] = b[i];
@@ -61,11 +61,8 @@ constexpr std::array<SettingSpec, A + B> join_settings(const SettingSpec (&a)[A]
 }
 template <std::size_t A, std::size_t B>
 constexpr std::array<SettingSpec, A + B> join_settings(const SettingSpec (&a)[A],
-                                                       const std::array<SettingSpec, B>& b) {
-  std::array<SettingSpec, A + B> out{};
-  for (std::size_t i = 0; i < A; ++i) out[i] = a[i];
-  for (std::size_t i = 0; i < B; ++i) out[A + i] = b[i];
-  return out;
+                                                       const SettingSpec (&b)[B]) {
+  return join_settings(a, std::to_array(b));
 }
 
 inline constexpr std::uint32_t kDescriptorMagic = 0x56475055;  // "UPGV"
