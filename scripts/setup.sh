@@ -8,6 +8,8 @@ packages=(
   libboost1.81-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   gnuplot-nox python3
+  prometheus                # promtool and a real Prometheus for the metrics tests
+  lintian debootstrap       # the package tests: lint the .debs, install them in a clean tree
   clang libclang-rt-14-dev  # the fuzz targets (libFuzzer, scripts/fuzz.sh)
   file cpio kmod            # the VM tests' guest image (qemu-stub/make-guest-image.sh)
 )

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <cctype>
 #include <fstream>
 #include <set>
@@ -95,7 +97,7 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
   cfg.db_path = base_dir / "vgpu.db";
   v.only_keys(root, "the top level",
               {"plugin_dirs", "database", "transports", "policy", "executors", "limits", "stats",
-               "log", "admin", "shutdown", "security"});
+               "log", "admin", "metrics", "shutdown", "security"});
 
   if (auto dirs = root["plugin_dirs"]) {
     if (!dirs.IsSequence()) v.fail(dirs, "'plugin_dirs' must be a list of folders");
@@ -145,7 +147,13 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
           std::chrono::seconds(v.positive(stats["interval_s"], "interval_s", 86400));
   }
   if (auto log = root["log"]) {
-    v.only_keys(log, "log", {"level"});
+    v.only_keys(log, "log", {"level", "format"});
+    if (log["format"]) {
+      const auto format = v.scalar<std::string>(log["format"], "format", "text or json");
+      if (format != "text" && format != "json")
+        v.fail(log["format"], "bad value '" + format + "' for 'format': expected text or json");
+      cfg.log_format = format == "json" ? LogFormat::json : LogFormat::text;
+    }
     if (log["level"]) {
       cfg.log_level = v.scalar<std::string>(log["level"], "level", "a log level");
       static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
@@ -156,6 +164,31 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
   if (auto admin = root["admin"]) {
     v.only_keys(admin, "admin", {"socket"});
     if (admin["socket"]) cfg.admin_socket = v.path(admin["socket"], "socket");
+  }
+  if (auto metrics = root["metrics"]) {
+    v.only_keys(metrics, "metrics", {"listen", "port"});
+    MetricsListen listen;
+    if (metrics["listen"]) {
+      listen.address = v.scalar<std::string>(metrics["listen"], "listen", "an IP address");
+      boost::system::error_code ec;
+      boost::asio::ip::make_address(listen.address, ec);
+      if (ec)
+        v.fail(metrics["listen"],
+               "'listen' must be an IP address (e.g. 127.0.0.1), not '" + listen.address + "'");
+    }
+    if (metrics["port"]) {
+      const auto port = v.scalar<long long>(metrics["port"], "port", "a TCP port");
+      if (port < 0 || port > 65535) v.fail(metrics["port"], "'port' must be 0..65535");
+      listen.port = static_cast<unsigned short>(port);
+    }
+    // The endpoint shows every VM's usage: it must never share a guest-reachable port.
+    for (const auto& t : cfg.transports)
+      if (listen.port != 0 && t.settings["port"] && t.settings["port"].IsScalar() &&
+          t.settings["port"].as<std::string>() == std::to_string(listen.port))
+        v.fail(metrics["port"] ? metrics["port"] : metrics,
+               "metrics port " + std::to_string(listen.port) + " is transport '" + t.name +
+                   "''s port: give the metrics endpoint its own, host-only port");
+    cfg.metrics = listen;
   }
   if (auto security = root["security"]) {
     v.only_keys(security, "security", {"require_tokens"});

@@ -3,8 +3,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "log_format.hpp"
+
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,6 +34,13 @@ struct Limits {
   std::size_t max_frame_bytes = 64u << 20;
 };
 
+// Where Prometheus scrapes the mediator (GET /metrics). Meant for a host-only address: the
+// endpoint reveals every VM's usage.
+struct MetricsListen {
+  std::string address = "127.0.0.1";
+  unsigned short port = 9780;  // 0: any free port (tests read it from the ready file)
+};
+
 struct MediatorConfig {
   std::string source = "<embedded default>";       // for error messages
   std::string text;                                // the YAML itself (executor worker processes
@@ -44,7 +54,9 @@ struct MediatorConfig {
   Limits limits;
   std::chrono::seconds stats_interval{60};
   std::string log_level = "info";
-  std::filesystem::path admin_socket;  // empty: no admin endpoint
+  LogFormat log_format = LogFormat::text;  // json: one JSON object per line, for journald/Loki
+  std::optional<MetricsListen> metrics;    // absent: no metrics endpoint
+  std::filesystem::path admin_socket;      // empty: no admin endpoint
   std::chrono::milliseconds shutdown_grace{10000};
   // security.require_tokens: a VM registered without a token is refused on transports that do
   // not prove the VM themselves (tcp; the file transport's directory and vsock's CID do).

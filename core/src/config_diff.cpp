@@ -38,7 +38,11 @@ std::vector<std::string> changes_needing_restart(const MediatorConfig& running,
             running.limits.max_frame_bytes != next.limits.max_frame_bytes,
         "limits");
   check(running.stats_interval != next.stats_interval, "stats");
-  check(running.log_level != next.log_level, "log");
+  check(running.log_level != next.log_level || running.log_format != next.log_format, "log");
+  const auto where = [](const std::optional<MetricsListen>& m) {
+    return m ? m->address + ":" + std::to_string(m->port) : std::string();
+  };
+  check(where(running.metrics) != where(next.metrics), "metrics");
   check(running.admin_socket != next.admin_socket, "admin");
   check(running.shutdown_grace != next.shutdown_grace, "shutdown");
   check(running.require_tokens != next.require_tokens, "security");

@@ -2,20 +2,24 @@
 
 #include "config_diff.hpp"
 #include "isolation/process_executor.hpp"
+#include "token.hpp"
 #include "vgpu/protocol/wire.hpp"
 #include "vgpu/sdk/ops.hpp"
 
 namespace vgpu::core {
 
 Mediator::Mediator(MediatorConfig config)
-    : config_(std::move(config)), loader_(config_.plugin_dirs) {}
+    : config_(std::move(config)),
+      loader_(config_.plugin_dirs),
+      // "sha256:" and 12 hex digits: enough to tell two configurations apart on a dashboard.
+      config_digest_(hash_token(config_.text).substr(7, 12)) {}
 
 Mediator::~Mediator() {
   stop();
 }
 
 std::unique_ptr<sdk::PluginContext> Mediator::context_for(const std::string& what) {
-  plugin_logs_.push_back(std::make_unique<SpdLogger>("[" + what + "] "));
+  plugin_logs_.push_back(std::make_unique<SpdLogger>(what));
   return std::make_unique<HostContext>(*plugin_logs_.back(), metrics_, what);
 }
 
@@ -36,7 +40,7 @@ std::unique_ptr<sdk::Executor> Mediator::start_isolated_executor(const PluginSpe
   launch.setup = {config_.text, config_.source, config_.base_dir,
                   static_cast<std::uint32_t>(index)};
   launch.name = spec.name;
-  plugin_logs_.push_back(std::make_unique<SpdLogger>("[executor '" + spec.name + "'] "));
+  plugin_logs_.push_back(std::make_unique<SpdLogger>("executor '" + spec.name + "'"));
   try {
     return std::make_unique<isolation::ProcessExecutor>(std::move(launch), *plugin_logs_.back());
   } catch (const isolation::WorkerSetupError& e) {
@@ -144,6 +148,16 @@ void Mediator::start() {
     admin_->start();
     log_.info("admin endpoint on " + config_.admin_socket.string());
   }
+  if (config_.metrics) {
+    metrics_server_ = std::make_unique<metrics::MetricsServer>(
+        config_.metrics->address, config_.metrics->port, [this] { return metrics_text(); });
+    metrics_server_->start();
+    log_.info("metrics on " + metrics_server_->endpoint());
+  }
+}
+
+std::string Mediator::metrics_endpoint() const {
+  return metrics_server_ ? metrics_server_->endpoint() : std::string();
 }
 
 void Mediator::stop() {
@@ -154,7 +168,8 @@ void Mediator::stop() {
   if (!scheduler_->wait_idle(config_.shutdown_grace))
     log_.warn("running jobs did not finish within the grace period; stopping anyway");
   if (admin_) admin_->stop();
-  for (auto& t : transports_) t->stop();  // flushes the results already delivered
+  if (metrics_server_) metrics_server_->stop();  // it reads the plugins stopped below
+  for (auto& t : transports_) t->stop();         // flushes the results already delivered
   executor_->stop();
   scheduler_->stop();
   {
@@ -266,27 +281,39 @@ nlohmann::json Mediator::stats_json() {
   out["running_config"] = running_config();
   out["metrics"] = metrics_.to_json();
   out["registered_vms"] = directory_.size();
+  nlohmann::json hellos = nlohmann::json::object();
+  {
+    std::lock_guard lock(counts_mutex_);
+    for (const auto& [key, n] : hellos_) hellos[key.first][key.second] = n;
+  }
+  out["hellos"] = hellos;  // per transport: accepted, refused
   return out;
 }
 
 sdk::AuthOutcome Mediator::authenticate(const sdk::PeerIdentity& peer) {
   std::string why;
   auto outcome = directory_.authenticate(peer, config_.require_tokens, &why);
-  metrics_.add(outcome.status == sdk::Status::ok ? "auth.accepted" : "auth.refused", 1);
+  const bool accepted = outcome.status == sdk::Status::ok;
+  {
+    std::lock_guard lock(counts_mutex_);
+    ++hellos_[{peer.transport, accepted ? "accepted" : "refused"}];
+  }
   // The guest is told little (IdentityDirectory::authenticate); the host's log says why.
-  if (outcome.status != sdk::Status::ok)
-    auth_log_.warn(log_, peer.transport + " " + peer.peer_address + ": HELLO refused: " + why);
+  if (!accepted) refusal_log_.hello_refused(peer.transport, peer.peer_address, why);
   return outcome;
 }
 
 void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
                       std::shared_ptr<sdk::ReplyChannel> channel) {
-  auto refuse = [&](sdk::Status status, std::string why) {
-    metrics_.add("jobs.refused", 1);
-    channel->deliver(request.client_tag, sdk::JobResult::failure(status, std::move(why)));
-  };
   // Resolved again for every job: a priority or pool change applies to the next job.
   auto identity = directory_.find(vm_id);
+  auto refuse = [&](sdk::Status status, std::string why) {
+    const std::string pool = identity ? identity->tenant.pool : "";
+    const int priority = identity ? identity->tenant.priority : 0;
+    count_refusal(vm_id, pool, priority, status);
+    refusal_log_.job_refused(vm_id, pool, status, why);
+    channel->deliver(request.client_tag, sdk::JobResult::failure(status, std::move(why)));
+  };
   if (!identity)
     return refuse(sdk::Status::unauthenticated,
                   "vm_id " + std::to_string(vm_id) + " is no longer registered in the config DB");

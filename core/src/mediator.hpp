@@ -4,20 +4,26 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "config.hpp"
 #include "config_db.hpp"
 #include "identity_directory.hpp"
+#include "metrics/exposition.hpp"
+#include "metrics/metrics_server.hpp"
 #include "plugin_host/host_context.hpp"
 #include "plugin_host/plugin_loader.hpp"
+#include "refusal_log.hpp"
 #include "scheduler.hpp"
 #include "spdlog_logger.hpp"
 #include "status_socket.hpp"
 #include "vgpu/sdk/log_limiter.hpp"
+#include "vgpu/sdk/telemetry.hpp"
 
 namespace vgpu::core {
 
@@ -49,6 +55,10 @@ class Mediator final : public sdk::Sink {
   std::string running_config() const;
   std::string executor_name() const;
   nlohmann::json stats_json();
+  // The Prometheus exposition (mediator_metrics.cpp); what GET /metrics answers.
+  std::string metrics_text();
+  // "http://127.0.0.1:9780/metrics" when metrics are on, else empty.
+  std::string metrics_endpoint() const;
 
   // sdk::Sink
   sdk::AuthOutcome authenticate(const sdk::PeerIdentity& peer) override;
@@ -69,11 +79,15 @@ class Mediator final : public sdk::Sink {
   void log_loaded(const LoadedLibrary& lib, const std::string& what);
   [[noreturn]] void config_error(const std::string& what, const sdk::ConfigError& e) const;
   void watch_db();
+  void count_refusal(std::uint32_t vm_id, const std::string& pool, int priority,
+                     sdk::Status reason);
+  void publish_readings(metrics::Exposition& out, const std::string& kind,
+                        const std::string& plugin, const sdk::Telemetry& telemetry);
 
   MediatorConfig config_;
   mutable std::mutex policy_spec_mutex_;  // config_.policy: replaced by reloads, read by status
   SpdLogger log_{""};
-  sdk::LogLimiter auth_log_;  // refused HELLOs: a guest can cause them at will
+  RefusalLog refusal_log_;  // refused HELLOs and jobs: a guest can cause them at will
   std::vector<std::unique_ptr<SpdLogger>> plugin_logs_;
   MetricsRegistry metrics_;
   PluginLoader loader_;
@@ -92,6 +106,14 @@ class Mediator final : public sdk::Sink {
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<PluginInstance<sdk::Transport>> transports_;
   std::unique_ptr<StatusSocket> admin_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::string config_digest_;  // of the configuration text, for vgpu_config_info
+
+  // Counted outside the scheduler, for the metrics endpoint.
+  std::mutex counts_mutex_;
+  std::map<std::tuple<std::uint32_t, std::string, int, std::string>, std::uint64_t> refusals_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> hellos_;  // transport, result
+  std::set<std::string> bad_readings_;  // telemetry readings already logged as unusable
 
   std::atomic<sdk::JobId> next_job_id_{1};
   bool built_ = false;

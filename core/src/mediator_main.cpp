@@ -18,7 +18,8 @@ namespace {
 void write_ready_file(const std::filesystem::path& path, Mediator& mediator) {
   nlohmann::json ready{{"pid", ::getpid()},
                        {"endpoints", mediator.endpoints()},
-                       {"executor", mediator.executor_name()}};
+                       {"executor", mediator.executor_name()},
+                       {"metrics", mediator.metrics_endpoint()}};
   const auto tmp = path.string() + ".tmp";
   std::ofstream(tmp) << ready.dump() << "\n";
   std::filesystem::rename(tmp, path);
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
   }
   if (!db_override.empty()) config.db_path = db_override;
   if (!admin_override.empty()) config.admin_socket = admin_override;
-  configure_logging(log_level.empty() ? config.log_level : log_level);
+  configure_logging(log_level.empty() ? config.log_level : log_level, config.log_format);
 
   Mediator mediator(config);
   try {

@@ -68,13 +68,39 @@ void Scheduler::disconnected(const sdk::ReplyChannel* channel) {
   post(Disconnect{channel}, Inbox::Poster::may_take_turn);
 }
 
-nlohmann::json Scheduler::stats() {
-  auto reply = std::make_shared<std::promise<nlohmann::json>>();
+SchedulerSnapshot Scheduler::snapshot() {
+  auto reply = std::make_shared<std::promise<SchedulerSnapshot>>();
   auto answer = reply->get_future();
   post(StatsRequest{std::move(reply)}, Inbox::Poster::may_take_turn);
-  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
-    return {{"error", "the scheduler did not answer within 5 s"}};
+  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    SchedulerSnapshot late;
+    late.answered = false;
+    return late;
+  }
   return answer.get();
+}
+
+nlohmann::json SchedulerSnapshot::to_json() const {
+  if (!answered) return {{"error", "the scheduler did not answer within 5 s"}};
+  nlohmann::json vm_json = nlohmann::json::object();
+  for (const auto& [vm_id, c] : vms) vm_json[std::to_string(vm_id)] = c.to_json();
+  nlohmann::json policy = nlohmann::json::object();
+  for (const auto& [name, value] : policy_stats) policy[name] = value;
+  return {{"groups", groups},
+          {"vms", vm_json},
+          {"queued_total", queued_total},
+          {"running_total", running_total},
+          {"slots", slots},
+          {"dispatched_total", dispatched_total},
+          {"executor", executor},
+          {"policy_name", policy_name},
+          {"policy_changes", policy_changes},
+          {"tracked_jobs", tracked_jobs},
+          {"held_for_admission", held_for_admission},
+          {"parked_for_unread_results", parked_for_unread_results},
+          {"connections_with_jobs", connections_with_jobs},
+          {"policy", policy},
+          {"shutting_down", shutting_down}};
 }
 
 std::size_t Scheduler::replace_policy(sdk::Policy& next, std::string name) {
@@ -122,7 +148,8 @@ void Scheduler::run() {
 void Scheduler::handle(Submit& e) {
   const sdk::Job& job = *e.job;
   auto refuse = [&](sdk::Status status, const std::string& why) {
-    stats_.rejected(job.tenant);
+    stats_.rejected(job.tenant, status);
+    refusals_.job_refused(job.tenant.vm_id, job.tenant.pool, status, why);
     e.channel->deliver(job.client_tag, sdk::JobResult::failure(status, why));
   };
   if (shutting_down_) return refuse(sdk::Status::shutting_down, "the mediator is shutting down");
@@ -199,27 +226,27 @@ void Scheduler::handle(Completed& e) {
   idle_changed_.notify_all();
   // A job the previous policy chose is not this one's to account for.
   if (entry.dispatched_by == policy_generation_) policy_->completed(*entry.job, e.usage);
-  stats_.finished(entry.job->tenant, e.ok);
+  stats_.finished(entry.job->tenant, e.status, e.ran, e.usage.device);
   forget(e.id);
 }
 
 void Scheduler::handle(StatsRequest& e) {
-  auto out = stats_.to_json();
-  out["queued_total"] = queued_;
-  out["running_total"] = total_slots_ - free_slots_;
-  out["slots"] = total_slots_;
-  out["dispatched_total"] = dispatch_sequence_;
-  out["executor"] = executor_name_;
-  out["policy_name"] = policy_name_;
-  out["policy_changes"] = policy_generation_ - 1;
-  out["tracked_jobs"] = jobs_.size();
-  out["held_for_admission"] = held_.size();
-  out["parked_for_unread_results"] = parked_.size();
-  out["connections_with_jobs"] = by_channel_.size();
-  nlohmann::json policy = nlohmann::json::object();
-  for (const auto& s : policy_->stats()) policy[s.name] = s.value;
-  out["policy"] = policy;
-  out["shutting_down"] = shutting_down_;
+  SchedulerSnapshot out;
+  out.vms = stats_.vms();
+  out.groups = stats_.to_json()["groups"];
+  out.queued_total = queued_;
+  out.running_total = total_slots_ - free_slots_;
+  out.slots = total_slots_;
+  out.dispatched_total = dispatch_sequence_;
+  out.executor = executor_name_;
+  out.policy_name = policy_name_;
+  out.policy_changes = policy_generation_ - 1;
+  out.tracked_jobs = jobs_.size();
+  out.held_for_admission = held_.size();
+  out.parked_for_unread_results = parked_.size();
+  out.connections_with_jobs = by_channel_.size();
+  for (const auto& s : policy_->stats()) out.policy_stats.emplace_back(s.name, s.value);
+  out.shutting_down = shutting_down_;
   e.reply->set_value(std::move(out));
 }
 
@@ -363,7 +390,7 @@ void Scheduler::launch(sdk::JobPtr job) {
   const auto now = sdk::Clock::now();
   stats_.started(job->tenant, now - job->enqueued_at);
   if (job->deadline && now > *job->deadline) {
-    stats_.finished(job->tenant, false);
+    stats_.finished(job->tenant, sdk::Status::deadline_exceeded);
     reply(entry, sdk::JobResult::failure(sdk::Status::deadline_exceeded,
                                          "the deadline passed while the job was queued"));
     forget(job->id);
@@ -397,16 +424,17 @@ sdk::DoneCallback Scheduler::completion_for(const Entry& entry, const sdk::Job& 
   // slot, the policy's accounting and the statistics. A channel already closed drops the result.
   // Outputs the executor returned are moved into the client's shared memory here, when it asked
   // for that, so every executor serves such clients (sdk/shared_memory.hpp).
-  return [this, id = job.id, channel = entry.channel, tag = job.client_tag,
+  return [this, id = job.id, channel = entry.channel, tag = job.client_tag, started,
           queued = started - job.enqueued_at, sequence = entry.sequence,
           places = job.output_places](sdk::JobResult result) {
     sdk::settle_outputs(places, result);
     const sdk::Usage usage = result.usage;
-    const bool ok = result.status == sdk::Status::ok;
+    const sdk::Status status = result.status;
+    const auto ran = sdk::Clock::now() - started;
     result.queued = queued;
     result.dispatch_sequence = sequence;
     if (channel) channel->deliver(tag, std::move(result));
-    post(Completed{id, usage, ok}, Inbox::Poster::never_takes_turn);
+    post(Completed{id, usage, status, ran}, Inbox::Poster::never_takes_turn);
   };
 }
 

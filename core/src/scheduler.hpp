@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "refusal_log.hpp"
 #include "scheduler_inbox.hpp"
 #include "scheduler_stats.hpp"
 #include "vgpu/sdk/context.hpp"
@@ -24,6 +26,24 @@
 #include "vgpu/sdk/transport.hpp"
 
 namespace vgpu::core {
+
+// What the scheduler's state looks like at one moment, copied on its turn so that readers (the
+// status socket, the metrics endpoint) never touch the live state.
+struct SchedulerSnapshot {
+  std::map<std::uint32_t, Counters> vms;
+  nlohmann::json groups;  // per (pool, priority), as SchedulerStats::to_json gives them
+  std::size_t queued_total = 0, running_total = 0, slots = 0;
+  std::uint64_t dispatched_total = 0;
+  std::string executor, policy_name;
+  std::uint64_t policy_changes = 0;
+  std::size_t tracked_jobs = 0, held_for_admission = 0, parked_for_unread_results = 0;
+  std::size_t connections_with_jobs = 0;
+  std::vector<std::pair<std::string, double>> policy_stats;
+  bool shutting_down = false;
+  bool answered = true;  // false when the scheduler did not answer in time
+
+  nlohmann::json to_json() const;
+};
 
 struct SchedulerLimits {
   std::size_t max_queued_total = 100000;
@@ -42,7 +62,9 @@ class Scheduler {
   void submit(sdk::JobPtr job, std::shared_ptr<sdk::ReplyChannel> channel, std::size_t vm_limit);
   void cancel(const sdk::ReplyChannel* channel, std::uint64_t client_tag);
   void disconnected(const sdk::ReplyChannel* channel);
-  nlohmann::json stats();  // waits for the scheduler thread to answer
+  // Both wait (up to 5 s) for the turn holder to copy its state.
+  SchedulerSnapshot snapshot();
+  nlohmann::json stats() { return snapshot().to_json(); }
   // Hands every queued job to `next`, in arrival order, and makes it the policy; jobs already
   // chosen (running, held for admission, parked) stay as they are, and the old policy hears no
   // more of them. Returns once the old policy is no longer used (the caller may destroy it): the
@@ -83,10 +105,11 @@ class Scheduler {
   struct Completed {
     sdk::JobId id;
     sdk::Usage usage;
-    bool ok;
+    sdk::Status status;
+    std::chrono::nanoseconds ran;  // start -> result, measured by the core for every executor
   };
   struct StatsRequest {
-    std::shared_ptr<std::promise<nlohmann::json>> reply;
+    std::shared_ptr<std::promise<SchedulerSnapshot>> reply;
   };
   struct Shutdown {
     std::shared_ptr<std::promise<void>> done;
@@ -165,6 +188,7 @@ class Scheduler {
   std::uint64_t dispatch_sequence_ = 0;
   bool shutting_down_ = false;
   SchedulerStats stats_;
+  RefusalLog refusals_;
 
   // Read by wait_idle() from another thread.
   std::mutex idle_mutex_;

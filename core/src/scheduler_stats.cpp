@@ -19,19 +19,26 @@ nlohmann::json Counters::to_json() const {
 
 void SchedulerStats::started(const sdk::Tenant& t, std::chrono::nanoseconds wait) {
   const double ms = std::chrono::duration<double, std::milli>(wait).count();
-  each(t, [ms](Counters& c) {
+  each(t, [ms, wait](Counters& c) {
     --c.queued;
     ++c.running;
     ++c.waits;
+    c.wait_seconds.observe(wait);
     c.wait_sum_ms += ms;
     if (ms > c.wait_max_ms) c.wait_max_ms = ms;
   });
 }
 
-void SchedulerStats::finished(const sdk::Tenant& t, bool ok) {
-  each(t, [ok](Counters& c) {
+void SchedulerStats::finished(const sdk::Tenant& t, sdk::Status status,
+                              std::chrono::nanoseconds ran, std::chrono::nanoseconds device_time) {
+  const bool ok = status == sdk::Status::ok;
+  const double device = std::chrono::duration<double>(device_time).count();
+  each(t, [&](Counters& c) {
     --c.running;
     ++(ok ? c.done : c.failed);
+    ++c.finished_by_status[sdk::to_string(status)];
+    c.run_seconds.observe(ran);
+    c.device_seconds += device;
   });
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/histogram.hpp"
 #include "vgpu/sdk/job.hpp"
 
 namespace vgpu::core {
@@ -25,6 +26,14 @@ struct Counters {
   double wait_max_ms = 0;
   std::string pool;
   int priority = 0;
+  // For the Prometheus endpoint: finished jobs by their result's status (ok, execution_error,
+  // quota_exceeded, ...), refusals at admission by status, and the two durations of a job.
+  std::map<std::string, std::uint64_t> finished_by_status;
+  std::map<std::string, std::uint64_t> rejected_by_reason;
+  metrics::DurationHistogram wait_seconds;  // admission -> start
+  metrics::DurationHistogram run_seconds;   // start -> result
+  double device_seconds = 0;                // GPU (or CPU) time the executor reports
+  std::uint64_t memory_quota_bytes = 0;     // the VM's, as of its last job
 
   nlohmann::json to_json() const;
 };
@@ -34,16 +43,22 @@ class SchedulerStats {
   void enqueued(const sdk::Tenant& t) {
     each(t, [](Counters& c) { ++c.queued; });
   }
-  void rejected(const sdk::Tenant& t) {
-    each(t, [](Counters& c) { ++c.rejected; });
+  void rejected(const sdk::Tenant& t, sdk::Status reason) {
+    each(t, [reason](Counters& c) {
+      ++c.rejected;
+      ++c.rejected_by_reason[sdk::to_string(reason)];
+    });
   }
   void started(const sdk::Tenant& t, std::chrono::nanoseconds wait);
-  void finished(const sdk::Tenant& t, bool ok);
+  // `ran`: start to result; `device`: the time the executor says the job used its device.
+  void finished(const sdk::Tenant& t, sdk::Status status, std::chrono::nanoseconds ran = {},
+                std::chrono::nanoseconds device = {});
   void cancelled(const sdk::Tenant& t) {
     each(t, [](Counters& c) { --c.queued, ++c.cancelled; });
   }
 
   const Counters& vm(std::uint32_t vm_id) { return by_vm_[vm_id]; }
+  const std::map<std::uint32_t, Counters>& vms() const { return by_vm_; }
   nlohmann::json to_json() const;
   // One readable line per pool and priority, for the periodic log.
   std::vector<std::string> log_lines() const;
@@ -57,6 +72,7 @@ class SchedulerStats {
     Counters& v = by_vm_[t.vm_id];
     v.pool = t.pool;
     v.priority = t.priority;
+    v.memory_quota_bytes = t.memory_quota_bytes;
     f(g);
     f(v);
   }

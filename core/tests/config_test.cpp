@@ -153,3 +153,36 @@ TEST(ConfigErrors, SecurityRequireTokensMustBeABoolean) {
   EXPECT_THROW(load_config_text(base + "security:\n  require_tokens: maybe\n", "t.yaml", "/"),
                ConfigFileError);
 }
+
+TEST(Config, MetricsAndLogFormat) {
+  const std::string base =
+      "transports: [{plugin: tcp, port: 7800}]\npolicy: {plugin: fifo}\nexecutors: [{plugin: "
+      "cpu}]\n";
+  auto cfg = load_config_text(base, "test.yaml", "/etc/vgpu");
+  EXPECT_FALSE(cfg.metrics) << "metrics are off unless configured";
+  EXPECT_EQ(cfg.log_format, LogFormat::text);
+  cfg = load_config_text(base + "metrics: {listen: 127.0.0.1, port: 9780}\nlog: {format: json}\n",
+                         "test.yaml", "/etc/vgpu");
+  ASSERT_TRUE(cfg.metrics);
+  EXPECT_EQ(cfg.metrics->address, "127.0.0.1");
+  EXPECT_EQ(cfg.metrics->port, 9780);
+  EXPECT_EQ(cfg.log_format, LogFormat::json);
+  EXPECT_EQ(load_config_text(base + "metrics: {}\n", "t", "/").metrics->port, 9780);
+}
+
+TEST(ConfigErrors, MetricsAndLogFormatValues) {
+  const std::string base =
+      "transports: [{plugin: tcp, port: 7800}]\npolicy: {plugin: fifo}\nexecutors: [{plugin: "
+      "cpu}]\n";
+  auto e = error_of(base + "metrics:\n  listen: localhost\n");
+  EXPECT_NE(e.find("test.yaml:5:11: 'listen' must be an IP address"), std::string::npos) << e;
+  e = error_of(base + "metrics:\n  port: 70000\n");
+  EXPECT_NE(e.find("'port' must be 0..65535"), std::string::npos) << e;
+  e = error_of(base + "metrics:\n  port: 7800\n");
+  EXPECT_NE(e.find("test.yaml:5:9: metrics port 7800 is transport 'tcp''s port"), std::string::npos)
+      << e;
+  e = error_of(base + "metrics:\n  path: /m\n");
+  EXPECT_NE(e.find("path"), std::string::npos) << e;
+  e = error_of(base + "log:\n  format: xml\n");
+  EXPECT_NE(e.find("bad value 'xml' for 'format': expected text or json"), std::string::npos) << e;
+}

@@ -411,3 +411,34 @@ TEST_F(SchedulerTest, ReplacingThePolicyMovesQueuedJobsInArrivalOrder) {
   EXPECT_EQ(stats["policy_changes"], 1);
   EXPECT_EQ(stats["queued_total"], 0);
 }
+
+TEST(SchedulerStats, CountsResultsByStatusRefusalsByReasonAndBothDurations) {
+  vgpu::core::SchedulerStats stats;
+  vgpu::sdk::Tenant t;
+  t.vm_id = 4;
+  t.pool = "A";
+  t.priority = 2;
+  t.memory_quota_bytes = 1 << 20;
+  for (int i = 0; i < 3; ++i) {
+    stats.enqueued(t);
+    stats.started(t, std::chrono::microseconds(200));
+  }
+  stats.finished(t, vgpu::sdk::Status::ok, std::chrono::milliseconds(2),
+                 std::chrono::milliseconds(1));
+  stats.finished(t, vgpu::sdk::Status::ok, std::chrono::milliseconds(2),
+                 std::chrono::milliseconds(1));
+  stats.finished(t, vgpu::sdk::Status::quota_exceeded);
+  stats.rejected(t, vgpu::sdk::Status::queue_full);
+  const auto& c = stats.vms().at(4);
+  EXPECT_EQ(c.finished_by_status.at("ok"), 2u);
+  EXPECT_EQ(c.finished_by_status.at("quota_exceeded"), 1u);
+  EXPECT_EQ(c.rejected_by_reason.at("queue_full"), 1u);
+  EXPECT_EQ(c.done, 2u);
+  EXPECT_EQ(c.failed, 1u);
+  EXPECT_EQ(c.wait_seconds.count(), 3u);
+  EXPECT_EQ(c.run_seconds.count(), 3u);
+  EXPECT_NEAR(c.device_seconds, 0.002, 1e-9);
+  EXPECT_EQ(c.memory_quota_bytes, 1u << 20);
+  EXPECT_EQ(c.queued, 0u);
+  EXPECT_EQ(c.running, 0u);
+}

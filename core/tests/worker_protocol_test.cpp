@@ -93,5 +93,25 @@ TEST(WorkerProtocol, MessagesCrossASocketpairWhole) {
   EXPECT_FALSE(parent.send(MessageType::job, "x")) << "the other side is gone";
 }
 
+TEST(WorkerProtocol, ReadingsKeepEveryFieldAndRefuseHugeCounts) {
+  std::vector<sdk::Reading> readings{
+      {"device_memory_in_use_bytes", "memory", {{"vm", "7"}}, 4096},
+      {"sm_partition_sms", "sms", {{"partition", "pool A"}, {"kind", "green"}}, 64},
+      {"context_rebuilds", "rebuilds", {}, 0}};
+  const auto back = decode_readings(encode(readings));
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].name, "device_memory_in_use_bytes");
+  EXPECT_EQ(back[0].labels, readings[0].labels);
+  EXPECT_EQ(back[1].labels, readings[1].labels);
+  EXPECT_EQ(back[1].value, 64);
+  EXPECT_EQ(back[2].help, "rebuilds");
+  EXPECT_TRUE(decode_readings(encode(std::vector<sdk::Reading>{})).empty());
+  const auto whole = encode(readings);
+  for (std::size_t cut : {std::size_t(0), std::size_t(3), whole.size() / 2, whole.size() - 1})
+    EXPECT_THROW(decode_readings(whole.substr(0, cut)), ProtocolError) << cut;
+  std::string huge(8, '\xff');  // a count of 2^64-1 readings
+  EXPECT_THROW(decode_readings(huge), ProtocolError);
+}
+
 }  // namespace
 }  // namespace vgpu::core::isolation

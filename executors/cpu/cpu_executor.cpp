@@ -9,9 +9,11 @@ CpuExecutor::CpuExecutor(unsigned workers, std::chrono::microseconds busy_poll)
     : workers_(workers),
       pool_(
           workers,
-          [](unsigned, sdk::JobPtr job, sdk::DoneCallback done) {
+          [this](unsigned, sdk::JobPtr job, sdk::DoneCallback done) {
             const auto start = sdk::Clock::now();
+            ++busy_;
             sdk::JobResult result = run_cpu_op(*job);
+            --busy_;
             result.usage.wall = sdk::Clock::now() - start;
             result.usage.device = result.usage.wall;  // the host is the device here
             done(std::move(result));
@@ -21,6 +23,11 @@ CpuExecutor::CpuExecutor(unsigned workers, std::chrono::microseconds busy_poll)
 sdk::ExecutorInfo CpuExecutor::info() const {
   return {"cpu", workers_, sdk::ops::builtin_names(),
           "cpu (" + std::to_string(workers_) + " worker threads)"};
+}
+
+std::vector<sdk::Reading> CpuExecutor::readings() const {
+  return {{"worker_threads", "Threads that run jobs (the executor's slots)", {}, double(workers_)},
+          {"busy_workers", "Threads running a job now", {}, double(busy_.load())}};
 }
 
 void CpuExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {

@@ -62,6 +62,32 @@ sdk::ExecutorInfo CudaExecutor::info() const {
   return info;
 }
 
+std::vector<sdk::Reading> CudaExecutor::readings() const {
+  std::vector<sdk::Reading> out;
+  for (const auto& [vm_id, bytes] : ledger_.all_in_use())
+    out.push_back({"device_memory_in_use_bytes",
+                   "Device memory reserved by a VM's running jobs",
+                   {{"vm", std::to_string(vm_id)}},
+                   double(bytes)});
+  out.push_back({"default_memory_quota_bytes",
+                 "Device memory quota of VMs whose DB row sets none (0: no quota)",
+                 {},
+                 double(options_.default_memory_quota_bytes)});
+  // A rebuild holds the lock exclusively: skip the partitions rather than wait for it.
+  std::shared_lock lock(device_mutex_, std::try_to_lock);
+  if (lock.owns_lock() && resources_)
+    for (const auto& p : resources_->partitions())
+      out.push_back({"sm_partition_sms",
+                     "SMs in each partition of the device",
+                     {{"partition", p.name}},
+                     double(p.sms)});
+  out.push_back({"context_rebuilds",
+                 "In-process rebuilds of the CUDA context after sticky errors",
+                 {},
+                 double(rebuilds_.load())});
+  return out;
+}
+
 void CudaExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {
   pool_->submit(std::move(job), std::move(done));
 }

@@ -25,6 +25,7 @@
 #include "memory_ledger.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/executor.hpp"
+#include "vgpu/sdk/telemetry.hpp"
 #include "vgpu/sdk/worker_pool.hpp"
 
 namespace vgpu::executors::cuda {
@@ -44,7 +45,7 @@ struct CudaExecutorOptions {
   sdk::Logger* logger = nullptr;  // for context rebuilds; may be null
 };
 
-class CudaExecutor final : public sdk::Executor {
+class CudaExecutor final : public sdk::Executor, public sdk::Telemetry {
  public:
   // Throws sdk::ExecutorUnavailable when there is no usable CUDA device, PartitionError when the
   // SM shares do not fit it.
@@ -56,6 +57,9 @@ class CudaExecutor final : public sdk::Executor {
   // Set from the first sticky CUDA error on, whatever the rebuild does: under `isolation:
   // process` the core then starts a fresh process, the only recovery CUDA promises.
   std::optional<std::string> unusable() const override;
+  // sdk::Telemetry: device memory reserved per VM, the default quota, SM partition sizes and
+  // context rebuilds.
+  std::vector<sdk::Reading> readings() const override;
 
   // The CUDA stream priority used for each vgpu priority (0 low, 1 medium, 2 high).
   int stream_priority(int vgpu_priority) const { return stream_priorities_[vgpu_priority]; }

@@ -39,4 +39,9 @@ std::uint64_t MemoryLedger::in_use(std::uint32_t vm_id) const {
   return it == in_use_.end() ? 0 : it->second;
 }
 
+std::unordered_map<std::uint32_t, std::uint64_t> MemoryLedger::all_in_use() const {
+  std::lock_guard lock(mutex_);
+  return in_use_;
+}
+
 }  // namespace vgpu::executors::cuda

@@ -17,6 +17,8 @@ class MemoryLedger {
                                      std::uint64_t quota_bytes);
   void release(std::uint32_t vm_id, std::uint64_t bytes);
   std::uint64_t in_use(std::uint32_t vm_id) const;
+  // Every VM with memory reserved now, and how much.
+  std::unordered_map<std::uint32_t, std::uint64_t> all_in_use() const;
 
  private:
   mutable std::mutex mutex_;

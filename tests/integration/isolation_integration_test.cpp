@@ -10,6 +10,7 @@
 
 #include "client.hpp"
 #include "guest_helpers.hpp"
+#include "http_get.hpp"
 #include "mediator_process.hpp"
 #include "vgpu/sdk/job.hpp"
 
@@ -83,8 +84,15 @@ TEST(ProcessIsolation, ResultsAreTheSameAsInProcess) {
 }
 
 TEST(ProcessIsolation, AKilledWorkerFailsOnlyItsJobsAndANewOneTakesOver) {
-  MediatorProcess m({{"vm", "A", "high"}, {"other", "B", "low"}}, "", "strict_priority", 1, "",
+  MediatorProcess m({{"vm", "A", "high"}, {"other", "B", "low"}},
+                    "metrics:\n  listen: 127.0.0.1\n  port: 0\n", "strict_priority", 1, "",
                     kIsolatedCpu);
+  // The worker's executor telemetry reaches the metrics through the worker's socket.
+  auto scrape = [&] { return http_get(m.metrics_url()); };
+  EXPECT_NE(scrape().find("vgpu_executor_worker_threads{plugin=\"cpu\"} 2\n"), std::string::npos)
+      << scrape();
+  EXPECT_NE(scrape().find("vgpu_executor_restarts_total{executor=\"cpu\"} 0\n"), std::string::npos)
+      << scrape();
   const auto workers = children_of(m.pid());
   ASSERT_EQ(workers.size(), 1u);
   auto long_job = std::async(std::launch::async, [&] {
@@ -105,6 +113,11 @@ TEST(ProcessIsolation, AKilledWorkerFailsOnlyItsJobsAndANewOneTakesOver) {
   EXPECT_NE(now[0], workers[0]);
   EXPECT_TRUE(m.running());
   EXPECT_NE(m.log().find("1 jobs in it failed; starting a new one"), std::string::npos) << m.log();
+  const auto after = scrape();
+  EXPECT_NE(after.find("vgpu_executor_restarts_total{executor=\"cpu\"} 1\n"), std::string::npos)
+      << after;
+  EXPECT_NE(after.find("vgpu_executor_worker_threads{plugin=\"cpu\"} 2\n"), std::string::npos)
+      << after;
   // A graceful stop lets the worker finish and leaves no process behind.
   EXPECT_EQ(m.stop(SIGTERM), 0) << m.log();
   EXPECT_TRUE(eventually([&] { return ::kill(now[0], 0) != 0; }, 5s)) << "worker left running";

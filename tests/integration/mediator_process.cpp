@@ -94,6 +94,7 @@ void MediatorProcess::launch() {
       auto ready = nlohmann::json::parse(std::ifstream(dir_ / "ready.json"));
       const std::string ep = ready["endpoints"][0];
       port_ = static_cast<std::uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
+      metrics_url_ = ready.value("metrics", "");
       return;
     }
     if (!running()) break;

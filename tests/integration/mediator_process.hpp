@@ -65,6 +65,8 @@ class MediatorProcess {
   ~MediatorProcess();
 
   std::uint16_t port() const { return port_; }
+  // "http://127.0.0.1:N/metrics" when the config turned metrics on, else empty.
+  const std::string& metrics_url() const { return metrics_url_; }
   const TestVm& vm(const std::string& name) const;
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path db() const { return dir_ / "vgpu.db"; }
@@ -87,6 +89,7 @@ class MediatorProcess {
   std::vector<TestVm> vms_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::string metrics_url_;
 };
 
 }  // namespace vgpu::testing

@@ -130,7 +130,8 @@ TEST(TcpIntegration, ForgedIdentitiesAreRefused) {
   EXPECT_EQ(open.identity().pool, "B");
   EXPECT_EQ(open.identity().priority, 0);
   EXPECT_EQ(open.run("noop", {}).status, sdk::Status::ok);
-  EXPECT_EQ(m.stats()["metrics"]["auth.refused"], 3);
+  EXPECT_EQ(m.stats()["hellos"]["tcp"]["refused"], 3);
+  EXPECT_EQ(m.stats()["hellos"]["tcp"]["accepted"], 1);
 }
 
 TEST(TcpIntegration, GarbageOrOversizeFrameClosesOnlyThatConnection) {

@@ -13,6 +13,7 @@
 #include "stream_limits.hpp"
 #include "stream_session.hpp"
 #include "vgpu/sdk/plugin.hpp"
+#include "vgpu/sdk/telemetry.hpp"
 
 namespace vgpu::transports {
 
@@ -77,6 +78,23 @@ inline constexpr auto kStreamSettings = sdk::join_settings(kStreamIoSettings, kS
 template <typename Protocol, typename Peer>
 class StreamServer {
  public:
+  // For the transport's telemetry: connections open now, and how many of them said HELLO.
+  std::vector<sdk::Reading> connection_readings() const {
+    std::size_t open = 0, authenticated = 0;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [raw, weak] : sessions_)
+        if (auto s = weak.lock(); s && !s->closed()) {
+          ++open;
+          if (s->authenticated()) ++authenticated;
+        }
+    }
+    return {{"connections_open", "Guest connections open now", {}, double(open)},
+            {"connections_authenticated",
+             "Open guest connections that proved a VM identity",
+             {},
+             double(authenticated)}};
+  }
   using Socket = typename Protocol::socket;
   using Session = StreamSession<Socket>;
 
@@ -256,7 +274,7 @@ class StreamServer {
   asio::steady_timer accept_backoff_{acceptor_.get_executor()};
   std::vector<std::thread> pool_;
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
   std::list<std::weak_ptr<Session>> unauthenticated_;  // in the order they connected
 };

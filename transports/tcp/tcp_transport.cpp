@@ -27,7 +27,7 @@ struct TcpPeer {
   }
 };
 
-class TcpTransport final : public vgpu::sdk::Transport {
+class TcpTransport final : public vgpu::sdk::Transport, public vgpu::sdk::Telemetry {
  public:
   TcpTransport(asio::ip::tcp::endpoint endpoint, vgpu::transports::IoOptions io,
                vgpu::transports::SharedMemoryOptions shm, vgpu::transports::StreamLimits limits,
@@ -36,6 +36,10 @@ class TcpTransport final : public vgpu::sdk::Transport {
 
   void start(vgpu::sdk::Sink& sink) override { server_.start(sink); }
   void stop() override { server_.stop(); }
+
+  std::vector<vgpu::sdk::Reading> readings() const override {
+    return server_.connection_readings();
+  }
 
   std::vector<std::string> endpoints() const override {
     std::ostringstream out;

@@ -46,7 +46,7 @@ Protocol::endpoint vsock_endpoint(unsigned cid, unsigned port) {
   return Protocol::endpoint(&vm, sizeof vm, 0);
 }
 
-class VsockTransport final : public vgpu::sdk::Transport {
+class VsockTransport final : public vgpu::sdk::Transport, public vgpu::sdk::Telemetry {
  public:
   VsockTransport(unsigned cid, unsigned port, vgpu::transports::IoOptions io,
                  vgpu::transports::SharedMemoryOptions shm, vgpu::transports::StreamLimits limits,
@@ -63,6 +63,10 @@ class VsockTransport final : public vgpu::sdk::Transport {
     }
   }
   void stop() override { server_.stop(); }
+
+  std::vector<vgpu::sdk::Reading> readings() const override {
+    return server_.connection_readings();
+  }
 
   std::vector<std::string> endpoints() const override {
     const auto vm = address_of(server_.local_endpoint());

@@ -74,6 +74,12 @@ int run_executor_worker(int fd) {
       break;
     }
     if (!message || message->type == MessageType::shutdown) break;
+    if (message->type == MessageType::readings_request) {
+      const auto* telemetry = dynamic_cast<const sdk::Telemetry*>(ex);
+      channel.send(MessageType::readings,
+                   encode(telemetry ? telemetry->readings() : std::vector<sdk::Reading>{}));
+      continue;
+    }
     if (message->type != MessageType::job) continue;
     auto job = decode_job(message->payload);
     const auto id = job->id;

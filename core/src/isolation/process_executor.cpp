@@ -137,6 +137,22 @@ void ProcessExecutor::execute(sdk::JobPtr job, sdk::DoneCallback done) {
   send_job(channel, *job);
 }
 
+std::vector<sdk::Reading> ProcessExecutor::readings() const {
+  std::shared_ptr<Channel> channel;
+  {
+    std::lock_guard lock(mutex_);
+    if (worker_usable_) channel = worker_.channel;
+  }
+  if (!channel) return {};
+  std::unique_lock lock(readings_mutex_);
+  const auto asked = readings_answers_;
+  if (!channel->send(MessageType::readings_request, {})) return {};
+  if (!readings_arrived_.wait_for(lock, std::chrono::seconds(1),
+                                  [&] { return readings_answers_ > asked; }))
+    return {};
+  return last_readings_;
+}
+
 void ProcessExecutor::supervise() {
   auto backoff = std::chrono::milliseconds(100);
   std::string lost_reason;
@@ -151,6 +167,7 @@ void ProcessExecutor::supervise() {
       // Start a replacement; jobs that arrived meanwhile go to it.
       try {
         auto fresh = start_worker();
+        ++restarts_;
         backoff = std::chrono::milliseconds(100);
         std::deque<Waiting> waiting;
         {
@@ -198,6 +215,18 @@ void ProcessExecutor::supervise() {
         }
       }
       if (done) done(std::move(result));
+      continue;
+    }
+    if (message && message->type == MessageType::readings) {
+      try {
+        auto readings = decode_readings(message->payload);
+        std::lock_guard lock(readings_mutex_);
+        last_readings_ = std::move(readings);
+        ++readings_answers_;
+      } catch (const ProtocolError& e) {
+        log_.warn("executor '" + launch_.name + "' sent unreadable telemetry: " + e.what());
+      }
+      readings_arrived_.notify_all();
       continue;
     }
     if (message && message->type == MessageType::lost) {

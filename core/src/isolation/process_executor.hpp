@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -30,7 +31,7 @@ class WorkerSetupError : public std::runtime_error {
   Kind kind;
 };
 
-class ProcessExecutor final : public sdk::Executor {
+class ProcessExecutor final : public sdk::Executor, public sdk::Telemetry {
  public:
   struct Launch {
     std::filesystem::path program;  // vgpu-mediator itself
@@ -48,6 +49,11 @@ class ProcessExecutor final : public sdk::Executor {
   sdk::ExecutorInfo info() const override { return info_; }
   void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
   void stop() override;
+  // sdk::Telemetry: the worker's executor's readings, asked for over the socketpair (at most
+  // 1 s of waiting; nothing while a replacement starts).
+  std::vector<sdk::Reading> readings() const override;
+  // Worker processes started to replace one that died or lost its GPU context.
+  std::uint64_t restarts() const { return restarts_.load(); }
 
  private:
   struct Worker {
@@ -80,6 +86,12 @@ class ProcessExecutor final : public sdk::Executor {
   std::unordered_map<sdk::JobId, sdk::DoneCallback> in_flight_;
   std::deque<Waiting> waiting_;
   std::thread supervisor_;
+  std::atomic<std::uint64_t> restarts_{0};
+  // The latest answer to a readings request, and how many answers came so far.
+  mutable std::mutex readings_mutex_;
+  mutable std::condition_variable readings_arrived_;
+  std::vector<sdk::Reading> last_readings_;
+  std::uint64_t readings_answers_ = 0;
 };
 
 }  // namespace vgpu::core::isolation

@@ -167,6 +167,32 @@ sdk::ExecutorInfo decode_info(const std::string& payload) {
   return info;
 }
 
+std::string encode(const std::vector<sdk::Reading>& readings) {
+  Writer w;
+  w.u64(readings.size());
+  for (const auto& r : readings) {
+    w.str(r.name).str(r.help).f64(r.value).u64(r.labels.size());
+    for (const auto& [key, value] : r.labels) w.str(key).str(value);
+  }
+  return w.take();
+}
+
+std::vector<sdk::Reading> decode_readings(const std::string& payload) {
+  Reader r(payload);
+  std::vector<sdk::Reading> out(r.count(65536));
+  for (auto& reading : out) {
+    reading.name = r.str();
+    reading.help = r.str();
+    reading.value = r.f64();
+    reading.labels.resize(r.count(64));
+    for (auto& [key, value] : reading.labels) {
+      key = r.str();
+      value = r.str();
+    }
+  }
+  return out;
+}
+
 std::string encode(const sdk::Job& job) {
   Writer w;
   w.u64(job.id).u64(job.client_tag);

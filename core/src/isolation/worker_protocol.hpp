@@ -11,6 +11,7 @@
 
 #include "vgpu/sdk/executor.hpp"
 #include "vgpu/sdk/job.hpp"
+#include "vgpu/sdk/telemetry.hpp"
 
 namespace vgpu::core::isolation {
 
@@ -23,6 +24,8 @@ enum class MessageType : std::uint8_t {
   result = 6,       // worker → mediator: job id + sdk::JobResult
   lost = 7,         // worker → mediator: text (Executor::unusable()); the worker exits next
   shutdown = 8,     // mediator → worker: finish what you hold, then exit
+  readings_request = 9,  // mediator → worker: send your executor's telemetry
+  readings = 10,         // worker → mediator: sdk::Reading list (empty: no Telemetry role)
 };
 
 struct Message {
@@ -52,6 +55,8 @@ std::string encode(const sdk::Job& job);
 sdk::JobPtr decode_job(const std::string& payload);
 std::string encode(sdk::JobId id, const sdk::JobResult& result);
 std::pair<sdk::JobId, sdk::JobResult> decode_result(const std::string& payload);
+std::string encode(const std::vector<sdk::Reading>& readings);
+std::vector<sdk::Reading> decode_readings(const std::string& payload);
 
 // One end of the socketpair. send() may be called from several threads; receive() from one.
 class Channel {

@@ -18,7 +18,7 @@
 namespace vgpu::sdk {
 
 inline constexpr std::uint16_t kSdkMajor = 1;
-inline constexpr std::uint16_t kSdkMinor = 0;
+inline constexpr std::uint16_t kSdkMinor = 1;  // 1.1: the Telemetry role (telemetry.hpp)
 
 // Before 1.0 the descriptor carried a single ABI number (1 to 5), bumped at every change. Plugins
 // of ABI 5 whose kind kept its layout (policies and executors) still load; see docs/plugins.md.
