@@ -77,7 +77,7 @@ sleep "$third"
 # Second third: pool B's medium batch joins, the greedy VM overruns its limit of 4 queued jobs.
 lg --vm "${vm[batch-b]}" --vm "${vm[flood-a]}" --op spin -p us=4000 --inflight 8 --duration-s "$third" &
 pids+=($!)
-lg --vm "${vm[greedy]}" --op spin -p us=3000 --interval-ms 2 --duration-s "$third" &
+lg --vm "${vm[greedy]}" --op spin -p us=3000 --inflight 12 --duration-s "$third" &
 pids+=($!)
 sleep "$third"
 # Last third: a lighter load, a guest with a wrong token and a guest asking for unknown ops.

@@ -92,6 +92,8 @@ def main():
         gp.append(f"set size {w:.4f},{h:.4f}")
         gp.append(f"set title \"{panel['title']}\"")
         gp.append(f"set ylabel \"{unit_name}\"")
+        scale_type = panel["fieldConfig"]["defaults"].get("custom", {}).get("scaleDistribution", {})
+        gp.append("set logscale y" if scale_type.get("type") == "log" else "unset logscale y")
         if series:
             gp.append("plot " + ", ".join(
                 f"'{p}' using 1:2 with lines lw 1.5 title \"{name}\"" for p, name in series))

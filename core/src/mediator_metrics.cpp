@@ -52,11 +52,13 @@ void per_vm_metrics(Exposition& out, const SchedulerSnapshot& snap) {
     const Labels vm = vm_labels(vm_id, c.pool, c.priority);
     out.add("vgpu_jobs_queued", vm, double(c.queued));
     out.add("vgpu_jobs_running", vm, double(c.running));
-    for (const auto& [status, n] : c.finished_by_status)
-      out.add("vgpu_jobs_finished_total", with(vm, "status", status), double(n));
+    c.finished_by_status.each([&](sdk::Status status, std::uint64_t n) {
+      out.add("vgpu_jobs_finished_total", with(vm, "status", sdk::to_string(status)), double(n));
+    });
     out.add("vgpu_jobs_cancelled_total", vm, double(c.cancelled));
-    for (const auto& [reason, n] : c.rejected_by_reason)
-      out.add("vgpu_jobs_rejected_total", with(vm, "reason", reason), double(n));
+    c.rejected_by_reason.each([&](sdk::Status reason, std::uint64_t n) {
+      out.add("vgpu_jobs_rejected_total", with(vm, "reason", sdk::to_string(reason)), double(n));
+    });
     out.histogram("vgpu_job_wait_seconds", vm, c.wait_seconds);
     out.histogram("vgpu_job_run_seconds", vm, c.run_seconds);
     out.add("vgpu_device_seconds_total", vm, c.device_seconds);

@@ -226,7 +226,10 @@ void Scheduler::handle(Completed& e) {
   idle_changed_.notify_all();
   // A job the previous policy chose is not this one's to account for.
   if (entry.dispatched_by == policy_generation_) policy_->completed(*entry.job, e.usage);
-  stats_.finished(entry.job->tenant, e.status, e.ran, e.usage.device);
+  // The executor's own measure of the run when it gives one (cpu and cuda do); else the time
+  // until this event, which adds the hand-off to this thread.
+  const auto ran = e.usage.wall.count() > 0 ? e.usage.wall : sdk::Clock::now() - entry.started;
+  stats_.finished(entry.job->tenant, e.status, ran, e.usage.device);
   forget(e.id);
 }
 
@@ -424,17 +427,16 @@ sdk::DoneCallback Scheduler::completion_for(const Entry& entry, const sdk::Job& 
   // slot, the policy's accounting and the statistics. A channel already closed drops the result.
   // Outputs the executor returned are moved into the client's shared memory here, when it asked
   // for that, so every executor serves such clients (sdk/shared_memory.hpp).
-  return [this, id = job.id, channel = entry.channel, tag = job.client_tag, started,
+  return [this, id = job.id, channel = entry.channel, tag = job.client_tag,
           queued = started - job.enqueued_at, sequence = entry.sequence,
           places = job.output_places](sdk::JobResult result) {
     sdk::settle_outputs(places, result);
     const sdk::Usage usage = result.usage;
     const sdk::Status status = result.status;
-    const auto ran = sdk::Clock::now() - started;
     result.queued = queued;
     result.dispatch_sequence = sequence;
     if (channel) channel->deliver(tag, std::move(result));
-    post(Completed{id, usage, status, ran}, Inbox::Poster::never_takes_turn);
+    post(Completed{id, usage, status}, Inbox::Poster::never_takes_turn);
   };
 }
 

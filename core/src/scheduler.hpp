@@ -106,7 +106,6 @@ class Scheduler {
     sdk::JobId id;
     sdk::Usage usage;
     sdk::Status status;
-    std::chrono::nanoseconds ran;  // start -> result, measured by the core for every executor
   };
   struct StatsRequest {
     std::shared_ptr<std::promise<SchedulerSnapshot>> reply;

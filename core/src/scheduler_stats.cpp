@@ -36,7 +36,7 @@ void SchedulerStats::finished(const sdk::Tenant& t, sdk::Status status,
   each(t, [&](Counters& c) {
     --c.running;
     ++(ok ? c.done : c.failed);
-    ++c.finished_by_status[sdk::to_string(status)];
+    c.finished_by_status.add(status);
     c.run_seconds.observe(ran);
     c.device_seconds += device;
   });

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <string>
@@ -13,6 +15,26 @@
 #include "vgpu/sdk/job.hpp"
 
 namespace vgpu::core {
+
+// Counts by Status, indexed by its wire number: nothing is allocated on the scheduler's path.
+struct StatusCounts {
+  static constexpr std::size_t kSlots = 16;  // wire numbers 0..14, and 15 for anything newer
+  static_assert(static_cast<std::size_t>(sdk::Status::quota_exceeded) < kSlots - 1);
+  std::array<std::uint64_t, kSlots> n{};
+
+  void add(sdk::Status s) { ++n[slot(s)]; }
+  std::uint64_t count(sdk::Status s) const { return n[slot(s)]; }
+  template <typename F>
+  void each(F f) const {  // f(status, count) for every status counted
+    for (std::size_t i = 0; i < kSlots; ++i)
+      if (n[i]) f(static_cast<sdk::Status>(i), n[i]);
+  }
+
+ private:
+  static std::size_t slot(sdk::Status s) {
+    return std::min<std::size_t>(static_cast<std::size_t>(s), kSlots - 1);
+  }
+};
 
 struct Counters {
   std::uint64_t queued = 0;   // now
@@ -28,8 +50,8 @@ struct Counters {
   int priority = 0;
   // For the Prometheus endpoint: finished jobs by their result's status (ok, execution_error,
   // quota_exceeded, ...), refusals at admission by status, and the two durations of a job.
-  std::map<std::string, std::uint64_t> finished_by_status;
-  std::map<std::string, std::uint64_t> rejected_by_reason;
+  StatusCounts finished_by_status;
+  StatusCounts rejected_by_reason;
   metrics::DurationHistogram wait_seconds;  // admission -> start
   metrics::DurationHistogram run_seconds;   // start -> result
   double device_seconds = 0;                // GPU (or CPU) time the executor reports
@@ -46,7 +68,7 @@ class SchedulerStats {
   void rejected(const sdk::Tenant& t, sdk::Status reason) {
     each(t, [reason](Counters& c) {
       ++c.rejected;
-      ++c.rejected_by_reason[sdk::to_string(reason)];
+      c.rejected_by_reason.add(reason);
     });
   }
   void started(const sdk::Tenant& t, std::chrono::nanoseconds wait);

@@ -430,9 +430,10 @@ TEST(SchedulerStats, CountsResultsByStatusRefusalsByReasonAndBothDurations) {
   stats.finished(t, vgpu::sdk::Status::quota_exceeded);
   stats.rejected(t, vgpu::sdk::Status::queue_full);
   const auto& c = stats.vms().at(4);
-  EXPECT_EQ(c.finished_by_status.at("ok"), 2u);
-  EXPECT_EQ(c.finished_by_status.at("quota_exceeded"), 1u);
-  EXPECT_EQ(c.rejected_by_reason.at("queue_full"), 1u);
+  EXPECT_EQ(c.finished_by_status.count(vgpu::sdk::Status::ok), 2u);
+  EXPECT_EQ(c.finished_by_status.count(vgpu::sdk::Status::quota_exceeded), 1u);
+  EXPECT_EQ(c.finished_by_status.count(vgpu::sdk::Status::execution_error), 0u);
+  EXPECT_EQ(c.rejected_by_reason.count(vgpu::sdk::Status::queue_full), 1u);
   EXPECT_EQ(c.done, 2u);
   EXPECT_EQ(c.failed, 1u);
   EXPECT_EQ(c.wait_seconds.count(), 3u);

@@ -12,28 +12,17 @@ bool name_char(char c, bool first, bool colon) {
   return !first && c >= '0' && c <= '9';
 }
 
-std::string escape_label_value(const std::string& v) {
+// Backslashes and newlines are escaped in HELP text and label values; double quotes only in
+// label values (the format's two escaping rules).
+std::string escape(const std::string& v, bool quotes) {
   std::string out;
   for (char c : v) {
     if (c == '\\')
       out += "\\\\";
-    else if (c == '"')
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '"' && quotes)
       out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string escape_help(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
     else
       out += c;
   }
@@ -47,7 +36,7 @@ std::string series(const Labels& labels) {
     if (!Exposition::valid_label_name(k))
       throw std::invalid_argument("invalid Prometheus label name '" + k + "'");
     if (out.size() > 1) out += ',';
-    out += k + "=\"" + escape_label_value(v) + "\"";
+    out += k + "=\"" + escape(v, true) + "\"";
   }
   return out + "}";
 }
@@ -145,7 +134,7 @@ std::string Exposition::text() const {
   std::string out;
   for (const auto& name : order_) {
     const Family& f = families_.at(name);
-    out += "# HELP " + name + " " + escape_help(f.help) + "\n";
+    out += "# HELP " + name + " " + escape(f.help, false) + "\n";
     out += "# TYPE " + name + " " + type_name(f.type) + "\n";
     // A histogram's series keys start with _bucket/_sum/_count; the others with '{' or nothing.
     for (const auto& key : f.order) out += name + key + " " + number(f.samples.at(key)) + "\n";
