@@ -67,7 +67,8 @@ in_root getent passwd vgpu | grep -q ':/var/lib/vgpu:' || fail "no system user v
 for f in /usr/bin/vgpu-mediator /usr/bin/vgpu-admin /usr/bin/vgpu-client /usr/bin/vgpu-sim \
          /usr/lib/vgpu/plugins/libvgpu-executor-cpu.so /usr/include/vgpu/sdk/plugin.hpp \
          /usr/include/vgpu/guest.h /usr/lib/cmake/vgpu/vgpuConfig.cmake \
-         /usr/share/vgpu/hypervisor/xcpng/vgpu-vm-startup.sh /lib/systemd/system/vgpu-mediator.service; do
+         /usr/share/vgpu/hypervisor/xcpng/vgpu-vm-startup.sh /lib/systemd/system/vgpu-mediator.service \
+         /usr/lib/tmpfiles.d/vgpu.conf; do
   [ -e "$root$f" ] || fail "$f is not installed"
 done
 echo "installed: user vgpu, /var/lib/vgpu, unit enabled"

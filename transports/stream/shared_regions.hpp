@@ -73,7 +73,7 @@ class SharedRegions {
   std::shared_ptr<MappedRegion> for_vm(std::uint32_t vm_id) {
     const auto path = options_.dir / ("vm" + std::to_string(vm_id));
     std::lock_guard lock(mutex_);
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
     if (fd < 0) throw failure(path, "cannot open", errno);
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -87,6 +87,10 @@ class SharedRegions {
       return held;
     }
     if (st.st_size == 0) {
+      // Created here (QEMU had not yet): group read-write, so that a QEMU running as another
+      // user in the folder's group (the packaged /dev/shm/vgpu is setgid vgpu, docs/packaging.md)
+      // can open it; the umask would otherwise take the group's write bit.
+      if (st.st_uid == ::geteuid()) ::fchmod(fd, 0660);
       if (::ftruncate(fd, static_cast<off_t>(options_.size_bytes)) != 0) {
         const int e = errno;
         ::close(fd);

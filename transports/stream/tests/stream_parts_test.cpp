@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -13,6 +16,7 @@
 #include "byte_ledger.hpp"
 #include "guarded.hpp"
 #include "outgoing_frame.hpp"
+#include "shared_regions.hpp"
 
 using namespace vgpu::transports;
 using namespace std::chrono_literals;
@@ -97,4 +101,24 @@ TEST(Guarded, EveryAccessHoldsTheLock) {
   auto c = counts.lock();
   EXPECT_EQ(c->a, 80000);
   EXPECT_EQ(c->b, 80000);
+}
+
+TEST(SharedRegions, ARegionTheMediatorCreatesIsGroupReadWriteWhateverTheUmask) {
+  // Under the packaged unit (UMask=0027) a file created with 0660 would lose the group's write
+  // bit, and a QEMU in the folder's group could not map the VM's memory.
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vgpu-shm-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const mode_t old_umask = ::umask(0027);
+  {
+    SharedRegions regions({dir, 1 << 16});
+    regions.prepare();
+    auto region = regions.for_vm(7);
+    EXPECT_EQ(region->size(), 1u << 16);
+  }
+  ::umask(old_umask);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "vm7").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  std::filesystem::remove_all(dir);
 }
