@@ -21,7 +21,7 @@ root=$work/root
 cleanup() {
   mountpoint -q "$root/proc" && umount "$root/proc"
   [ -f "$work/mediator.pid" ] && pkill -KILL -f '^/usr/bin/vgpu-mediator --config /etc/vgpu/mediator.yaml$' 
-  rm -rf "$work"
+  rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 
