@@ -1,7 +1,5 @@
 #include "spdlog_logger.hpp"
 
-#include <spdlog/details/fmt_helper.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -30,7 +28,7 @@ class JsonLinesSink final : public spdlog::sinks::base_sink<std::mutex> {
         std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()) % 1000;
     std::tm utc{};
     gmtime_r(&ts, &utc);
-    char when[40];
+    char when[80];  // room for any int in each field, as the compiler counts it
     std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                   static_cast<int>(ms.count()));

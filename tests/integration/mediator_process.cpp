@@ -79,8 +79,9 @@ void MediatorProcess::launch() {
   pid_ = ::fork();
   if (pid_ == 0) {
     const std::string log = (dir_ / "mediator.log").string();
-    std::freopen(log.c_str(), "a", stderr);
-    std::freopen(log.c_str(), "a", stdout);
+    // The child writes only to its log; without it there is nothing to run for.
+    if (!std::freopen(log.c_str(), "a", stderr) || !std::freopen(log.c_str(), "a", stdout))
+      ::_exit(126);
     const std::string exe = program("vgpu-mediator").string();
     const std::string config = (dir_ / "mediator.yaml").string();
     const std::string ready = (dir_ / "ready.json").string();

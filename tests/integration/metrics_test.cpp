@@ -126,8 +126,9 @@ TEST(Metrics, ARealPrometheusServerScrapesTheMediator) {
   const pid_t prometheus = ::fork();
   if (prometheus == 0) {
     const std::string log = (m.dir() / "prometheus.log").string();
-    std::freopen(log.c_str(), "w", stderr);
-    std::freopen(log.c_str(), "a", stdout);
+    // The child writes only to its log; without it there is nothing to run for.
+    if (!std::freopen(log.c_str(), "w", stderr) || !std::freopen(log.c_str(), "a", stdout))
+      ::_exit(126);
     const std::string config = "--config.file=" + (m.dir() / "prometheus.yml").string();
     const std::string data = "--storage.tsdb.path=" + (m.dir() / "tsdb").string();
     const std::string listen = "--web.listen-address=" + web;
