@@ -10,6 +10,7 @@ packages=(
   gnuplot-nox python3
   prometheus                # promtool and a real Prometheus for the metrics tests
   lintian debootstrap       # the package tests: lint the .debs, install them in a clean tree
+  procps                    #   and find the daemon they started there (ps, pkill)
   clang libclang-rt-14-dev  # the fuzz targets (libFuzzer, scripts/fuzz.sh)
   file cpio kmod            # the VM tests' guest image (qemu-stub/make-guest-image.sh)
 )

@@ -9,11 +9,11 @@ nlohmann::json Counters::to_json() const {
           {"priority", sdk::priority_name(priority)},
           {"queued", queued},
           {"running", running},
-          {"done", done},
-          {"failed", failed},
+          {"done", done()},
+          {"failed", failed()},
           {"cancelled", cancelled},
-          {"rejected", rejected},
-          {"mean_wait_ms", waits ? wait_sum_ms / waits : 0.0},
+          {"rejected", rejected()},
+          {"mean_wait_ms", mean_wait_ms()},
           {"max_wait_ms", wait_max_ms}};
 }
 
@@ -22,20 +22,16 @@ void SchedulerStats::started(const sdk::Tenant& t, std::chrono::nanoseconds wait
   each(t, [ms, wait](Counters& c) {
     --c.queued;
     ++c.running;
-    ++c.waits;
     c.wait_seconds.observe(wait);
-    c.wait_sum_ms += ms;
     if (ms > c.wait_max_ms) c.wait_max_ms = ms;
   });
 }
 
 void SchedulerStats::finished(const sdk::Tenant& t, sdk::Status status,
                               std::chrono::nanoseconds ran, std::chrono::nanoseconds device_time) {
-  const bool ok = status == sdk::Status::ok;
   const double device = std::chrono::duration<double>(device_time).count();
   each(t, [&](Counters& c) {
     --c.running;
-    ++(ok ? c.done : c.failed);
     c.finished_by_status.add(status);
     c.run_seconds.observe(ran);
     c.device_seconds += device;
@@ -58,10 +54,9 @@ std::vector<std::string> SchedulerStats::log_lines() const {
                   "pool %s %-6s queued=%llu running=%llu done=%llu failed=%llu cancelled=%llu "
                   "rejected=%llu mean_wait=%.2fms max_wait=%.2fms",
                   c.pool.c_str(), sdk::priority_name(c.priority), (unsigned long long)c.queued,
-                  (unsigned long long)c.running, (unsigned long long)c.done,
-                  (unsigned long long)c.failed, (unsigned long long)c.cancelled,
-                  (unsigned long long)c.rejected, c.waits ? c.wait_sum_ms / c.waits : 0.0,
-                  c.wait_max_ms);
+                  (unsigned long long)c.running, (unsigned long long)c.done(),
+                  (unsigned long long)c.failed(), (unsigned long long)c.cancelled,
+                  (unsigned long long)c.rejected(), c.mean_wait_ms(), c.wait_max_ms);
     lines.emplace_back(line);
   }
   return lines;

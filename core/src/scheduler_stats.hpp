@@ -24,6 +24,11 @@ struct StatusCounts {
 
   void add(sdk::Status s) { ++n[slot(s)]; }
   std::uint64_t count(sdk::Status s) const { return n[slot(s)]; }
+  std::uint64_t total() const {
+    std::uint64_t sum = 0;
+    for (auto v : n) sum += v;
+    return sum;
+  }
   template <typename F>
   void each(F f) const {  // f(status, count) for every status counted
     for (std::size_t i = 0; i < kSlots; ++i)
@@ -39,23 +44,26 @@ struct StatusCounts {
 struct Counters {
   std::uint64_t queued = 0;   // now
   std::uint64_t running = 0;  // now
-  std::uint64_t done = 0;
-  std::uint64_t failed = 0;
   std::uint64_t cancelled = 0;
-  std::uint64_t rejected = 0;  // refused at admission (queue full, shutting down, ...)
-  std::uint64_t waits = 0;
-  double wait_sum_ms = 0;
   double wait_max_ms = 0;
   std::string pool;
   int priority = 0;
   // For the Prometheus endpoint: finished jobs by their result's status (ok, execution_error,
   // quota_exceeded, ...), refusals at admission by status, and the two durations of a job.
   StatusCounts finished_by_status;
-  StatusCounts rejected_by_reason;
+  StatusCounts rejected_by_reason;          // refused at admission (queue full, shutting down, ...)
   metrics::DurationHistogram wait_seconds;  // admission -> start
   metrics::DurationHistogram run_seconds;   // start -> result
   double device_seconds = 0;                // GPU (or CPU) time the executor reports
   std::uint64_t memory_quota_bytes = 0;     // the VM's, as of its last job
+
+  std::uint64_t done() const { return finished_by_status.count(sdk::Status::ok); }
+  std::uint64_t failed() const { return finished_by_status.total() - done(); }
+  std::uint64_t rejected() const { return rejected_by_reason.total(); }
+  double mean_wait_ms() const {
+    const auto n = wait_seconds.count();
+    return n ? wait_seconds.sum_seconds() * 1000 / static_cast<double>(n) : 0.0;
+  }
 
   nlohmann::json to_json() const;
 };
@@ -66,10 +74,7 @@ class SchedulerStats {
     each(t, [](Counters& c) { ++c.queued; });
   }
   void rejected(const sdk::Tenant& t, sdk::Status reason) {
-    each(t, [reason](Counters& c) {
-      ++c.rejected;
-      c.rejected_by_reason.add(reason);
-    });
+    each(t, [reason](Counters& c) { c.rejected_by_reason.add(reason); });
   }
   void started(const sdk::Tenant& t, std::chrono::nanoseconds wait);
   // `ran`: start to result; `device`: the time the executor says the job used its device.

@@ -434,8 +434,9 @@ TEST(SchedulerStats, CountsResultsByStatusRefusalsByReasonAndBothDurations) {
   EXPECT_EQ(c.finished_by_status.count(vgpu::sdk::Status::quota_exceeded), 1u);
   EXPECT_EQ(c.finished_by_status.count(vgpu::sdk::Status::execution_error), 0u);
   EXPECT_EQ(c.rejected_by_reason.count(vgpu::sdk::Status::queue_full), 1u);
-  EXPECT_EQ(c.done, 2u);
-  EXPECT_EQ(c.failed, 1u);
+  EXPECT_EQ(c.done(), 2u);
+  EXPECT_EQ(c.failed(), 1u);
+  EXPECT_EQ(c.rejected(), 1u);
   EXPECT_EQ(c.wait_seconds.count(), 3u);
   EXPECT_EQ(c.run_seconds.count(), 3u);
   EXPECT_NEAR(c.device_seconds, 0.002, 1e-9);
