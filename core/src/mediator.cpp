@@ -135,7 +135,7 @@ void Mediator::start() {
             " slots; policy " + config_.policy.name);
   scheduler_ = std::make_unique<Scheduler>(
       *policy_, config_.policy.name, *executor_,
-      SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_);
+      SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_, refusal_log_);
   scheduler_->start();
   started_ = true;
   for (auto& t : transports_) {

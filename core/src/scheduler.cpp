@@ -7,12 +7,13 @@
 namespace vgpu::core {
 
 Scheduler::Scheduler(sdk::Policy& policy, std::string policy_name, sdk::Executor& executor,
-                     SchedulerLimits limits, sdk::Logger& log)
+                     SchedulerLimits limits, sdk::Logger& log, RefusalLog& refusals)
     : policy_(&policy),
       policy_name_(std::move(policy_name)),
       executor_(executor),
       limits_(limits),
-      log_(log) {
+      log_(log),
+      refusals_(refusals) {
   const auto info = executor.info();
   executor_name_ = info.name;
   total_slots_ = free_slots_ = std::max(1u, info.slots);

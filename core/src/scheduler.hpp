@@ -52,9 +52,10 @@ struct SchedulerLimits {
 
 class Scheduler {
  public:
-  // `policy_name` is for the statistics.
+  // `policy_name` is for the statistics. `refusals` logs the jobs it refuses, with the same
+  // rate limit as the mediator's own refusals (one limit per kind of line).
   Scheduler(sdk::Policy& policy, std::string policy_name, sdk::Executor& executor,
-            SchedulerLimits limits, sdk::Logger& log);
+            SchedulerLimits limits, sdk::Logger& log, RefusalLog& refusals);
   ~Scheduler();
 
   void start();
@@ -187,7 +188,7 @@ class Scheduler {
   std::uint64_t dispatch_sequence_ = 0;
   bool shutting_down_ = false;
   SchedulerStats stats_;
-  RefusalLog refusals_;
+  RefusalLog& refusals_;
 
   // Read by wait_idle() from another thread.
   std::mutex idle_mutex_;

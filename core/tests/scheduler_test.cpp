@@ -68,7 +68,8 @@ class SchedulerTest : public ::testing::Test {
   NullLog log_;
   policies::StrictPriorityPolicy policy_;
   executors::CpuExecutor executor_{1};
-  core::Scheduler scheduler_{policy_, "test", executor_, {}, log_};
+  core::RefusalLog refusals_;
+  core::Scheduler scheduler_{policy_, "test", executor_, {}, log_, refusals_};
   std::shared_ptr<RecordingChannel> channel_ = std::make_shared<RecordingChannel>();
   sdk::JobId next_id_ = 1;
 
@@ -249,7 +250,7 @@ class AdmissionTest : public SchedulerTest, public ::testing::WithParamInterface
   AdmissionLimitedExecutor limited_;
   IgnoresAdmission ignoring_;
   sdk::Policy& policy() { return GetParam() ? static_cast<sdk::Policy&>(policy_) : ignoring_; }
-  core::Scheduler admitting_{policy(), "test", limited_, {}, log_};
+  core::Scheduler admitting_{policy(), "test", limited_, {}, log_, refusals_};
   void SetUp() override {
     SchedulerTest::SetUp();
     admitting_.start();
@@ -363,7 +364,8 @@ class SchedulerThreads : public ::testing::Test {
   NullLog log_;
   policies::StrictPriorityPolicy policy_;
   LockingExecutor executor_;
-  core::Scheduler scheduler_{policy_, "test", executor_, {}, log_};
+  core::RefusalLog refusals_;
+  core::Scheduler scheduler_{policy_, "test", executor_, {}, log_, refusals_};
   std::shared_ptr<RecordingChannel> channel_ = std::make_shared<RecordingChannel>();
 };
 
