@@ -22,7 +22,6 @@
 #include "scheduler.hpp"
 #include "spdlog_logger.hpp"
 #include "status_socket.hpp"
-#include "vgpu/sdk/log_limiter.hpp"
 #include "vgpu/sdk/telemetry.hpp"
 
 namespace vgpu::core {
