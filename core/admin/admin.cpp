@@ -52,7 +52,16 @@ nlohmann::json vm_json(const core::VmRecord& v) {
   out["memory_quota_mb"] =
       v.memory_quota_mb ? nlohmann::json(*v.memory_quota_mb) : nlohmann::json();
   out["applied_at"] = v.applied_at ? nlohmann::json(*v.applied_at) : nlohmann::json();
+  out["device"] = v.device ? nlohmann::json(*v.device) : nlohmann::json();
   return out;
+}
+
+std::optional<std::int64_t> parse_device(const std::string& text) {
+  if (text == "none") return std::nullopt;
+  if (text.empty() || text.size() > 2 ||
+      text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) > 63)
+    throw Refused("device must be a number from 0 to 63, or none, got '" + text + "'");
+  return std::stoi(text);
 }
 
 double check_weight(double weight, const std::string& what) {

@@ -41,6 +41,8 @@ struct Admin {
 int parse_priority(const std::string& text);
 // A weight (VM or pool) must be a finite number in (0, 1e6]; Refused naming `what` otherwise.
 double check_weight(double weight, const std::string& what);
+// A device pin as typed: 0 to 63, or "none" (nothing: placed by load). Refused otherwise.
+std::optional<std::int64_t> parse_device(const std::string& text);
 // A VM or pool name: 1 to 64 printable ASCII characters, no spaces or control characters (names
 // reach logs, tables and the guest's HELLO_OK). Refused naming the first bad character otherwise.
 void check_name(const std::string& name, const std::string& what);

@@ -32,6 +32,8 @@ void add_vm_settings(CLI::App* cmd, VmChanges& c) {
   cmd->add_option("--vsock-cid", c.vsock_cid, "the VM's vsock CID (vsock transport)");
   cmd->add_option("--max-queued", c.max_queued, "jobs it may have queued or running");
   cmd->add_option("--memory-quota-mb", c.memory_quota_mb, "device memory its jobs may hold");
+  cmd->add_option("--device", c.device,
+                  "pin its jobs to this device of the mediator (0-63), or none: placed by load");
 }
 
 int iommu_command(const std::string& root, const std::string& gpu, bool json) {
@@ -122,6 +124,10 @@ int main(int argc, char** argv) {
   auto* weight_p = app.add_subcommand("set-pool-weight", "change a pool's weight");
   weight_p->add_option("pool", pool, "pool name")->required();
   weight_p->add_option("weight", weight, "> 0")->required();
+  std::string device;
+  auto* device_p = app.add_subcommand("set-pool-device", "pin a pool's VMs to one device");
+  device_p->add_option("pool", pool, "pool name")->required();
+  device_p->add_option("device", device, "0-63, or none: placed by load")->required();
   auto* stat = app.add_subcommand("status", "overview, with the running mediator's queues");
   auto* running = app.add_subcommand(
       "running-config", "the running mediator's configuration, with the policy of the last reload");
@@ -169,6 +175,7 @@ int main(int argc, char** argv) {
     if (*create_p) return create_pool(a, pool, weight, description);
     if (*remove_p) return remove_pool(a, pool);
     if (*weight_p) return set_pool_weight(a, pool, weight);
+    if (*device_p) return set_pool_device(a, pool, device);
     if (*stat) return status(a);
     if (*running) return running_config(a);
     if (*token) return issue_token(a, vm, false);

@@ -18,7 +18,8 @@ nlohmann::json pool_json(const core::PoolRecord& p, const core::PoolStats& s) {
           {"vms", s.vms},
           {"low", s.by_priority[0]},
           {"medium", s.by_priority[1]},
-          {"high", s.by_priority[2]}};
+          {"high", s.by_priority[2]},
+          {"device", p.device ? nlohmann::json(*p.device) : nlohmann::json()}};
 }
 
 core::PoolStats stats_of(Admin& a, const std::string& pool) {
@@ -125,6 +126,17 @@ int set_pool_weight(Admin& a, const std::string& name, double weight) {
   return kOk;
 }
 
+int set_pool_device(Admin& a, const std::string& name, const std::string& device) {
+  const auto pin = parse_device(device);
+  a.db.set_pool_device(name, pin);  // a DbError is a refusal (exit 1), see admin_main.cpp
+  std::cout << "pool " << name << ": "
+            << (pin ? "its VMs run on device " + std::to_string(*pin)
+                    : std::string("its VMs are placed by load"))
+            << " (VMs with their own --device keep theirs; applies to a VM's next job once its "
+               "running jobs are done)\n";
+  return kOk;
+}
+
 int status(Admin& a) {
   nlohmann::json out{{"db", a.db.path().string()},
                      {"schema_version", a.db.schema_version()},
@@ -161,6 +173,17 @@ int status(Admin& a) {
   std::printf("  policy %s (changed %s time(s) since start, by reloads)\n",
               m.value("policy_name", std::string("?")).c_str(),
               m.value("policy_changes", nlohmann::json()).dump().c_str());
+  for (const auto& d : m.value("devices", nlohmann::json::array())) {
+    std::printf(
+        "  device %zu %-10s %s: %zu running of %zu slots, %zu queued, %zu dispatched, "
+        "%zu VM(s) placed%s%s\n",
+        d.value("index", std::size_t{0}), d.value("name", std::string("?")).c_str(),
+        d.value("device", std::string("?")).c_str(), d.value("running", std::size_t{0}),
+        d.value("slots", std::size_t{0}), d.value("queued", std::size_t{0}),
+        d.value("dispatched", std::size_t{0}), d.value("vms_placed", std::size_t{0}),
+        d.value("usable", true) ? "" : "; UNUSABLE: ",
+        d.value("usable", true) ? "" : d.value("unusable_reason", std::string()).c_str());
+  }
   return kOk;
 }
 

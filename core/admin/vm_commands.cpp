@@ -56,6 +56,7 @@ std::vector<std::string> merge(Admin& a, core::VmRecord& vm, const VmChanges& c)
     if (*c.memory_quota_mb <= 0) throw Refused("memory_quota_mb must be > 0");
     vm.memory_quota_mb = *c.memory_quota_mb;
   }
+  if (c.device) vm.device = parse_device(*c.device);
   return restart;
 }
 

@@ -11,12 +11,13 @@ namespace vgpu::admin {
 // Settings a command may change; unset ones stay as they are.
 struct VmChanges {
   std::optional<std::string> name, pool, priority;
+  std::optional<std::string> device;  // "0".."63" or "none"
   std::optional<std::uint32_t> vm_id, vsock_cid;
   std::optional<double> weight;
   std::optional<std::int64_t> max_queued, memory_quota_mb;
   bool any() const {
     return name || pool || priority || vm_id || vsock_cid || weight || max_queued ||
-           memory_quota_mb;
+           memory_quota_mb || device;
   }
 };
 

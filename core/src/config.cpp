@@ -65,6 +65,31 @@ class Validator {
     return p.is_absolute() ? p : base_dir_ / p;
   }
 
+  // `devices`: `all`, or a non-empty list of device numbers 0..63 (repeats allowed).
+  DeviceList device_list(const YAML::Node& node) const {
+    const std::string expected = "'all' or a list of device numbers such as [0, 1]";
+    DeviceList out;
+    if (node.IsScalar()) {
+      if (node.Scalar() != "all")
+        fail(node, "bad value '" + node.Scalar() + "' for 'devices': expected " + expected);
+      out.all = true;
+      return out;
+    }
+    if (!node.IsSequence() || node.size() == 0) fail(node, "'devices' must be " + expected);
+    if (node.size() > DeviceList::kMaxDevices)
+      fail(node, "'devices' lists " + std::to_string(node.size()) + " devices; at most " +
+                     std::to_string(DeviceList::kMaxDevices));
+    for (const auto& entry : node) {
+      const auto text = entry.IsScalar() ? entry.Scalar() : std::string();
+      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+          text.size() > 2 || std::stoi(text) >= DeviceList::kMaxDevices)
+        fail(entry, "bad device number '" + text + "' in 'devices': expected 0 to " +
+                        std::to_string(DeviceList::kMaxDevices - 1));
+      out.numbers.push_back(std::stoi(text));
+    }
+    return out;
+  }
+
   PluginSpec plugin(const YAML::Node& node, const std::string& what) const {
     require_map(node, what);
     const auto name = node["plugin"];
@@ -123,6 +148,13 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
         v.fail(isolation, "bad value '" + mode + "' for 'isolation': expected none or process");
       spec.isolate_process = mode == "process";
       spec.settings.remove("isolation");  // the core's key, not the plugin's
+    }
+    if (auto devices = spec.settings["devices"]) {
+      spec.devices = v.device_list(devices);
+      if (spec.settings["device"])
+        v.fail(spec.settings["device"],
+               "'device' and 'devices' both set: 'devices' gives each instance its device");
+      spec.settings.remove("devices");  // the core's key, not the plugin's
     }
   }
 

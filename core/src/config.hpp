@@ -20,12 +20,25 @@ class ConfigFileError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What an executor entry's `devices:` names: every device the plugin finds (`all`), or these
+// device numbers, in this order. A number may repeat: two instances on one GPU (each its own
+// context and, with `isolation: process`, its own process) act as two devices.
+struct DeviceList {
+  bool all = false;
+  std::vector<int> numbers;
+  static constexpr int kMaxDevices = 64;
+};
+
 struct PluginSpec {
   std::string name;
   YAML::Node settings;  // the whole entry; the plugin reads its own keys, "plugin" excluded
   // Executors only (`isolation: process`): run it in a child process that the core replaces
   // when it dies or loses its GPU context. The key is taken out of `settings`.
   bool isolate_process = false;
+  // Executors only (`devices: all` or a list of device numbers): the core makes one instance per
+  // device, setting the plugin's own `device` setting to each, and the mediator schedules them
+  // as separate devices (docs/multi-gpu.md). The key is taken out of `settings`.
+  std::optional<DeviceList> devices;
 };
 
 struct Limits {

@@ -43,6 +43,10 @@ CREATE INDEX vms_name ON vms(name);
 )sql",
                                                                        R"sql(
 ALTER TABLE vms ADD COLUMN applied_at TEXT;
+)sql",
+                                                                       R"sql(
+ALTER TABLE vms ADD COLUMN device INTEGER CHECK (device IS NULL OR device BETWEEN 0 AND 63);
+ALTER TABLE pools ADD COLUMN device INTEGER CHECK (device IS NULL OR device BETWEEN 0 AND 63);
 )sql"};
 
 class Statement {
@@ -112,12 +116,21 @@ VmRecord read_vm(const Statement& s) {
   if (!s.null(9)) vm.memory_quota_mb = s.integer(9);
   if (!s.null(10)) vm.applied_at = s.text(10);
   vm.updated_at = s.text(11);
+  if (!s.null(12)) vm.device = s.integer(12);
   return vm;
 }
 
 constexpr const char* kVmColumns =
     "SELECT vm_uuid, name, vm_id, pool, priority, weight, vsock_cid, token_hash, max_queued, "
-    "memory_quota_mb, applied_at, updated_at FROM vms ";
+    "memory_quota_mb, applied_at, updated_at, device FROM vms ";
+
+PoolRecord read_pool(const Statement& s) {
+  PoolRecord pool{s.text(0), s.real(1), s.text(2)};
+  if (!s.null(3)) pool.device = s.integer(3);
+  return pool;
+}
+
+constexpr const char* kPoolColumns = "SELECT name, weight, description, device FROM pools ";
 
 }  // namespace
 
@@ -224,9 +237,9 @@ std::int64_t ConfigDb::data_version() {
 }
 
 std::vector<PoolRecord> ConfigDb::pools() {
-  Statement s(db_, "SELECT name, weight, description FROM pools ORDER BY name");
+  Statement s(db_, std::string(kPoolColumns) + "ORDER BY name");
   std::vector<PoolRecord> out;
-  while (s.step()) out.push_back({s.text(0), s.real(1), s.text(2)});
+  while (s.step()) out.push_back(read_pool(s));
   return out;
 }
 
@@ -263,14 +276,15 @@ std::uint32_t ConfigDb::lowest_free_vm_id() {
 }
 
 void ConfigDb::insert_vm(const VmRecord& vm) {
-  Statement s(
-      db_,
-      "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, weight, vsock_cid,"
-      " token_hash, max_queued, memory_quota_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  Statement s(db_,
+              "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, weight, vsock_cid,"
+              " token_hash, max_queued, memory_quota_mb, device)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
   s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
   s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
   s.bind(8, vm.token_hash).bind(9, vm.max_queued).bind(10, vm.memory_quota_mb);
+  s.bind(11, vm.device);
   try {
     s.step();
   } catch (const DbUnavailable&) {
@@ -309,12 +323,12 @@ const char* ConfigDb::migration_sql(int version) {
 void ConfigDb::update_vm(const VmRecord& vm) {
   Statement s(db_,
               "UPDATE vms SET name = ?2, vm_id = ?3, pool = ?4, priority = ?5, weight = ?6,"
-              " vsock_cid = ?7, max_queued = ?8, memory_quota_mb = ?9,"
+              " vsock_cid = ?7, max_queued = ?8, memory_quota_mb = ?9, device = ?10,"
               " updated_at = CURRENT_TIMESTAMP WHERE vm_uuid = ?1");
   s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
   s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
   s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
-  s.bind(8, vm.max_queued).bind(9, vm.memory_quota_mb);
+  s.bind(8, vm.max_queued).bind(9, vm.memory_quota_mb).bind(10, vm.device);
   try {
     s.step();
   } catch (const DbUnavailable&) {
@@ -339,15 +353,15 @@ void ConfigDb::mark_applied(const std::string& uuid) {
 }
 
 std::optional<PoolRecord> ConfigDb::find_pool(const std::string& name) {
-  Statement s(db_, "SELECT name, weight, description FROM pools WHERE name = ?1");
+  Statement s(db_, std::string(kPoolColumns) + "WHERE name = ?1");
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
-  return PoolRecord{s.text(0), s.real(1), s.text(2)};
+  return read_pool(s);
 }
 
 void ConfigDb::create_pool(const PoolRecord& pool) {
-  Statement s(db_, "INSERT INTO pools (name, weight, description) VALUES (?1, ?2, ?3)");
-  s.bind(1, pool.name).bind(2, pool.weight).bind(3, pool.description);
+  Statement s(db_, "INSERT INTO pools (name, weight, description, device) VALUES (?1, ?2, ?3, ?4)");
+  s.bind(1, pool.name).bind(2, pool.weight).bind(3, pool.description).bind(4, pool.device);
   try {
     s.step();
   } catch (const DbUnavailable&) {
@@ -375,6 +389,15 @@ void ConfigDb::set_pool_weight(const std::string& name, double weight) {
   if (!(weight > 0)) throw DbError("a pool weight must be > 0");
   Statement s(db_, "UPDATE pools SET weight = ?2, updated_at = CURRENT_TIMESTAMP WHERE name = ?1");
   s.bind(1, name).bind(2, weight);
+  s.step();
+  if (sqlite3_changes(db_) != 1) throw DbError("no pool named '" + name + "'");
+}
+
+void ConfigDb::set_pool_device(const std::string& name, std::optional<std::int64_t> device) {
+  if (device && (*device < 0 || *device > 63))
+    throw DbError("a device number is 0 to 63, not " + std::to_string(*device));
+  Statement s(db_, "UPDATE pools SET device = ?2, updated_at = CURRENT_TIMESTAMP WHERE name = ?1");
+  s.bind(1, name).bind(2, device);
   s.step();
   if (sqlite3_changes(db_) != 1) throw DbError("no pool named '" + name + "'");
 }

@@ -30,6 +30,9 @@ struct PoolRecord {
   std::string name;
   double weight = 1.0;
   std::string description;
+  // The device its VMs' jobs run on when the mediator drives several (schema 3); none: placed
+  // by load.
+  std::optional<std::int64_t> device;
 };
 
 struct VmRecord {
@@ -44,6 +47,7 @@ struct VmRecord {
   std::optional<std::int64_t> max_queued;
   std::optional<std::int64_t> memory_quota_mb;
   std::optional<std::string> applied_at;  // when `vgpu-admin apply` last pushed it (schema 2)
+  std::optional<std::int64_t> device;     // pins its jobs to this device, over its pool's (3)
   std::string updated_at;
 };
 
@@ -55,7 +59,7 @@ struct PoolStats {
 
 class ConfigDb {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   // The SQL that takes the schema from `version` to `version + 1` (for migration tests).
   static const char* migration_sql(int version);
 
@@ -89,6 +93,8 @@ class ConfigDb {
   void create_pool(const PoolRecord& pool);
   void remove_pool(const std::string& name);  // refused while VMs use it
   void set_pool_weight(const std::string& name, double weight);
+  // Pins the pool's VMs to a device (0..63), or, with nothing, lets the mediator place them.
+  void set_pool_device(const std::string& name, std::optional<std::int64_t> device);
   std::vector<PoolStats> pool_stats();
 
   const std::filesystem::path& path() const { return path_; }

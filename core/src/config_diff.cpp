@@ -4,10 +4,16 @@ namespace vgpu::core {
 
 namespace {
 
-// A plugin entry as text: its name, isolation and settings (YAML::Dump writes a mapping in its
-// own order, so the same entry gives the same text).
+// A plugin entry as text: its name, isolation, devices and settings (YAML::Dump writes a mapping
+// in its own order, so the same entry gives the same text).
 std::string text_of(const PluginSpec& spec) {
-  return spec.name + (spec.isolate_process ? " process " : " ") + YAML::Dump(spec.settings);
+  std::string devices;
+  if (spec.devices) {
+    devices = spec.devices->all ? " devices=all" : " devices=";
+    for (int d : spec.devices->numbers) devices += std::to_string(d) + ",";
+  }
+  return spec.name + (spec.isolate_process ? " process" : "") + devices + " " +
+         YAML::Dump(spec.settings);
 }
 
 std::string text_of(const std::vector<PluginSpec>& specs) {

@@ -7,7 +7,11 @@ namespace vgpu::core {
 void IdentityDirectory::load_from(ConfigDb& db) {
   auto next = std::make_shared<Snapshot>();
   std::unordered_map<std::string, double> pool_weight;
-  for (const auto& pool : db.pools()) pool_weight[pool.name] = pool.weight;
+  std::unordered_map<std::string, std::int64_t> pool_device;
+  for (const auto& pool : db.pools()) {
+    pool_weight[pool.name] = pool.weight;
+    if (pool.device) pool_device[pool.name] = *pool.device;
+  }
   for (const auto& vm : db.vms()) {
     VmIdentity id;
     id.tenant = sdk::Tenant{vm.vm_id, vm.pool, vm.priority, vm.weight, pool_weight[vm.pool]};
@@ -17,6 +21,10 @@ void IdentityDirectory::load_from(ConfigDb& db) {
     id.token_hash = vm.token_hash;
     id.vsock_cid = vm.vsock_cid;
     if (vm.max_queued) id.max_queued = static_cast<std::size_t>(*vm.max_queued);
+    if (vm.device)
+      id.device_pin = DevicePin{static_cast<int>(*vm.device), "vms.device"};
+    else if (auto pool = pool_device.find(vm.pool); pool != pool_device.end())
+      id.device_pin = DevicePin{static_cast<int>(pool->second), "pools.device of pool " + vm.pool};
     // Every hypervisor-assigned address the DB records for the VM, in PeerIdentity's form.
     if (vm.vsock_cid)
       next->vm_id_by_address["vsock-cid:" + std::to_string(*vm.vsock_cid)] = vm.vm_id;

@@ -14,6 +14,13 @@
 
 namespace vgpu::core {
 
+// A VM's device as the config DB pins it (docs/multi-gpu.md): the number, and where it came
+// from, for messages ("vms.device", "pools.device of pool A").
+struct DevicePin {
+  int device = 0;
+  std::string source;
+};
+
 struct VmIdentity {
   sdk::Tenant tenant;
   std::string uuid;
@@ -21,6 +28,7 @@ struct VmIdentity {
   std::optional<std::string> token_hash;
   std::optional<std::uint32_t> vsock_cid;
   std::optional<std::size_t> max_queued;
+  std::optional<DevicePin> device_pin;  // vms.device, else its pool's pools.device
 };
 
 class IdentityDirectory {

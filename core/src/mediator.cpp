@@ -1,7 +1,6 @@
 #include "mediator.hpp"
 
 #include "config_diff.hpp"
-#include "isolation/process_executor.hpp"
 #include "token.hpp"
 #include "vgpu/protocol/wire.hpp"
 #include "vgpu/sdk/ops.hpp"
@@ -32,29 +31,6 @@ void Mediator::config_error(const std::string& what, const sdk::ConfigError& e) 
   throw ConfigFileError(located(config_.source, e.line(), e.column(), what + ": " + e.what()));
 }
 
-std::unique_ptr<sdk::Executor> Mediator::start_isolated_executor(const PluginSpec& spec,
-                                                                 std::size_t index) {
-  isolation::ProcessExecutor::Launch launch;
-  // The worker is this very program, started with --executor-worker.
-  launch.program = std::filesystem::read_symlink("/proc/self/exe");
-  launch.setup = {config_.text, config_.source, config_.base_dir,
-                  static_cast<std::uint32_t>(index)};
-  launch.name = spec.name;
-  plugin_logs_.push_back(std::make_unique<SpdLogger>("executor '" + spec.name + "'"));
-  try {
-    return std::make_unique<isolation::ProcessExecutor>(std::move(launch), *plugin_logs_.back());
-  } catch (const isolation::WorkerSetupError& e) {
-    switch (e.kind) {
-      case isolation::WorkerSetupError::Kind::config:
-        throw ConfigFileError(e.what());
-      case isolation::WorkerSetupError::Kind::load:
-        throw PluginLoadError(e.what());
-      default:
-        throw;
-    }
-  }
-}
-
 PluginInstance<sdk::Policy> Mediator::make_policy(const PluginSpec& spec) {
   const std::string what = "policy '" + spec.name + "'";
   PluginInstance<sdk::Policy> policy;
@@ -67,27 +43,15 @@ PluginInstance<sdk::Policy> Mediator::make_policy(const PluginSpec& spec) {
 
 void Mediator::build() {
   if (built_) return;
-  try {
-    policy_ = make_policy(config_.policy);
-  } catch (const sdk::ConfigError& e) {
-    config_error("policy '" + config_.policy.name + "'", e);
-  }
-  // Executors: the first that can start is used, the rest are fallbacks.
+  // Executors: the first entry that can start is used, the rest are fallbacks. An entry with
+  // `devices:` gives one instance (one lane) per device.
   std::string tried;
-  for (std::size_t index = 0; index < config_.executors.size(); ++index) {
+  for (std::size_t index = 0; index < config_.executors.size() && lanes_.empty(); ++index) {
     const auto& spec = config_.executors[index];
     const std::string what = "executor '" + spec.name + "'";
     try {
-      if (spec.isolate_process) {
-        executor_.object = start_isolated_executor(spec, index);
-        break;
-      }
-      auto lib = loader_.load(sdk::PluginKind::executor, spec.name);
-      executor_.context = context_for(what);
-      executor_.object = lib->make_executor(spec.settings, *executor_.context);
-      log_loaded(*lib, what);
-      executor_.library = std::move(lib);
-      break;
+      lanes_ = make_lanes(spec, index);
+      device_labels_ = spec.devices.has_value();
     } catch (const sdk::ConfigError& e) {
       config_error(what, e);
     } catch (const sdk::ExecutorUnavailable& e) {
@@ -98,8 +62,18 @@ void Mediator::build() {
       log_.warn(what + " cannot be loaded; trying the next executor");
     }
   }
-  if (!executor_.object) throw PluginLoadError("no configured executor could start:" + tried);
-  for (const auto& op : executor_->info().ops) executor_ops_.insert(op);
+  if (lanes_.empty()) throw PluginLoadError("no configured executor could start:" + tried);
+  for (const auto& op : lanes_[0].executor->info().ops) executor_ops_.insert(op);
+  try {
+    std::vector<PluginInstance<sdk::Policy>> policies;
+    make_policies(config_.policy, policies, placer_);
+    for (std::size_t i = 0; i < lanes_.size(); ++i) lanes_[i].policy = std::move(policies[i]);
+  } catch (const sdk::ConfigError& e) {
+    config_error("policy '" + config_.policy.name + "'", e);
+  }
+  placement_ = std::make_unique<DevicePlacement>(
+      lanes_.size(), [this] { return device_loads(); }, log_);
+  placement_->set_placer(dynamic_cast<sdk::Placement*>(placer_.object.get()));
   // Transports.
   for (const auto& spec : config_.transports) {
     const std::string what = "transport '" + spec.name + "'";
@@ -130,13 +104,20 @@ void Mediator::start() {
         "security.require_tokens is off: a VM registered without a token is accepted over tcp "
         "on its vm_id alone");
 
-  const auto info = executor_->info();
-  log_.info("executor " + info.name + " on " + info.device + ", " + std::to_string(info.slots) +
-            " slots; policy " + config_.policy.name);
-  scheduler_ = std::make_unique<Scheduler>(
-      *policy_, config_.policy.name, *executor_,
-      SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_, refusal_log_);
-  scheduler_->start();
+  for (auto& lane : lanes_) {
+    const auto info = lane.executor->info();
+    log_.info("device " + std::to_string(lane.index) + ": executor " + lane.name + " on " +
+              info.device + ", " + std::to_string(info.slots) + " slots; policy " +
+              config_.policy.name);
+    SchedulerHooks hooks;
+    hooks.job_left = [this](std::uint32_t vm_id) { placement_->release(vm_id); };
+    hooks.dispatch_counter = &dispatch_counter_;
+    lane.scheduler = std::make_unique<Scheduler>(
+        *lane.policy, config_.policy.name, *lane.executor,
+        SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_,
+        refusal_log_, std::move(hooks));
+    lane.scheduler->start();
+  }
   started_ = true;
   for (auto& t : transports_) {
     t->start(*this);
@@ -164,14 +145,20 @@ void Mediator::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   log_.info("stopping: no new jobs are accepted");
-  scheduler_->begin_shutdown();
-  if (!scheduler_->wait_idle(config_.shutdown_grace))
-    log_.warn("running jobs did not finish within the grace period; stopping anyway");
+  for (auto& lane : lanes_) lane.scheduler->begin_shutdown();
+  const auto grace_end = std::chrono::steady_clock::now() + config_.shutdown_grace;
+  for (auto& lane : lanes_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        grace_end - std::chrono::steady_clock::now());
+    if (!lane.scheduler->wait_idle(std::max(left, std::chrono::milliseconds(0))))
+      log_.warn("running jobs on device " + lane.name +
+                " did not finish within the grace period; stopping anyway");
+  }
   if (admin_) admin_->stop();
   if (metrics_server_) metrics_server_->stop();  // it reads the plugins stopped below
   for (auto& t : transports_) t->stop();         // flushes the results already delivered
-  executor_->stop();
-  scheduler_->stop();
+  for (auto& lane : lanes_) lane.executor->stop();
+  for (auto& lane : lanes_) lane.scheduler->stop();
   {
     std::lock_guard lock(db_mutex_);
     db_watch_stop_ = true;
@@ -202,9 +189,10 @@ void Mediator::reload_config(const MediatorConfig& next) {
     return;
   }
   const auto& spec = next.policy;
-  PluginInstance<sdk::Policy> replacement;
+  std::vector<PluginInstance<sdk::Policy>> replacements;
+  PluginInstance<sdk::Policy> placer;
   try {
-    replacement = make_policy(spec);
+    make_policies(spec, replacements, placer);
   } catch (const sdk::ConfigError& e) {
     log_.error(
         "reload: the policy was not changed: " +
@@ -214,9 +202,15 @@ void Mediator::reload_config(const MediatorConfig& next) {
     log_.error("reload: the policy was not changed: " + std::string(e.what()));
     return;
   }
-  const std::size_t moved = scheduler_->replace_policy(*replacement.object, spec.name);
-  // The scheduler no longer uses the old policy: it goes now (its library with it, unless shared).
-  policy_ = std::move(replacement);
+  std::size_t moved = 0;
+  for (std::size_t i = 0; i < lanes_.size(); ++i) {
+    moved += lanes_[i].scheduler->replace_policy(*replacements[i].object, spec.name);
+    // The scheduler no longer uses the old policy: it goes now (its library with it, unless
+    // shared).
+    lanes_[i].policy = std::move(replacements[i]);
+  }
+  placement_->set_placer(dynamic_cast<sdk::Placement*>(placer.object.get()));
+  placer_ = std::move(placer);
   log_.info("reload: policy " + config_.policy.name + " -> " + spec.name + ", " +
             std::to_string(moved) + " queued jobs moved to it in their order");
   std::lock_guard lock(policy_spec_mutex_);
@@ -257,7 +251,7 @@ std::vector<std::string> Mediator::endpoints() const {
 }
 
 std::string Mediator::executor_name() const {
-  return executor_->info().name;
+  return lanes_.empty() ? std::string() : lanes_[0].executor->info().name;
 }
 
 std::string Mediator::running_config() const {
@@ -276,7 +270,30 @@ std::string Mediator::running_config() const {
 }
 
 nlohmann::json Mediator::stats_json() {
-  auto out = scheduler_ ? scheduler_->stats() : nlohmann::json::object();
+  std::vector<SchedulerSnapshot> per_device;
+  auto out = merged_snapshot(&per_device).to_json();
+  // Each device: its executor, load and the VMs placed on it now (docs/multi-gpu.md).
+  nlohmann::json devices = nlohmann::json::array();
+  const auto vms_on = placement_ ? placement_->vms_per_device() : std::vector<std::size_t>{};
+  for (std::size_t i = 0; i < per_device.size(); ++i) {
+    const auto& lane = lanes_[i];
+    const auto& snap = per_device[i];
+    const auto unusable = lane.executor->unusable();
+    devices.push_back({{"index", lane.index},
+                       {"name", lane.name},
+                       {"device", lane.executor->info().device},
+                       {"slots", snap.slots},
+                       {"running", snap.running_total},
+                       {"queued", snap.queued_total},
+                       {"dispatched", snap.dispatched_total},
+                       {"vms_placed", i < vms_on.size() ? vms_on[i] : 0},
+                       {"usable", !unusable},
+                       {"unusable_reason", unusable.value_or("")}});
+    nlohmann::json vms = nlohmann::json::object();
+    for (const auto& [vm_id, c] : snap.vms) vms[std::to_string(vm_id)] = c.to_json();
+    devices.back()["vms"] = vms;
+  }
+  out["devices"] = devices;
   out["config_source"] = config_.source;
   out["running_config"] = running_config();
   out["metrics"] = metrics_.to_json();
@@ -357,15 +374,23 @@ void Mediator::submit(std::uint32_t vm_id, sdk::SubmitRequest request,
   job->enqueued_at = sdk::Clock::now();
   if (request.deadline) job->deadline = job->enqueued_at + *request.deadline;
   const std::size_t limit = identity->max_queued.value_or(config_.limits.max_queued_per_vm);
-  scheduler_->submit(std::move(job), std::move(channel), limit);
+  // The VM's device: where its earlier jobs still are, else its pin, else placement. Counted
+  // there until the scheduler lets the job go (SchedulerHooks::job_left).
+  const auto device = placement_->acquire(job->tenant, identity->device_pin);
+  if (const auto* why = std::get_if<std::string>(&device))
+    return refuse(sdk::Status::internal_error,
+                  *why + "; the operator must change the pin or the mediator's devices");
+  lanes_[std::get<std::size_t>(device)].scheduler->submit(std::move(job), std::move(channel),
+                                                          limit);
 }
 
 void Mediator::cancel(const sdk::ReplyChannel& channel, std::uint64_t client_tag) {
-  scheduler_->cancel(&channel, client_tag);
+  // Cheap for the devices that never had the job: they find no such tag.
+  for (auto& lane : lanes_) lane.scheduler->cancel(&channel, client_tag);
 }
 
 void Mediator::disconnected(const sdk::ReplyChannel& channel) {
-  scheduler_->disconnected(&channel);
+  for (auto& lane : lanes_) lane.scheduler->disconnected(&channel);
 }
 
 }  // namespace vgpu::core

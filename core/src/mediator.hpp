@@ -13,6 +13,7 @@
 
 #include "config.hpp"
 #include "config_db.hpp"
+#include "device_placement.hpp"
 #include "identity_directory.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/metrics_server.hpp"
@@ -25,6 +26,18 @@
 #include "vgpu/sdk/telemetry.hpp"
 
 namespace vgpu::core {
+
+// One device the mediator drives: an executor instance with its own policy instance and
+// scheduler, so its queue, slots, device admission and priorities are its own. Without
+// `devices:` the mediator has exactly one, named after the executor plugin.
+struct DeviceLane {
+  std::size_t index = 0;
+  std::string name;  // "cuda:1"
+  int device = -1;   // the plugin's `device` setting; -1 without `devices:`
+  PluginInstance<sdk::Executor> executor;
+  PluginInstance<sdk::Policy> policy;
+  std::unique_ptr<Scheduler> scheduler;
+};
 
 class Mediator final : public sdk::Sink {
  public:
@@ -74,14 +87,29 @@ class Mediator final : public sdk::Sink {
   // PluginLoadError for a plugin that cannot be loaded.
   PluginInstance<sdk::Policy> make_policy(const PluginSpec& spec);
   // `isolation: process`: the executor runs in a child process of this program.
-  std::unique_ptr<sdk::Executor> start_isolated_executor(const PluginSpec& spec, std::size_t index);
+  std::unique_ptr<sdk::Executor> start_isolated_executor(const PluginSpec& spec, std::size_t index,
+                                                         int device);
+  // The executor instance of entry `index` for `device` (-1: the entry has no `devices:`).
+  PluginInstance<sdk::Executor> make_executor(const PluginSpec& spec, std::size_t index,
+                                              int device);
+  // Every instance the entry asks for, as lanes without policy or scheduler yet. Throws
+  // sdk::ExecutorUnavailable when the entry cannot start (its first device is absent).
+  std::vector<DeviceLane> make_lanes(const PluginSpec& spec, std::size_t index);
+  // A policy instance for every lane, and the placement instance when the policy has the role.
+  void make_policies(const PluginSpec& spec, std::vector<PluginInstance<sdk::Policy>>& per_lane,
+                     PluginInstance<sdk::Policy>& placer);
+  std::vector<sdk::DeviceLoad> device_loads() const;
+  // Every lane's snapshot, merged; `per_device` gets each one's when given.
+  SchedulerSnapshot merged_snapshot(std::vector<SchedulerSnapshot>* per_device = nullptr);
   void log_loaded(const LoadedLibrary& lib, const std::string& what);
   [[noreturn]] void config_error(const std::string& what, const sdk::ConfigError& e) const;
   void watch_db();
   void count_refusal(std::uint32_t vm_id, const std::string& pool, int priority,
                      sdk::Status reason);
+  // `device`: a label added to every reading (the executor's device), or none.
   void publish_readings(metrics::Exposition& out, const std::string& kind,
-                        const std::string& plugin, const sdk::Telemetry& telemetry);
+                        const std::string& plugin, const sdk::Telemetry& telemetry,
+                        const metrics::Labels& device);
 
   MediatorConfig config_;
   mutable std::mutex policy_spec_mutex_;  // config_.policy: replaced by reloads, read by status
@@ -99,10 +127,13 @@ class Mediator final : public sdk::Sink {
   bool db_reload_requested_ = false;
   bool db_watch_stop_ = false;
 
-  PluginInstance<sdk::Policy> policy_;
-  PluginInstance<sdk::Executor> executor_;
+  std::vector<DeviceLane> lanes_;
+  bool device_labels_ = false;  // the executor entry has `devices:`: metrics carry a device label
+  // With several devices and a policy with the Placement role: the instance that places VMs.
+  PluginInstance<sdk::Policy> placer_;
+  std::unique_ptr<DevicePlacement> placement_;
+  std::atomic<std::uint64_t> dispatch_counter_{0};
   std::set<std::string, std::less<>> executor_ops_;
-  std::unique_ptr<Scheduler> scheduler_;
   std::vector<PluginInstance<sdk::Transport>> transports_;
   std::unique_ptr<StatusSocket> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;

@@ -32,7 +32,8 @@ Labels with(Labels labels, std::string key, std::string value) {
   return labels;
 }
 
-void per_vm_metrics(Exposition& out, const SchedulerSnapshot& snap) {
+// `device`: the label every series gets when the mediator drives devices (`devices:`), else empty.
+void per_vm_metrics(Exposition& out, const SchedulerSnapshot& snap, const Labels& device) {
   out.family("vgpu_jobs_queued", Type::gauge, "Jobs waiting in the mediator, per VM");
   out.family("vgpu_jobs_running", Type::gauge, "Jobs on the executor now, per VM");
   out.family("vgpu_jobs_finished_total", Type::counter,
@@ -49,7 +50,8 @@ void per_vm_metrics(Exposition& out, const SchedulerSnapshot& snap) {
   out.family("vgpu_memory_quota_bytes", Type::gauge,
              "A VM's device memory quota from the config DB (0: the executor's default)");
   for (const auto& [vm_id, c] : snap.vms) {
-    const Labels vm = vm_labels(vm_id, c.pool, c.priority);
+    Labels vm = vm_labels(vm_id, c.pool, c.priority);
+    vm.insert(vm.end(), device.begin(), device.end());
     out.add("vgpu_jobs_queued", vm, double(c.queued));
     out.add("vgpu_jobs_running", vm, double(c.running));
     c.finished_by_status.each([&](sdk::Status status, std::uint64_t n) {
@@ -91,13 +93,15 @@ void Mediator::count_refusal(std::uint32_t vm_id, const std::string& pool, int p
 }
 
 void Mediator::publish_readings(Exposition& out, const std::string& kind, const std::string& plugin,
-                                const sdk::Telemetry& telemetry) {
+                                const sdk::Telemetry& telemetry, const Labels& device) {
   for (const auto& r : telemetry.readings()) {
     const std::string name = "vgpu_" + kind + "_" + r.name;
     Labels labels{{"plugin", plugin}};
+    labels.insert(labels.end(), device.begin(), device.end());
     bool valid = Exposition::valid_metric_name(name);
     for (const auto& label : r.labels) {
-      valid = valid && Exposition::valid_label_name(label.first) && label.first != "plugin";
+      valid = valid && Exposition::valid_label_name(label.first) && label.first != "plugin" &&
+              label.first != "device";
       labels.push_back(label);
     }
     try {
@@ -120,8 +124,8 @@ std::string Mediator::metrics_text() {
           {{"version", VGPU_VERSION},
            {"sdk", std::to_string(sdk::kSdkMajor) + "." + std::to_string(sdk::kSdkMinor)}},
           1);
-  const SchedulerSnapshot snap =
-      scheduler_ ? scheduler_->snapshot() : SchedulerSnapshot{.answered = false};
+  std::vector<SchedulerSnapshot> per_device;
+  const SchedulerSnapshot snap = merged_snapshot(&per_device);
   out.family("vgpu_config_info", Type::gauge,
              "The configuration in use: its file, a digest of its text, and the policy");
   out.add("vgpu_config_info",
@@ -135,7 +139,15 @@ std::string Mediator::metrics_text() {
              "1 when the scheduler answered this scrape within 5 s");
   out.add("vgpu_scheduler_up", {}, snap.answered ? 1 : 0);
 
-  per_vm_metrics(out, snap);
+  // Per device when the mediator drives devices: the same VM may have run on several.
+  auto device_label = [&](std::size_t i) {
+    return device_labels_ ? Labels{{"device", lanes_[i].name}} : Labels{};
+  };
+  if (device_labels_)
+    for (std::size_t i = 0; i < per_device.size(); ++i)
+      per_vm_metrics(out, per_device[i], device_label(i));
+  else
+    per_vm_metrics(out, snap, {});
   {
     std::lock_guard lock(counts_mutex_);
     for (const auto& [key, n] : refusals_) {
@@ -152,26 +164,34 @@ std::string Mediator::metrics_text() {
   }
 
   const std::string executor = executor_name();
-  const Labels ex{{"executor", executor}};
   out.family("vgpu_executor_slots", Type::gauge, "Jobs the executor runs at once");
-  out.add("vgpu_executor_slots", ex, double(snap.slots));
   out.family("vgpu_executor_slots_busy", Type::gauge, "Slots running a job now");
-  out.add("vgpu_executor_slots_busy", ex, double(snap.running_total));
   out.family("vgpu_executor_held_jobs", Type::gauge,
              "Jobs the policy chose that wait for device admission or for a client to read");
-  out.add("vgpu_executor_held_jobs", ex,
-          double(snap.held_for_admission + snap.parked_for_unread_results));
-  if (const auto* process =
-          dynamic_cast<const isolation::ProcessExecutor*>(executor_.object.get())) {
-    out.family("vgpu_executor_restarts_total", Type::counter,
-               "Executor worker processes started to replace one that died or lost its GPU");
-    out.add("vgpu_executor_restarts_total", ex, double(process->restarts()));
+  out.family("vgpu_executor_usable", Type::gauge,
+             "1 while the device can take jobs; 0 when its executor reports it unusable");
+  out.family("vgpu_executor_restarts_total", Type::counter,
+             "Executor worker processes started to replace one that died or lost its GPU");
+  for (std::size_t i = 0; i < per_device.size(); ++i) {
+    const auto& lane = lanes_[i];
+    const auto& dev = per_device[i];
+    Labels ex{{"executor", executor}};
+    const Labels device = device_label(i);
+    ex.insert(ex.end(), device.begin(), device.end());
+    out.add("vgpu_executor_slots", ex, double(dev.slots));
+    out.add("vgpu_executor_slots_busy", ex, double(dev.running_total));
+    out.add("vgpu_executor_held_jobs", ex,
+            double(dev.held_for_admission + dev.parked_for_unread_results));
+    out.add("vgpu_executor_usable", ex, lane.executor->unusable() ? 0 : 1);
+    if (const auto* process =
+            dynamic_cast<const isolation::ProcessExecutor*>(lane.executor.object.get()))
+      out.add("vgpu_executor_restarts_total", ex, double(process->restarts()));
+    if (const auto* t = dynamic_cast<const sdk::Telemetry*>(lane.executor.object.get()))
+      publish_readings(out, "executor", executor, *t, device);
   }
-  if (const auto* t = dynamic_cast<const sdk::Telemetry*>(executor_.object.get()))
-    publish_readings(out, "executor", executor, *t);
   for (std::size_t i = 0; i < transports_.size(); ++i)
     if (const auto* t = dynamic_cast<const sdk::Telemetry*>(transports_[i].object.get()))
-      publish_readings(out, "transport", config_.transports[i].name, *t);
+      publish_readings(out, "transport", config_.transports[i].name, *t, {});
 
   out.family("vgpu_policy_stat", Type::gauge, "What the running policy reports about itself");
   for (const auto& [name, value] : snap.policy_stats)

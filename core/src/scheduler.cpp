@@ -7,13 +7,15 @@
 namespace vgpu::core {
 
 Scheduler::Scheduler(sdk::Policy& policy, std::string policy_name, sdk::Executor& executor,
-                     SchedulerLimits limits, sdk::Logger& log, RefusalLog& refusals)
+                     SchedulerLimits limits, sdk::Logger& log, RefusalLog& refusals,
+                     SchedulerHooks hooks)
     : policy_(&policy),
       policy_name_(std::move(policy_name)),
       executor_(executor),
       limits_(limits),
       log_(log),
-      refusals_(refusals) {
+      refusals_(refusals),
+      hooks_(std::move(hooks)) {
   const auto info = executor.info();
   executor_name_ = info.name;
   total_slots_ = free_slots_ = std::max(1u, info.slots);
@@ -31,6 +33,10 @@ int level_of(const sdk::Job& job) {
 
 Scheduler::~Scheduler() {
   stop();
+}
+
+SchedulerLoad Scheduler::load() const {
+  return {queued_seen_.load(std::memory_order_relaxed), running_.load(std::memory_order_relaxed)};
 }
 
 void Scheduler::start() {
@@ -85,9 +91,11 @@ nlohmann::json SchedulerSnapshot::to_json() const {
   if (!answered) return {{"error", "the scheduler did not answer within 5 s"}};
   nlohmann::json vm_json = nlohmann::json::object();
   for (const auto& [vm_id, c] : vms) vm_json[std::to_string(vm_id)] = c.to_json();
+  nlohmann::json group_json = nlohmann::json::array();
+  for (const auto& [key, c] : groups) group_json.push_back(c.to_json());
   nlohmann::json policy = nlohmann::json::object();
   for (const auto& [name, value] : policy_stats) policy[name] = value;
-  return {{"groups", groups},
+  return {{"groups", group_json},
           {"vms", vm_json},
           {"queued_total", queued_total},
           {"running_total", running_total},
@@ -102,6 +110,21 @@ nlohmann::json SchedulerSnapshot::to_json() const {
           {"connections_with_jobs", connections_with_jobs},
           {"policy", policy},
           {"shutting_down", shutting_down}};
+}
+
+void SchedulerSnapshot::merge(const SchedulerSnapshot& other) {
+  if (!other.answered) answered = false;
+  for (const auto& [vm_id, c] : other.vms) vms[vm_id].merge(c);
+  for (const auto& [key, c] : other.groups) groups[key].merge(c);
+  queued_total += other.queued_total;
+  running_total += other.running_total;
+  slots += other.slots;
+  dispatched_total += other.dispatched_total;
+  tracked_jobs += other.tracked_jobs;
+  held_for_admission += other.held_for_admission;
+  parked_for_unread_results += other.parked_for_unread_results;
+  connections_with_jobs += other.connections_with_jobs;
+  shutting_down = shutting_down || other.shutting_down;
 }
 
 std::size_t Scheduler::replace_policy(sdk::Policy& next, std::string name) {
@@ -152,6 +175,7 @@ void Scheduler::handle(Submit& e) {
     stats_.rejected(job.tenant, status);
     refusals_.job_refused(job.tenant.vm_id, job.tenant.pool, status, why);
     e.channel->deliver(job.client_tag, sdk::JobResult::failure(status, why));
+    if (hooks_.job_left) hooks_.job_left(job.tenant.vm_id);
   };
   if (shutting_down_) return refuse(sdk::Status::shutting_down, "the mediator is shutting down");
   auto channel = by_channel_.find(e.channel.get());
@@ -237,7 +261,7 @@ void Scheduler::handle(Completed& e) {
 void Scheduler::handle(StatsRequest& e) {
   SchedulerSnapshot out;
   out.vms = stats_.vms();
-  out.groups = stats_.to_json()["groups"];
+  out.groups = stats_.groups();
   out.queued_total = queued_;
   out.running_total = total_slots_ - free_slots_;
   out.slots = total_slots_;
@@ -312,6 +336,7 @@ void Scheduler::dispatch_free_slots() {
     launch(std::move(job));
   }
   parked_waiting_ = !parked_.empty();
+  queued_seen_.store(queued_, std::memory_order_relaxed);
 }
 
 bool Scheduler::level_has_room(const sdk::Job& job) const {
@@ -403,7 +428,9 @@ void Scheduler::launch(sdk::JobPtr job) {
   entry.running = true;
   entry.dispatched_by = policy_generation_;
   entry.started = now;
-  entry.sequence = ++dispatch_sequence_;
+  ++dispatch_sequence_;
+  entry.sequence =
+      hooks_.dispatch_counter ? hooks_.dispatch_counter->fetch_add(1) + 1 : dispatch_sequence_;
   detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered
   --free_slots_;
   ++level_running_[level_of(*job)];
@@ -449,10 +476,11 @@ void Scheduler::forget(sdk::JobId id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   Entry& entry = it->second;
-  if (auto vm = per_vm_.find(entry.job->tenant.vm_id); vm != per_vm_.end() && --vm->second == 0)
-    per_vm_.erase(vm);
+  const std::uint32_t vm_id = entry.job->tenant.vm_id;
+  if (auto vm = per_vm_.find(vm_id); vm != per_vm_.end() && --vm->second == 0) per_vm_.erase(vm);
   detach_from_channel(entry);
   jobs_.erase(it);
+  if (hooks_.job_left) hooks_.job_left(vm_id);
 }
 
 void Scheduler::detach_from_channel(Entry& entry) {

@@ -31,7 +31,7 @@ namespace vgpu::core {
 // status socket, the metrics endpoint) never touch the live state.
 struct SchedulerSnapshot {
   std::map<std::uint32_t, Counters> vms;
-  nlohmann::json groups;  // per (pool, priority), as SchedulerStats::to_json gives them
+  std::map<std::pair<std::string, int>, Counters> groups;  // per (pool, priority)
   std::size_t queued_total = 0, running_total = 0, slots = 0;
   std::uint64_t dispatched_total = 0;
   std::string executor, policy_name;
@@ -43,6 +43,9 @@ struct SchedulerSnapshot {
   bool answered = true;  // false when the scheduler did not answer in time
 
   nlohmann::json to_json() const;
+  // Adds another device's snapshot: counters summed per VM and group, totals summed. The names
+  // (executor, policy) stay this one's.
+  void merge(const SchedulerSnapshot& other);
 };
 
 struct SchedulerLimits {
@@ -50,12 +53,32 @@ struct SchedulerLimits {
   std::chrono::seconds stats_interval{60};
 };
 
+// What a mediator with several devices (one scheduler each) needs from each of them.
+struct SchedulerHooks {
+  // Called exactly once for every job submit() was given, when it leaves this scheduler:
+  // refused at admission, cancelled, dropped with its connection, failed by a shutdown, or
+  // finished. On the turn holder's thread; must not block.
+  std::function<void(std::uint32_t vm_id)> job_left;
+  // Shared by the schedulers of one mediator, so that a result's dispatch_sequence orders the
+  // starts of every device. Null: this scheduler counts alone.
+  std::atomic<std::uint64_t>* dispatch_counter = nullptr;
+};
+
+// Jobs queued and running now, readable from any thread without the turn.
+struct SchedulerLoad {
+  std::size_t queued = 0;
+  std::size_t running = 0;
+};
+
 class Scheduler {
  public:
   // `policy_name` is for the statistics. `refusals` logs the jobs it refuses, with the same
   // rate limit as the mediator's own refusals (one limit per kind of line).
   Scheduler(sdk::Policy& policy, std::string policy_name, sdk::Executor& executor,
-            SchedulerLimits limits, sdk::Logger& log, RefusalLog& refusals);
+            SchedulerLimits limits, sdk::Logger& log, RefusalLog& refusals,
+            SchedulerHooks hooks = {});
+  // As of the turn holder's last batch; for placement, which must not wait for the turn.
+  SchedulerLoad load() const;
   ~Scheduler();
 
   void start();
@@ -189,11 +212,13 @@ class Scheduler {
   bool shutting_down_ = false;
   SchedulerStats stats_;
   RefusalLog& refusals_;
+  SchedulerHooks hooks_;
+  std::atomic<std::size_t> queued_seen_{0};  // queued_, published after each batch
 
   // Read by wait_idle() from another thread.
   std::mutex idle_mutex_;
   std::condition_variable idle_changed_;
-  unsigned running_ = 0;
+  std::atomic<unsigned> running_{0};  // written under idle_mutex_; read by load() without it
 };
 
 }  // namespace vgpu::core

@@ -17,6 +17,20 @@ nlohmann::json Counters::to_json() const {
           {"max_wait_ms", wait_max_ms}};
 }
 
+void Counters::merge(const Counters& other) {
+  if (pool.empty()) pool = other.pool, priority = other.priority;
+  queued += other.queued;
+  running += other.running;
+  cancelled += other.cancelled;
+  wait_max_ms = std::max(wait_max_ms, other.wait_max_ms);
+  finished_by_status.add(other.finished_by_status);
+  rejected_by_reason.add(other.rejected_by_reason);
+  wait_seconds.merge(other.wait_seconds);
+  run_seconds.merge(other.run_seconds);
+  device_seconds += other.device_seconds;
+  memory_quota_bytes = std::max(memory_quota_bytes, other.memory_quota_bytes);
+}
+
 void SchedulerStats::started(const sdk::Tenant& t, std::chrono::nanoseconds wait) {
   const double ms = std::chrono::duration<double, std::milli>(wait).count();
   each(t, [ms, wait](Counters& c) {

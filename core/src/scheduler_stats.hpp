@@ -23,6 +23,9 @@ struct StatusCounts {
   std::array<std::uint64_t, kSlots> n{};
 
   void add(sdk::Status s) { ++n[slot(s)]; }
+  void add(const StatusCounts& other) {
+    for (std::size_t i = 0; i < kSlots; ++i) n[i] += other.n[i];
+  }
   std::uint64_t count(sdk::Status s) const { return n[slot(s)]; }
   std::uint64_t total() const {
     std::uint64_t sum = 0;
@@ -66,6 +69,8 @@ struct Counters {
   }
 
   nlohmann::json to_json() const;
+  // Adds another device's counters for the same VM or group.
+  void merge(const Counters& other);
 };
 
 class SchedulerStats {
@@ -86,6 +91,7 @@ class SchedulerStats {
 
   const Counters& vm(std::uint32_t vm_id) { return by_vm_[vm_id]; }
   const std::map<std::uint32_t, Counters>& vms() const { return by_vm_; }
+  const std::map<std::pair<std::string, int>, Counters>& groups() const { return by_group_; }
   nlohmann::json to_json() const;
   // One readable line per pool and priority, for the periodic log.
   std::vector<std::string> log_lines() const;

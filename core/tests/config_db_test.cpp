@@ -1,4 +1,5 @@
 #include "config_db.hpp"
+#include "identity_directory.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -146,7 +147,7 @@ TEST_F(ConfigDbTest, AVersion1DbIsMigratedWithItsDataKept) {
   sqlite3_close(raw);
 
   auto db = ConfigDb::open(path_);
-  EXPECT_EQ(db.schema_version(), 2);
+  EXPECT_EQ(db.schema_version(), ConfigDb::kSchemaVersion);
   auto vm = db.find_vm("web");
   ASSERT_TRUE(vm);
   EXPECT_EQ(vm->vm_id, 7u);
@@ -157,6 +158,37 @@ TEST_F(ConfigDbTest, AVersion1DbIsMigratedWithItsDataKept) {
   db.mark_applied("u-1");
   EXPECT_TRUE(db.find_vm("u-1")->applied_at);
   EXPECT_EQ(db.find_pool("gpu")->weight, 3.0);
+  EXPECT_FALSE(vm->device) << "schema 3's pins start empty: VMs are placed by load";
+  EXPECT_FALSE(db.find_pool("gpu")->device);
+}
+
+TEST_F(ConfigDbTest, DevicePinsPerVmAndPoolAreStoredAndChecked) {
+  auto db = ConfigDb::open(path_);
+  auto pinned = vm("u-1", 1, "B", 0);
+  pinned.device = 1;
+  db.insert_vm(pinned);
+  db.insert_vm(vm("u-2", 2, "B", 2));
+  db.insert_vm(vm("u-3", 3, "A", 1));
+  db.set_pool_device("B", 0);
+  EXPECT_EQ(db.find_vm("u-1")->device, 1);
+  EXPECT_EQ(db.find_pool("B")->device, 0);
+  EXPECT_THROW(db.set_pool_device("B", 64), DbError);
+  EXPECT_THROW(db.set_pool_device("nope", 1), DbError);
+  auto bad = *db.find_vm("u-2");
+  bad.device = -1;
+  EXPECT_THROW(db.update_vm(bad), DbError) << "the column's CHECK refuses it";
+
+  // The VM's own pin wins over its pool's; a VM in an unpinned pool has none.
+  IdentityDirectory directory;
+  directory.load_from(db);
+  EXPECT_EQ(directory.find(1)->device_pin->device, 1);
+  EXPECT_EQ(directory.find(1)->device_pin->source, "vms.device");
+  EXPECT_EQ(directory.find(2)->device_pin->device, 0);
+  EXPECT_EQ(directory.find(2)->device_pin->source, "pools.device of pool B");
+  EXPECT_FALSE(directory.find(3)->device_pin);
+  db.set_pool_device("B", std::nullopt);
+  directory.load_from(db);
+  EXPECT_FALSE(directory.find(2)->device_pin);
 }
 
 TEST_F(ConfigDbTest, PoolsRefuseRemovalWhileUsedAndCountMembers) {

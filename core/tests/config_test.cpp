@@ -186,3 +186,37 @@ TEST(ConfigErrors, MetricsAndLogFormatValues) {
   e = error_of(base + "log:\n  format: xml\n");
   EXPECT_NE(e.find("bad value 'xml' for 'format': expected text or json"), std::string::npos) << e;
 }
+
+TEST(Config, ExecutorDevicesAreTheCoresKeyNotThePlugins) {
+  const std::string base =
+      "transports: [{plugin: tcp, port: 7800}]\npolicy: {plugin: fifo}\nexecutors:\n";
+  auto cfg = load_config_text(base + "  - {plugin: cuda, devices: all, slots: 2}\n", "t", "/");
+  ASSERT_TRUE(cfg.executors[0].devices);
+  EXPECT_TRUE(cfg.executors[0].devices->all);
+  EXPECT_FALSE(cfg.executors[0].settings["devices"]) << "the plugin never sees it";
+  EXPECT_EQ(cfg.executors[0].settings["slots"].as<int>(), 2);
+  cfg = load_config_text(base + "  - {plugin: cpu, devices: [1, 0, 0]}\n", "t", "/");
+  ASSERT_TRUE(cfg.executors[0].devices);
+  EXPECT_FALSE(cfg.executors[0].devices->all);
+  EXPECT_EQ(cfg.executors[0].devices->numbers, (std::vector<int>{1, 0, 0}));
+  cfg = load_config_text(base + "  - {plugin: cpu}\n", "t", "/");
+  EXPECT_FALSE(cfg.executors[0].devices) << "no devices: one instance, as before";
+}
+
+TEST(ConfigErrors, ExecutorDevicesValues) {
+  const std::string base =
+      "transports: [{plugin: tcp, port: 7800}]\npolicy: {plugin: fifo}\nexecutors:\n";
+  auto e = error_of(base + "  - {plugin: cuda, devices: some}\n");
+  EXPECT_NE(e.find("test.yaml:4:29: bad value 'some' for 'devices': expected 'all' or a list"),
+            std::string::npos)
+      << e;
+  e = error_of(base + "  - {plugin: cuda, devices: []}\n");
+  EXPECT_NE(e.find("'devices' must be 'all' or a list"), std::string::npos) << e;
+  e = error_of(base + "  - {plugin: cuda, devices: [0, -1]}\n");
+  EXPECT_NE(e.find("bad device number '-1' in 'devices': expected 0 to 63"), std::string::npos)
+      << e;
+  e = error_of(base + "  - {plugin: cuda, devices: [64]}\n");
+  EXPECT_NE(e.find("bad device number '64'"), std::string::npos) << e;
+  e = error_of(base + "  - {plugin: cuda, devices: [0, 1], device: 1}\n");
+  EXPECT_NE(e.find("'device' and 'devices' both set"), std::string::npos) << e;
+}

@@ -446,3 +446,62 @@ TEST(SchedulerStats, CountsResultsByStatusRefusalsByReasonAndBothDurations) {
   EXPECT_EQ(c.queued, 0u);
   EXPECT_EQ(c.running, 0u);
 }
+
+// With several devices the mediator counts each VM's jobs per device (placement): the scheduler
+// must say exactly once when each job it was given leaves it, however it leaves.
+TEST(SchedulerHooks, EveryJobLeavesExactlyOnceAndStartsAreNumberedAcrossSchedulers) {
+  NullLog log;
+  policies::StrictPriorityPolicy policy_a, policy_b;
+  executors::CpuExecutor executor_a{1}, executor_b{1};
+  core::RefusalLog refusals;
+  std::mutex mutex;
+  std::map<std::uint32_t, int> left;
+  std::atomic<std::uint64_t> counter{0};
+  auto hooks = [&] {
+    core::SchedulerHooks h;
+    h.job_left = [&](std::uint32_t vm) {
+      std::lock_guard lock(mutex);
+      ++left[vm];
+    };
+    h.dispatch_counter = &counter;
+    return h;
+  };
+  core::Scheduler a{policy_a, "a", executor_a, {}, log, refusals, hooks()};
+  core::Scheduler b{policy_b, "b", executor_b, {}, log, refusals, hooks()};
+  a.start();
+  b.start();
+  auto channel = std::make_shared<RecordingChannel>();
+  auto make = [](std::uint64_t tag, std::uint32_t vm, std::string us) {
+    auto j = std::make_shared<sdk::Job>();
+    j->id = tag;
+    j->client_tag = tag;
+    j->tenant = sdk::Tenant{vm, "A", 1, 1, 1};
+    j->op = "spin";
+    j->params = {{"us", std::move(us)}};
+    j->enqueued_at = sdk::Clock::now();
+    return j;
+  };
+  a.submit(make(1, 1, "100000"), channel, 10);  // runs
+  a.submit(make(2, 1, "1000"), channel, 10);    // queued, then cancelled
+  a.submit(make(3, 1, "1000"), channel, 2);     // refused: the VM's limit is 2
+  b.submit(make(4, 2, "1000"), channel, 10);    // runs on the other scheduler
+  a.cancel(channel.get(), 2);
+  const auto results = channel->wait_for(4);
+  ASSERT_EQ(results.size(), 4u);
+  a.begin_shutdown();
+  b.begin_shutdown();
+  ASSERT_TRUE(a.wait_idle(5s));
+  ASSERT_TRUE(b.wait_idle(5s));
+  executor_a.stop();
+  executor_b.stop();
+  a.stop();
+  b.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(left[1], 3) << "ran, cancelled, refused: each left once";
+  EXPECT_EQ(left[2], 1);
+  std::vector<std::uint64_t> sequences;
+  for (const auto& [tag, r] : results)
+    if (r.status == sdk::Status::ok) sequences.push_back(r.dispatch_sequence);
+  std::sort(sequences.begin(), sequences.end());
+  EXPECT_EQ(sequences, (std::vector<std::uint64_t>{1, 2})) << "one numbering for both";
+}

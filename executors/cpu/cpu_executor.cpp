@@ -5,8 +5,9 @@
 
 namespace vgpu::executors {
 
-CpuExecutor::CpuExecutor(unsigned workers, std::chrono::microseconds busy_poll)
+CpuExecutor::CpuExecutor(unsigned workers, std::chrono::microseconds busy_poll, int device)
     : workers_(workers),
+      device_(device),
       pool_(
           workers,
           [this](unsigned, sdk::JobPtr job, sdk::DoneCallback done) {
@@ -21,8 +22,9 @@ CpuExecutor::CpuExecutor(unsigned workers, std::chrono::microseconds busy_poll)
           busy_poll) {}
 
 sdk::ExecutorInfo CpuExecutor::info() const {
+  const std::string which = device_ < 0 ? "cpu" : "cpu device " + std::to_string(device_);
   return {"cpu", workers_, sdk::ops::builtin_names(),
-          "cpu (" + std::to_string(workers_) + " worker threads)"};
+          which + " (" + std::to_string(workers_) + " worker threads)"};
 }
 
 std::vector<sdk::Reading> CpuExecutor::readings() const {

@@ -12,8 +12,11 @@ namespace vgpu::executors {
 // Also an sdk::Telemetry: how many of its workers run a job now (its utilisation).
 class CpuExecutor final : public sdk::Executor, public sdk::Telemetry {
  public:
+  // `device`: which of the host's simulated devices this instance is (`devices:` in the
+  // mediator's config), shown in info(); -1 for the plain single-device executor.
   explicit CpuExecutor(unsigned workers,
-                       std::chrono::microseconds busy_poll = std::chrono::microseconds::zero());
+                       std::chrono::microseconds busy_poll = std::chrono::microseconds::zero(),
+                       int device = -1);
   sdk::ExecutorInfo info() const override;
   void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
   void stop() override { pool_.stop(); }
@@ -21,6 +24,7 @@ class CpuExecutor final : public sdk::Executor, public sdk::Telemetry {
 
  private:
   unsigned workers_;
+  int device_;
   std::atomic<unsigned> busy_{0};  // declared before pool_: its workers use it
   sdk::WorkerPool pool_;
 };

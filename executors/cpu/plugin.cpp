@@ -14,6 +14,12 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
      "worker threads, each running one job at a time (default: one per CPU)", nullptr},
     {"busy_poll_us", SettingType::integer, 0, 10'000'000, "0",
      "an idle worker watches for the next job this long before sleeping", nullptr},
+    // Several devices on a machine without GPUs (tests, CI, trying multi-GPU configs): the
+    // mediator's `devices:` sets `device`; a number past `simulated_devices` is absent.
+    {"device", SettingType::integer, 0, 63, "0",
+     "which simulated device this instance is (set by the mediator's 'devices:')", nullptr},
+    {"simulated_devices", SettingType::integer, 1, 64, "1",
+     "how many devices the host pretends to have, for 'devices: all' and device numbers", nullptr},
 };
 
 std::unique_ptr<vgpu::sdk::Executor> make_cpu_executor(const vgpu::sdk::Settings& settings,
@@ -22,11 +28,21 @@ std::unique_ptr<vgpu::sdk::Executor> make_cpu_executor(const vgpu::sdk::Settings
   const unsigned workers =
       settings.has("workers") ? vgpu::sdk::to_unsigned(settings.integer("workers")) : cpus;
   const std::chrono::microseconds busy_poll(settings.integer("busy_poll_us"));
+  const auto device = settings.integer("device");
+  const auto simulated = settings.integer("simulated_devices");
+  // Like a GPU that is not there: the mediator tries the next executor, or `devices: all`
+  // stops counting here.
+  if (device >= simulated)
+    throw vgpu::sdk::ExecutorUnavailable("cpu device " + std::to_string(device) +
+                                         " does not exist (simulated_devices is " +
+                                         std::to_string(simulated) + ")");
   ctx.logger().info("cpu executor: " + std::to_string(workers) + " worker threads");
   if (busy_poll.count() > 0 && cpus < 4)
     ctx.logger().warn("cpu executor: busy_poll_us on a machine with " + std::to_string(cpus) +
                       " CPUs: the polling worker takes a core the jobs need");
-  return std::make_unique<vgpu::executors::CpuExecutor>(workers, busy_poll);
+  // Only a `devices:` entry sets `device` (or names several); a plain entry stays "cpu".
+  const int shown = settings.has("device") || simulated > 1 ? static_cast<int>(device) : -1;
+  return std::make_unique<vgpu::executors::CpuExecutor>(workers, busy_poll, shown);
 }
 
 }  // namespace

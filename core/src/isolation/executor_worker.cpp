@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "../config.hpp"
+#include "../executor_devices.hpp"
 #include "../plugin_host/host_context.hpp"
 #include "../plugin_host/plugin_loader.hpp"
 #include "../spdlog_logger.hpp"
@@ -36,8 +37,8 @@ int run_executor_worker(int fd) {
   }
   const auto& spec = config.executors[setup.executor_index];
   configure_logging(config.log_level);
-  const std::string what =
-      "executor '" + spec.name + "' in worker process " + std::to_string(::getpid());
+  const std::string what = "executor '" + device_name(spec.name, setup.device) +
+                           "' in worker process " + std::to_string(::getpid());
   SpdLogger logger("[" + what + "] ");
   MetricsRegistry metrics;
   PluginLoader loader(config.plugin_dirs);
@@ -45,7 +46,10 @@ int run_executor_worker(int fd) {
   try {
     auto library = loader.load(sdk::PluginKind::executor, spec.name);
     executor.context = std::make_unique<HostContext>(logger, metrics, what);
-    executor.object = library->make_executor(spec.settings, *executor.context);
+    const YAML::Node settings =
+        setup.device < 0 ? spec.settings
+                         : settings_for_device(spec, setup.device, *library, config.source);
+    executor.object = library->make_executor(settings, *executor.context);
     executor.library = std::move(library);
   } catch (const sdk::ConfigError& e) {
     channel.send(MessageType::failed,
@@ -55,6 +59,9 @@ int run_executor_worker(int fd) {
   } catch (const sdk::ExecutorUnavailable& e) {
     channel.send(MessageType::unavailable, e.what());
     return 0;
+  } catch (const ConfigFileError& e) {
+    channel.send(MessageType::failed, std::string("config:") + e.what());
+    return 2;
   } catch (const PluginLoadError& e) {
     channel.send(MessageType::failed, std::string("load:") + e.what());
     return 2;

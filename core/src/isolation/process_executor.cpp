@@ -38,6 +38,12 @@ ProcessExecutor::~ProcessExecutor() {
   stop();
 }
 
+std::optional<std::string> ProcessExecutor::unusable() const {
+  std::lock_guard lock(mutex_);
+  if (start_failure_.empty()) return std::nullopt;
+  return "executor '" + launch_.name + "' has no worker process: " + start_failure_;
+}
+
 std::string ProcessExecutor::reap(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -174,6 +180,7 @@ void ProcessExecutor::supervise() {
           std::lock_guard lock(mutex_);
           worker_ = fresh;
           worker_usable_ = true;
+          start_failure_.clear();
           waiting.swap(waiting_);
           for (auto& w : waiting) in_flight_.emplace(w.job->id, std::move(w.done));
         }
@@ -183,6 +190,7 @@ void ProcessExecutor::supervise() {
         {
           std::lock_guard lock(mutex_);
           waiting.swap(waiting_);
+          start_failure_ = e.what();
         }
         log_.error("executor '" + launch_.name + "' cannot start a new worker process: " +
                    e.what() + "; trying again in " + std::to_string(backoff.count()) + " ms");

@@ -49,6 +49,9 @@ class ProcessExecutor final : public sdk::Executor, public sdk::Telemetry {
   sdk::ExecutorInfo info() const override { return info_; }
   void execute(sdk::JobPtr job, sdk::DoneCallback done) override;
   void stop() override;
+  // Why no worker process runs while starting a replacement keeps failing (a GPU that fell off
+  // the bus); nothing while one runs or is starting. The mediator then places no new VM here.
+  std::optional<std::string> unusable() const override;
   // sdk::Telemetry: the worker's executor's readings, asked for over the socketpair (at most
   // 1 s of waiting; nothing while a replacement starts).
   std::vector<sdk::Reading> readings() const override;
@@ -87,6 +90,7 @@ class ProcessExecutor final : public sdk::Executor, public sdk::Telemetry {
   std::deque<Waiting> waiting_;
   std::thread supervisor_;
   std::atomic<std::uint64_t> restarts_{0};
+  std::string start_failure_;  // guarded by mutex_: the last failed restart, until one works
   // The latest answer to a readings request, and how many answers came so far.
   mutable std::mutex readings_mutex_;
   mutable std::condition_variable readings_arrived_;

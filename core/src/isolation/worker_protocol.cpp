@@ -134,6 +134,7 @@ std::string encode(const WorkerSetup& s) {
       .str(s.config_source)
       .str(s.base_dir.string())
       .u32(s.executor_index)
+      .u32(static_cast<std::uint32_t>(s.device))
       .take();
 }
 
@@ -144,6 +145,7 @@ WorkerSetup decode_setup(const std::string& payload) {
   s.config_source = r.str();
   s.base_dir = r.str();
   s.executor_index = r.u32();
+  s.device = static_cast<std::int32_t>(r.u32());
   return s;
 }
 

@@ -45,6 +45,7 @@ struct WorkerSetup {
   std::string config_source;
   std::filesystem::path base_dir;
   std::uint32_t executor_index = 0;
+  std::int32_t device = -1;  // the instance's device under `devices:`; -1 without
 };
 
 std::string encode(const WorkerSetup& setup);

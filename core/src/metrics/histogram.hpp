@@ -22,6 +22,11 @@ class DurationHistogram {
     ++count_;
     sum_ += s;
   }
+  void merge(const DurationHistogram& other) {
+    for (std::size_t i = 0; i < kBounds.size(); ++i) buckets_[i] += other.buckets_[i];
+    count_ += other.count_;
+    sum_ += other.sum_;
+  }
   // Observations <= kBounds[i] (cumulative, as the exposition format wants).
   std::uint64_t at_or_below(std::size_t i) const { return buckets_[i]; }
   std::uint64_t count() const { return count_; }

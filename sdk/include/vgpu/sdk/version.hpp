@@ -18,7 +18,8 @@
 namespace vgpu::sdk {
 
 inline constexpr std::uint16_t kSdkMajor = 1;
-inline constexpr std::uint16_t kSdkMinor = 1;  // 1.1: the Telemetry role (telemetry.hpp)
+// 1.1: the Telemetry role (telemetry.hpp); 1.2: the Placement role (placement.hpp)
+inline constexpr std::uint16_t kSdkMinor = 2;
 
 // Before 1.0 the descriptor carried a single ABI number (1 to 5), bumped at every change. Plugins
 // of ABI 5 whose kind kept its layout (policies and executors) still load; see docs/plugins.md.
