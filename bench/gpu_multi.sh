@@ -17,6 +17,8 @@ source "$(dirname "$0")/start_mediator.sh"
 bin=$1 plugins=$2 seconds=${3:-8}
 gpus=${4:-$(nvidia-smi -L | wc -l)}
 devices=${DEVICES:-all}
+parts=${PARTS:-baseline across fault}  # which parts to run
+isolation=${ISOLATION:-process}  # of the across mediator: process (one worker per GPU) or none
 work=$(mktemp -d)
 db=$work/vgpu.db
 admin() { "$bin/vgpu-admin" --db "$db" "$@" >/dev/null; }
@@ -58,7 +60,7 @@ flood_sum() {
 }
 
 echo "== one mediator per GPU (the baseline)"
-for g in $(seq 0 $((gpus - 1))); do
+[[ $parts == *baseline* ]] && for g in $(seq 0 $((gpus - 1))); do
   admin update-vm probe$g --device none
   config "$work/gpu$g.yaml" "  - plugin: cuda
     device: ${BASE_DEVICE:-$g}
@@ -78,11 +80,12 @@ $cuda_settings"
     "$g" "$p50" "$p99" "$pf" "$n" "$done" "$(python3 -c "print($done / max(1, $n))")" "$failed"
 done
 
-echo "== one mediator over every GPU (devices: $devices)"
+if [[ $parts == *across* ]]; then
+echo "== one mediator over every GPU (devices: $devices, isolation: $isolation)"
 for g in $(seq 0 $((gpus - 1))); do admin update-vm probe$g --device $g; done
 config "$work/across.yaml" "  - plugin: cuda
     devices: $devices
-    isolation: process
+    isolation: $isolation
 $cuda_settings"
 start_mediator "$bin/vgpu-mediator" "$work/across.yaml" "$work/across.log"
 "$bin/vgpu-loadgen" --port "$mediator_port" $(flood_args 1 $((4 * gpus))) \
@@ -107,6 +110,8 @@ read -r done failed n < <(flood_sum "$work/across-flood.txt")
 printf 'across %d flood VMs: %6d jobs (%.0f per VM), failed %d\n' "$n" "$done" \
   "$(python3 -c "print($done / max(1, $n))")" "$failed"
 cat "$work/across-flood.txt"
+fi
+[[ $parts == *fault* ]] || exit 0
 
 echo "== a GPU's fault (fault_injection on; the breaking VM pinned to the last device)"
 last=$((gpus - 1))

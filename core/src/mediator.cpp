@@ -1,6 +1,7 @@
 #include "mediator.hpp"
 
 #include "config_diff.hpp"
+#include "isolation/process_executor.hpp"
 #include "token.hpp"
 #include "vgpu/protocol/wire.hpp"
 #include "vgpu/sdk/ops.hpp"
@@ -112,6 +113,7 @@ void Mediator::start() {
     SchedulerHooks hooks;
     hooks.job_left = [this](std::uint32_t vm_id) { placement_->release(vm_id); };
     hooks.dispatch_counter = &dispatch_counter_;
+    if (lanes_.size() > 1) hooks.device = lane.name;
     lane.scheduler = std::make_unique<Scheduler>(
         *lane.policy, config_.policy.name, *lane.executor,
         SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_,
@@ -292,6 +294,13 @@ nlohmann::json Mediator::stats_json() {
     nlohmann::json vms = nlohmann::json::object();
     for (const auto& [vm_id, c] : snap.vms) vms[std::to_string(vm_id)] = c.to_json();
     devices.back()["vms"] = vms;
+    // `isolation: process`: which process serves the device (to watch it, or to find it in
+    // nvidia-smi), and how often it was replaced.
+    if (const auto* process =
+            dynamic_cast<const isolation::ProcessExecutor*>(lane.executor.object.get())) {
+      devices.back()["worker_pid"] = process->worker_pid();
+      devices.back()["worker_restarts"] = process->restarts();
+    }
   }
   out["devices"] = devices;
   out["config_source"] = config_.source;

@@ -494,7 +494,8 @@ void Scheduler::detach_from_channel(Entry& entry) {
 }
 
 void Scheduler::log_stats() {
-  for (const auto& line : stats_.log_lines()) log_.info("stats: " + line);
+  const std::string prefix = hooks_.device.empty() ? "stats: " : "stats " + hooks_.device + ": ";
+  for (const auto& line : stats_.log_lines()) log_.info(prefix + line);
 }
 
 }  // namespace vgpu::core

@@ -62,6 +62,9 @@ struct SchedulerHooks {
   // Shared by the schedulers of one mediator, so that a result's dispatch_sequence orders the
   // starts of every device. Null: this scheduler counts alone.
   std::atomic<std::uint64_t>* dispatch_counter = nullptr;
+  // Put in front of the periodic statistics lines ("cuda:1"), so each device's can be told
+  // apart; empty with one device.
+  std::string device;
 };
 
 // Jobs queued and running now, readable from any thread without the turn.

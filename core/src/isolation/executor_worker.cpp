@@ -39,7 +39,7 @@ int run_executor_worker(int fd) {
   configure_logging(config.log_level);
   const std::string what = "executor '" + device_name(spec.name, setup.device) +
                            "' in worker process " + std::to_string(::getpid());
-  SpdLogger logger("[" + what + "] ");
+  SpdLogger logger(what);  // SpdLogger puts the component in brackets itself
   MetricsRegistry metrics;
   PluginLoader loader(config.plugin_dirs);
   PluginInstance<sdk::Executor> executor;

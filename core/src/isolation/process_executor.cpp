@@ -38,6 +38,11 @@ ProcessExecutor::~ProcessExecutor() {
   stop();
 }
 
+pid_t ProcessExecutor::worker_pid() const {
+  std::lock_guard lock(mutex_);
+  return worker_.channel ? worker_.pid : -1;
+}
+
 std::optional<std::string> ProcessExecutor::unusable() const {
   std::lock_guard lock(mutex_);
   if (start_failure_.empty()) return std::nullopt;

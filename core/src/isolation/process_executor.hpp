@@ -57,6 +57,8 @@ class ProcessExecutor final : public sdk::Executor, public sdk::Telemetry {
   std::vector<sdk::Reading> readings() const override;
   // Worker processes started to replace one that died or lost its GPU context.
   std::uint64_t restarts() const { return restarts_.load(); }
+  // The worker process serving now; -1 while a replacement starts.
+  pid_t worker_pid() const;
 
  private:
   struct Worker {
