@@ -187,6 +187,36 @@ TEST_F(AdminCli, PoolsCreateShowWeightAndRemove) {
   EXPECT_EQ(admin("show-pool gpu-big").exit_code, 1);
 }
 
+TEST_F(AdminCli, DevicePinsForVmsAndPoolsAreSetShownAndChecked) {
+  register_three();
+  EXPECT_TRUE(json_of("show-vm db")["device"].is_null()) << "placed by load unless pinned";
+  ASSERT_EQ(admin("update-vm db --device 1").exit_code, 0);
+  EXPECT_EQ(json_of("show-vm db")["device"], 1);
+  ASSERT_EQ(admin("register-vm --vm-uuid u-4 --name gpu2 --device 2").exit_code, 0);
+  EXPECT_EQ(json_of("show-vm gpu2")["device"], 2);
+  ASSERT_EQ(admin("update-vm db --device none").exit_code, 0);
+  EXPECT_TRUE(json_of("show-vm db")["device"].is_null());
+  for (const char* bad : {"64", "-1", "one", "1.5"}) {
+    auto r = admin(std::string("update-vm gpu2 --device ") + bad);
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_TRUE(contains(
+        r.output, "device must be a number from 0 to 63, or none, got '" + std::string(bad) + "'"))
+        << r.output;
+  }
+  EXPECT_EQ(json_of("show-vm gpu2")["device"], 2) << "a refused change changes nothing";
+
+  auto set = admin("set-pool-device B 3");
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  EXPECT_TRUE(contains(set.output, "pool B: its VMs run on device 3")) << set.output;
+  EXPECT_EQ(json_of("show-pool B")["device"], 3);
+  EXPECT_EQ(admin("set-pool-device B 99").exit_code, 1);
+  auto missing = admin("set-pool-device nope 1");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(contains(missing.output, "no pool named 'nope'")) << missing.output;
+  ASSERT_EQ(admin("set-pool-device B none").exit_code, 0);
+  EXPECT_TRUE(json_of("show-pool B")["device"].is_null());
+}
+
 TEST_F(AdminCli, TokensAreShownOnceStoredHashedAndRotatedOnlyWithConfirmation) {
   register_three();
   auto first = admin("issue-token db");

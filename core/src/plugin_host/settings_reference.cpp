@@ -52,7 +52,9 @@ void write_settings_reference(std::ostream& out,
          "the mediator checks a configuration against the same declarations (unknown keys, types,\n"
          "ranges, choices) before a plugin sees it. Every key goes in the plugin's entry of\n"
          "`configs/mediator.yaml`, beside `plugin:`. A default of \"-\" means the setting is\n"
-         "optional and unset unless given.\n";
+         "optional and unset unless given. Two keys of an executor entry are the core's, not the\n"
+         "plugin's: `isolation: process` (the executor in its own process) and `devices: all` or\n"
+         "a list (one instance per device, each given its `device`; docs/multi-gpu.md).\n";
   for (const auto& lib : plugins) {
     out << "\n## " << sdk::to_string(lib->kind()) << " `" << lib->name() << "` " << lib->version()
         << "\n\n";
