@@ -54,6 +54,12 @@ probe() {  # port vm_id -> "p50 p99" in us
 flood_args() {  # first last -> --vm list
   for i in $(seq "$1" "$2"); do printf -- '--vm %d ' "$i"; done
 }
+# Starts flood VMs first..last against the mediator in the background (pid in $flood).
+start_flood() {  # first last output
+  "$bin/vgpu-loadgen" --port "$mediator_port" $(flood_args "$1" "$2") \
+    --duration-s $((seconds + 2)) --inflight 2 --op spin -p us=2000 -p blocks=4224 >"$3" &
+  flood=$!
+}
 # Jobs the flood VMs finished and failed, from loadgen's table.
 flood_sum() {
   awk '$4 == "low" {done += $5; failed += $6; n++} END {printf "%d %d %d\n", done, failed, n}' "$1"
@@ -67,10 +73,7 @@ echo "== one mediator per GPU (the baseline)"
 $cuda_settings"
   first=$((4 * g + 1))
   start_mediator "$bin/vgpu-mediator" "$work/gpu$g.yaml" "$work/gpu$g.log"
-  "$bin/vgpu-loadgen" --port "$mediator_port" $(flood_args $first $((first + 3))) \
-    --duration-s $((seconds + 2)) --inflight 2 --op spin -p us=2000 -p blocks=4224 \
-    >"$work/gpu$g-flood.txt" &
-  flood=$!
+  start_flood $first $((first + 3)) "$work/gpu$g-flood.txt"
   sleep 1
   read -r p50 p99 pf < <(probe "$mediator_port" $((100 + g)))
   wait $flood || true
@@ -88,10 +91,7 @@ config "$work/across.yaml" "  - plugin: cuda
     isolation: $isolation
 $cuda_settings"
 start_mediator "$bin/vgpu-mediator" "$work/across.yaml" "$work/across.log"
-"$bin/vgpu-loadgen" --port "$mediator_port" $(flood_args 1 $((4 * gpus))) \
-  --duration-s $((seconds + 2)) --inflight 2 --op spin -p us=2000 -p blocks=4224 \
-  >"$work/across-flood.txt" &
-flood=$!
+start_flood 1 $((4 * gpus)) "$work/across-flood.txt"
 sleep 1
 "$bin/vgpu-admin" --db "$db" --admin-socket "$work/admin.sock" status | grep -E "device|executor"
 probes=()
@@ -122,10 +122,7 @@ config "$work/fault.yaml" "  - plugin: cuda
     fault_injection: true
 $cuda_settings"
 start_mediator "$bin/vgpu-mediator" "$work/fault.yaml" "$work/fault.log"
-"$bin/vgpu-loadgen" --port "$mediator_port" $(flood_args 1 $((4 * gpus))) \
-  --duration-s $((seconds + 2)) --inflight 2 --op spin -p us=2000 -p blocks=4224 \
-  >"$work/fault-flood.txt" &
-flood=$!
+start_flood 1 $((4 * gpus)) "$work/fault-flood.txt"
 sleep 2
 placed() {  # the VMs each device has now, from the admin socket
   "$bin/vgpu-admin" --db "$db" --admin-socket "$work/admin.sock" status --json |
