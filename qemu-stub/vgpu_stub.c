@@ -4,10 +4,19 @@
  * BAR0 (4 KiB, little-endian 32-bit registers, read-only) carries the VM's pool,
  * priority, vm_id and secret token, laid out as vgpu/stub_registers.h says (the same
  * header the guest client reads it with). The device does nothing else: no DMA, no
- * interrupts, no state that changes after realize, so migration carries only the PCI
- * config space.
+ * interrupts.
  *
  *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token=<32 hex chars>
+ *
+ * The token can instead come from a QEMU secret object, so that it is on no command line
+ * (a device-model wrapper that logs its arguments, ps, /proc/<pid>/cmdline):
+ *
+ *   -object secret,id=vgputoken,file=/var/lib/vgpu/xcpng/<uuid>.token
+ *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token-secret=vgputoken
+ *
+ * Migration is refused (a migration blocker with the reason): the VM's identity, token and
+ * shared memory belong to this host's mediator and config DB, and its jobs run on this
+ * host's GPU; none of that moves with the VM (docs/hypervisors.md, "Migration").
  *
  * Optionally BAR2 is the VM's shared memory with the mediator (docs/protocol.md, "Shared
  * memory"): a memory backend the mediator maps too, so job outputs reach the guest
@@ -23,6 +32,8 @@
 #include "qemu/osdep.h"
 #include "hw/pci/pci.h"
 #include "hw/qdev-properties.h"
+#include "crypto/secret.h"
+#include "migration/blocker.h"
 #include "migration/vmstate.h"
 #include "qapi/error.h"
 #include "qemu/log.h"
@@ -56,7 +67,9 @@ struct VgpuStubState {
     char *priority;
     uint32_t vm_id;
     char *token;
+    char *token_secret;        /* token-secret: the id of a secret object holding the token */
     HostMemoryBackend *shmem; /* memdev: BAR2, optional */
+    Error *migration_blocker;
 
     /* The BAR0 image, filled once at realize. */
     uint8_t regs[VGPU_STUB_REGS_BYTES];
@@ -175,6 +188,22 @@ static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
     VgpuStubState *s = VGPU_STUB(pdev);
     uint32_t priority = 0;
 
+    if (s->token && s->token_secret) {
+        error_setg(errp, "vgpu-stub: give the token either as 'token' or as 'token-secret', "
+                         "not both");
+        return;
+    }
+    if (s->token_secret) {
+        /* Read once, at realize: before QEMU chroots or drops privileges (-chroot, -runas). */
+        Error *err = NULL;
+        char *secret = qcrypto_secret_lookup_as_utf8(s->token_secret, &err);
+        if (!secret) {
+            error_propagate_prepend(errp, err, "vgpu-stub: token-secret '%s': ",
+                                    s->token_secret);
+            return;
+        }
+        s->token = secret;
+    }
     if (!check_pool(s->pool, errp) || !parse_priority(s->priority, &priority, errp) ||
         !check_token(s->token, errp)) {
         return;
@@ -195,6 +224,17 @@ static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
         memcpy(&s->regs[VGPU_REG_TOKEN], s->token, strlen(s->token));
     }
     memcpy(&s->regs[VGPU_REG_POOL_NAME], s->pool, strlen(s->pool));
+
+    error_setg(&s->migration_blocker,
+               "vgpu-stub: VM with vm_id %u cannot migrate: its identity, token and shared "
+               "memory belong to this host's vgpu mediator and its jobs run on this host's GPU; "
+               "shut it down and start it on the other host",
+               s->vm_id);
+    if (migrate_add_blocker(s->migration_blocker, errp) < 0) {
+        error_free(s->migration_blocker);
+        s->migration_blocker = NULL;
+        return;
+    }
 
     memory_region_init_io(&s->mmio, OBJECT(s), &vgpu_stub_mmio_ops, s, "vgpu-stub-mmio",
                           VGPU_STUB_BAR0_SIZE);
@@ -234,6 +274,11 @@ static void vgpu_stub_exit(PCIDevice *pdev)
 {
     VgpuStubState *s = VGPU_STUB(pdev);
 
+    if (s->migration_blocker) {
+        migrate_del_blocker(s->migration_blocker);
+        error_free(s->migration_blocker);
+        s->migration_blocker = NULL;
+    }
     if (s->shmem) {
         host_memory_backend_set_mapped(s->shmem, false);
     }
@@ -244,6 +289,7 @@ static Property vgpu_stub_properties[] = {
     DEFINE_PROP_STRING("priority", VgpuStubState, priority),
     DEFINE_PROP_UINT32("vm_id", VgpuStubState, vm_id, 0),
     DEFINE_PROP_STRING("token", VgpuStubState, token),
+    DEFINE_PROP_STRING("token-secret", VgpuStubState, token_secret),
     DEFINE_PROP_LINK("memdev", VgpuStubState, shmem, TYPE_MEMORY_BACKEND,
                      HostMemoryBackend *),
     DEFINE_PROP_END_OF_LIST(),

@@ -141,6 +141,47 @@ TEST_F(VgpuStubTest, BadPropertiesStopQemuWithAMessageNamingThem) {
   }
 }
 
+// The token from a secret object's file: on no command line, yet in BAR0 as with `token=`.
+TEST_F(VgpuStubTest, TheTokenCanComeFromASecretObjectInsteadOfTheCommandLine) {
+  std::ofstream(dir_ / "token") << kToken;  // no newline: the file is the token
+  QtestMachine m(artifacts_, "vgpu-stub,pool_id=A,priority=low,vm_id=3,token-secret=tok",
+                 dir_ / "qemu.log", {"-object", "secret,id=tok,file=" + (dir_ / "token").string()});
+  auto f = m.find(VGPU_STUB_VENDOR_ID, VGPU_STUB_DEVICE_ID);
+  ASSERT_TRUE(f);
+  m.config_write(*f, 0x10, static_cast<std::uint32_t>(kBarAddress));
+  m.config_write16(*f, 0x04, 0x0002);
+  EXPECT_EQ(m.readl(kBarAddress + VGPU_REG_FLAGS), VGPU_FLAG_HAS_TOKEN);
+  EXPECT_EQ(decode(m).token, kToken);
+}
+
+TEST_F(VgpuStubTest, ABadTokenSecretStopsQemuWithTheReason) {
+  const std::string base = "vgpu-stub,pool_id=A,priority=low,vm_id=3,";
+  std::ofstream(dir_ / "token") << kToken;
+  std::ofstream(dir_ / "token-nl") << kToken << "\n";
+  const auto secret = [&](const std::string& file) {
+    return std::vector<std::string>{"-object", "secret,id=tok,file=" + (dir_ / file).string()};
+  };
+  EXPECT_NE(refusal(base + "token-secret=tok,token=" + kToken, secret("token"))
+                .find("give the token either as 'token' or as 'token-secret', not both"),
+            std::string::npos);
+  EXPECT_NE(refusal(base + "token-secret=nope").find("vgpu-stub: token-secret 'nope': "),
+            std::string::npos);
+  EXPECT_NE(refusal(base + "token-secret=tok", secret("token-nl"))
+                .find("token must be 1 to 32 characters, not 33"),
+            std::string::npos)
+      << "a newline after the token is refused, not silently kept";
+}
+
+// The device registers a migration blocker that says why: -only-migratable turns it into a
+// refusal to start, which shows the reason.
+TEST_F(VgpuStubTest, MigrationIsRefusedWithTheReason) {
+  const auto out = refusal("vgpu-stub,pool_id=A,priority=low,vm_id=3", {"-only-migratable"});
+  EXPECT_NE(out.find("vgpu-stub: VM with vm_id 3 cannot migrate: its identity, token and shared "
+                     "memory belong to this host's vgpu mediator"),
+            std::string::npos)
+      << out;
+}
+
 // BAR2 is the memory backend's file: what the host writes there the guest reads, and back.
 TEST_F(VgpuStubTest, Bar2IsTheSharedMemoryTheHostSees) {
   const auto file = dir_ / "vm1.shm";
