@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "device_args.hpp"
+
 namespace vgpu::admin {
 
 class HypervisorError : public std::runtime_error {
@@ -26,9 +28,9 @@ class Hypervisor {
   virtual ~Hypervisor() = default;
   virtual std::string name() const = 0;
   virtual std::vector<HypervisorVm> list_vms() = 0;
-  // Makes `device_args` (the text after `-device `) part of the VM's next start. Returns what
-  // was done, for the operator.
-  virtual std::string apply(const std::string& uuid, const std::string& device_args) = 0;
+  // Makes the device part of the VM's next start. Returns what was done, for the operator (and
+  // the hooks' logs): never the token.
+  virtual std::string apply(const std::string& uuid, const DeviceSpec& device) = 0;
 };
 
 // "xcpng", "libvirt", "none", or "auto" (xe on PATH, else virsh, else none).

@@ -5,18 +5,22 @@
 
 namespace vgpu::admin {
 
+// XCP-ng: apply() writes the VM's device into a root-only folder on dom0 (default
+// /var/lib/vgpu/xcpng, $VGPU_XCPNG_STATE for tests), where the vgpu device-model wrapper reads
+// it when xenopsd starts the VM's QEMU (hypervisor/xcpng/, docs/hypervisors.md): nothing goes
+// to XAPI, whose other-config every user who can read the VM can read.
 class XcpngHypervisor final : public Hypervisor {
  public:
   std::string name() const override { return "xcpng"; }
   std::vector<HypervisorVm> list_vms() override;
-  std::string apply(const std::string& uuid, const std::string& device_args) override;
+  std::string apply(const std::string& uuid, const DeviceSpec& device) override;
 };
 
 class LibvirtHypervisor final : public Hypervisor {
  public:
   std::string name() const override { return "libvirt"; }
   std::vector<HypervisorVm> list_vms() override;
-  std::string apply(const std::string& uuid, const std::string& device_args) override;
+  std::string apply(const std::string& uuid, const DeviceSpec& device) override;
 };
 
 // No hypervisor tool: lists nothing, applies nothing, says what it would do.
@@ -24,8 +28,9 @@ class NoHypervisor final : public Hypervisor {
  public:
   std::string name() const override { return "none"; }
   std::vector<HypervisorVm> list_vms() override { return {}; }
-  std::string apply(const std::string& uuid, const std::string& device_args) override {
-    return "no hypervisor: start VM " + uuid + " with  -device " + device_args;
+  // Prints the argument for the operator to add by hand: the one place the token is shown.
+  std::string apply(const std::string& uuid, const DeviceSpec& device) override {
+    return "no hypervisor: start VM " + uuid + " with  -device " + device.with_token();
   }
 };
 

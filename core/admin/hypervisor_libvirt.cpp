@@ -42,7 +42,8 @@ std::vector<HypervisorVm> LibvirtHypervisor::list_vms() {
   return vms;
 }
 
-std::string LibvirtHypervisor::apply(const std::string& uuid, const std::string& device_args) {
+std::string LibvirtHypervisor::apply(const std::string& uuid, const DeviceSpec& device) {
+  const std::string device_args = device.with_token();
   std::string xml = virsh({"dumpxml", "--inactive", uuid}).out;
   // Drop an earlier vgpu-stub argument pair, then add ours to (or as) <qemu:commandline>.
   xml = std::regex_replace(
@@ -70,8 +71,8 @@ std::string LibvirtHypervisor::apply(const std::string& uuid, const std::string&
     throw;
   }
   std::filesystem::remove(file);
-  return "virsh: redefined domain " + uuid + " with -device " + device_args +
-         " (applies at its next start)";
+  return "virsh: redefined domain " + uuid + " with -device " + device.args +
+         (device.token ? ",token=..." : "") + " (applies at its next start)";
 }
 
 }  // namespace vgpu::admin

@@ -193,7 +193,7 @@ int apply(Admin& a, const std::string& name, bool rotate_token) {
     a.confirm("a new token for " + vm.uuid + " locks out the running guest until it restarts");
     token = new_token(a, vm);
   }
-  std::cout << hypervisor->apply(vm.uuid, device_args(vm, token)) << "\n";
+  std::cout << hypervisor->apply(vm.uuid, device_spec(vm, token)) << "\n";
   a.db.mark_applied(vm.uuid);
   return kOk;
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# XCP-ng / XenServer VM-start hook: before a VM starts, write its vgpu-stub device argument
-# (pool, priority, vm_id and a fresh token from the config DB) into the VM's
-# other-config:vgpu-stub-args, where the vgpu device-model wrapper reads it.
+# XCP-ng / XenServer VM-start hook: before a VM starts, store its vgpu-stub device (pool,
+# priority, vm_id) and a fresh token from the config DB in dom0's root-only folder
+# /var/lib/vgpu/xcpng, where the vgpu device-model wrapper (vgpu-qemu-wrapper) reads them when
+# xenopsd starts the VM's QEMU. Nothing goes to XAPI: other-config is readable by every XAPI
+# user who can see the VM, and a call to xe here would wait on the pool master.
 #
-# Install (dom0, as root):
-#   install -m 755 vgpu-vm-startup.sh /etc/xapi.d/vm-pre-start/10vgpu-stub
-# xenopsd runs every executable in /etc/xapi.d/vm-pre-start/ as
+# Installed by hypervisor/xcpng/install.sh as /etc/xapi.d/vm-pre-start/10vgpu-stub. xenopsd
+# runs every executable in /etc/xapi.d/vm-pre-start/ as
 #   <script> -reason <reason> -vmuuid <uuid>
 # A VM that is not registered starts untouched; a failure is logged, never blocks the start.
 set -u

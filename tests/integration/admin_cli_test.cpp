@@ -30,6 +30,7 @@ class AdminCli : public ::testing::Test {
   fs::path db = dir / "vgpu.db";
   fs::path log = dir / "calls.log";
   fs::path state = dir / "state";
+  fs::path xcp = dir / "xcpng";  // vgpu-admin apply's root-only folder on XCP-ng
 
   void SetUp() override {
     fs::remove_all(dir);
@@ -40,10 +41,10 @@ class AdminCli : public ::testing::Test {
 
   // Runs vgpu-admin with the fakes first on PATH; stdin is not a terminal, as in scripts.
   CommandResult admin(const std::string& args) {
-    return run_command("VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
-                       " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH " +
-                       program("vgpu-admin").string() + " --db " + db.string() + " " + args +
-                       " </dev/null");
+    return run_command(
+        "VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
+        " VGPU_XCPNG_STATE=" + xcp.string() + " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH " +
+        program("vgpu-admin").string() + " --db " + db.string() + " " + args + " </dev/null");
   }
   nlohmann::json json_of(const std::string& args) {
     auto r = admin(args + " --json 2>/dev/null");
@@ -55,6 +56,10 @@ class AdminCli : public ::testing::Test {
     std::vector<std::string> out;
     for (std::string line; std::getline(in, line);) out.push_back(line);
     return out;
+  }
+  static std::string read(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
   }
   void write(const fs::path& p, const std::string& text) {
     fs::create_directories(p.parent_path());
@@ -275,7 +280,7 @@ TEST_F(AdminCli, DbProblemsExitWith3) {
 
 // ---- hypervisor adapters ---------------------------------------------------------------------
 
-TEST_F(AdminCli, XcpngScanGroupsByPoolAndApplySetsOtherConfig) {
+TEST_F(AdminCli, XcpngScanGroupsByPoolAndApplyStoresTheDeviceRootOnly) {
   register_three();
   write(state / "xe-vms", "u-1|web-1|running\nu-2|db-1|halted\nu-x|new-vm|halted\n");
   auto scan = json_of("--hypervisor xcpng scan-vms");
@@ -292,15 +297,27 @@ TEST_F(AdminCli, XcpngScanGroupsByPoolAndApplySetsOtherConfig) {
   std::ofstream(log, std::ios::trunc).close();
   auto r = admin("--hypervisor xcpng apply db");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(calls(), std::vector<std::string>{
-                         "xe vm-param-set uuid=u-2 other-config:vgpu-stub-args=vgpu-stub\\,pool_id="
-                         "B\\,priority=low\\,vm_id=2 "});
+  EXPECT_TRUE(calls().empty()) << "apply asks nothing of XAPI: no xe call";
+  EXPECT_EQ(read(xcp / "u-2.device"), "vgpu-stub,pool_id=B,priority=low,vm_id=2\n");
+  EXPECT_FALSE(fs::exists(xcp / "u-2.token")) << "no token without --rotate-token";
+  EXPECT_EQ(fs::status(xcp).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(xcp / "u-2.device").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_FALSE(json_of("show-vm db")["applied_at"].is_null());
-  // xe's own refusal comes through, with exit 4.
-  ASSERT_EQ(admin("register-vm --vm-uuid u-gone").exit_code, 0);
-  auto gone = admin("--hypervisor xcpng apply u-gone");
-  EXPECT_EQ(gone.exit_code, 4);
-  EXPECT_TRUE(contains(gone.output, "The uuid you supplied was invalid")) << gone.output;
+
+  auto rotated = admin("--hypervisor xcpng apply db --rotate-token --yes");
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  const auto token = read(xcp / "u-2.token");
+  EXPECT_TRUE(std::regex_match(token, std::regex("[0-9a-f]{32}"))) << "no newline: " << token;
+  EXPECT_EQ(fs::status(xcp / "u-2.token").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_FALSE(contains(rotated.output, token)) << "the token is not printed: " << rotated.output;
+  EXPECT_TRUE(contains(rotated.output, "and its token (root-only)")) << rotated.output;
+
+  ASSERT_EQ(admin("register-vm --vm-uuid ../escape").exit_code, 0);
+  auto bad = admin("--hypervisor xcpng apply ../escape");
+  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_TRUE(contains(bad.output, "may hold only letters, digits and '-'")) << bad.output;
 }
 
 TEST_F(AdminCli, LibvirtApplyAddsOneQemuCommandlineDevice) {
@@ -342,74 +359,162 @@ TEST_F(AdminCli, NoHypervisorPrintsWhatWouldBeApplied) {
   EXPECT_EQ(admin("--hypervisor hyperv apply u-1").exit_code, 4);
 }
 
-TEST_F(AdminCli, XcpngStartHookAppliesRegisteredVmsWithAFreshToken) {
+// The XCP-ng start path as xenopsd runs it: the vm-pre-start hook stores the device, xenopsd
+// calls our device-model wrapper as `<wrapper> <domid> --syslog <QEMU args>`, and the wrapper
+// execs the stock wrapper (here a stand-in that prints its arguments) with the device added.
+TEST_F(AdminCli, XcpngHooksAndWrapperGiveAVmItsDeviceWithoutShowingTheToken) {
   register_three();
-  write(state / "xe-vms", "u-1|web-1|halted\nu-x|other|halted\n");
-  const std::string hook = "VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
-                           " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH VGPU_DB=" + db.string() +
-                           " VGPU_ADMIN=" + program("vgpu-admin").string() +
-                           " " VGPU_SOURCE_DIR "/hypervisor/xcpng/vgpu-vm-startup.sh";
-  auto r = run_command(hook + " -reason start -vmuuid u-1");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  ASSERT_EQ(calls().size(), 1u);
-  EXPECT_TRUE(std::regex_match(
-      calls()[0], std::regex("xe vm-param-set uuid=u-1 other-config:vgpu-stub-args=vgpu-stub\\\\,"
-                             "pool_id=A\\\\,priority=high\\\\,vm_id=1\\\\,token=[0-9a-f]{32} ")))
-      << calls()[0];
-  EXPECT_TRUE(json_of("show-vm u-1")["has_token"]);
-  r = run_command(hook + " -reason start -vmuuid u-x");
-  EXPECT_EQ(r.exit_code, 0) << "an unregistered VM starts untouched";
-  EXPECT_EQ(calls().size(), 1u);
-}
-
-TEST_F(AdminCli, XcpngQemuWrapperAddsTheDeviceTheStartHookStored) {
-  register_three();
-  write(state / "xe-vms", "u-1|web-1|halted\nu-2|db-1|halted\n");
   write(state / "xenstore", "/local/domain/7/vm=/vm/u-1\n/local/domain/8/vm=/vm/u-2\n");
-  // The "real QEMU" here prints the arguments it was given, one per line.
-  write(dir / "qemu.real", "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
-  fs::permissions(dir / "qemu.real", fs::perms::owner_all);
+  write(dir / "stock-wrapper", "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
+  fs::permissions(dir / "stock-wrapper", fs::perms::owner_all);
+  write(dir / "wrapper.conf",
+        "stock=" + (dir / "stock-wrapper").string() + "\nstate=" + xcp.string() + "\n");
   const std::string env = "VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
+                          " VGPU_XCPNG_STATE=" + xcp.string() +
                           " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH";
-  const std::string wrapper = env + " VGPU_REAL_QEMU=" + (dir / "qemu.real").string() +
-                              " " VGPU_SOURCE_DIR "/hypervisor/xcpng/qemu-vgpu-wrapper.sh";
+  const std::string hooks = VGPU_SOURCE_DIR "/hypervisor/xcpng/";
   auto hook = run_command(env + " VGPU_DB=" + db.string() +
-                          " VGPU_ADMIN=" + program("vgpu-admin").string() +
-                          " " VGPU_SOURCE_DIR "/hypervisor/xcpng/vgpu-vm-startup.sh -vmuuid u-1");
+                          " VGPU_ADMIN=" + program("vgpu-admin").string() + " " + hooks +
+                          "vgpu-vm-startup.sh -reason start -vmuuid u-1");
   ASSERT_EQ(hook.exit_code, 0) << hook.output;
-  const auto stored = run_command(env + " xe vm-param-get uuid=u-1 param-name=other-config " +
-                                  "param-key=vgpu-stub-args 2>/dev/null");
-  ASSERT_TRUE(contains(stored.output, "vgpu-stub,pool_id=A,priority=high,vm_id=1,token="))
-      << stored.output;
+  EXPECT_TRUE(calls().empty()) << "no XAPI call inside the start";
+  const auto token = read(xcp / "u-1.token");
+  ASSERT_EQ(token.size(), 32u);
+  EXPECT_FALSE(contains(hook.output, token)) << "the hook's output (logged) holds no token";
+  EXPECT_TRUE(json_of("show-vm u-1")["has_token"]);
+  EXPECT_EQ(run_command(env + " VGPU_DB=" + db.string() +
+                        " VGPU_ADMIN=" + program("vgpu-admin").string() + " " + hooks +
+                        "vgpu-vm-startup.sh -reason start -vmuuid u-x")
+                .exit_code,
+            0)
+      << "an unregistered VM starts untouched";
+  EXPECT_FALSE(fs::exists(xcp / "u-x.device"));
 
-  // What reached QEMU (one argument per line), and what the wrapper logged.
+  // What reached the stock wrapper, one argument per line, and what our wrapper logged.
+  const std::string wrapper = env + " VGPU_XCPNG_WRAPPER_CONF=" + (dir / "wrapper.conf").string() +
+                              " " + hooks + "vgpu-qemu-wrapper";
   auto start = [&](const std::string& args) {
     auto r = run_command(wrapper + " " + args);
-    EXPECT_EQ(r.exit_code, 0) << args;
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.output;
     std::string argv, logged;
     std::istringstream lines(r.output);
     for (std::string line; std::getline(lines, line);)
       (line.starts_with("vgpu-qemu-wrapper:") ? logged : argv) += line + "\n";
     return std::pair{argv, logged};
   };
-  auto [argv, logged] = start("-xen-domid 7 -machine xenfv");
-  EXPECT_EQ(argv, "-xen-domid\n7\n-machine\nxenfv\n-device\n" + stored.output);
-  EXPECT_TRUE(
-      contains(logged, "adding -device vgpu-stub,pool_id=A,priority=high,vm_id=1,token=..."))
+  auto [argv, logged] = start("7 --syslog -xen-domid 7 -machine xenfv");
+  EXPECT_EQ(argv,
+            "7\n--syslog\n-xen-domid\n7\n-machine\nxenfv\n-object\nsecret,id=vgpu-token,file=" +
+                (xcp / "u-1.token").string() +
+                "\n-device\nvgpu-stub,pool_id=A,priority=high,vm_id=1,token-secret=vgpu-"
+                "token,addr=0x1e\n")
+      << "the stock wrapper's arguments in their order, the device after them";
+  EXPECT_TRUE(contains(logged,
+                       "domain 7 (VM u-1): adding vgpu-stub,pool_id=A,priority=high,vm_id=1 "
+                       "at PCI slot 0x1e, token from its secret file"))
       << logged;
-  EXPECT_FALSE(contains(logged, stored.output.substr(stored.output.find("token=") + 6, 32)))
-      << "the token must not reach the log";
-  // A running VM without the key, a domain XenStore does not know, no domid at all: QEMU
-  // starts with exactly the arguments it was given.
-  for (const std::string args : {"-xen-domid 8 -m 512", "-xen-domid 9 -m 512", "-m 512"}) {
+  EXPECT_FALSE(contains(argv + logged, token)) << "the token is on no command line and in no log";
+
+  // A VM without a stored device, a domain XenStore does not know, no domid at all: the stock
+  // wrapper gets exactly the arguments xenopsd gave.
+  for (const std::string args :
+       {"8 --syslog -xen-domid 8 -m 512", "9 --syslog -xen-domid 9 -m 512", "--syslog -m 512"}) {
     std::string expected;
     for (auto* p = args.c_str(); *p; ++p) expected += *p == ' ' ? '\n' : *p;
     EXPECT_EQ(start(args).first, expected + "\n") << args;
   }
-  write(state / "xe-other-config", "u-2 other-config:vgpu-stub-args=e1000,netdev=x\n");
-  std::tie(argv, logged) = start("-xen-domid 8");
-  EXPECT_EQ(argv, "-xen-domid\n8\n") << "a key that is not a vgpu-stub device is not passed on";
-  EXPECT_TRUE(contains(logged, "is not a vgpu-stub device")) << logged;
+  // A device file that is not what apply writes, or that others may change, is not used.
+  write(xcp / "u-2.device", "e1000,netdev=x\n");
+  fs::permissions(xcp / "u-2.device", fs::perms::owner_read | fs::perms::owner_write);
+  std::tie(argv, logged) = start("8 --syslog -xen-domid 8");
+  EXPECT_EQ(argv, "8\n--syslog\n-xen-domid\n8\n");
+  EXPECT_TRUE(contains(logged, "does not hold a vgpu-stub device")) << logged;
+  write(xcp / "u-2.device", "vgpu-stub,pool_id=B,priority=low,vm_id=2\n");
+  fs::permissions(xcp / "u-2.device", fs::perms::others_write, fs::perm_options::add);
+  std::tie(argv, logged) = start("8 --syslog -xen-domid 8");
+  EXPECT_EQ(argv, "8\n--syslog\n-xen-domid\n8\n");
+  EXPECT_TRUE(contains(logged, "is not a root-only file")) << logged;
+
+  // Shared memory: the wrapper makes the file the mediator maps, before QEMU opens it.
+  write(dir / "wrapper.conf",
+        "stock=" + (dir / "stock-wrapper").string() + "\nstate=" + xcp.string() +
+            "\nshared_memory_mb=64\nshared_memory_dir=" + (dir / "shm").string() +
+            "\nshared_memory_group=root\n");
+  std::tie(argv, logged) = start("7 --syslog -xen-domid 7");
+  EXPECT_TRUE(contains(argv, "memory-backend-file,id=vgpu-shm,mem-path=" +
+                                 (dir / "shm" / "vm1").string() + ",size=64M,share=on\n"))
+      << argv;
+  EXPECT_TRUE(contains(argv, "token-secret=vgpu-token,memdev=vgpu-shm,addr=0x1e")) << argv;
+  EXPECT_EQ(fs::status(dir / "shm" / "vm1").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                fs::perms::group_write);
+
+  // Migration is refused while the VM has a device; other VMs migrate.
+  auto migrate =
+      run_command(env + " " + hooks + "vgpu-vm-pre-migrate.sh -vmuuid u-1 -reason source");
+  EXPECT_EQ(migrate.exit_code, 2) << "2 or more makes xenopsd abort with XAPI_HOOK_FAILED";
+  EXPECT_TRUE(contains(migrate.output, "VM u-1 cannot migrate: its vgpu-stub identity"))
+      << migrate.output;
+  EXPECT_EQ(run_command(env + " " + hooks + "vgpu-vm-pre-migrate.sh -vmuuid u-3 -reason source")
+                .exit_code,
+            0);
+
+  // A reboot keeps the device (no pre-start hook runs for it); a shutdown removes it.
+  for (const auto* reason : {"clean-reboot", "hard-reboot", "suspend"}) {
+    EXPECT_EQ(
+        run_command(env + " " + hooks + "vgpu-vm-post-destroy.sh -vmuuid u-1 -reason " + reason)
+            .exit_code,
+        0);
+    EXPECT_TRUE(fs::exists(xcp / "u-1.device") && fs::exists(xcp / "u-1.token")) << reason;
+  }
+  EXPECT_EQ(
+      run_command(env + " " + hooks + "vgpu-vm-post-destroy.sh -vmuuid u-1 -reason clean-shutdown")
+          .exit_code,
+      0);
+  EXPECT_FALSE(fs::exists(xcp / "u-1.device"));
+  EXPECT_FALSE(fs::exists(xcp / "u-1.token")) << "no token outlives its VM";
+  EXPECT_TRUE(fs::exists(xcp / "u-2.device")) << "only that VM's files";
+}
+
+// install.sh places everything beside the packages' files, never over them, and --uninstall
+// takes exactly that away.
+TEST_F(AdminCli, XcpngInstallAddsOnlyItsOwnFilesAndUninstallRemovesThem) {
+  const auto root = dir / "dom0";
+  write(root / "usr/lib64/xen/bin/qemu-wrapper", "#!/usr/bin/python\n# the package's\n");
+  write(root / "etc/xenopsd.conf", "search-path=/usr/lib64/xen/bin\n");
+  auto tree = [&] {
+    std::set<std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(root))
+      files.insert(fs::relative(e.path(), root).string());
+    return files;
+  };
+  const auto before = tree();
+  const std::string install =
+      VGPU_SOURCE_DIR "/hypervisor/xcpng/install.sh --root " + root.string();
+  auto r = run_command(install);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(
+      read(root / "etc/xenopsd.conf.d/vgpu.conf")
+              .find("upstream-compat-qemu-dm-wrapper=/usr/lib/vgpu/xcpng/vgpu-qemu-wrapper\n") !=
+          std::string::npos,
+      true);
+  for (const auto* f :
+       {"usr/lib/vgpu/xcpng/vgpu-qemu-wrapper", "etc/xapi.d/vm-pre-start/10vgpu-stub",
+        "etc/xapi.d/vm-post-destroy/10vgpu-stub", "etc/xapi.d/vm-pre-migrate/10vgpu-stub"})
+    EXPECT_EQ(fs::status(root / f).permissions() & fs::perms::owner_exec, fs::perms::owner_exec)
+        << f;
+  EXPECT_EQ(fs::status(root / "var/lib/vgpu/xcpng").permissions() & fs::perms::all,
+            fs::perms::owner_all);
+  EXPECT_EQ(read(root / "usr/lib64/xen/bin/qemu-wrapper"), "#!/usr/bin/python\n# the package's\n");
+  EXPECT_EQ(read(root / "etc/xenopsd.conf"), "search-path=/usr/lib64/xen/bin\n");
+  r = run_command(install + " --uninstall");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto after = tree();
+  // Empty folders the install made may stay (the hook folders belong to xapi on a real host).
+  std::set<std::string> left;
+  for (const auto& f : after)
+    if (!before.count(f) && !fs::is_directory(root / f)) left.insert(f);
+  EXPECT_TRUE(left.empty()) << *left.begin();
 }
 
 // ---- iommu-check -----------------------------------------------------------------------------

@@ -348,36 +348,45 @@ TEST_F(VmEndToEnd, SeveralVmsAreServedInPolicyOrderAndAForgerIsRefused) {
 TEST_F(VmEndToEnd, XcpngStartHookAndQemuWrapperGiveTheGuestItsDevice) {
   MediatorProcess m({{"xcp-vm", "B", "high"}});
   const auto state = work_ / "xcp-state";
+  const auto xcp = work_ / "xcpng";  // dom0's root-only folder, /var/lib/vgpu/xcpng
   std::filesystem::create_directories(state);
-  std::ofstream(state / "xe-vms") << "uuid-xcp-vm|xcp-vm|halted\n";
   std::ofstream(state / "xenstore") << "/local/domain/7/vm=/vm/uuid-xcp-vm\n";
-  const std::string env = "VGPU_FAKE_LOG=" + (work_ / "calls.log").string() +
-                          " VGPU_FAKE_STATE=" + state.string() +
-                          " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH";
+  const std::string env =
+      "VGPU_FAKE_LOG=" + (work_ / "calls.log").string() + " VGPU_FAKE_STATE=" + state.string() +
+      " VGPU_XCPNG_STATE=" + xcp.string() + " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH";
   const auto hook = run_command(env + " VGPU_DB=" + m.db().string() +
                                 " VGPU_ADMIN=" + program("vgpu-admin").string() +
                                 " " VGPU_SOURCE_DIR
                                 "/hypervisor/xcpng/vgpu-vm-startup.sh "
                                 "-reason start -vmuuid uuid-xcp-vm");
   ASSERT_EQ(hook.exit_code, 0) << hook.output;
+  std::ifstream token_in(xcp / "uuid-xcp-vm.token");
+  const std::string token((std::istreambuf_iterator<char>(token_in)), {});
+  ASSERT_EQ(token.size(), 32u);
 
-  // xenopsd starts the device model with -xen-domid; this QEMU has no Xen, so a shim after the
-  // wrapper drops those two arguments and runs it as a plain TCG machine.
-  const auto shim = work_ / "xen-dm-shim";
-  std::ofstream(shim) << "#!/bin/sh\n[ \"$1\" = -xen-domid ] && shift 2\nexec "
-                      << artifacts_.qemu.string() << " \"$@\"\n";
+  // xenopsd runs the device-model wrapper as `<wrapper> <domid> --syslog <QEMU args>`; ours
+  // execs the stock wrapper. Its stand-in does what the stock one does with the arguments (logs
+  // them, drops the domid and --syslog) and, since this QEMU has no Xen, also drops -xen-domid
+  // and runs a plain TCG machine.
+  const auto stock = work_ / "stock-qemu-wrapper";
+  std::ofstream(stock) << "#!/bin/sh\nshift 2\necho \"Arguments: $*\"\n"
+                       << "[ \"$1\" = -xen-domid ] && shift 2\nexec " << artifacts_.qemu.string()
+                       << " \"$@\"\n";
+  std::ofstream(work_ / "wrapper.conf")
+      << "stock=" << stock.string() << "\nstate=" << xcp.string() << "\n";
   const auto launcher = work_ / "device-model";
-  std::ofstream(launcher) << "#!/bin/sh\nexport " << env << " VGPU_REAL_QEMU=" << shim.string()
-                          << "\nexec " VGPU_SOURCE_DIR "/hypervisor/xcpng/qemu-vgpu-wrapper.sh "
-                          << "-xen-domid 7 \"$@\"\n";
-  for (const auto& f : {shim, launcher})
+  std::ofstream(launcher) << "#!/bin/sh\nexport " << env
+                          << " VGPU_XCPNG_WRAPPER_CONF=" << (work_ / "wrapper.conf").string()
+                          << "\nexec " VGPU_SOURCE_DIR "/hypervisor/xcpng/vgpu-qemu-wrapper "
+                          << "7 --syslog -xen-domid 7 \"$@\"\n";
+  for (const auto& f : {stock, launcher})
     std::filesystem::permissions(f, std::filesystem::perms::owner_all);
-  auto xcp = artifacts_;
-  xcp.qemu = launcher;
+  auto xcp_artifacts = artifacts_;
+  xcp_artifacts.qemu = launcher;
 
   const std::string script = "vgpu-client --json info && vgpu-client --host 10.0.2.2 --port " +
                              std::to_string(m.port()) + " --json run noop";
-  GuestVm vm(xcp, {"xcp-vm", std::nullopt, true, {}, script}, work_);
+  GuestVm vm(xcp_artifacts, {"xcp-vm", std::nullopt, true, {}, script}, work_);
   const auto run = vm.finish(kGuestLimit);
   ASSERT_TRUE(run.finished) << describe(run);
   ASSERT_EQ(run.script_status, 0) << describe(run);
@@ -386,10 +395,14 @@ TEST_F(VmEndToEnd, XcpngStartHookAndQemuWrapperGiveTheGuestItsDevice) {
   EXPECT_EQ(shown.at("vm_id"), db.at("vm_id"));
   EXPECT_EQ(shown.at("pool"), "B");
   EXPECT_EQ(shown.at("priority"), "high");
-  EXPECT_EQ(json_line(run.output, "op").at("status"), "ok");
-  EXPECT_NE(run.console.find("vgpu-qemu-wrapper: domain 7 (VM uuid-xcp-vm): adding -device"),
+  EXPECT_EQ(shown.at("has_token"), true) << "the token came from the secret object's file";
+  EXPECT_EQ(json_line(run.output, "op").at("status"), "ok") << "and the mediator accepted it";
+  EXPECT_NE(run.console.find("vgpu-qemu-wrapper: domain 7 (VM uuid-xcp-vm): adding vgpu-stub"),
             std::string::npos)
       << describe(run);
+  EXPECT_NE(run.console.find("Arguments: "), std::string::npos) << describe(run);
+  EXPECT_EQ(run.console.find(token), std::string::npos)
+      << "the token is in no log, not even the stock wrapper's list of arguments";
 }
 
 // 5. No device, no identity: vgpu-client says so.
