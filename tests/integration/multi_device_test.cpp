@@ -164,12 +164,16 @@ TEST(MultiDevice, UnpinnedVmsAreSpreadByLoadAndAVmsJobsKeepTheirOrder) {
   for (std::size_t i = 1; i < tags.size(); ++i)
     EXPECT_LT(sequence_of[tags[i - 1]], sequence_of[tags[i]]) << "job " << i << " overtook";
   const auto c_id = std::to_string(m.vm("c").vm_id);
-  const auto devices = m.stats()["devices"];
-  const auto c_done = [&](int d) {
+  // The scheduler counts a job done just after its result went out: wait for the last count.
+  nlohmann::json devices;
+  const auto done_on = [&](int d) {
     return devices[d]["vms"].contains(c_id) ? devices[d]["vms"][c_id]["done"].get<int>() : 0;
   };
-  EXPECT_TRUE(c_done(0) == 41 || c_done(1) == 41)
-      << "all of c's jobs on one device: " << devices.dump();
+  EXPECT_TRUE(eventually([&] {
+    devices = m.stats()["devices"];
+    return done_on(0) == 41 || done_on(1) == 41;
+  })) << "all of c's jobs on one device: "
+      << devices.dump();
 }
 
 TEST(MultiDevice, PinsFromTheVmOrItsPoolAndAPinPastTheDevicesIsRefusedClearly) {
