@@ -53,6 +53,7 @@ nlohmann::json vm_json(const core::VmRecord& v) {
       v.memory_quota_mb ? nlohmann::json(*v.memory_quota_mb) : nlohmann::json();
   out["applied_at"] = v.applied_at ? nlohmann::json(*v.applied_at) : nlohmann::json();
   out["device"] = v.device ? nlohmann::json(*v.device) : nlohmann::json();
+  out["managed_by"] = v.managed_by ? nlohmann::json(*v.managed_by) : nlohmann::json();
   return out;
 }
 

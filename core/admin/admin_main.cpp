@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "admin.hpp"
+#include "cloudstack_api.hpp"
+#include "cloudstack_command.hpp"
 #include "hypervisor.hpp"
 #include "iommu_check.hpp"
 #include "pool_commands.hpp"
@@ -146,6 +148,15 @@ int main(int argc, char** argv) {
   args_c->add_flag("--rotate-token", rotate, "include a fresh token");
   add_json(args_c);
   add_yes(args_c);
+  std::string cloudstack_config = "/etc/vgpu/cloudstack.yaml";
+  auto* cloudstack = app.add_subcommand(
+      "cloudstack", "keep the config DB in step with Apache CloudStack (docs/cloudstack.md)");
+  cloudstack->require_subcommand(1);
+  auto* cs_sync = cloudstack->add_subcommand("sync", "one full sync, then exit");
+  auto* cs_serve = cloudstack->add_subcommand(
+      "serve", "sync now, then periodically and on webhook events, until SIGTERM");
+  for (auto* c : {cs_sync, cs_serve})
+    c->add_option("--config", cloudstack_config, "settings (default /etc/vgpu/cloudstack.yaml)");
   auto* iommu = app.add_subcommand("iommu-check", "is the IOMMU on, and where is the GPU");
   iommu->add_option("--gpu", gpu, "the GPU's PCI address (default: the first NVIDIA GPU)");
   iommu->add_option("--root", root, "where / is (tests use a prepared tree)");
@@ -159,7 +170,7 @@ int main(int argc, char** argv) {
   }
   if (*iommu) return iommu_command(root, gpu, json);
   try {
-    auto db = core::ConfigDb::open(db_path, /*create_if_missing=*/*reg || *create_p);
+    auto db = core::ConfigDb::open(db_path, /*create_if_missing=*/*reg || *create_p || *cloudstack);
     Admin a{db, json, yes, hypervisor, admin_socket};
     if (*reg) return register_vm(a, uuid, changes, issue);
     if (*scan) return scan_vms(a);
@@ -182,6 +193,8 @@ int main(int argc, char** argv) {
     if (*rotate_t) return issue_token(a, vm, true);
     if (*apply_c) return apply(a, vm, rotate);
     if (*args_c) return device_args_command(a, vm, rotate);
+    if (*cs_sync) return cloudstack_sync(a, cloudstack_config);
+    if (*cs_serve) return cloudstack_serve(a, cloudstack_config);
   } catch (const Refused& e) {
     std::cerr << "vgpu-admin: " << e.what() << "\n";
     return kRefused;
@@ -191,6 +204,9 @@ int main(int argc, char** argv) {
   } catch (const core::DbError& e) {
     std::cerr << "vgpu-admin: " << e.what() << "\n";
     return kRefused;
+  } catch (const cloudstack::ApiError& e) {
+    std::cerr << "vgpu-admin: cloudstack: " << e.what() << "\n";
+    return kRefused;  // the settings file is wrong; CloudStack's own refusals exit 5
   } catch (const HypervisorError& e) {
     std::cerr << "vgpu-admin: " << e.what() << "\n";
     return kHypervisorFailed;

@@ -47,6 +47,9 @@ ALTER TABLE vms ADD COLUMN applied_at TEXT;
                                                                        R"sql(
 ALTER TABLE vms ADD COLUMN device INTEGER CHECK (device IS NULL OR device BETWEEN 0 AND 63);
 ALTER TABLE pools ADD COLUMN device INTEGER CHECK (device IS NULL OR device BETWEEN 0 AND 63);
+)sql",
+                                                                       R"sql(
+ALTER TABLE vms ADD COLUMN managed_by TEXT CHECK (managed_by IS NULL OR length(managed_by) BETWEEN 1 AND 32);
 )sql"};
 
 class Statement {
@@ -117,12 +120,13 @@ VmRecord read_vm(const Statement& s) {
   if (!s.null(10)) vm.applied_at = s.text(10);
   vm.updated_at = s.text(11);
   if (!s.null(12)) vm.device = s.integer(12);
+  if (!s.null(13)) vm.managed_by = s.text(13);
   return vm;
 }
 
 constexpr const char* kVmColumns =
     "SELECT vm_uuid, name, vm_id, pool, priority, weight, vsock_cid, token_hash, max_queued, "
-    "memory_quota_mb, applied_at, updated_at, device FROM vms ";
+    "memory_quota_mb, applied_at, updated_at, device, managed_by FROM vms ";
 
 PoolRecord read_pool(const Statement& s) {
   PoolRecord pool{s.text(0), s.real(1), s.text(2)};
@@ -278,13 +282,13 @@ std::uint32_t ConfigDb::lowest_free_vm_id() {
 void ConfigDb::insert_vm(const VmRecord& vm) {
   Statement s(db_,
               "INSERT INTO vms (vm_uuid, name, vm_id, pool, priority, weight, vsock_cid,"
-              " token_hash, max_queued, memory_quota_mb, device)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+              " token_hash, max_queued, memory_quota_mb, device, managed_by)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
   s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
   s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
   s.bind(8, vm.token_hash).bind(9, vm.max_queued).bind(10, vm.memory_quota_mb);
-  s.bind(11, vm.device);
+  s.bind(11, vm.device).bind(12, vm.managed_by);
   try {
     s.step();
   } catch (const DbUnavailable&) {
@@ -324,11 +328,12 @@ void ConfigDb::update_vm(const VmRecord& vm) {
   Statement s(db_,
               "UPDATE vms SET name = ?2, vm_id = ?3, pool = ?4, priority = ?5, weight = ?6,"
               " vsock_cid = ?7, max_queued = ?8, memory_quota_mb = ?9, device = ?10,"
-              " updated_at = CURRENT_TIMESTAMP WHERE vm_uuid = ?1");
+              " managed_by = ?11, updated_at = CURRENT_TIMESTAMP WHERE vm_uuid = ?1");
   s.bind(1, vm.uuid).bind(2, vm.name).bind(3, std::int64_t(vm.vm_id)).bind(4, vm.pool);
   s.bind(5, std::int64_t(vm.priority)).bind(6, vm.weight);
   s.bind(7, vm.vsock_cid ? std::optional<std::int64_t>(*vm.vsock_cid) : std::nullopt);
   s.bind(8, vm.max_queued).bind(9, vm.memory_quota_mb).bind(10, vm.device);
+  s.bind(11, vm.managed_by);
   try {
     s.step();
   } catch (const DbUnavailable&) {

@@ -48,6 +48,9 @@ struct VmRecord {
   std::optional<std::int64_t> memory_quota_mb;
   std::optional<std::string> applied_at;  // when `vgpu-admin apply` last pushed it (schema 2)
   std::optional<std::int64_t> device;     // pins its jobs to this device, over its pool's (3)
+  // Who keeps this row in step with another system ("cloudstack"), which may then change and
+  // remove it; none: the operator alone (schema 4).
+  std::optional<std::string> managed_by;
   std::string updated_at;
 };
 
@@ -59,7 +62,7 @@ struct PoolStats {
 
 class ConfigDb {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   // The SQL that takes the schema from `version` to `version + 1` (for migration tests).
   static const char* migration_sql(int version);
 

@@ -267,7 +267,7 @@ TEST_F(AdminCli, DbProblemsExitWith3) {
   auto newer = admin("list-vms");
   EXPECT_EQ(newer.exit_code, 3);
   EXPECT_TRUE(contains(newer.output, "schema version 99 is newer")) << newer.output;
-  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 4", nullptr, nullptr, nullptr), SQLITE_OK);
   // Another program holds the write lock past the 5 s busy timeout.
   ASSERT_EQ(sqlite3_exec(raw, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   auto locked = admin("set-priority db high");
