@@ -17,6 +17,7 @@ enum ExitCode : int {
   kUsage = 2,          // the command line itself (CLI11)
   kDbUnavailable = 3,  // cannot open, locked, or a newer schema
   kHypervisorFailed = 4,
+  kCloudStackUnavailable = 5,  // cloudstack sync: the API could not be read
 };
 
 // A refused request: one line on stderr, exit 1, nothing changed.

@@ -142,6 +142,10 @@ int main(int argc, char** argv) {
   auto* apply_c = app.add_subcommand("apply", "push a VM's settings to the hypervisor");
   apply_c->add_option("vm", vm, "UUID or name")->required();
   apply_c->add_flag("--rotate-token", rotate, "include a fresh token (the VM-start hook does)");
+  std::optional<std::string> hypervisor_uuid;
+  apply_c->add_option("--hypervisor-uuid", hypervisor_uuid,
+                      "the hypervisor's UUID for the VM, when it is not the DB's (CloudStack on "
+                      "XCP-ng: the VM-start hook finds the VM by its name-label)");
   add_yes(apply_c);
   auto* args_c = app.add_subcommand("device-args", "print the QEMU -device argument for a VM");
   args_c->add_option("vm", vm, "UUID or name")->required();
@@ -191,7 +195,7 @@ int main(int argc, char** argv) {
     if (*running) return running_config(a);
     if (*token) return issue_token(a, vm, false);
     if (*rotate_t) return issue_token(a, vm, true);
-    if (*apply_c) return apply(a, vm, rotate);
+    if (*apply_c) return apply(a, vm, rotate, hypervisor_uuid);
     if (*args_c) return device_args_command(a, vm, rotate);
     if (*cs_sync) return cloudstack_sync(a, cloudstack_config);
     if (*cs_serve) return cloudstack_serve(a, cloudstack_config);

@@ -15,7 +15,6 @@ namespace vgpu::admin {
 
 namespace {
 
-constexpr int kCloudStackUnavailable = 5;
 std::atomic<bool> g_stop{false};
 
 void log(const std::string& line) {

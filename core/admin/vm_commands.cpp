@@ -185,7 +185,8 @@ int device_args_command(Admin& a, const std::string& name, bool rotate_token) {
   return kOk;
 }
 
-int apply(Admin& a, const std::string& name, bool rotate_token) {
+int apply(Admin& a, const std::string& name, bool rotate_token,
+          const std::optional<std::string>& hypervisor_uuid) {
   const auto vm = a.require_vm(name);
   auto hypervisor = make_hypervisor(a.hypervisor);
   std::optional<std::string> token;
@@ -193,7 +194,9 @@ int apply(Admin& a, const std::string& name, bool rotate_token) {
     a.confirm("a new token for " + vm.uuid + " locks out the running guest until it restarts");
     token = new_token(a, vm);
   }
-  std::cout << hypervisor->apply(vm.uuid, device_spec(vm, token)) << "\n";
+  // The hypervisor may know the VM under another UUID than the DB (XAPI gives a CloudStack VM a
+  // new one at every start; the DB keeps CloudStack's id and the instance name).
+  std::cout << hypervisor->apply(hypervisor_uuid.value_or(vm.uuid), device_spec(vm, token)) << "\n";
   a.db.mark_applied(vm.uuid);
   return kOk;
 }

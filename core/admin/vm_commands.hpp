@@ -29,7 +29,9 @@ int update_vm(Admin& a, const std::string& vm, const VmChanges& changes);
 int remove_vm(Admin& a, const std::string& vm);
 int issue_token(Admin& a, const std::string& vm, bool rotate);
 int device_args_command(Admin& a, const std::string& vm, bool rotate_token);
-int apply(Admin& a, const std::string& vm, bool rotate_token);
+// `hypervisor_uuid`: the UUID the hypervisor knows the VM by, when it is not the DB's.
+int apply(Admin& a, const std::string& vm, bool rotate_token,
+          const std::optional<std::string>& hypervisor_uuid = std::nullopt);
 int scan_vms(Admin& a);
 
 }  // namespace vgpu::admin

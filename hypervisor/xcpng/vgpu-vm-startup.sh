@@ -21,8 +21,21 @@ done
 [ -n "$uuid" ] || { echo "vgpu-vm-startup: no -vmuuid given" >&2; exit 0; }
 admin=${VGPU_ADMIN:-vgpu-admin}
 db=${VGPU_DB:-/var/lib/vgpu/vgpu.db}
-out=$("$admin" --db "$db" --hypervisor xcpng apply "$uuid" --rotate-token --yes 2>&1)
+apply() { "$admin" --db "$db" --hypervisor xcpng apply "$@" --rotate-token --yes 2>&1; }
+out=$(apply "$uuid")
 rc=$?
+# A VM CloudStack registered (vgpu-admin cloudstack) is in the DB under CloudStack's id and its
+# instance name; XAPI gives it a new UUID at every start, with the instance name as name-label.
+# Only on a host that syncs from CloudStack: elsewhere an unregistered VM costs no XAPI call.
+cloudstack=${VGPU_CLOUDSTACK_CONFIG:-/etc/vgpu/cloudstack.yaml}
+if [ $rc -eq 1 ] && [ -e "$cloudstack" ] &&
+  case $out in *"no VM with"*) true ;; *) false ;; esac; then
+  name=$(timeout 10 xe vm-param-get uuid="$uuid" param-name=name-label 2>/dev/null) || name=""
+  if [ -n "$name" ]; then
+    out=$(apply "$name" --hypervisor-uuid "$uuid")
+    rc=$?
+  fi
+fi
 case $rc in
   0) logger -t vgpu-vm-startup "VM $uuid ($reason): $out" 2>/dev/null || true ;;
   1) case $out in *"no VM with"*) exit 0 ;; esac

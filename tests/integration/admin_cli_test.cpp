@@ -476,6 +476,36 @@ TEST_F(AdminCli, XcpngHooksAndWrapperGiveAVmItsDeviceWithoutShowingTheToken) {
   EXPECT_TRUE(fs::exists(xcp / "u-2.device")) << "only that VM's files";
 }
 
+// CloudStack on XCP-ng: the DB holds CloudStack's id and the instance name; XAPI starts the VM
+// under a new UUID with the instance name as name-label. The start hook finds it by that name
+// (only on a host that syncs from CloudStack) and stores the device under XAPI's UUID.
+TEST_F(AdminCli, XcpngStartHookFindsACloudStackVmByItsInstanceName) {
+  ASSERT_EQ(
+      admin("register-vm --vm-uuid cs-0f3a --name i-2-7-VM --pool B --priority high").exit_code, 0);
+  write(state / "xe-vms", "xapi-91c2|i-2-7-VM|halted\nxapi-other|web|halted\n");
+  const std::string hook = "VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
+                           " VGPU_XCPNG_STATE=" + xcp.string() +
+                           " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH VGPU_DB=" + db.string() +
+                           " VGPU_ADMIN=" + program("vgpu-admin").string() +
+                           " VGPU_CLOUDSTACK_CONFIG=" + (dir / "cloudstack.yaml").string() +
+                           " " VGPU_SOURCE_DIR "/hypervisor/xcpng/vgpu-vm-startup.sh -reason start";
+  auto r = run_command(hook + " -vmuuid xapi-91c2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(xcp / "xapi-91c2.device")) << "not a CloudStack host: no name lookup";
+  EXPECT_TRUE(calls().empty());
+  write(dir / "cloudstack.yaml", "api_url: http://127.0.0.1:1/client/api\n");
+  r = run_command(hook + " -vmuuid xapi-91c2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read(xcp / "xapi-91c2.device"), "vgpu-stub,pool_id=B,priority=high,vm_id=1\n")
+      << r.output;
+  EXPECT_EQ(read(xcp / "xapi-91c2.token").size(), 32u);
+  EXPECT_EQ(calls(),
+            std::vector<std::string>{"xe vm-param-get uuid=xapi-91c2 param-name=name-label "});
+  r = run_command(hook + " -vmuuid xapi-other");
+  EXPECT_EQ(r.exit_code, 0) << "a VM vgpu does not know starts untouched";
+  EXPECT_FALSE(fs::exists(xcp / "xapi-other.device"));
+}
+
 // install.sh places everything beside the packages' files, never over them, and --uninstall
 // takes exactly that away.
 TEST_F(AdminCli, XcpngInstallAddsOnlyItsOwnFilesAndUninstallRemovesThem) {
