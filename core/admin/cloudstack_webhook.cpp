@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cloudstack_api.hpp"
+#include "http_listener.hpp"
 
 namespace vgpu::admin::cloudstack {
 
@@ -122,16 +123,9 @@ struct WebhookServer::Impl {
   std::string address, secret;
   unsigned short port = 0;
   std::function<void(const WebhookAnswer&)> on_delivery;
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-  void accept() {
-    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (!acceptor.is_open()) return;
-      if (!ec) std::make_shared<Delivery>(std::move(socket), secret, on_delivery)->run();
-      accept();
-    });
-  }
+  core::HttpListener listener{[this](tcp::socket socket) {
+    std::make_shared<Delivery>(std::move(socket), secret, on_delivery)->run();
+  }};
 };
 
 WebhookServer::WebhookServer(std::string address, unsigned short port, std::string secret,
@@ -148,34 +142,15 @@ WebhookServer::~WebhookServer() {
 }
 
 void WebhookServer::start() {
-  try {
-    const tcp::endpoint where(asio::ip::make_address(impl_->address), impl_->port);
-    impl_->acceptor.open(where.protocol());
-    impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-    impl_->acceptor.bind(where);
-    impl_->acceptor.listen();
-  } catch (const std::exception& e) {
-    throw std::runtime_error("webhook: cannot listen on " + impl_->address + ":" +
-                             std::to_string(impl_->port) + ": " + e.what());
-  }
-  impl_->accept();
-  impl_->thread = std::thread([this] { impl_->io.run(); });
+  impl_->listener.start(impl_->address, impl_->port, "webhook");
 }
 
 void WebhookServer::stop() {
-  if (!impl_ || !impl_->thread.joinable()) return;
-  asio::post(impl_->io, [this] {
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-    impl_->io.stop();
-  });
-  impl_->thread.join();
+  if (impl_) impl_->listener.stop();
 }
 
 unsigned short WebhookServer::port() const {
-  beast::error_code ec;
-  const auto local = impl_->acceptor.local_endpoint(ec);
-  return ec ? 0 : local.port();
+  return impl_->listener.local_endpoint().port();
 }
 
 }  // namespace vgpu::admin::cloudstack

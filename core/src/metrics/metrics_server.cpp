@@ -1,5 +1,7 @@
 #include "metrics_server.hpp"
 
+#include "../http_listener.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -86,17 +88,8 @@ struct MetricsServer::Impl {
   std::string address;
   unsigned short port;
   std::function<std::string()> render;
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-
-  void accept() {
-    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (!acceptor.is_open()) return;
-      if (!ec) std::make_shared<Exchange>(std::move(socket), render)->run();
-      accept();
-    });
-  }
+  HttpListener listener{
+      [this](tcp::socket socket) { std::make_shared<Exchange>(std::move(socket), render)->run(); }};
 };
 
 MetricsServer::MetricsServer(std::string address, unsigned short port,
@@ -112,34 +105,16 @@ MetricsServer::~MetricsServer() {
 }
 
 void MetricsServer::start() {
-  try {
-    const tcp::endpoint where(asio::ip::make_address(impl_->address), impl_->port);
-    impl_->acceptor.open(where.protocol());
-    impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-    impl_->acceptor.bind(where);
-    impl_->acceptor.listen();
-  } catch (const std::exception& e) {
-    throw std::runtime_error("metrics: cannot listen on " + impl_->address + ":" +
-                             std::to_string(impl_->port) + ": " + e.what());
-  }
-  impl_->accept();
-  impl_->thread = std::thread([this] { impl_->io.run(); });
+  impl_->listener.start(impl_->address, impl_->port, "metrics");
 }
 
 void MetricsServer::stop() {
-  if (!impl_ || !impl_->thread.joinable()) return;
-  asio::post(impl_->io, [this] {
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-    impl_->io.stop();
-  });
-  impl_->thread.join();
+  if (impl_) impl_->listener.stop();
 }
 
 std::string MetricsServer::endpoint() const {
-  beast::error_code ec;
-  const auto local = impl_->acceptor.local_endpoint(ec);
-  if (ec) return {};
+  const auto local = impl_->listener.local_endpoint();
+  if (local.port() == 0) return {};
   const auto host = local.address().is_v6() ? "[" + local.address().to_string() + "]"
                                             : local.address().to_string();
   return "http://" + host + ":" + std::to_string(local.port()) + "/metrics";
