@@ -14,9 +14,9 @@
  *   -object secret,id=vgputoken,file=/var/lib/vgpu/xcpng/<uuid>.token
  *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token-secret=vgputoken
  *
- * Migration is refused (a migration blocker with the reason): the VM's identity, token and
- * shared memory belong to this host's mediator and config DB, and its jobs run on this
- * host's GPU; none of that moves with the VM (docs/hypervisors.md, "Migration").
+ * Migration is refused (a migration blocker with the reason): the VM's identity, token
+ * and shared memory belong to this host's mediator and config DB, and its jobs run on
+ * this host's GPU; none of that moves with the VM (docs/hypervisors.md, "Migration").
  *
  * Optionally BAR2 is the VM's shared memory with the mediator (docs/protocol.md, "Shared
  * memory"): a memory backend the mediator maps too, so job outputs reach the guest
@@ -67,7 +67,7 @@ struct VgpuStubState {
     char *priority;
     uint32_t vm_id;
     char *token;
-    char *token_secret;        /* token-secret: the id of a secret object holding the token */
+    char *token_secret; /* token-secret: the id of a secret object holding the token */
     HostMemoryBackend *shmem; /* memdev: BAR2, optional */
     Error *migration_blocker;
 
@@ -189,17 +189,19 @@ static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
     uint32_t priority = 0;
 
     if (s->token && s->token_secret) {
-        error_setg(errp, "vgpu-stub: give the token either as 'token' or as 'token-secret', "
-                         "not both");
+        error_setg(errp,
+                   "vgpu-stub: give the token either as 'token' or as 'token-secret', "
+                   "not both");
         return;
     }
     if (s->token_secret) {
-        /* Read once, at realize: before QEMU chroots or drops privileges (-chroot, -runas). */
+        /* Read once, at realize: before QEMU chroots or drops privileges (-chroot,
+         * -runas). */
         Error *err = NULL;
         char *secret = qcrypto_secret_lookup_as_utf8(s->token_secret, &err);
         if (!secret) {
-            error_propagate_prepend(errp, err, "vgpu-stub: token-secret '%s': ",
-                                    s->token_secret);
+            error_propagate_prepend(errp, err,
+                                    "vgpu-stub: token-secret '%s': ", s->token_secret);
             return;
         }
         s->token = secret;
@@ -225,11 +227,12 @@ static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
     }
     memcpy(&s->regs[VGPU_REG_POOL_NAME], s->pool, strlen(s->pool));
 
-    error_setg(&s->migration_blocker,
-               "vgpu-stub: VM with vm_id %u cannot migrate: its identity, token and shared "
-               "memory belong to this host's vgpu mediator and its jobs run on this host's GPU; "
-               "shut it down and start it on the other host",
-               s->vm_id);
+    error_setg(
+        &s->migration_blocker,
+        "vgpu-stub: VM with vm_id %u cannot migrate: its identity, token and shared "
+        "memory belong to this host's vgpu mediator and its jobs run on this host's GPU; "
+        "shut it down and start it on the other host",
+        s->vm_id);
     if (migrate_add_blocker(s->migration_blocker, errp) < 0) {
         error_free(s->migration_blocker);
         s->migration_blocker = NULL;
