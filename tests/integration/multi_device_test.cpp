@@ -87,9 +87,19 @@ TEST(MultiDevice, AKilledDeviceWorkerFailsOnlyThatDevicesJobs) {
   auto steady = std::async(std::launch::async, [&] {
     auto c = connect_as(m, "a");
     std::size_t ok = 0, failed = 0;
-    while (!stop) (c.run("reduce_sum", {{"n", "1000"}}).status == sdk::Status::ok ? ok : failed)++;
+    while (!stop) {
+      (c.run("reduce_sum", {{"n", "1000"}}).status == sdk::Status::ok ? ok : failed)++;
+      // A job every millisecond: steady work on device 0 without starving the status socket.
+      std::this_thread::sleep_for(1ms);
+    }
     return std::pair{ok, failed};
   });
+  // Stops the loop however the test leaves (a failed ASSERT returns early): destroyed before
+  // `steady`, whose destructor waits for the loop.
+  struct StopOnExit {
+    std::atomic<bool>& flag;
+    ~StopOnExit() { flag = true; }
+  } stop_on_exit{stop};
   std::this_thread::sleep_for(200ms);
   ::kill(device1_worker, SIGKILL);
   const auto lost = long_job.get();
