@@ -107,6 +107,7 @@ void Mediator::start() {
 
   for (auto& lane : lanes_) {
     const auto info = lane.executor->info();
+    lane.slots = std::max(1u, info.slots);
     log_.info("device " + std::to_string(lane.index) + ": executor " + lane.name + " on " +
               info.device + ", " + std::to_string(info.slots) + " slots; policy " +
               config_.policy.name);

@@ -32,8 +32,9 @@ namespace vgpu::core {
 // `devices:` the mediator has exactly one, named after the executor plugin.
 struct DeviceLane {
   std::size_t index = 0;
-  std::string name;  // "cuda:1"
-  int device = -1;   // the plugin's `device` setting; -1 without `devices:`
+  std::string name;    // "cuda:1"
+  int device = -1;     // the plugin's `device` setting; -1 without `devices:`
+  unsigned slots = 1;  // from the executor's info() at start, for placement
   PluginInstance<sdk::Executor> executor;
   PluginInstance<sdk::Policy> policy;
   std::unique_ptr<Scheduler> scheduler;

@@ -94,7 +94,7 @@ std::vector<sdk::DeviceLoad> Mediator::device_loads() const {
     sdk::DeviceLoad load;
     load.index = lane.index;
     load.name = lane.name;
-    load.slots = std::max(1u, lane.executor->info().slots);
+    load.slots = lane.slots;  // info() copies the op list: not on every placement
     if (lane.scheduler) {
       const auto now = lane.scheduler->load();
       load.queued = now.queued;
