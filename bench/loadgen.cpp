@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <latch>
+#include <random>
 #include <thread>
 #include <unordered_map>
 
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   unsigned spin_us = 0;
   std::string pace = "sleep";
   bool rings = false;
+  bool random_phase = false;
   app.add_option("--host", host);
   app.add_option("--port", port);
   app.add_option("--vm", vm_args, "VM_ID[:TOKEN[:LABEL]], repeat for each VM")->required();
@@ -131,6 +133,9 @@ int main(int argc, char** argv) {
                  "how a paced probe waits for its next send: sleep (a thread that sleeps, as most "
                  "applications do) or spin (busy-waits, so its CPU stays awake)")
       ->check(CLI::IsMember({"sleep", "spin"}));
+  app.add_flag("--random-phase", random_phase,
+               "with --interval-ms, each VM starts at a random point of the interval, as "
+               "independent VMs do, instead of all at once");
   app.add_flag("--rings", rings,
                "SUBMITs and RESULTs through rings in the VM's shared memory (the transport needs "
                "shared_memory_dir; loadgen must run on the mediator's host)");
@@ -187,6 +192,12 @@ int main(int argc, char** argv) {
         std::unordered_map<std::uint64_t, Clock::time_point> sent_at;
         std::size_t sent = 0, received = 0;
         auto next_send = Clock::now();
+        if (random_phase && interval_ms > 0) {
+          std::mt19937_64 rng(std::random_device{}() + i);
+          next_send +=
+              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(
+                  std::uniform_real_distribution<double>(0, interval_ms)(rng)));
+        }
         if (op == "ping") {  // the mediator's I/O thread answers PING itself: no scheduling
           for (std::size_t sent = 0; more_to_send(sent); ++sent) {
             if (interval_ms > 0) {

@@ -49,12 +49,14 @@ sdk::JobResult gemm(const sdk::Job& job, const ops::Shape& s) {
                        "'");
   }
   std::vector<float> c(s.m * s.n, 0.0f);
-  // i-k-j order keeps the inner loop streaming through rows of B and C.
+  // i-k-j order keeps the inner loop streaming through rows of B and C. Pointers by data() +
+  // offset: with n = 0, B and C are empty and b[0] would bind a reference to nothing (found by
+  // the op_params fuzz target under UBSan).
   for (std::size_t i = 0; i < s.m; ++i)
     for (std::size_t kk = 0; kk < s.k; ++kk) {
       const float aik = a[i * s.k + kk];
-      const float* brow = &b[kk * s.n];
-      float* crow = &c[i * s.n];
+      const float* brow = b.data() + kk * s.n;
+      float* crow = c.data() + i * s.n;
       for (std::size_t j = 0; j < s.n; ++j) crow[j] += aik * brow[j];
     }
   return with_output(std::move(c));
@@ -65,6 +67,26 @@ sdk::JobResult spin(const sdk::Job& job) {
   // Sleeping holds the worker (the slot) for the time asked without burning a host core.
   std::this_thread::sleep_for(std::chrono::microseconds(micros));
   return {};
+}
+
+// The same arithmetic as a GPU block per block, lane by lane (ops.hpp, `work`).
+sdk::JobResult work(const sdk::Job& job) {
+  const auto w = ops::work_shape(job);
+  const std::uint64_t key = ops::generator_key(w.seed, 0);
+  std::vector<float> sums(w.output ? w.blocks : 0);
+  float lanes[ops::kWorkLanes];
+  volatile float sink = 0;  // without an output the arithmetic must still happen
+  for (std::uint64_t b = 0; b < w.blocks; ++b) {
+    for (unsigned l = 0; l < ops::kWorkLanes; ++l)
+      lanes[l] = ops::work_steps(ops::work_start(key, b * ops::kWorkLanes + l), w.iters);
+    const float sum = ops::work_block_sum(lanes);
+    if (w.output)
+      sums[b] = sum;
+    else
+      sink = sum;
+  }
+  (void)sink;
+  return w.output ? with_output(std::move(sums)) : sdk::JobResult{};
 }
 
 }  // namespace
@@ -78,6 +100,7 @@ sdk::JobResult run_cpu_op(const sdk::Job& job) {
     if (job.op == ops::kReduceSum) return reduce_sum(job, shape);
     if (job.op == ops::kGemm) return gemm(job, shape);
     if (job.op == ops::kSpin) return spin(job);
+    if (job.op == ops::kWork) return work(job);
     return sdk::JobResult::failure(sdk::Status::unknown_op, "unknown op '" + job.op + "'");
   } catch (const ops::OpError& e) {
     return sdk::JobResult::failure(sdk::Status::bad_request, e.what());

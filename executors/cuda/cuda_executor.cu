@@ -3,6 +3,7 @@
 
 #include "cuda_executor.hpp"
 #include "driver_api.hpp"
+#include "sliced_ops.cuh"
 #include "vgpu/sdk/ops.hpp"
 
 namespace vgpu::executors::cuda {
@@ -26,12 +27,24 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(std::move(opt
   stream_priorities_[1] = (least + greatest) / 2;
   stream_priorities_[2] = greatest;
   resources_ = make_resources();
+  if (options_.ops.low_slice.count() > 0) calibrate_slicing();
   pool_ = std::make_unique<sdk::WorkerPool>(
       options_.slots,
       [this](unsigned slot, sdk::JobPtr job, sdk::DoneCallback done) {
         run(slot, std::move(job), std::move(done));
       },
       options_.ops.busy_poll);
+}
+
+void CudaExecutor::calibrate_slicing() {
+  resources_->make_current(0);
+  SlotResources& lane = resources_->lane(0, 0);
+  options_.ops.work_ns_per_iter = measure_work_ns_per_iter(lane, lane.streams[0]);
+  if (options_.logger)
+    options_.logger->info("cuda executor: low-priority spin and work run in slices of at most " +
+                          std::to_string(options_.ops.low_slice.count()) +
+                          " us (work: " + std::to_string(options_.ops.work_ns_per_iter) +
+                          " ns per iteration at full occupancy)");
 }
 
 CudaExecutor::~CudaExecutor() {

@@ -65,6 +65,8 @@ class CudaExecutor final : public sdk::Executor, public sdk::Telemetry {
   int stream_priority(int vgpu_priority) const { return stream_priorities_[vgpu_priority]; }
   std::string partitions() const;
   unsigned context_rebuilds() const { return rebuilds_.load(); }
+  // What one `work` iteration costs at full occupancy (measured at start when slicing is on).
+  double work_ns_per_iter() const { return options_.ops.work_ns_per_iter; }
   const MemoryLedger& memory() const { return ledger_; }
   std::size_t pinned_regions() const { return registrations_.pinned(); }
 
@@ -92,6 +94,7 @@ class CudaExecutor final : public sdk::Executor, public sdk::Telemetry {
   sdk::JobResult fail_from_cuda_error(const CudaError& e, cudaStream_t stream);
   // Everything on the GPU, built at start and again by a rebuild.
   std::unique_ptr<DeviceResources> make_resources() const;
+  void calibrate_slicing();
   // Rebuilds the device state if a sticky error broke it (once, whoever gets here first).
   void rebuild_if_broken();
   void pin_shared_memory(const sdk::Job& job);

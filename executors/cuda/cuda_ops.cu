@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "cuda_ops.cuh"
+#include "device_buffer.cuh"
+#include "sliced_ops.cuh"
 #include "vgpu/sdk/ops.hpp"
 
 namespace vgpu::executors::cuda {
@@ -102,46 +104,11 @@ __global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, std::size_t 
     out[i] = __float2bfloat16_rn(in[i]);
 }
 
-// Holds every block on its SM until the global timer has advanced `ns`. With dynamic shared
-// memory of a whole SM's worth, each block has an SM to itself.
-__global__ void spin_kernel(std::uint64_t ns) {
-  extern __shared__ char fill[];
-  (void)fill;
-  std::uint64_t start, now;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
-  do {
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
-  } while (now - start < ns);
-}
-
 // Writes through a pointer no allocation owns: an illegal address, which the driver reports as
 // a sticky error that poisons the context. Only for fault-recovery tests (fault_injection).
 __global__ void fault_kernel(float* nowhere) {
   nowhere[threadIdx.x * 4096] = 1.0f;
 }
-
-// Stream-ordered device buffer (cudaMallocAsync draws from the device's memory pool).
-class DeviceBuffer {
- public:
-  DeviceBuffer(std::size_t bytes, cudaStream_t s) : stream_(s), bytes_(bytes) {
-    if (bytes) check(cudaMallocAsync(&ptr_, bytes, s), "cudaMallocAsync");
-  }
-  ~DeviceBuffer() {
-    if (ptr_) cudaFreeAsync(ptr_, stream_);
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& other) noexcept
-      : ptr_(std::exchange(other.ptr_, nullptr)), stream_(other.stream_), bytes_(other.bytes_) {}
-  template <typename T = float>
-  T* get() const {
-    return static_cast<T*>(ptr_);
-  }
-
- private:
-  void* ptr_ = nullptr;
-  cudaStream_t stream_;
-  std::size_t bytes_;
-};
 
 // The pinned staging buffer as two halves, so the host copies one half while the device copies
 // the other: a large transfer costs the slower of the two copies instead of their sum. Each
@@ -322,6 +289,10 @@ std::uint64_t device_footprint(const sdk::Job& job) {
     // bf16: client-sent inputs pass through fp32 on the device first; generated ones do not.
     return ab * 2 + c + (job.inputs.empty() ? 0 : ab * f);
   }
+  if (job.op == ops::kWork) {
+    const auto w = ops::work_shape(job);
+    return w.blocks * sizeof(float) + work_state_bytes(w);
+  }
   return 0;  // noop, spin
 }
 
@@ -337,6 +308,7 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
   // What the op leaves on the device for download once the timed part is over.
   const float* output = nullptr;
   std::size_t output_count = 0;
+  bool returns_output = job.op != ops::kNoop && job.op != ops::kSpin;
   std::vector<DeviceBuffer> keep;
   check(cudaEventRecord(slot.start, s), "cudaEventRecord");
   if (job.op == ops::kNoop) {
@@ -396,23 +368,19 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
     output = c.get(), output_count = shape.m * shape.n;
     keep.push_back(std::move(c));
   } else if (job.op == ops::kSpin) {
-    const auto us = ops::param_u64(job, "us", 1000, ops::kMaxSpinMicros);
-    // One block per SM of the partition by default: the job holds all of its SMs for its time.
-    const auto blocks = ops::param_u64(job, "blocks", slot.sm_count, 1u << 20);
-    // exclusive=1: each block takes a whole SM's shared memory, so no other block fits beside it.
-    const bool exclusive = ops::param_u64(job, "exclusive", 0, 1) == 1;
-    const int shared = exclusive ? slot.max_shared_per_block : 0;
-    if (exclusive)
-      check(cudaFuncSetAttribute(spin_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared),
-            "cudaFuncSetAttribute");
-    if (blocks) spin_kernel<<<unsigned(blocks), 32, shared, s>>>(us * 1000);
+    launch_spin(job, slot, s, options);
+  } else if (job.op == ops::kWork) {
+    const auto w = ops::work_shape(job);
+    DeviceBuffer sums(w.blocks * sizeof(float), s);
+    launch_work(job, w, sums.get(), slot, s, options);
+    output = sums.get(), output_count = w.blocks, returns_output = w.output;
+    keep.push_back(std::move(sums));
   } else {
     return sdk::JobResult::failure(sdk::Status::unknown_op, "unknown op '" + job.op + "'");
   }
   check(cudaGetLastError(), "launching the kernel");
   check(cudaEventRecord(slot.stop, s), "cudaEventRecord");
-  if (job.op != ops::kNoop && job.op != ops::kSpin)
-    deliver_output(job, output, output_count, s, staging, result);
+  if (returns_output) deliver_output(job, output, output_count, s, staging, result);
   finish(s, options.busy_poll, job.op.c_str());
   float ms = 0;
   check(cudaEventElapsedTime(&ms, slot.start, slot.stop), "cudaEventElapsedTime");

@@ -55,6 +55,10 @@ struct OpOptions {
   // How the driver waits depends on the context's scheduling flags (a green context's may
   // block), and a blocked thread's wake-up costs more than a short job.
   std::chrono::microseconds busy_poll{0};
+  // `low_slice_us`: below high priority, `spin` and `work` run as launches of at most this long
+  // (sliced_ops.cuh); 0 = one launch per job.
+  std::chrono::microseconds low_slice{0};
+  double work_ns_per_iter = 0;  // measured when the executor starts, for slicing `work`
 };
 
 // The vector_add kernel by itself, for benchmarks that compare it with a device-to-device copy.

@@ -30,6 +30,10 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
      "enable the test-only `fault` op, which poisons the context (never in production)", nullptr},
     {"busy_poll_us", SettingType::integer, 0, 10'000'000, "0",
      "an idle slot watches for work, and for its job's end, this long before sleeping", nullptr},
+    {"low_slice_us", SettingType::integer, 0, 1'000'000, "0",
+     "below high priority, spin and work run as launches of at most this long, so a high job "
+     "waits at most one slice for an SM (0 = off)",
+     nullptr},
     {"pin_shared_memory", SettingType::boolean, 0, 0, "true",
      "page-lock clients' shared memory on first use, so outputs are copied straight there",
      nullptr},
@@ -51,6 +55,7 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Setting
   options.staging_bytes = std::size_t(settings.integer("staging_mb")) << 20;
   options.ops.fault_injection = settings.boolean("fault_injection");
   options.ops.busy_poll = std::chrono::microseconds(settings.integer("busy_poll_us"));
+  options.ops.low_slice = std::chrono::microseconds(settings.integer("low_slice_us"));
   options.pin_shared_memory = settings.boolean("pin_shared_memory");
   options.logger = &ctx.logger();
   try {

@@ -9,6 +9,7 @@
 
 #include "client.hpp"
 #include "client_output.hpp"
+#include "client_probe.hpp"
 #include "device.hpp"
 #include "spool_client.hpp"
 #include "vgpu/protocol/op_names.hpp"
@@ -91,6 +92,22 @@ int main(int argc, char** argv) {
   run->add_option("--n", n, "problem size (elements; gemm: matrix side)");
   run->add_option("--seed", seed, "seed of the generated inputs");
   run->add_option("-p,--param", extra, "more parameters as key=value (e.g. us=2000, alpha=3)");
+  auto* probe = app.add_subcommand(
+      "probe",
+      "run an op every --interval-ms, --count times; print round-trip percentiles (and, "
+      "with --shared-memory, how fast this VM reads and writes that memory)");
+  guest::ProbeOptions probe_options;
+  unsigned interval_ms = 10, spin_us = 0;
+  probe->add_option("op", op, "op name")->required();
+  probe->add_option("-p,--param", extra, "parameters as key=value (e.g. us=50)");
+  probe->add_option("--count", probe_options.count, "how many jobs (default 100)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  probe->add_option("--interval-ms", interval_ms, "one job per interval (default 10)")
+      ->check(CLI::Range(1u, 60'000u));
+  probe
+      ->add_option("--spin-us", spin_us,
+                   "watch for each result this long before sleeping (a busy CPU meanwhile)")
+      ->check(CLI::Range(0u, 10'000'000u));
 
   auto args = translate_legacy_form(argc, argv);
   std::reverse(args.begin(), args.end());
@@ -147,6 +164,21 @@ int main(int argc, char** argv) {
     auto client = transport == "vsock"
                       ? guest::Client::connect_vsock(cid, port, vm_id.value_or(0), token, options)
                       : guest::Client::connect(host, port, vm_id.value_or(0), token, options);
+    if (app.got_subcommand("probe")) {
+      client.set_spin_wait(std::chrono::microseconds(spin_us));
+      probe_options.interval = std::chrono::milliseconds(interval_ms);
+      probe_options.shared = shared_memory;
+      std::optional<guest::MemorySpeed> speed;
+      if (shared_memory)
+        speed = guest::measure_memory(client.map_shared_memory(device.shared_memory_path));
+      const auto report = guest::run_probe(client, op, params, probe_options);
+      if (!report.first_error.empty())
+        std::cerr << "vgpu-client: " << report.failed
+                  << " failed, the first: " << report.first_error << "\n";
+      std::cout << guest::describe_probe(op, report, speed ? &*speed : nullptr, client.uses_rings())
+                << "\n";
+      return report.failed == 0 ? 0 : 1;
+    }
     if (!shared_memory) {
       auto result = client.run(op, params);
       std::cout << guest::describe_result(op, result, client.identity(), json) << "\n";

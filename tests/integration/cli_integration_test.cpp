@@ -1,6 +1,8 @@
 // The programs' command lines: config checking, vgpu-client's forms and errors.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 
 #include "mediator_process.hpp"
@@ -105,6 +107,35 @@ TEST(ClientCli, RunsOpsInBothForms) {
   r = run_command(base + " run spin -p us=bad");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("spin failed: bad_request"), std::string::npos) << r.output;
+}
+
+// `vgpu-client probe`: paced jobs, their round trips as percentiles, and with shared memory the
+// speed of this VM's reads and writes there (read back and checked). A failing op is counted and
+// named, and the exit status says so.
+TEST(ClientCli, ProbeReportsRoundTripsAndTheSharedMemorysSpeed) {
+  const auto shm = scratch("probe-shm");
+  std::filesystem::create_directories(shm);
+  MediatorProcess m({{"p1", "A", "high"}}, "", "strict_priority", 1,
+                    "    shared_memory_dir: " + shm.string() + "\n    shared_memory_mb: 4\n");
+  const std::string base = program("vgpu-client").string() + " --port " + std::to_string(m.port()) +
+                           " --vm-id " + std::to_string(m.vm("p1").vm_id) + " --token " +
+                           m.vm("p1").token;
+  auto r = run_command(base + " --rings probe spin -p us=300 --count 20 --interval-ms 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto report = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(report.at("done"), 20);
+  EXPECT_EQ(report.at("failed"), 0);
+  EXPECT_GE(report.at("p50_us").get<double>(), 300) << "a 300 us spin cannot come back sooner";
+  EXPECT_GE(report.at("p99_us").get<double>(), report.at("p50_us").get<double>());
+  EXPECT_EQ(report.at("rings"), true);
+  EXPECT_GT(report.at("write_gb_s").get<double>(), 0);
+  EXPECT_GT(report.at("read_gb_s").get<double>(), 0) << "-1 would mean it read back wrong";
+
+  r = run_command(base + " probe spin -p us=bad --count 3 --interval-ms 1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("3 failed, the first: parameter 'us'"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("write_gb_s"), std::string::npos) << "no shared memory was asked for";
 }
 
 TEST(ClientCli, ClearErrorsForNoDeviceAndNoMediator) {

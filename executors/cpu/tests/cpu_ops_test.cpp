@@ -114,3 +114,54 @@ TEST(CpuOps, ErrorsNameTheProblem) {
   r = executors::run_cpu_op(make_job("vector_add", {}, {sdk::Buffer(8)}));
   EXPECT_EQ(r.status, sdk::Status::bad_request);
 }
+
+// `work`: each lane's chain of fused multiply-adds from its generated start, then the lanes of a
+// block added pairwise in the butterfly order a warp's xor-shuffle reduction uses.
+TEST(WorkOp, EachBlockIsTheButterflySumOfItsLanesChains) {
+  auto sums = output(
+      executors::run_cpu_op(make_job("work", {{"iters", "37"}, {"blocks", "3"}, {"seed", "9"}})));
+  ASSERT_EQ(sums.size(), 3u);
+  for (std::uint64_t b = 0; b < 3; ++b) {
+    std::vector<float> v(32);
+    for (std::uint64_t l = 0; l < 32; ++l) {
+      float x = ops::generated_value(9, 0, b * 32 + l);
+      for (int i = 0; i < 37; ++i) x = std::fma(x, 0.9999f, 0.0001f);
+      v[l] = x;
+    }
+    for (std::size_t half = 16; half > 0; half /= 2) {
+      std::vector<float> next(32);
+      for (std::size_t l = 0; l < 32; ++l) next[l] = v[l] + v[l ^ half];
+      v = next;
+    }
+    EXPECT_EQ(sums[b], v[0]) << "block " << b;
+  }
+}
+
+TEST(WorkOp, MoreIterationsGiveOtherValuesAndOutputZeroReturnsNothing) {
+  auto few = output(executors::run_cpu_op(make_job("work", {{"iters", "1"}})));
+  auto many = output(executors::run_cpu_op(make_job("work", {{"iters", "1000"}})));
+  ASSERT_EQ(few.size(), 1u);
+  ASSERT_EQ(many.size(), 1u);
+  EXPECT_NE(few[0], many[0]);
+  auto none = executors::run_cpu_op(make_job("work", {{"iters", "1000"}, {"output", "0"}}));
+  EXPECT_EQ(none.status, sdk::Status::ok) << none.message;
+  EXPECT_TRUE(none.outputs.empty());
+  auto job = make_job("work", {{"blocks", "5"}});
+  EXPECT_EQ(ops::output_bytes(job), 20u);
+  job.params.push_back({"output", "0"});
+  EXPECT_EQ(ops::output_bytes(job), 0u);
+}
+
+TEST(WorkOp, SizesPastTheBoundsAreRefusedNamingThem) {
+  const auto refused = [](std::vector<sdk::Param> params) {
+    auto r = executors::run_cpu_op(make_job("work", std::move(params)));
+    EXPECT_EQ(r.status, sdk::Status::bad_request);
+    return r.message;
+  };
+  EXPECT_NE(refused({{"iters", "16777217"}}).find("'iters'"), std::string::npos);
+  EXPECT_NE(refused({{"blocks", "4194305"}}).find("'blocks'"), std::string::npos);
+  EXPECT_NE(refused({{"iters", "16777216"}, {"blocks", "4096"}}).find("iters * blocks"),
+            std::string::npos);
+  EXPECT_NE(refused({{"output", "2"}}).find("'output'"), std::string::npos);
+  EXPECT_NE(refused({{"iters", "-1"}}).find("non-negative"), std::string::npos);
+}

@@ -334,6 +334,56 @@ TEST(CudaPartitions, ReservedSmsLetHighPriorityJobsBypassALowFlood) {
   EXPECT_LT(with, 2.0) << "the probe should have run on the reserved SMs at once";
 }
 
+// `work` gives the CPU executor's floats bit for bit, in one launch or in slices (a low job with
+// slicing on), and its slices keep each lane's chain where the last one left it.
+TEST(CudaWork, SameFloatsAsTheCpuWholeOrInSlices) {
+  REQUIRE_GPU();
+  auto options = with_slots(2);
+  options.ops.low_slice = std::chrono::microseconds(10);
+  auto sliced = make_executor(options);
+  for (const int priority : {0, 2}) {
+    SCOPED_TRACE(priority == 0 ? "low: sliced" : "high: one launch");
+    auto job = make_job("work", {{"iters", "20000"}, {"blocks", "70"}, {"seed", "5"}}, priority);
+    expect_close(submit(*sliced, job).get(), executors::run_cpu_op(job), 0, 0);
+  }
+  auto whole = make_job("work", {{"iters", "777"}, {"blocks", "3"}});
+  expect_close(run_on_gpu(whole), executors::run_cpu_op(whole), 0, 0);
+  auto silent = run_on_gpu(make_job("work", {{"iters", "777"}, {"output", "0"}}));
+  EXPECT_EQ(silent.status, sdk::Status::ok) << silent.message;
+  EXPECT_TRUE(silent.outputs.empty());
+}
+
+// Low spin jobs whose blocks each hold a whole SM for 10 ms (exclusive=1). Stream priority
+// alone lets a short high job wait for a low block to end; with low_slice_us the low blocks run
+// in slices of 100 us and the high job starts within one. (Blocks of plain arithmetic that share
+// SMs let a high block in sooner by themselves: the GPU's peers measure that shape, not this test.)
+TEST(CudaSlicing, SlicedLowJobsLetAHighJobInWithinASlice) {
+  REQUIRE_GPU();
+  auto probe_under_flood = [](executors::cuda::CudaExecutor& ex) {
+    std::vector<std::future<sdk::JobResult>> flood;
+    for (int i = 0; i < 3; ++i)
+      flood.push_back(submit(
+          ex, make_job("spin", {{"us", "10000"}, {"blocks", "1024"}, {"exclusive", "1"}}, 0)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto probe = submit(ex, make_job("spin", {{"us", "50"}, {"blocks", "8"}}, 2)).get();
+    for (auto& f : flood) EXPECT_EQ(f.get().status, sdk::Status::ok);
+    EXPECT_EQ(probe.status, sdk::Status::ok) << probe.message;
+    return ms(probe.usage.wall);
+  };
+  auto options = with_slots(4);
+  options.ops.low_slice = std::chrono::microseconds(100);
+  auto sliced = make_executor(options);
+  EXPECT_GT(sliced->work_ns_per_iter(), 0) << "slicing on: the work rate was measured at start";
+  auto plain = make_executor(with_slots(4));
+  const double without = probe_under_flood(*plain), with = probe_under_flood(*sliced);
+  std::printf(
+      "[ figures ] 50 us high job under low 10 ms SM-filling blocks: %.2f ms whole, "
+      "%.2f ms in 100 us slices\n",
+      without, with);
+  EXPECT_GT(without, 2.0) << "the high job should have waited for a low block";
+  EXPECT_LT(with, 1.0) << "the high job should have started within a slice or two";
+}
+
 TEST(CudaFaultInjection, IsOffUnlessConfigured) {
   REQUIRE_GPU();
   EXPECT_EQ(run_on_gpu(make_job("fault", {})).status, sdk::Status::unknown_op)

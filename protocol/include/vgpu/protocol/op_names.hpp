@@ -15,11 +15,12 @@ inline constexpr std::string_view kSaxpy = "saxpy";
 inline constexpr std::string_view kReduceSum = "reduce_sum";
 inline constexpr std::string_view kGemm = "gemm";
 inline constexpr std::string_view kSpin = "spin";
+inline constexpr std::string_view kWork = "work";
 
 inline const std::vector<std::string>& builtin_op_names() {
-  static const std::vector<std::string> names{std::string(kNoop),  std::string(kVectorAdd),
-                                              std::string(kSaxpy), std::string(kReduceSum),
-                                              std::string(kGemm),  std::string(kSpin)};
+  static const std::vector<std::string> names{
+      std::string(kNoop), std::string(kVectorAdd), std::string(kSaxpy), std::string(kReduceSum),
+      std::string(kGemm), std::string(kSpin),      std::string(kWork)};
   return names;
 }
 

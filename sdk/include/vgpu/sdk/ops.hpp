@@ -4,6 +4,7 @@
 #pragma once
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -31,6 +32,7 @@ using protocol::kReduceSum;
 using protocol::kSaxpy;
 using protocol::kSpin;
 using protocol::kVectorAdd;
+using protocol::kWork;
 
 inline const std::vector<std::string>& builtin_names() {
   return protocol::builtin_op_names();
@@ -126,6 +128,55 @@ inline constexpr std::uint64_t kMaxElements = 1ull << 28;  // 1 GiB of float32 p
 inline constexpr std::uint64_t kMaxGemmDim = 16384;
 inline constexpr std::uint64_t kMaxSpinMicros = 10'000'000;
 
+// `work`: a fixed amount of arithmetic, for measuring delivered throughput (a `spin` that is held
+// back finishes on the clock and so overstates what its owner got). `blocks` blocks of
+// kWorkLanes lanes each run a dependent chain of `iters` fused multiply-adds from a generated
+// start value; each block's result is the butterfly sum of its lanes' values, the order a GPU
+// warp's xor-shuffle reduction adds them in, so every executor returns bit-identical floats.
+// With output=0 nothing is returned (a load generator's flood needs no bytes back).
+inline constexpr unsigned kWorkLanes = 32;
+inline constexpr std::uint64_t kMaxWorkIters = 1ull << 24;
+inline constexpr std::uint64_t kMaxWorkBlocks = 1ull << 22;
+// iters * blocks at most: about 5 ms of a whole H100, seconds on one CPU core.
+inline constexpr std::uint64_t kMaxWorkBlockIters = 1ull << 32;
+inline constexpr float kWorkMul = 0.9999f, kWorkAdd = 0.0001f;
+
+struct WorkShape {
+  std::uint64_t iters = 0, blocks = 0, seed = 1;
+  bool output = true;
+};
+
+inline WorkShape work_shape(const Job& job) {
+  WorkShape w;
+  w.iters = param_u64(job, "iters", 1000, kMaxWorkIters);
+  w.blocks = param_u64(job, "blocks", 1, kMaxWorkBlocks);
+  w.seed = param_u64(job, "seed", 1, UINT64_MAX);
+  w.output = param_u64(job, "output", 1, 1) == 1;
+  if (w.iters * w.blocks > kMaxWorkBlockIters)  // both bounded above: no overflow
+    throw OpError("work: iters * blocks = " + std::to_string(w.iters * w.blocks) +
+                  " exceeds the maximum " + std::to_string(kMaxWorkBlockIters));
+  return w;
+}
+
+VGPU_HOST_DEVICE inline float work_start(std::uint64_t key, std::uint64_t lane) {
+  return keyed_value(key, lane);
+}
+
+VGPU_HOST_DEVICE inline float work_steps(float x, std::uint64_t iters) {
+  for (std::uint64_t i = 0; i < iters; ++i) x = fmaf(x, kWorkMul, kWorkAdd);
+  return x;
+}
+
+// The butterfly sum of one block's lanes, as a warp's __shfl_xor_sync reduction computes it.
+inline float work_block_sum(float (&lanes)[kWorkLanes]) {
+  for (unsigned offset = kWorkLanes / 2; offset > 0; offset /= 2) {
+    float next[kWorkLanes];
+    for (unsigned i = 0; i < kWorkLanes; ++i) next[i] = lanes[i] + lanes[i ^ offset];
+    std::memcpy(lanes, next, sizeof next);
+  }
+  return lanes[0];
+}
+
 inline std::size_t input_count(std::string_view op) {
   if (op == kVectorAdd || op == kSaxpy || op == kGemm) return 2;
   if (op == kReduceSum) return 1;
@@ -179,6 +230,10 @@ inline std::uint64_t output_bytes(const Job& job) {
   if (job.op == kGemm) {
     const Shape s = shape_of(job);
     return s.m * s.n * sizeof(float);  // at most 16384^2 * 4: no overflow
+  }
+  if (job.op == kWork) {
+    const WorkShape w = work_shape(job);
+    return w.output ? w.blocks * sizeof(float) : 0;
   }
   return 0;
 }
