@@ -13,6 +13,7 @@ packages=(
   procps                    #   and find the daemon they started there (ps, pkill)
   clang libclang-rt-14-dev  # the fuzz targets (libFuzzer, scripts/fuzz.sh)
   file cpio kmod            # the VM tests' guest image (qemu-stub/make-guest-image.sh)
+  libvirt-daemon-system libvirt-clients  # the libvirt adapter against a real libvirtd
 )
 
 missing=()

@@ -14,29 +14,12 @@
 #include <sstream>
 
 #include "hypervisor_adapters.hpp"
+#include "hypervisor_state.hpp"
 #include "process.hpp"
 
 namespace vgpu::admin {
 
 namespace {
-
-// Writes `text` to `path` as a new 0600 file, then renames it into place: a reader (the
-// device-model wrapper) sees the old file or the new one, never half of one.
-void write_private_file(const std::filesystem::path& path, const std::string& text) {
-  const auto tmp = path.string() + ".tmp" + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) throw HypervisorError("cannot write " + tmp + ": " + std::strerror(errno));
-  const bool written = ::fchmod(fd, 0600) == 0 &&
-                       ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int why = written ? errno : saved;
-    ::unlink(tmp.c_str());
-    throw HypervisorError("cannot write " + path.string() + ": " + std::strerror(why));
-  }
-}
 
 ProcessResult xe(const std::vector<std::string>& args) {
   return run_tool<HypervisorError>("xe", args, "is this an XCP-ng host?");
@@ -70,21 +53,8 @@ std::vector<HypervisorVm> XcpngHypervisor::list_vms() {
 }
 
 std::string XcpngHypervisor::apply(const std::string& uuid, const DeviceSpec& device) {
-  // The file names come from the UUID: only what a UUID is made of.
-  if (uuid.empty() ||
-      uuid.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") !=
-          std::string::npos)
-    throw HypervisorError(
-        "VM UUID '" + uuid +
-        "' may hold only letters, digits and '-' (it names files in the state folder)");
-  const char* env = std::getenv("VGPU_XCPNG_STATE");
-  const std::filesystem::path dir = env && *env ? env : "/var/lib/vgpu/xcpng";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  // Root-only: the tokens are the VMs' credentials, and the device lines say who is who.
-  if (ec || ::chmod(dir.c_str(), 0700) != 0)
-    throw HypervisorError("cannot make " + dir.string() +
-                          " (root-only, 0700): " + (ec ? ec.message() : std::strerror(errno)));
+  check_uuid_names_a_file(uuid);
+  const auto dir = state_folder("VGPU_XCPNG_STATE", "/var/lib/vgpu/xcpng");
   write_private_file(dir / (uuid + ".device"), device.args + "\n");
   if (device.token)
     write_private_file(dir / (uuid + ".token"), *device.token);  // no newline: QEMU reads it raw

@@ -30,7 +30,8 @@ class AdminCli : public ::testing::Test {
   fs::path db = dir / "vgpu.db";
   fs::path log = dir / "calls.log";
   fs::path state = dir / "state";
-  fs::path xcp = dir / "xcpng";  // vgpu-admin apply's root-only folder on XCP-ng
+  fs::path xcp = dir / "xcpng";        // vgpu-admin apply's root-only folder on XCP-ng
+  fs::path libvirt = dir / "libvirt";  // and on a libvirt host
 
   void SetUp() override {
     fs::remove_all(dir);
@@ -43,8 +44,9 @@ class AdminCli : public ::testing::Test {
   CommandResult admin(const std::string& args) {
     return run_command(
         "VGPU_FAKE_LOG=" + log.string() + " VGPU_FAKE_STATE=" + state.string() +
-        " VGPU_XCPNG_STATE=" + xcp.string() + " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH " +
-        program("vgpu-admin").string() + " --db " + db.string() + " " + args + " </dev/null");
+        " VGPU_XCPNG_STATE=" + xcp.string() + " VGPU_LIBVIRT_STATE=" + libvirt.string() +
+        " PATH=" VGPU_SOURCE_DIR "/tests/fakes:$PATH " + program("vgpu-admin").string() + " --db " +
+        db.string() + " " + args + " </dev/null");
   }
   nlohmann::json json_of(const std::string& args) {
     auto r = admin(args + " --json 2>/dev/null");
@@ -340,7 +342,8 @@ TEST_F(AdminCli, LibvirtApplyAddsOneQemuCommandlineDevice) {
   std::ifstream in(state / "u-2.xml");
   std::string xml((std::istreambuf_iterator<char>(in)), {});
   EXPECT_TRUE(contains(xml, "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'")) << xml;
-  EXPECT_TRUE(contains(xml, "<qemu:arg value='vgpu-stub,pool_id=B,priority=high,vm_id=2'/>"))
+  EXPECT_TRUE(contains(
+      xml, "<qemu:arg value='vgpu-stub,pool_id=B,priority=high,vm_id=2,bus=pcie.0,addr=0x1e'/>"))
       << xml;
   EXPECT_FALSE(contains(xml, "priority=low")) << "the earlier argument was replaced:\n" << xml;
   std::size_t devices = 0;
@@ -348,6 +351,39 @@ TEST_F(AdminCli, LibvirtApplyAddsOneQemuCommandlineDevice) {
        at = xml.find("vgpu-stub,", at + 1))
     ++devices;
   EXPECT_EQ(devices, 1u) << xml;
+  EXPECT_FALSE(contains(xml, "vgpu-token")) << "no token issued, none named:\n" << xml;
+
+  // With a token: it goes to the root-only state folder, never into the domain XML (which any
+  // read-only libvirt user can read); the domain names the runtime copy the hook makes.
+  auto rotated = admin("--hypervisor libvirt apply db --rotate-token --yes");
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  const auto token = read(libvirt / "u-2.token");
+  EXPECT_TRUE(std::regex_match(token, std::regex("[0-9a-f]{32}"))) << token;
+  EXPECT_EQ(fs::status(libvirt / "u-2.token").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(libvirt).permissions() & fs::perms::all, fs::perms::owner_all);
+  std::ifstream again(state / "u-2.xml");
+  xml.assign((std::istreambuf_iterator<char>(again)), {});
+  EXPECT_FALSE(contains(xml, token)) << xml;
+  EXPECT_FALSE(contains(rotated.output, token)) << rotated.output;
+  EXPECT_TRUE(
+      contains(xml, "<qemu:arg value='secret,id=vgpu-token,file=/run/vgpu/libvirt/u-2.token'/>"))
+      << xml;
+  EXPECT_TRUE(contains(xml, ",vm_id=2,bus=pcie.0,addr=0x1e,token-secret=vgpu-token'/>")) << xml;
+  std::size_t secrets = 0;
+  for (auto at = xml.find("id=vgpu-token"); at != std::string::npos;
+       at = xml.find("id=vgpu-token", at + 1))
+    ++secrets;
+  EXPECT_EQ(secrets, 1u) << "the earlier secret was replaced:\n" << xml;
+  ASSERT_EQ(admin("--hypervisor libvirt apply db").exit_code, 0);
+  std::ifstream third(state / "u-2.xml");
+  xml.assign((std::istreambuf_iterator<char>(third)), {});
+  EXPECT_TRUE(contains(xml, "token-secret=vgpu-token")) << "the stored token still applies:\n"
+                                                        << xml;
+  ASSERT_EQ(admin("register-vm --vm-uuid ../escape").exit_code, 0);
+  auto bad = admin("--hypervisor libvirt apply ../escape");
+  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_TRUE(contains(bad.output, "may hold only letters, digits and '-'")) << bad.output;
 }
 
 TEST_F(AdminCli, NoHypervisorPrintsWhatWouldBeApplied) {

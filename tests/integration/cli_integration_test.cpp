@@ -133,8 +133,7 @@ TEST(ClientCli, ProbeReportsRoundTripsAndTheSharedMemorysSpeed) {
 
   r = run_command(base + " probe spin -p us=bad --count 3 --interval-ms 1");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("3 failed, the first: parameter 'us'"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("3 failed, the first: parameter 'us'"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("write_gb_s"), std::string::npos) << "no shared memory was asked for";
 }
 
