@@ -68,6 +68,7 @@ for f in /usr/bin/vgpu-mediator /usr/bin/vgpu-admin /usr/bin/vgpu-client /usr/bi
          /usr/lib/vgpu/plugins/libvgpu-executor-cpu.so /usr/include/vgpu/sdk/plugin.hpp \
          /usr/include/vgpu/guest.h /usr/lib/cmake/vgpu/vgpuConfig.cmake \
          /usr/share/vgpu/hypervisor/xcpng/vgpu-vm-startup.sh /lib/systemd/system/vgpu-mediator.service \
+         /usr/share/vgpu/hypervisor/libvirt/vgpu-hook \
          /usr/lib/tmpfiles.d/vgpu.conf; do
   [ -e "$root$f" ] || fail "$f is not installed"
 done
