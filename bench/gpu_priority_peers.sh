@@ -21,8 +21,9 @@
 #
 # Usage: bench/gpu_priority_peers.sh BIN_DIR PLUGIN_DIR [SECONDS] [ROUNDS]
 # Environment: HIGH (1), LOW (4), SHAPES ("spin fixed short"), SLICE_US (100), LOW_IN_FLIGHT (2),
-#   HIGH_RESERVED_SMS (0), ISOLATION (none; `process` as configs/gpu.yaml ships), RESULTS (a file
-#   for the per-round rows; default in a temp dir).
+#   HIGH_RESERVED_SMS (0), ISOLATION (none; `process` as configs/gpu.yaml ships),
+#   ISOLATION_POLL_US (0; with ISOLATION=process), RESULTS (a file for the per-round rows;
+#   default in a temp dir).
 # Needs a GPU and MPS (nvidia-cuda-mps-control). Prints every row, then medians over the rounds
 # with the spread, and the goal check against the mps-prio row.
 set -euo pipefail
@@ -31,7 +32,7 @@ source "$here/start_mediator.sh"
 bin=$1 plugins=$2 seconds=${3:-6} rounds=${4:-3}
 high=${HIGH:-1} low=${LOW:-4} shapes=${SHAPES:-"spin fixed short"}
 slice_us=${SLICE_US:-100} low_in_flight=${LOW_IN_FLIGHT:-2} reserve=${HIGH_RESERVED_SMS:-0}
-isolation=${ISOLATION:-none}
+isolation=${ISOLATION:-none} isolation_poll=${ISOLATION_POLL_US:-0}
 work=$(mktemp -d)
 results=${RESULTS:-$work/results.tsv}
 : >"$results"
@@ -132,6 +133,7 @@ policy: {plugin: strict_priority}
 executors:
   - plugin: cuda
     isolation: $isolation
+$([ "$isolation_poll" -gt 0 ] && echo "    isolation_poll_us: $isolation_poll")
     slots: $((high + low_in_flight + 2))
     max_low_in_flight: $low_in_flight   # device admission: the rest of the flood waits in the mediator
     high_reserved_sms: $reserve

@@ -149,6 +149,18 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
       spec.isolate_process = mode == "process";
       spec.settings.remove("isolation");  // the core's key, not the plugin's
     }
+    if (auto poll = spec.settings["isolation_poll_us"]) {
+      const auto us = v.scalar<long long>(poll, "isolation_poll_us", "microseconds, 0 to 10000000");
+      if (us < 0 || us > 10'000'000)
+        v.fail(poll, "bad value " + std::to_string(us) +
+                         " for 'isolation_poll_us': expected 0 to 10000000 microseconds");
+      if (!spec.isolate_process && us > 0)
+        v.fail(poll,
+               "'isolation_poll_us' needs 'isolation: process' (it polls the worker's "
+               "channel)");
+      spec.isolation_poll = std::chrono::microseconds(us);
+      spec.settings.remove("isolation_poll_us");  // the core's key, not the plugin's
+    }
     if (auto devices = spec.settings["devices"]) {
       spec.devices = v.device_list(devices);
       if (spec.settings["device"])

@@ -35,6 +35,10 @@ struct PluginSpec {
   // Executors only (`isolation: process`): run it in a child process that the core replaces
   // when it dies or loses its GPU context. The key is taken out of `settings`.
   bool isolate_process = false;
+  // `isolation_poll_us` (with isolation: process): after each message both ends of the worker's
+  // channel watch it this long before sleeping in read(), so the next job or result is read at
+  // once instead of after a thread wake-up. A busy core on each side while traffic is recent.
+  std::chrono::microseconds isolation_poll{0};
   // Executors only (`devices: all` or a list of device numbers): the core makes one instance per
   // device, setting the plugin's own `device` setting to each, and the mediator schedules them
   // as separate devices (docs/multi-gpu.md). The key is taken out of `settings`.

@@ -12,7 +12,9 @@ std::string text_of(const PluginSpec& spec) {
     devices = spec.devices->all ? " devices=all" : " devices=";
     for (int d : spec.devices->numbers) devices += std::to_string(d) + ",";
   }
-  return spec.name + (spec.isolate_process ? " process" : "") + devices + " " +
+  const std::string poll =
+      spec.isolation_poll.count() > 0 ? " poll=" + std::to_string(spec.isolation_poll.count()) : "";
+  return spec.name + (spec.isolate_process ? " process" : "") + poll + devices + " " +
          YAML::Dump(spec.settings);
 }
 

@@ -14,6 +14,7 @@ std::unique_ptr<sdk::Executor> Mediator::start_isolated_executor(const PluginSpe
   launch.setup = {config_.text, config_.source, config_.base_dir, static_cast<std::uint32_t>(index),
                   static_cast<std::int32_t>(device)};
   launch.name = device_name(spec.name, device);
+  launch.poll = spec.isolation_poll;
   plugin_logs_.push_back(std::make_unique<SpdLogger>("executor '" + launch.name + "'"));
   try {
     return std::make_unique<isolation::ProcessExecutor>(std::move(launch), *plugin_logs_.back());

@@ -93,6 +93,34 @@ TEST(WorkerProtocol, MessagesCrossASocketpairWhole) {
   EXPECT_FALSE(parent.send(MessageType::job, "x")) << "the other side is gone";
 }
 
+// With polling on, receive() watches the socket before it sleeps: a message that comes within
+// the poll, one that comes after it (then read() blocks as without polling) and the end of the
+// stream all arrive as without it.
+TEST(WorkerProtocol, APollingReceiverGetsWhatASleepingOneGets) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  Channel parent(fds[0]);
+  parent.set_poll(std::chrono::milliseconds(20));
+  auto child = std::make_unique<Channel>(fds[1]);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // inside the poll
+    EXPECT_TRUE(child->send(MessageType::result, "early"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // past it
+    EXPECT_TRUE(child->send(MessageType::lost, "late"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    child.reset();
+  });
+  auto early = parent.receive();
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->payload, "early");
+  auto late = parent.receive();
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->type, MessageType::lost);
+  EXPECT_EQ(late->payload, "late");
+  EXPECT_FALSE(parent.receive()) << "end of stream while polling";
+  writer.join();
+}
+
 TEST(WorkerProtocol, ReadingsKeepEveryFieldAndRefuseHugeCounts) {
   std::vector<sdk::Reading> readings{
       {"device_memory_in_use_bytes", "memory", {{"vm", "7"}}, 4096},

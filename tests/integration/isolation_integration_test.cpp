@@ -83,6 +83,31 @@ TEST(ProcessIsolation, ResultsAreTheSameAsInProcess) {
   EXPECT_EQ(bad.status, b.run("vector_add", {{"n", "-3"}}).status);
 }
 
+// isolation_poll_us: both ends of the worker's channel poll before sleeping; the jobs' results
+// are the same, and a worker killed while its channel is polled is replaced as without polling.
+TEST(ProcessIsolation, APolledWorkerChannelCarriesTheSameResults) {
+  MediatorProcess polled({{"vm", "A", "high"}}, "", "strict_priority", 1, "",
+                         kIsolatedCpu + "    isolation_poll_us: 5000\n");
+  MediatorProcess in_process({{"vm", "A", "high"}});
+  auto a = connect_as(polled, "vm");
+  auto b = connect_as(in_process, "vm");
+  for (int i = 0; i < 50; ++i) {
+    const std::vector<sdk::Param> params = {{"n", std::to_string(100 + i)}, {"seed", "7"}};
+    const auto x = a.run("saxpy", params);
+    ASSERT_EQ(x.status, sdk::Status::ok) << x.message;
+    EXPECT_EQ(x.outputs, b.run("saxpy", params).outputs) << i;
+  }
+  const auto workers = children_of(polled.pid());
+  ASSERT_EQ(workers.size(), 1u);
+  ::kill(workers[0], SIGKILL);
+  sdk::Status after = sdk::Status::execution_error;
+  for (int i = 0; i < 100 && after != sdk::Status::ok; ++i) {
+    std::this_thread::sleep_for(50ms);
+    after = a.run("noop", {}).status;
+  }
+  EXPECT_EQ(after, sdk::Status::ok) << "a new worker took over";
+}
+
 TEST(ProcessIsolation, AKilledWorkerFailsOnlyItsJobsAndANewOneTakesOver) {
   MediatorProcess m({{"vm", "A", "high"}, {"other", "B", "low"}},
                     "metrics:\n  listen: 127.0.0.1\n  port: 0\n", "strict_priority", 1, "",
@@ -144,6 +169,16 @@ TEST(ProcessIsolation, BadSettingsAreReportedWithTheirLineAsInProcess) {
       << r.output;
   r = check("  - plugin: cpu\n    isolation: process\n");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = check("  - plugin: cpu\n    isolation: process\n    isolation_poll_us: 20000\n");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = check("  - plugin: cpu\n    isolation_poll_us: 20000\n");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("'isolation_poll_us' needs 'isolation: process'"), std::string::npos)
+      << r.output;
+  r = check("  - plugin: cpu\n    isolation: process\n    isolation_poll_us: -1\n");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("m.yaml:11:24: bad value -1 for 'isolation_poll_us'"), std::string::npos)
+      << r.output;
   std::filesystem::remove_all(dir);
 }
 

@@ -36,6 +36,7 @@ int run_executor_worker(int fd) {
     return 2;
   }
   const auto& spec = config.executors[setup.executor_index];
+  channel.set_poll(spec.isolation_poll);
   configure_logging(config.log_level);
   const std::string what = "executor '" + device_name(spec.name, setup.device) +
                            "' in worker process " + std::to_string(::getpid());

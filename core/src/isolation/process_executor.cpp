@@ -92,6 +92,7 @@ ProcessExecutor::Worker ProcessExecutor::start_worker() {
     ::kill(pid, SIGKILL);
     return std::runtime_error(who + " " + why + " (" + reap(pid) + ")");
   };
+  channel->set_poll(launch_.poll);
   if (!channel->send(MessageType::setup, encode(launch_.setup)))
     throw give_up("did not take its setup");
   if (!readable_within(channel->fd(), launch_.start_timeout))

@@ -39,6 +39,7 @@ class ProcessExecutor final : public sdk::Executor, public sdk::Telemetry {
     std::string name;  // the plugin's name, for messages
     std::chrono::milliseconds start_timeout{60000};
     std::chrono::milliseconds stop_grace{30000};
+    std::chrono::microseconds poll{0};  // isolation_poll_us: this side's Channel::set_poll
   };
 
   // Starts the first worker and waits until its executor is built. Throws

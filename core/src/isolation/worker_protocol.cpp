@@ -271,6 +271,19 @@ bool Channel::send(MessageType type, const std::string& payload) {
 }
 
 std::optional<Message> Channel::receive() {
+  if (poll_.count() > 0) {
+    const auto until = std::chrono::steady_clock::now() + poll_;
+    char peek;
+    for (;;) {
+      const auto r = ::recv(fd_, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (r >= 0) break;  // a byte is there, or the other side closed: read() tells which
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+      if (std::chrono::steady_clock::now() >= until) break;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
   char header[9];
   if (!read_all(fd_, header, sizeof header, true)) return std::nullopt;
   std::uint64_t length = 0;

@@ -2,6 +2,7 @@
 // over their socketpair: length-prefixed messages, each a type byte and a payload.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -71,11 +72,15 @@ class Channel {
   bool send(MessageType type, const std::string& payload);
   // Nothing when the other side closed it; ProtocolError for a malformed message.
   std::optional<Message> receive();
+  // receive() first watches the socket this long (non-blocking peeks) before it sleeps in
+  // read(): a message arriving meanwhile costs no wake-up. Zero (the default) sleeps at once.
+  void set_poll(std::chrono::microseconds poll) { poll_ = poll; }
   int fd() const { return fd_; }
 
  private:
   int fd_;
   std::mutex send_mutex_;
+  std::chrono::microseconds poll_{0};
 };
 
 }  // namespace vgpu::core::isolation

@@ -52,9 +52,12 @@ void write_settings_reference(std::ostream& out,
          "the mediator checks a configuration against the same declarations (unknown keys, types,\n"
          "ranges, choices) before a plugin sees it. Every key goes in the plugin's entry of\n"
          "`configs/mediator.yaml`, beside `plugin:`. A default of \"-\" means the setting is\n"
-         "optional and unset unless given. Two keys of an executor entry are the core's, not the\n"
-         "plugin's: `isolation: process` (the executor in its own process) and `devices: all` or\n"
-         "a list (one instance per device, each given its `device`; docs/multi-gpu.md).\n";
+         "optional and unset unless given. Three keys of an executor entry are the core's, not\n"
+         "the plugin's: `isolation: process` (the executor in its own process), with it\n"
+         "`isolation_poll_us` (both ends of the worker's channel watch it this long before\n"
+         "sleeping: no wake-up per job, a busy core each while traffic is recent), and\n"
+         "`devices: all` or a list (one instance per device, each given its `device`;\n"
+         "docs/multi-gpu.md).\n";
   for (const auto& lib : plugins) {
     out << "\n## " << sdk::to_string(lib->kind()) << " `" << lib->name() << "` " << lib->version()
         << "\n\n";
