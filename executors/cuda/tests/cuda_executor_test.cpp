@@ -103,6 +103,20 @@ void expect_close(const sdk::JobResult& gpu_result, const sdk::JobResult& cpu_re
   }
 }
 
+// Three low-priority jobs whose blocks each hold a whole SM for 10 ms (exclusive=1) keep every
+// slot busy; 5 ms in, a short high-priority job: the milliseconds it took.
+double high_job_ms_under_low_spins(executors::cuda::CudaExecutor& ex) {
+  std::vector<std::future<sdk::JobResult>> flood;
+  for (int i = 0; i < 3; ++i)
+    flood.push_back(
+        submit(ex, make_job("spin", {{"us", "10000"}, {"blocks", "1024"}, {"exclusive", "1"}}, 0)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto probe = submit(ex, make_job("spin", {{"us", "50"}, {"blocks", "8"}}, 2)).get();
+  for (auto& f : flood) EXPECT_EQ(f.get().status, sdk::Status::ok);
+  EXPECT_EQ(probe.status, sdk::Status::ok) << probe.message;
+  return ms(probe.usage.wall);
+}
+
 }  // namespace
 
 class CudaMatchesCpu : public ::testing::TestWithParam<std::tuple<std::string, std::uint64_t>> {};
@@ -313,20 +327,10 @@ TEST(CudaPartitions, OversubscribedSharesAreRefusedWithTheSettingNamed) {
 // preempt a running block); with high_reserved_sms it starts at once on its own SMs.
 TEST(CudaPartitions, ReservedSmsLetHighPriorityJobsBypassALowFlood) {
   REQUIRE_GPU();
-  auto probe_under_flood = [](executors::cuda::CudaExecutor& ex) {
-    std::vector<std::future<sdk::JobResult>> flood;
-    for (int i = 0; i < 3; ++i)
-      flood.push_back(submit(
-          ex, make_job("spin", {{"us", "10000"}, {"blocks", "1024"}, {"exclusive", "1"}}, 0)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    auto probe = submit(ex, make_job("spin", {{"us", "50"}, {"blocks", "8"}}, 2)).get();
-    for (auto& f : flood) EXPECT_EQ(f.get().status, sdk::Status::ok);
-    EXPECT_EQ(probe.status, sdk::Status::ok) << probe.message;
-    return ms(probe.usage.wall);
-  };
   auto plain = make_executor(with_slots(4));
   auto reserved = make_partitioned(4, {16, {}});
-  const double without = probe_under_flood(*plain), with = probe_under_flood(*reserved);
+  const double without = high_job_ms_under_low_spins(*plain),
+               with = high_job_ms_under_low_spins(*reserved);
   std::printf(
       "[ figures ] 50 us high job under a low flood: %.2f ms without reserve, %.2f ms with\n",
       without, with);
@@ -359,23 +363,13 @@ TEST(CudaWork, SameFloatsAsTheCpuWholeOrInSlices) {
 // SMs let a high block in sooner by themselves: the GPU's peers measure that shape, not this test.)
 TEST(CudaSlicing, SlicedLowJobsLetAHighJobInWithinASlice) {
   REQUIRE_GPU();
-  auto probe_under_flood = [](executors::cuda::CudaExecutor& ex) {
-    std::vector<std::future<sdk::JobResult>> flood;
-    for (int i = 0; i < 3; ++i)
-      flood.push_back(submit(
-          ex, make_job("spin", {{"us", "10000"}, {"blocks", "1024"}, {"exclusive", "1"}}, 0)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    auto probe = submit(ex, make_job("spin", {{"us", "50"}, {"blocks", "8"}}, 2)).get();
-    for (auto& f : flood) EXPECT_EQ(f.get().status, sdk::Status::ok);
-    EXPECT_EQ(probe.status, sdk::Status::ok) << probe.message;
-    return ms(probe.usage.wall);
-  };
   auto options = with_slots(4);
   options.ops.low_slice = std::chrono::microseconds(100);
   auto sliced = make_executor(options);
   EXPECT_GT(sliced->work_ns_per_iter(), 0) << "slicing on: the work rate was measured at start";
   auto plain = make_executor(with_slots(4));
-  const double without = probe_under_flood(*plain), with = probe_under_flood(*sliced);
+  const double without = high_job_ms_under_low_spins(*plain),
+               with = high_job_ms_under_low_spins(*sliced);
   std::printf(
       "[ figures ] 50 us high job under low 10 ms SM-filling blocks: %.2f ms whole, "
       "%.2f ms in 100 us slices\n",
