@@ -27,9 +27,12 @@
 #include <vector>
 
 #include "vgpu/sdk/ops.hpp"
+#include "work_kernel.cuh"  // the executor's own `work` kernel
 
 namespace ops = vgpu::sdk::ops;
 using Clock = std::chrono::steady_clock;
+using vgpu::executors::cuda::work_kernel;
+constexpr unsigned kWhole = vgpu::executors::cuda::kFirstSlice | vgpu::executors::cuda::kLastSlice;
 
 __global__ void spin(unsigned long long ns) {
   unsigned long long start, now;
@@ -37,15 +40,6 @@ __global__ void spin(unsigned long long ns) {
   do {
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
   } while (now - start < ns);
-}
-
-// The executor's unsliced `work` kernel: each lane's chain, then the warp's butterfly sum.
-__global__ void work(std::uint64_t key, std::uint64_t iters, float* sums) {
-  const std::uint64_t lane = std::uint64_t(blockIdx.x) * ops::kWorkLanes + threadIdx.x;
-  float x = ops::work_steps(ops::work_start(key, lane), iters);
-  for (unsigned offset = ops::kWorkLanes / 2; offset > 0; offset /= 2)
-    x += __shfl_xor_sync(0xffffffffu, x, offset);
-  if (threadIdx.x == 0) sums[blockIdx.x] = x;
 }
 
 namespace {
@@ -85,7 +79,8 @@ FloodResult run_flood(const Flood& f, Clock::time_point until, cudaStream_t s) {
   if (f.shape == "work") cudaMalloc(&sums, f.blocks * sizeof(float));
   auto launch = [&] {
     if (f.shape == "work")
-      work<<<unsigned(f.blocks), ops::kWorkLanes, 0, s>>>(ops::generator_key(1, 0), f.iters, sums);
+      work_kernel<<<unsigned(f.blocks), ops::kWorkLanes, 0, s>>>(ops::generator_key(1, 0), f.iters,
+                                                                 nullptr, sums, kWhole);
     else
       spin<<<spin_blocks, 32, 0, s>>>(2'000'000);
     cudaEvent_t e;
@@ -150,9 +145,9 @@ double calibrate() {
   cudaEvent_t start, stop;
   cudaEventCreate(&start);
   cudaEventCreate(&stop);
-  work<<<blocks, ops::kWorkLanes, 0, s>>>(1, 100, sums);
+  work_kernel<<<blocks, ops::kWorkLanes, 0, s>>>(1, 100, nullptr, sums, kWhole);
   cudaEventRecord(start, s);
-  work<<<blocks, ops::kWorkLanes, 0, s>>>(1, kIters, sums);
+  work_kernel<<<blocks, ops::kWorkLanes, 0, s>>>(1, kIters, nullptr, sums, kWhole);
   cudaEventRecord(stop, s);
   cudaEventSynchronize(stop);
   float ms = 0;

@@ -73,8 +73,9 @@ std::string LibvirtHypervisor::apply(const std::string& uuid, const DeviceSpec& 
   const auto state = state_folder("VGPU_LIBVIRT_STATE", "/var/lib/vgpu/libvirt");
   const char* run_env = std::getenv("VGPU_LIBVIRT_RUN");
   const std::filesystem::path run = run_env && *run_env ? run_env : "/run/vgpu/libvirt";
-  if (device.token) write_private_file(state / (uuid + ".token"), *device.token);
-  const bool has_token = std::filesystem::exists(state / (uuid + ".token"));
+  const auto stored = state / (uuid + ".token");
+  if (device.token) write_private_file(stored, *device.token);
+  const bool has_token = std::filesystem::exists(stored);
 
   std::string xml = virsh({"dumpxml", "--inactive", uuid}).out;
   // Drop earlier vgpu arguments (the secret object and the device), then add ours to (or as)
@@ -123,7 +124,7 @@ std::string LibvirtHypervisor::apply(const std::string& uuid, const DeviceSpec& 
   }
   std::filesystem::remove(file);
   return "virsh: redefined domain " + uuid + " with -device " + device.args +
-         (has_token ? " and its token from " + (state / (uuid + ".token")).string() +
+         (has_token ? " and its token from " + stored.string() +
                           " (root-only; the vgpu libvirt hook hands it to QEMU at each start)"
                     : "") +
          " (applies at its next start)";

@@ -372,7 +372,7 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
   } else if (job.op == ops::kWork) {
     const auto w = ops::work_shape(job);
     DeviceBuffer sums(w.blocks * sizeof(float), s);
-    launch_work(job, w, sums.get(), slot, s, options);
+    launch_work(job, w, sums.get(), s, options);
     output = sums.get(), output_count = w.blocks, returns_output = w.output;
     keep.push_back(std::move(sums));
   } else {

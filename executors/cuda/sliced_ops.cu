@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "device_buffer.cuh"
+#include "work_kernel.cuh"
 
 namespace vgpu::executors::cuda {
 namespace ops = sdk::ops;
@@ -19,24 +20,6 @@ __global__ void spin_kernel(std::uint64_t ns) {
   do {
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
   } while (now - start < ns);
-}
-
-constexpr unsigned kFirstSlice = 1, kLastSlice = 2;
-
-// One slice of `work`: each lane continues its chain (or starts it), and after the last slice
-// the lanes of a warp add up in the butterfly order ops::work_block_sum reproduces on a CPU.
-__global__ void work_kernel(std::uint64_t key, std::uint64_t iters, float* state, float* sums,
-                            unsigned which) {
-  const std::uint64_t lane = std::uint64_t(blockIdx.x) * ops::kWorkLanes + threadIdx.x;
-  float x = (which & kFirstSlice) ? ops::work_start(key, lane) : state[lane];
-  x = ops::work_steps(x, iters);
-  if (!(which & kLastSlice)) {
-    state[lane] = x;
-    return;
-  }
-  for (unsigned offset = ops::kWorkLanes / 2; offset > 0; offset /= 2)
-    x += __shfl_xor_sync(0xffffffffu, x, offset);
-  if (threadIdx.x == 0) sums[blockIdx.x] = x;
 }
 
 bool sliced(const sdk::Job& job, const OpOptions& options) {
@@ -71,9 +54,8 @@ void launch_spin(const sdk::Job& job, const SlotResources& slot, cudaStream_t s,
   if (us == 0) spin_kernel<<<unsigned(blocks), 32, shared, s>>>(0);
 }
 
-void launch_work(const sdk::Job& job, const ops::WorkShape& w, float* sums,
-                 const SlotResources& slot, cudaStream_t s, const OpOptions& options) {
-  (void)slot;
+void launch_work(const sdk::Job& job, const ops::WorkShape& w, float* sums, cudaStream_t s,
+                 const OpOptions& options) {
   if (!w.blocks) return;
   const std::uint64_t key = ops::generator_key(w.seed, 0);
   std::uint64_t per_slice = w.iters;

@@ -25,8 +25,8 @@ void launch_spin(const sdk::Job& job, const SlotResources& slot, cudaStream_t s,
                  const OpOptions& options);
 
 // Leaves each block's sum in `sums` (w.blocks floats of device memory).
-void launch_work(const sdk::Job& job, const sdk::ops::WorkShape& w, float* sums,
-                 const SlotResources& slot, cudaStream_t s, const OpOptions& options);
+void launch_work(const sdk::Job& job, const sdk::ops::WorkShape& w, float* sums, cudaStream_t s,
+                 const OpOptions& options);
 
 // Nanoseconds one `work` iteration takes when every block slot of the slot's SMs is busy (the
 // slowest case, so slices computed from it are never longer than asked).
