@@ -4,6 +4,7 @@
 #include "cuda_executor.hpp"
 #include "driver_api.hpp"
 #include "sliced_ops.cuh"
+#include "vgpu/protocol/cuda_calls.hpp"
 #include "vgpu/sdk/ops.hpp"
 
 namespace vgpu::executors::cuda {
@@ -27,6 +28,11 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(std::move(opt
   stream_priorities_[1] = (least + greatest) / 2;
   stream_priorities_[2] = greatest;
   resources_ = make_resources();
+  if (options_.remote_cuda) {
+    options_.remote.device = options_.device;
+    options_.remote.default_memory_quota_bytes = options_.default_memory_quota_bytes;
+    remote_ = std::make_unique<remote::RemoteSessions>(options_.remote, ledger_);
+  }
   if (options_.ops.low_slice.count() > 0) calibrate_slicing();
   pool_ = std::make_unique<sdk::WorkerPool>(
       options_.slots,
@@ -72,6 +78,10 @@ sdk::ExecutorInfo CudaExecutor::info() const {
   info.max_in_flight = options_.max_in_flight;
   // Advertised only when on, so the mediator admits it (fault-recovery tests over the wire).
   if (options_.ops.fault_injection) info.ops.push_back("fault");
+  if (remote_)
+    for (auto op :
+         {::vgpu::cuda_calls::kOpOpen, ::vgpu::cuda_calls::kOpCalls, ::vgpu::cuda_calls::kOpClose})
+      info.ops.emplace_back(op);
   return info;
 }
 
@@ -113,7 +123,9 @@ void CudaExecutor::run(unsigned index, sdk::JobPtr job, sdk::DoneCallback done) 
   const auto start = sdk::Clock::now();
   sdk::JobResult result;
   try {
-    result = run_on_device(index, *job);
+    // A remote session's calls run in the session's own context, never in the partitions.
+    result = remote_ && remote::RemoteSessions::is_remote_op(job->op) ? remote_->run(*job)
+                                                                      : run_on_device(index, *job);
   } catch (const sdk::ops::OpError& e) {
     result = sdk::JobResult::failure(sdk::Status::bad_request, e.what());
   } catch (const std::bad_alloc&) {

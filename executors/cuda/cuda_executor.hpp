@@ -23,6 +23,7 @@
 #include "device_resources.hpp"
 #include "host_registrations.hpp"
 #include "memory_ledger.hpp"
+#include "remote/remote_sessions.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/executor.hpp"
 #include "vgpu/sdk/telemetry.hpp"
@@ -42,6 +43,10 @@ struct CudaExecutorOptions {
   // Pins clients' shared memory for DMA on its first job (host_registrations.hpp). Off: outputs
   // go there through the staging buffer, and nothing of the clients' memory is page-locked.
   bool pin_shared_memory = true;
+  // Remote CUDA (docs/remote-cuda.md): guests' own CUDA programs through libvgpu-cuda, each
+  // program a session with a context of its own. Off: the cuda.* ops are not offered.
+  bool remote_cuda = true;
+  remote::SessionsOptions remote;
   sdk::Logger* logger = nullptr;  // for context rebuilds; may be null
 };
 
@@ -69,6 +74,7 @@ class CudaExecutor final : public sdk::Executor, public sdk::Telemetry {
   double work_ns_per_iter() const { return options_.ops.work_ns_per_iter; }
   const MemoryLedger& memory() const { return ledger_; }
   std::size_t pinned_regions() const { return registrations_.pinned(); }
+  std::size_t remote_sessions() const { return remote_ ? remote_->count() : 0; }
 
  private:
   // Where a job runs on the device: its SM partition and its stream's priority level.
@@ -112,7 +118,8 @@ class CudaExecutor final : public sdk::Executor, public sdk::Telemetry {
   std::string rebuild_error_;  // guarded by device_mutex_
   mutable std::mutex sticky_mutex_;
   std::string sticky_error_;  // the CUDA error that broke the context; guarded by sticky_mutex_
-  std::unique_ptr<sdk::WorkerPool> pool_;  // started once the device state exists
+  std::unique_ptr<remote::RemoteSessions> remote_;  // null when remote_cuda is off
+  std::unique_ptr<sdk::WorkerPool> pool_;           // started once the device state exists
 };
 
 }  // namespace vgpu::executors::cuda

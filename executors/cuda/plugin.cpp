@@ -37,6 +37,17 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
     {"pin_shared_memory", SettingType::boolean, 0, 0, "true",
      "page-lock clients' shared memory on first use, so outputs are copied straight there",
      nullptr},
+    {"remote_cuda", SettingType::boolean, 0, 0, "true",
+     "offer cuda.open/cuda.calls/cuda.close: guests' own CUDA programs through libvgpu-cuda, "
+     "each in a CUDA context of its own",
+     nullptr},
+    {"remote_sessions_per_vm", SettingType::integer, 1, 1024, "16",
+     "remote CUDA sessions (guest programs) a VM may hold at once", nullptr},
+    {"remote_idle_timeout_s", SettingType::integer, 1, 86400, "600",
+     "a remote CUDA session unused this long ends (its guest program died without closing)",
+     nullptr},
+    {"remote_session_program", SettingType::text, 0, 0, "",
+     "the vgpu-cuda-session program (empty: the one beside the mediator, else on PATH)", nullptr},
 };
 
 std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Settings& settings,
@@ -57,6 +68,10 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Setting
   options.ops.busy_poll = std::chrono::microseconds(settings.integer("busy_poll_us"));
   options.ops.low_slice = std::chrono::microseconds(settings.integer("low_slice_us"));
   options.pin_shared_memory = settings.boolean("pin_shared_memory");
+  options.remote_cuda = settings.boolean("remote_cuda");
+  options.remote.max_sessions_per_vm = to_unsigned(settings.integer("remote_sessions_per_vm"));
+  options.remote.idle_timeout = std::chrono::seconds(settings.integer("remote_idle_timeout_s"));
+  options.remote.program = settings.text("remote_session_program");
   options.logger = &ctx.logger();
   try {
     auto executor = std::make_unique<vgpu::executors::cuda::CudaExecutor>(options);

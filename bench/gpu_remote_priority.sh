@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The sharing benchmark with remoted programs on both sides: one high-priority VM's probe
+# (vgpu-gpu-share-worker probe: a 50 us kernel and a wait every 10 ms) while LOW low-priority
+# VMs each run the same program's flood (2 ms spinning kernels back to back), every program an
+# unmodified CUDA process going through libvgpu-cuda; against the same programs run natively as
+# plain processes (the GPU time-slices them), in the same run.
+# usage: gpu_remote_priority.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [SECONDS] [ROUNDS]
+set -eu
+bin=$1 plugins=$2 guest_lib=$3 seconds=${4:-6} rounds=${5:-3} low=${LOW:-4}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/start_mediator.sh"
+work=$(mktemp -d)
+trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+db=$work/vgpu.db
+register() {
+  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool A --priority "$2" |
+    grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
+}
+probe_vm=$(register probe high)
+flood_vms=()
+for i in $(seq "$low"); do flood_vms+=("$(register "flood$i" low)"); done
+cat >"$work/mediator.yaml" <<YAML
+plugin_dirs: [$plugins]
+database: {path: $db}
+transports: [{plugin: tcp, port: 0, busy_poll_us: 20000}]
+policy: {plugin: strict_priority}
+executors: [{plugin: cuda, slots: $((low + 2)), busy_poll_us: 20000}]
+YAML
+start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
+worker=$bin/vgpu-gpu-share-worker
+remote() {  # vm_id args...
+  local vm=$1
+  shift
+  env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" VGPU_TOKEN= "$worker" "$@"
+}
+summary() {  # label probe.json flood files...
+  local label=$1 probe=$2
+  shift 2
+  python3 - "$label" "$probe" "$@" <<'PY'
+import json, sys
+label, probe = sys.argv[1], json.load(open(sys.argv[2]))
+floods = [json.load(open(f)) for f in sys.argv[3:]]
+launches = sum(f['launches'] / f['seconds'] for f in floods) if floods else 0
+print('%-22s p50 %8.1f us  p99 %9.1f us  low launches/s %8.1f' % (
+    label, probe['p50_us'], probe['p99_us'], launches))
+PY
+}
+for round in $(seq "$rounds"); do
+  echo "== round $round"
+  "$worker" probe "$seconds" high >"$work/p" && summary native-alone "$work/p"
+  remote "$probe_vm" probe "$seconds" high >"$work/p" && summary remote-alone "$work/p"
+  files=()
+  for i in $(seq "$low"); do "$worker" flood $((seconds + 2)) >"$work/f$i" & files+=("$work/f$i"); done
+  sleep 1
+  "$worker" probe "$seconds" high >"$work/p"
+  wait
+  summary native-timesliced "$work/p" "${files[@]}"
+  files=()
+  for i in $(seq "$low"); do remote "${flood_vms[$((i - 1))]}" flood $((seconds + 2)) >"$work/r$i" & files+=("$work/r$i"); done
+  sleep 1
+  remote "$probe_vm" probe "$seconds" high >"$work/p"
+  wait
+  summary remote-sessions "$work/p" "${files[@]}"
+done

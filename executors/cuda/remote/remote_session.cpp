@@ -1,0 +1,382 @@
+#include "remote_session.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "remote_driver.hpp"
+
+namespace vgpu::executors::cuda::remote {
+
+namespace cc = cuda_calls;
+
+bool is_sticky(CUresult r) {
+  switch (r) {
+    case CUDA_ERROR_ILLEGAL_ADDRESS:
+    case CUDA_ERROR_LAUNCH_FAILED:
+    case CUDA_ERROR_HARDWARE_STACK_ERROR:
+    case CUDA_ERROR_ILLEGAL_INSTRUCTION:
+    case CUDA_ERROR_MISALIGNED_ADDRESS:
+    case CUDA_ERROR_INVALID_ADDRESS_SPACE:
+    case CUDA_ERROR_INVALID_PC:
+    case CUDA_ERROR_ASSERT:
+    case CUDA_ERROR_LAUNCH_TIMEOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+void check(CUresult r, const char* what) {
+  if (r != CUDA_SUCCESS)
+    throw std::runtime_error(std::string(what) + ": " + RemoteDriver::get().describe(r));
+}
+
+// Keeps the thread's current context as it was: the executor's own jobs on this worker thread
+// run in its primary (or green) context, which a session's context must not replace.
+class CurrentContext {
+ public:
+  explicit CurrentContext(CUcontext use) {
+    const auto& d = RemoteDriver::get();
+    d.ctx_get_current(&previous_);
+    if (use) check(d.ctx_set_current(use), "cuCtxSetCurrent");
+  }
+  ~CurrentContext() { RemoteDriver::get().ctx_set_current(previous_); }
+  CurrentContext(const CurrentContext&) = delete;
+  CurrentContext& operator=(const CurrentContext&) = delete;
+
+ private:
+  CUcontext previous_ = nullptr;
+};
+
+void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+}  // namespace
+
+RemoteSession::RemoteSession(int device, int priority_level, std::uint64_t quota_bytes,
+                             SessionLimits limits)
+    : device_(device),
+      quota_bytes_(quota_bytes),
+      memory_(limits.allocations),
+      modules_(limits.modules),
+      functions_(limits.functions),
+      streams_(limits.streams),
+      events_(limits.events) {
+  const auto& d = RemoteDriver::get();
+  CUdevice dev = 0;
+  check(d.device_get(&dev, device_), "cuDeviceGet");
+  CurrentContext keep(nullptr);  // cuCtxCreate makes the new context current
+  check(d.ctx_create(&context_, nullptr, CU_CTX_SCHED_AUTO, dev), "cuCtxCreate");
+  int greatest = 0;
+  check(d.ctx_get_stream_priority_range(&least_priority_, &greatest),
+        "cuCtxGetStreamPriorityRange");
+  const int levels[3] = {least_priority_, (least_priority_ + greatest) / 2, greatest};
+  stream_priority_ceiling_ = levels[std::clamp(priority_level, 0, 2)];
+}
+
+RemoteSession::~RemoteSession() {
+  release_everything();
+}
+
+void RemoteSession::release_everything() {
+  const auto& d = RemoteDriver::get();
+  if (!context_) return;
+  d.ctx_destroy(context_);  // frees everything in it
+  context_ = nullptr;
+}
+
+CUresult RemoteSession::refuse(std::string& message, std::string why, CUresult code) {
+  message = std::move(why);
+  return code;
+}
+
+std::optional<CUstream> RemoteSession::stream(std::uint64_t handle) {
+  if (handle == 0) return CUstream{nullptr};
+  if (auto* s = streams_.find(handle)) return *s;
+  return std::nullopt;
+}
+
+cc::BatchAnswer RemoteSession::run(std::span<const std::uint8_t> batch,
+                                   std::uint64_t budget_bytes) {
+  const std::vector<cc::Call> calls = cc::decode_batch(batch);  // throws before anything runs
+  budget_ = budget_bytes;
+  cc::BatchAnswer answer;
+  if (!lost_.empty()) {
+    // CUDA's rule after a sticky error: every later call fails the same way.
+    answer.result = CUDA_ERROR_ILLEGAL_ADDRESS;
+    answer.message = "the session's CUDA context was lost earlier: " + lost_;
+    return answer;
+  }
+  const auto& d = RemoteDriver::get();
+  CurrentContext in_session(context_);
+  for (const auto& call : calls) {
+    ++answer.calls_run;
+    std::string message;
+    const CUresult r = execute(call, answer.outputs, message);
+    if (r != CUDA_SUCCESS) {
+      answer.result = r;
+      answer.message =
+          std::string(cc::call_name(call)) + ": " + (message.empty() ? d.describe(r) : message);
+      if (is_sticky(r)) lost_ = answer.message;
+      break;
+    }
+  }
+  return answer;
+}
+
+CUresult RemoteSession::execute(const cc::Call& call,
+                                std::vector<std::vector<std::uint8_t>>& outputs,
+                                std::string& message) {
+  const auto& d = RemoteDriver::get();
+  return std::visit(
+      [&](const auto& c) -> CUresult {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, cc::MemAlloc>) {
+          if (c.bytes == 0) return refuse(message, "cannot allocate 0 bytes");
+          if (memory_.full())
+            return refuse(message, "the session holds its limit of allocations",
+                          CUDA_ERROR_OUT_OF_MEMORY);
+          const std::uint64_t held = memory_.total_bytes();
+          if (held > budget_ || c.bytes > budget_ - held)
+            return refuse(message,
+                          "over the VM's memory quota: " + std::to_string(c.bytes) +
+                              " bytes more would exceed what is left of it (" +
+                              std::to_string(budget_ > held ? budget_ - held : 0) + " bytes)",
+                          CUDA_ERROR_OUT_OF_MEMORY);
+          CUdeviceptr ptr = 0;
+          if (CUresult r = d.mem_alloc(&ptr, c.bytes)) return r;
+          memory_.add(ptr, c.bytes);
+          outputs.emplace_back();
+          put_u64(outputs.back(), ptr);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::MemFree>) {
+          if (c.ptr == 0) return CUDA_SUCCESS;  // cuMemFree(0) is a no-op in CUDA too
+          const auto bytes = memory_.remove(c.ptr);
+          if (!bytes) return refuse(message, "not an allocation of this session");
+          return d.mem_free(c.ptr);
+        } else if constexpr (std::is_same_v<T, cc::MemcpyHtoD>) {
+          if (auto why = memory_.check_range(c.dst, c.data.size()); !why.empty())
+            return refuse(message, "destination: " + why);
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          if (c.data.empty()) return CUDA_SUCCESS;
+          return d.memcpy_htod_async(c.dst, c.data.data(), c.data.size(), *s);
+        } else if constexpr (std::is_same_v<T, cc::MemcpyDtoH>) {
+          if (auto why = memory_.check_range(c.src, c.bytes); !why.empty())
+            return refuse(message, "source: " + why);
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          std::vector<std::uint8_t> bytes(c.bytes);  // checked against an allocation above
+          if (c.bytes) {
+            if (CUresult r = d.memcpy_dtoh_async(bytes.data(), c.src, c.bytes, *s)) return r;
+            if (CUresult r = d.stream_synchronize(*s)) return r;
+          }
+          outputs.push_back(std::move(bytes));
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::MemcpyDtoD>) {
+          if (auto why = memory_.check_range(c.src, c.bytes); !why.empty())
+            return refuse(message, "source: " + why);
+          if (auto why = memory_.check_range(c.dst, c.bytes); !why.empty())
+            return refuse(message, "destination: " + why);
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          if (c.bytes == 0) return CUDA_SUCCESS;
+          return d.memcpy_dtod_async(c.dst, c.src, c.bytes, *s);
+        } else if constexpr (std::is_same_v<T, cc::Memset>) {
+          if (c.count > UINT64_MAX / c.element) return refuse(message, "memset size overflows");
+          if (auto why = memory_.check_range(c.dst, c.count * c.element); !why.empty())
+            return refuse(message, "destination: " + why);
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          if (c.count == 0) return CUDA_SUCCESS;
+          if (c.element == 1) return d.memset_d8_async(c.dst, std::uint8_t(c.value), c.count, *s);
+          if (c.element == 2) return d.memset_d16_async(c.dst, std::uint16_t(c.value), c.count, *s);
+          return d.memset_d32_async(c.dst, c.value, c.count, *s);
+        } else if constexpr (std::is_same_v<T, cc::ModuleLoad>) {
+          if (modules_.size() >= modules_.limit())
+            return refuse(message, "the session holds its limit of modules",
+                          CUDA_ERROR_OUT_OF_MEMORY);
+          // The driver reads the image as a fatbin, cubin or NUL-terminated PTX; a copy with a
+          // terminator keeps a malformed image from being read past its end.
+          std::vector<std::uint8_t> image(c.image.begin(), c.image.end());
+          image.resize(image.size() + 16, 0);
+          CUmodule module = nullptr;
+          if (CUresult r = d.module_load_data(&module, image.data())) return r;
+          const auto handle = modules_.add(module);
+          outputs.emplace_back();
+          put_u64(outputs.back(), *handle);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::ModuleUnload>) {
+          const auto module = modules_.take(c.module);
+          if (!module) return refuse(message, "unknown module", CUDA_ERROR_INVALID_HANDLE);
+          std::vector<std::uint64_t> gone;
+          functions_.for_each([&](std::uint64_t h, Function& f) {
+            if (f.module == c.module) gone.push_back(h);
+          });
+          for (auto h : gone) functions_.take(h);
+          return d.module_unload(*module);
+        } else if constexpr (std::is_same_v<T, cc::GetFunction>) {
+          auto* module = modules_.find(c.module);
+          if (!module) return refuse(message, "unknown module", CUDA_ERROR_INVALID_HANDLE);
+          if (functions_.size() >= functions_.limit())
+            return refuse(message, "the session holds its limit of functions",
+                          CUDA_ERROR_OUT_OF_MEMORY);
+          Function f;
+          f.module = c.module;
+          if (CUresult r = d.module_get_function(&f.function, *module, c.name.c_str())) return r;
+          std::vector<std::uint8_t> out;
+          std::vector<std::pair<std::size_t, std::size_t>> params;
+          for (std::size_t i = 0;; ++i) {
+            std::size_t offset = 0, size = 0;
+            if (d.func_get_param_info(f.function, i, &offset, &size) != CUDA_SUCCESS) break;
+            params.emplace_back(offset, size);
+            f.param_bytes = std::max(f.param_bytes, offset + size);
+          }
+          const auto handle = functions_.add(f);
+          put_u64(out, *handle);
+          put_u32(out, static_cast<std::uint32_t>(params.size()));
+          for (auto [offset, size] : params) {
+            put_u32(out, static_cast<std::uint32_t>(offset));
+            put_u32(out, static_cast<std::uint32_t>(size));
+          }
+          put_u32(out, CU_FUNC_ATTRIBUTE_MAX);
+          for (int a = 0; a < CU_FUNC_ATTRIBUTE_MAX; ++a) {
+            int value = 0;
+            d.func_get_attribute(&value, CUfunction_attribute(a), f.function);
+            put_u32(out, static_cast<std::uint32_t>(value));
+          }
+          outputs.push_back(std::move(out));
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::Launch>) {
+          auto* f = functions_.find(c.function);
+          if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          if (c.params.size() != f->param_bytes)
+            return refuse(message, "the kernel takes " + std::to_string(f->param_bytes) +
+                                       " bytes of parameters, not " +
+                                       std::to_string(c.params.size()));
+          // 8-byte aligned, as the driver expects of a parameter buffer.
+          std::vector<std::uint64_t> buffer((c.params.size() + 7) / 8 + 1);
+          std::copy(c.params.begin(), c.params.end(),
+                    reinterpret_cast<std::uint8_t*>(buffer.data()));
+          std::size_t size = c.params.size();
+          void* extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buffer.data(),
+                           CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_END};
+          return d.launch_kernel(f->function, c.grid[0], c.grid[1], c.grid[2], c.block[0],
+                                 c.block[1], c.block[2], c.shared_bytes, *s, nullptr,
+                                 size ? extra : nullptr);
+        } else if constexpr (std::is_same_v<T, cc::StreamCreate>) {
+          if (streams_.size() >= streams_.limit())
+            return refuse(message, "the session holds its limit of streams",
+                          CUDA_ERROR_OUT_OF_MEMORY);
+          // A VM's streams never rank above its priority: a low VM asking for the greatest
+          // stream priority gets its ceiling (numerically larger is lower priority).
+          const int priority = std::max(c.priority, stream_priority_ceiling_);
+          CUstream s = nullptr;
+          if (CUresult r = d.stream_create(&s, c.flags & CU_STREAM_NON_BLOCKING, priority))
+            return r;
+          const auto handle = streams_.add(s);
+          outputs.emplace_back();
+          put_u64(outputs.back(), *handle);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::StreamDestroy>) {
+          const auto s = streams_.take(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          return d.stream_destroy(*s);
+        } else if constexpr (std::is_same_v<T, cc::StreamSync>) {
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          return d.stream_synchronize(*s);
+        } else if constexpr (std::is_same_v<T, cc::StreamQuery>) {
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          const CUresult r = d.stream_query(*s);
+          if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY) return r;
+          outputs.emplace_back();
+          put_u32(outputs.back(), static_cast<std::uint32_t>(r));
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::StreamWaitEvent>) {
+          const auto s = stream(c.stream);
+          auto* e = events_.find(c.event);
+          if (!s || !e)
+            return refuse(message, "unknown stream or event", CUDA_ERROR_INVALID_HANDLE);
+          return d.stream_wait_event(*s, *e, 0);
+        } else if constexpr (std::is_same_v<T, cc::EventCreate>) {
+          if (events_.size() >= events_.limit())
+            return refuse(message, "the session holds its limit of events",
+                          CUDA_ERROR_OUT_OF_MEMORY);
+          // Blocking sync is the host's business; the guest waits on the batch's answer anyway.
+          CUevent e = nullptr;
+          if (CUresult r = d.event_create(&e, c.flags & CU_EVENT_DISABLE_TIMING)) return r;
+          const auto handle = events_.add(e);
+          outputs.emplace_back();
+          put_u64(outputs.back(), *handle);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::EventDestroy>) {
+          const auto e = events_.take(c.event);
+          if (!e) return refuse(message, "unknown event", CUDA_ERROR_INVALID_HANDLE);
+          return d.event_destroy(*e);
+        } else if constexpr (std::is_same_v<T, cc::EventRecord>) {
+          auto* e = events_.find(c.event);
+          const auto s = stream(c.stream);
+          if (!s || !e)
+            return refuse(message, "unknown stream or event", CUDA_ERROR_INVALID_HANDLE);
+          return d.event_record(*e, *s);
+        } else if constexpr (std::is_same_v<T, cc::EventSync>) {
+          auto* e = events_.find(c.event);
+          if (!e) return refuse(message, "unknown event", CUDA_ERROR_INVALID_HANDLE);
+          return d.event_synchronize(*e);
+        } else if constexpr (std::is_same_v<T, cc::EventQuery>) {
+          auto* e = events_.find(c.event);
+          if (!e) return refuse(message, "unknown event", CUDA_ERROR_INVALID_HANDLE);
+          const CUresult r = d.event_query(*e);
+          if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY) return r;
+          outputs.emplace_back();
+          put_u32(outputs.back(), static_cast<std::uint32_t>(r));
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::EventElapsed>) {
+          auto* a = events_.find(c.start);
+          auto* b = events_.find(c.end);
+          if (!a || !b) return refuse(message, "unknown event", CUDA_ERROR_INVALID_HANDLE);
+          float ms = 0;
+          if (CUresult r = d.event_elapsed(&ms, *a, *b)) return r;
+          outputs.emplace_back();
+          std::uint32_t bits;
+          std::memcpy(&bits, &ms, 4);
+          put_u32(outputs.back(), bits);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::CtxSync>) {
+          return d.ctx_synchronize();
+        } else if constexpr (std::is_same_v<T, cc::MemInfo>) {
+          std::size_t free = 0, total = 0;
+          if (CUresult r = d.mem_get_info(&free, &total)) return r;
+          if (quota_bytes_) {
+            // Under a quota the VM sees its quota as the device's size, and what is left of it.
+            total = quota_bytes_;
+            const std::uint64_t held = memory_.total_bytes();
+            free = std::min<std::uint64_t>(free, budget_ > held ? budget_ - held : 0);
+          }
+          outputs.emplace_back();
+          put_u64(outputs.back(), free);
+          put_u64(outputs.back(), total);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::Occupancy>) {
+          auto* f = functions_.find(c.function);
+          if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
+          int blocks = 0;
+          if (CUresult r = d.occupancy(&blocks, f->function, int(c.block_size), c.shared_bytes))
+            return r;
+          outputs.emplace_back();
+          put_u32(outputs.back(), static_cast<std::uint32_t>(blocks));
+          return CUDA_SUCCESS;
+        }
+      },
+      call);
+}
+
+}  // namespace vgpu::executors::cuda::remote

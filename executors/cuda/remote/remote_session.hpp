@@ -1,0 +1,84 @@
+// One guest program's CUDA session, inside its own process (vgpu-cuda-session): a CUDA context
+// (an address space of its own, so its kernels see only its own memory) and everything the
+// program created there. Every handle and pointer the guest sends is checked against what this
+// session owns before the driver sees it; allocations stay within the budget the mediator gives
+// each batch (the VM's quota, less what its other sessions hold). docs/remote-cuda.md.
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "owned_objects.hpp"
+#include "vgpu/protocol/cuda_calls.hpp"
+
+namespace vgpu::executors::cuda::remote {
+
+struct SessionLimits {
+  std::size_t allocations = 65536;
+  std::size_t modules = 1024;
+  std::size_t functions = 65536;
+  std::size_t streams = 1024;
+  std::size_t events = 65536;
+};
+
+class RemoteSession {
+ public:
+  // Creates the session's context on `device`. `priority_level`: the VM's (0 low .. 2 high); its
+  // streams rank from the device's least priority up to that level's (a low VM's streams all
+  // get the least). `quota_bytes`: the VM's memory quota (0: none), which mem_info reports as
+  // the device's size. Throws std::runtime_error.
+  RemoteSession(int device, int priority_level, std::uint64_t quota_bytes,
+                SessionLimits limits = {});
+  ~RemoteSession();
+  RemoteSession(const RemoteSession&) = delete;
+  RemoteSession& operator=(const RemoteSession&) = delete;
+
+  // Runs the batch's calls in order, stopping at the first that fails. Allocations that would
+  // take the session's device memory past `budget_bytes` fail as out of memory. A batch that
+  // cannot be decoded throws cuda_calls::CallError before anything runs.
+  cuda_calls::BatchAnswer run(std::span<const std::uint8_t> batch, std::uint64_t budget_bytes);
+
+  // The stream priorities the VM's streams may have: least, greatest (CUDA's numbers).
+  std::pair<int, int> priority_range() const { return {least_priority_, stream_priority_ceiling_}; }
+  // Device memory the session holds now.
+  std::uint64_t bytes_held() const { return memory_.total_bytes(); }
+  // The sticky error that ended this session's context, if one did.
+  const std::string& lost() const { return lost_; }
+
+ private:
+  struct Function {
+    CUfunction function = nullptr;
+    std::uint64_t module = 0;
+    std::size_t param_bytes = 0;  // the parameter buffer's size the kernel expects
+  };
+  // Runs one call; on failure returns the CUresult and sets `message`.
+  CUresult execute(const cuda_calls::Call& call, std::vector<std::vector<std::uint8_t>>& outputs,
+                   std::string& message);
+  // The stream for a guest handle (0: the context's default stream), or nullopt if not owned.
+  std::optional<CUstream> stream(std::uint64_t handle);
+  CUresult refuse(std::string& message, std::string why, CUresult code = CUDA_ERROR_INVALID_VALUE);
+  void release_everything();
+
+  int device_;
+  int least_priority_ = 0;
+  int stream_priority_ceiling_ = 0;
+  std::uint64_t quota_bytes_;
+  std::uint64_t budget_ = 0;  // of the batch running now
+  CUcontext context_ = nullptr;
+  OwnedMemory memory_;
+  HandleTable<CUmodule> modules_;
+  HandleTable<Function> functions_;
+  HandleTable<CUstream> streams_;
+  HandleTable<CUevent> events_;
+  std::string lost_;
+};
+
+// Whether an error leaves the CUDA context unusable (CUDA's "sticky" errors).
+bool is_sticky(CUresult r);
+
+}  // namespace vgpu::executors::cuda::remote

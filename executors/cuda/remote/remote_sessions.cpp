@@ -1,0 +1,209 @@
+#include "remote_sessions.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <vector>
+
+#include "vgpu/protocol/cuda_calls.hpp"
+
+namespace vgpu::executors::cuda::remote {
+
+namespace cc = cuda_calls;
+using sdk::JobResult;
+using sdk::Status;
+
+namespace {
+std::string text(const std::vector<std::uint8_t>& bytes) {
+  return {bytes.begin(), bytes.end()};
+}
+
+// The device memory a batch asks for: reserved before it runs, so two sessions of one VM cannot
+// both fit the same free part of its quota.
+std::uint64_t requested_bytes(std::span<const std::uint8_t> batch) {
+  std::uint64_t total = 0;
+  for (const auto& call : cc::decode_batch(batch))
+    if (const auto* a = std::get_if<cc::MemAlloc>(&call))
+      total = a->bytes > UINT64_MAX - total ? UINT64_MAX : total + a->bytes;
+  return total;
+}
+}  // namespace
+
+RemoteSessions::RemoteSessions(SessionsOptions options, MemoryLedger& ledger)
+    : options_(std::move(options)), program_(session_program(options_.program)), ledger_(ledger) {}
+
+RemoteSessions::~RemoteSessions() {
+  std::lock_guard lock(mutex_);
+  for (auto& [key, session] : sessions_) ledger_.release(key.first, session->held);
+  sessions_.clear();
+}
+
+bool RemoteSessions::is_remote_op(std::string_view op) {
+  return op == cc::kOpOpen || op == cc::kOpCalls || op == cc::kOpClose;
+}
+
+std::size_t RemoteSessions::count() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+JobResult RemoteSessions::run(const sdk::Job& job) {
+  try {
+    if (job.op == cc::kOpOpen) return open(job);
+    if (job.op == cc::kOpCalls) return calls(job);
+    return close(job);
+  } catch (const cc::CallError& e) {
+    return JobResult::failure(Status::bad_request, job.op + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    return JobResult::failure(Status::execution_error, job.op + ": out of host memory");
+  } catch (const std::exception& e) {
+    return JobResult::failure(Status::execution_error, job.op + ": " + e.what());
+  }
+}
+
+void RemoteSessions::forget(const Key& key, Session& session) {
+  {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(key);
+  }
+  ledger_.release(key.first, session.held);
+  session.held = 0;
+}
+
+void RemoteSessions::end_idle_sessions() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Session>> ended;  // their processes stop outside the lock
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      auto& s = *it->second;
+      std::unique_lock busy(s.process->mutex, std::try_to_lock);
+      if (busy.owns_lock() && now - s.last_used > options_.idle_timeout) {
+        ledger_.release(it->first.first, s.held);
+        s.held = 0;
+        busy.unlock();
+        ended.push_back(std::move(it->second));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+JobResult RemoteSessions::open(const sdk::Job& job) {
+  end_idle_sessions();
+  const std::uint32_t vm = job.tenant.vm_id;
+  {
+    std::lock_guard lock(mutex_);
+    const auto held = std::count_if(sessions_.begin(), sessions_.end(),
+                                    [&](const auto& s) { return s.first.first == vm; });
+    if (std::size_t(held) >= options_.max_sessions_per_vm)
+      return JobResult::failure(Status::bad_request,
+                                "cuda.open: the VM holds its limit of " +
+                                    std::to_string(options_.max_sessions_per_vm) +
+                                    " CUDA sessions; close one (end a program) first");
+  }
+  auto session = std::make_shared<Session>();
+  session->vm = vm;
+  session->quota = job.tenant.memory_quota_bytes ? job.tenant.memory_quota_bytes
+                                                 : options_.default_memory_quota_bytes;
+  session->process = std::make_unique<SessionProcess>(
+      program_, options_.device, std::clamp(job.tenant.priority, 0, 2), session->quota);
+  auto reply = session->process->ask({SessionRequest::open, 0, {}});
+  if (!reply)
+    return JobResult::failure(Status::execution_error, "cuda.open: " + session->process->ended());
+  if (reply->outcome != Outcome::ok)
+    return JobResult::failure(Status::execution_error, "cuda.open: " + text(reply->body));
+  auto description = cc::decode_description(reply->body);
+  {
+    std::lock_guard lock(mutex_);
+    description.session = next_session_++;
+    sessions_.emplace(Key{vm, description.session}, session);
+  }
+  JobResult result;
+  result.outputs.push_back(cc::encode_description(description));
+  return result;
+}
+
+std::shared_ptr<RemoteSessions::Session> RemoteSessions::find(const sdk::Job& job, std::string& why,
+                                                              std::uint64_t& id) {
+  const auto param = job.param(cc::kSessionParam);
+  if (!param ||
+      std::from_chars(param->data(), param->data() + param->size(), id).ec != std::errc{}) {
+    why = job.op + ": parameter 'session' is missing or not a number";
+    return nullptr;
+  }
+  std::lock_guard lock(mutex_);
+  // Keyed by the VM the core resolved: a session number from another VM finds nothing.
+  auto it = sessions_.find(Key{job.tenant.vm_id, id});
+  if (it == sessions_.end()) {
+    why = job.op + ": unknown session " + std::to_string(id) +
+          " (ended, idle too long, or not this VM's)";
+    return nullptr;
+  }
+  return it->second;
+}
+
+JobResult RemoteSessions::calls(const sdk::Job& job) {
+  std::string why;
+  std::uint64_t id = 0;
+  auto session = find(job, why, id);
+  if (!session) return JobResult::failure(Status::bad_request, why);
+  if (job.inputs.size() != 1)
+    return JobResult::failure(Status::bad_request, "cuda.calls: takes one input, the batch");
+  const std::uint64_t wanted = requested_bytes(job.inputs[0]);  // bad batch: throws, nothing runs
+  std::lock_guard busy(session->process->mutex);
+  session->last_used = std::chrono::steady_clock::now();
+  // Reserve what the batch may allocate (or what is left of the quota, when that is less: the
+  // session then refuses the allocation that does not fit, with the quota's name).
+  std::uint64_t granted = 0;
+  if (wanted) {
+    if (!ledger_.reserve(session->vm, wanted, session->quota)) {
+      granted = wanted;
+    } else if (session->quota) {
+      const std::uint64_t in_use = ledger_.in_use(session->vm);
+      const std::uint64_t left = session->quota > in_use ? session->quota - in_use : 0;
+      if (left && !ledger_.reserve(session->vm, left, session->quota)) granted = left;
+    }
+  }
+  session->held += granted;
+  // The session's budget: what it holds with this batch's reservation, plus what is still free of
+  // the quota (which only mem_info reports: every allocation of the batch is reserved above).
+  std::uint64_t budget = UINT64_MAX;
+  if (session->quota) {
+    const std::uint64_t in_use = ledger_.in_use(session->vm);
+    budget = session->held + (session->quota > in_use ? session->quota - in_use : 0);
+  }
+  auto reply = session->process->ask({SessionRequest::calls, budget, job.inputs[0]});
+  if (!reply) {
+    const std::string ended = session->process->ended();
+    forget(Key{job.tenant.vm_id, id}, *session);
+    return JobResult::failure(Status::execution_error,
+                              "cuda.calls: " + ended + "; the session is over");
+  }
+  // Charge what the session really holds now.
+  if (reply->bytes_held < session->held) {
+    ledger_.release(session->vm, session->held - reply->bytes_held);
+    session->held = reply->bytes_held;
+  }
+  if (reply->outcome == Outcome::bad_request)
+    return JobResult::failure(Status::bad_request, "cuda.calls: " + text(reply->body));
+  if (reply->outcome != Outcome::ok)
+    return JobResult::failure(Status::execution_error, "cuda.calls: " + text(reply->body));
+  JobResult result;
+  result.outputs.push_back(std::move(reply->body));
+  return result;
+}
+
+JobResult RemoteSessions::close(const sdk::Job& job) {
+  std::string why;
+  std::uint64_t id = 0;
+  auto session = find(job, why, id);
+  if (!session) return JobResult::failure(Status::bad_request, why);
+  std::lock_guard busy(session->process->mutex);  // a batch still running finishes first
+  session->process->ask({SessionRequest::close, 0, {}});
+  forget(Key{job.tenant.vm_id, id}, *session);
+  return JobResult{};
+}
+
+}  // namespace vgpu::executors::cuda::remote

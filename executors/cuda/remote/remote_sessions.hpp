@@ -1,0 +1,64 @@
+// The remote CUDA sessions of one executor, by VM: `cuda.open` starts one (a vgpu-cuda-session
+// process with a CUDA context of its own on the executor's device), `cuda.calls` runs a batch in
+// it, `cuda.close` ends it. A session belongs to the VM that opened it; another VM naming its
+// number gets "unknown session". Device memory is charged to the VM's quota here, across all
+// its sessions. Idle sessions (a guest that died without closing) end after `idle_timeout`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "memory_ledger.hpp"
+#include "session_process.hpp"
+#include "vgpu/sdk/job.hpp"
+
+namespace vgpu::executors::cuda::remote {
+
+struct SessionsOptions {
+  int device = 0;
+  std::size_t max_sessions_per_vm = 16;
+  std::chrono::seconds idle_timeout{600};
+  std::uint64_t default_memory_quota_bytes = 0;
+  std::string program;  // vgpu-cuda-session; empty: found by session_program()
+};
+
+class RemoteSessions {
+ public:
+  RemoteSessions(SessionsOptions options, MemoryLedger& ledger);
+  ~RemoteSessions();
+
+  static bool is_remote_op(std::string_view op);
+  // Runs a cuda.* job; never throws (a failure is the job's result).
+  sdk::JobResult run(const sdk::Job& job);
+  std::size_t count() const;
+
+ private:
+  struct Session {
+    std::unique_ptr<SessionProcess> process;
+    std::uint32_t vm = 0;
+    std::uint64_t quota = 0;
+    std::uint64_t held = 0;  // device memory charged to the VM for this session
+    std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+  };
+  using Key = std::pair<std::uint32_t, std::uint64_t>;  // vm_id, session
+  sdk::JobResult open(const sdk::Job& job);
+  sdk::JobResult calls(const sdk::Job& job);
+  sdk::JobResult close(const sdk::Job& job);
+  std::shared_ptr<Session> find(const sdk::Job& job, std::string& why, std::uint64_t& id);
+  void forget(const Key& key, Session& session);
+  void end_idle_sessions();
+
+  SessionsOptions options_;
+  std::string program_;
+  MemoryLedger& ledger_;
+  mutable std::mutex mutex_;
+  std::map<Key, std::shared_ptr<Session>> sessions_;
+  std::uint64_t next_session_ = 1;
+};
+
+}  // namespace vgpu::executors::cuda::remote

@@ -1,0 +1,85 @@
+#include "session_channel.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vgpu::executors::cuda::remote {
+
+namespace {
+bool write_all(int fd, const void* data, std::size_t n) {
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  while (n) {
+    const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= std::size_t(w);
+  }
+  return true;
+}
+
+bool read_all(int fd, void* data, std::size_t n) {
+  auto* p = static_cast<std::uint8_t*>(data);
+  while (n) {
+    const ssize_t r = ::read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= std::size_t(r);
+  }
+  return true;
+}
+
+// Header: u8 kind-or-ok, u64 number (budget or bytes held), u64 body length; host byte order
+// (both ends are on one machine, the same build).
+struct Header {
+  std::uint8_t tag;
+  std::uint64_t number;
+  std::uint64_t length;
+};
+
+bool write_message(int fd, std::uint8_t tag, std::uint64_t number,
+                   const std::vector<std::uint8_t>& body) {
+  const Header h{tag, number, body.size()};
+  return write_all(fd, &h, sizeof h) && write_all(fd, body.data(), body.size());
+}
+
+bool read_message(int fd, Header& h, std::vector<std::uint8_t>& body) {
+  if (!read_all(fd, &h, sizeof h) || h.length > kMaxMessageBytes) return false;
+  body.resize(h.length);
+  return read_all(fd, body.data(), body.size());
+}
+}  // namespace
+
+bool write_request(int fd, const Request& r) {
+  return write_message(fd, static_cast<std::uint8_t>(r.kind), r.budget, r.body);
+}
+
+std::optional<Request> read_request(int fd) {
+  Header h{};
+  Request r;
+  if (!read_message(fd, h, r.body)) return std::nullopt;
+  if (h.tag < 1 || h.tag > 3) return std::nullopt;
+  r.kind = static_cast<SessionRequest>(h.tag);
+  r.budget = h.number;
+  return r;
+}
+
+bool write_reply(int fd, const Reply& r) {
+  return write_message(fd, static_cast<std::uint8_t>(r.outcome), r.bytes_held, r.body);
+}
+
+std::optional<Reply> read_reply(int fd) {
+  Header h{};
+  Reply r;
+  if (!read_message(fd, h, r.body)) return std::nullopt;
+  if (h.tag > 2) return std::nullopt;
+  r.outcome = static_cast<Outcome>(h.tag);
+  r.bytes_held = h.number;
+  return r;
+}
+
+}  // namespace vgpu::executors::cuda::remote

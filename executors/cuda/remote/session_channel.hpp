@@ -1,0 +1,38 @@
+// The messages between the mediator's cuda executor and one vgpu-cuda-session process, over a
+// socketpair: a request (open, a batch of calls, close) and its reply. Both ends are vgpu's own,
+// but the reply still has its sizes checked, as the child runs a guest's GPU work.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vgpu::executors::cuda::remote {
+
+enum class SessionRequest : std::uint8_t { open = 1, calls = 2, close = 3 };
+
+struct Request {
+  SessionRequest kind = SessionRequest::calls;
+  std::uint64_t budget = 0;  // bytes of device memory the session may hold after this batch
+  std::vector<std::uint8_t> body;
+};
+
+enum class Outcome : std::uint8_t { failed = 0, ok = 1, bad_request = 2 };
+
+struct Reply {
+  Outcome outcome = Outcome::failed;
+  std::uint64_t bytes_held = 0;    // the session's device memory after the request
+  std::vector<std::uint8_t> body;  // description, batch answer, or the error's text
+};
+
+inline constexpr std::uint64_t kMaxMessageBytes = std::uint64_t(1) << 31;
+
+// Whole messages on a blocking descriptor; false when the other end is gone (or sent more than
+// kMaxMessageBytes).
+bool write_request(int fd, const Request& r);
+std::optional<Request> read_request(int fd);
+bool write_reply(int fd, const Reply& r);
+std::optional<Reply> read_reply(int fd);
+
+}  // namespace vgpu::executors::cuda::remote

@@ -1,0 +1,322 @@
+// Remote CUDA sessions (docs/remote-cuda.md) through the cuda executor's job path, on the real
+// GPU, each in its own vgpu-cuda-session process (found beside this test in the build tree):
+// every guest-sent handle and pointer is checked, memory counts against the VM's quota, a
+// session belongs to its VM, and a fault ends only the session that caused it. Without a GPU
+// every test is skipped with the reason.
+#include <gtest/gtest.h>
+
+#include <cuda.h>
+
+#include <cstring>
+#include <future>
+
+#include "cuda_executor.hpp"
+#include "vgpu/protocol/cuda_calls.hpp"
+
+using namespace vgpu;
+namespace cc = cuda_calls;
+
+namespace {
+
+// Two kernels in PTX (the driver compiles it for whatever GPU it runs on):
+// add_one(int* p, int n) adds 1 to p[0..n); poke(int* p, long long i) writes p[i] = 1.
+constexpr char kPtx[] = R"(
+.version 8.0
+.target sm_80
+.address_size 64
+
+.visible .entry add_one(.param .u64 add_one_p, .param .u32 add_one_n)
+{
+  .reg .pred %p<2>;
+  .reg .b32 %r<8>;
+  .reg .b64 %rd<5>;
+  ld.param.u64 %rd1, [add_one_p];
+  ld.param.u32 %r1, [add_one_n];
+  mov.u32 %r2, %ctaid.x;
+  mov.u32 %r3, %ntid.x;
+  mov.u32 %r4, %tid.x;
+  mad.lo.s32 %r5, %r2, %r3, %r4;
+  setp.ge.s32 %p1, %r5, %r1;
+  @%p1 bra DONE;
+  cvta.to.global.u64 %rd2, %rd1;
+  mul.wide.s32 %rd3, %r5, 4;
+  add.s64 %rd4, %rd2, %rd3;
+  ld.global.u32 %r6, [%rd4];
+  add.s32 %r7, %r6, 1;
+  st.global.u32 [%rd4], %r7;
+DONE:
+  ret;
+}
+
+.visible .entry poke(.param .u64 poke_p, .param .u64 poke_offset)
+{
+  .reg .b32 %r<2>;
+  .reg .b64 %rd<6>;
+  ld.param.u64 %rd1, [poke_p];
+  ld.param.u64 %rd2, [poke_offset];
+  cvta.to.global.u64 %rd3, %rd1;
+  shl.b64 %rd4, %rd2, 2;
+  add.s64 %rd5, %rd3, %rd4;
+  mov.u32 %r1, 1;
+  st.global.u32 [%rd5], %r1;
+  ret;
+}
+)";
+
+struct Gpu {
+  std::unique_ptr<executors::cuda::CudaExecutor> executor;
+  std::string why_not;
+};
+
+Gpu& gpu() {
+  static Gpu g = [] {
+    Gpu out;
+    try {
+      executors::cuda::CudaExecutorOptions options;
+      options.slots = 2;
+      options.remote.max_sessions_per_vm = 3;
+      out.executor = std::make_unique<executors::cuda::CudaExecutor>(options);
+    } catch (const sdk::ExecutorUnavailable& e) {
+      out.why_not = e.what();
+    }
+    return out;
+  }();
+  return g;
+}
+
+#define REQUIRE_GPU() \
+  if (!gpu().executor) GTEST_SKIP() << "no GPU here (" << gpu().why_not << ")"
+
+sdk::JobResult run(std::uint32_t vm, std::string_view op, std::uint64_t session = 0,
+                   std::vector<std::uint8_t> batch = {}, std::uint64_t quota = 0) {
+  auto job = std::make_shared<sdk::Job>();
+  job->tenant.vm_id = vm;
+  job->tenant.priority = 1;
+  job->tenant.memory_quota_bytes = quota;
+  job->op = std::string(op);
+  if (session) job->params.push_back({std::string(cc::kSessionParam), std::to_string(session)});
+  if (op == cc::kOpCalls) job->inputs.push_back(std::move(batch));
+  auto promise = std::make_shared<std::promise<sdk::JobResult>>();
+  auto answer = promise->get_future();
+  gpu().executor->execute(job, [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
+  return answer.get();
+}
+
+// A session of one VM, with helpers that send one batch and decode its answer.
+struct Session {
+  std::uint32_t vm;
+  std::uint64_t quota;
+  cc::DeviceDescription device;
+
+  explicit Session(std::uint32_t vm_id, std::uint64_t quota_bytes = 0)
+      : vm(vm_id), quota(quota_bytes) {
+    auto r = run(vm, cc::kOpOpen, 0, {}, quota);
+    EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+    if (r.status == sdk::Status::ok) device = cc::decode_description(r.outputs.at(0));
+  }
+  ~Session() {
+    if (device.session) run(vm, cc::kOpClose, device.session, {}, quota);
+  }
+  cc::BatchAnswer calls(const std::vector<cc::Call>& calls) {
+    cc::Writer w;
+    for (const auto& c : calls) cc::encode(w, c);
+    auto r = run(vm, cc::kOpCalls, device.session, w.bytes(), quota);
+    EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
+    return r.status == sdk::Status::ok ? cc::decode_answer(r.outputs.at(0)) : cc::BatchAnswer{};
+  }
+  std::uint64_t alloc(std::uint64_t bytes) {
+    auto a = calls({cc::MemAlloc{bytes}});
+    EXPECT_EQ(a.result, 0) << a.message;
+    return a.result ? 0 : u64(a.outputs.at(0));
+  }
+  static std::uint64_t u64(const std::vector<std::uint8_t>& b, std::size_t at = 0) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, b.data() + at, 8);
+    return v;
+  }
+  // Loads the test kernels; returns (module, add_one, poke).
+  std::array<std::uint64_t, 3> kernels() {
+    std::span<const std::uint8_t> image(reinterpret_cast<const std::uint8_t*>(kPtx), sizeof kPtx);
+    auto m = calls({cc::ModuleLoad{image}});
+    EXPECT_EQ(m.result, 0) << m.message;
+    const auto module = u64(m.outputs.at(0));
+    auto f = calls({cc::GetFunction{module, "add_one"}, cc::GetFunction{module, "poke"}});
+    EXPECT_EQ(f.result, 0) << f.message;
+    return {module, u64(f.outputs.at(0)), u64(f.outputs.at(1))};
+  }
+};
+
+std::vector<std::uint8_t> params(std::uint64_t pointer, std::uint64_t value, std::size_t second) {
+  std::vector<std::uint8_t> p(8 + second);
+  std::memcpy(p.data(), &pointer, 8);
+  std::memcpy(p.data() + 8, &value, second);
+  return p;
+}
+
+TEST(RemoteSession, OpenDescribesTheDevice) {
+  REQUIRE_GPU();
+  Session s(1);
+  EXPECT_FALSE(s.device.name.empty());
+  EXPECT_GT(s.device.session, 0u);
+  EXPECT_GE(s.device.attributes.at(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR), 7);
+  EXPECT_GT(s.device.total_memory, 0u);
+  EXPECT_LE(s.device.greatest_priority, s.device.least_priority);
+}
+
+TEST(RemoteSession, CopiesAndAKernelComputeTheRightAnswer) {
+  REQUIRE_GPU();
+  Session s(1);
+  const auto [module, add_one, poke] = s.kernels();
+  const int n = 4096;
+  std::vector<std::int32_t> host(n);
+  for (int i = 0; i < n; ++i) host[i] = i * 3;
+  const auto ptr = s.alloc(n * 4);
+  auto p = params(ptr, n, 4);
+  cc::Launch launch;
+  launch.function = add_one;
+  launch.grid[0] = n / 256;
+  launch.block[0] = 256;
+  launch.params = p;
+  auto a =
+      s.calls({cc::MemcpyHtoD{ptr, 0, {reinterpret_cast<const std::uint8_t*>(host.data()), n * 4u}},
+               launch, launch, cc::MemcpyDtoH{ptr, n * 4u, 0}});
+  ASSERT_EQ(a.result, 0) << a.message;
+  ASSERT_EQ(a.outputs.size(), 1u);
+  ASSERT_EQ(a.outputs[0].size(), n * 4u);
+  std::vector<std::int32_t> back(n);
+  std::memcpy(back.data(), a.outputs[0].data(), n * 4);
+  for (int i = 0; i < n; ++i) ASSERT_EQ(back[i], i * 3 + 2) << i;
+}
+
+TEST(RemoteSession, PointersAndHandlesOutsideTheSessionAreRefused) {
+  REQUIRE_GPU();
+  Session s(1);
+  const auto [module, add_one, poke] = s.kernels();
+  const auto ptr = s.alloc(1024);
+  auto a = s.calls({cc::MemcpyDtoH{ptr + 512, 1024, 0}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_NE(a.message.find("not inside one allocation"), std::string::npos) << a.message;
+  EXPECT_EQ(a.calls_run, 1u);
+  a = s.calls({cc::Memset{ptr, 300, 0, 0, 4}});  // 1200 bytes into 1024
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE) << a.message;
+  a = s.calls({cc::MemFree{ptr + 4}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE) << a.message;
+  cc::Launch launch;
+  launch.function = add_one + 1000;
+  a = s.calls({launch});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_HANDLE) << a.message;
+  auto short_params = params(ptr, 1, 2);  // add_one takes 12 bytes
+  launch.function = add_one;
+  launch.params = short_params;
+  a = s.calls({launch});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_NE(a.message.find("12 bytes"), std::string::npos) << a.message;
+  a = s.calls({cc::StreamSync{77}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_HANDLE) << a.message;
+  // The calls before a refused one ran; the ones after it did not.
+  a = s.calls({cc::MemAlloc{64}, cc::EventSync{5}, cc::MemAlloc{64}});
+  EXPECT_EQ(a.calls_run, 2u);
+  EXPECT_EQ(a.outputs.size(), 1u);
+}
+
+TEST(RemoteSession, ASessionBelongsToTheVmThatOpenedIt) {
+  REQUIRE_GPU();
+  Session s(1);
+  cc::Writer w;
+  cc::encode(w, cc::MemAlloc{64});
+  auto r = run(2, cc::kOpCalls, s.device.session, w.bytes());
+  EXPECT_EQ(r.status, sdk::Status::bad_request);
+  EXPECT_NE(r.message.find("unknown session"), std::string::npos) << r.message;
+  r = run(2, cc::kOpClose, s.device.session);
+  EXPECT_EQ(r.status, sdk::Status::bad_request) << "another VM cannot end it either";
+  EXPECT_EQ(s.calls({cc::MemAlloc{64}}).result, 0) << "the owner's session still works";
+}
+
+TEST(RemoteSession, AMalformedBatchIsABadRequestAndRunsNothing) {
+  REQUIRE_GPU();
+  Session s(1);
+  cc::Writer w;
+  cc::encode(w, cc::MemAlloc{64});
+  w.u32(999);
+  auto r = run(1, cc::kOpCalls, s.device.session, w.bytes());
+  EXPECT_EQ(r.status, sdk::Status::bad_request);
+  EXPECT_NE(r.message.find("unknown call code 999"), std::string::npos) << r.message;
+  auto info = s.calls({cc::MemInfo{}});
+  ASSERT_EQ(info.result, 0);
+}
+
+TEST(RemoteSession, DeviceMemoryCountsAgainstTheVmsQuota) {
+  REQUIRE_GPU();
+  const std::uint64_t quota = 64u << 20;
+  Session s(3, quota);
+  EXPECT_EQ(s.device.total_memory, quota) << "the VM sees its quota as the device's memory";
+  const auto big = s.alloc(48u << 20);
+  auto a = s.calls({cc::MemAlloc{32u << 20}});
+  EXPECT_EQ(a.result, CUDA_ERROR_OUT_OF_MEMORY);
+  EXPECT_NE(a.message.find("quota"), std::string::npos) << a.message;
+  {
+    Session other(3, quota);  // the quota is the VM's, across its sessions
+    auto b = other.calls({cc::MemAlloc{32u << 20}});
+    EXPECT_EQ(b.result, CUDA_ERROR_OUT_OF_MEMORY) << b.message;
+  }
+  auto info = s.calls({cc::MemInfo{}});
+  ASSERT_EQ(info.result, 0);
+  EXPECT_EQ(Session::u64(info.outputs[0], 8), quota);
+  EXPECT_EQ(Session::u64(info.outputs[0], 0), 16u << 20) << "free: what is left of the quota";
+  ASSERT_EQ(s.calls({cc::MemFree{big}}).result, 0);
+  EXPECT_EQ(s.calls({cc::MemAlloc{32u << 20}}).result, 0) << "freed memory is the VM's again";
+}
+
+TEST(RemoteSession, ClosingASessionGivesItsMemoryBack) {
+  REQUIRE_GPU();
+  {
+    Session s(4, 64u << 20);
+    s.alloc(60u << 20);
+    EXPECT_EQ(gpu().executor->memory().in_use(4), 60u << 20);
+  }
+  EXPECT_EQ(gpu().executor->memory().in_use(4), 0u);
+}
+
+TEST(RemoteSession, AVmHoldsAtMostItsLimitOfSessions) {
+  REQUIRE_GPU();
+  Session a(5), b(5), c(5);
+  auto r = run(5, cc::kOpOpen);
+  EXPECT_EQ(r.status, sdk::Status::bad_request);
+  EXPECT_NE(r.message.find("limit of 3"), std::string::npos) << r.message;
+  Session other_vm(6);
+  EXPECT_GT(other_vm.device.session, 0u) << "another VM is not held back";
+}
+
+TEST(RemoteSession, AFaultEndsOnlyTheSessionThatCausedIt) {
+  REQUIRE_GPU();
+  Session bad(7), good(8);
+  const auto [module, add_one, poke] = bad.kernels();
+  const auto ptr = bad.alloc(1024);
+  auto p = params(ptr, 1ull << 36, 8);  // far outside the allocation
+  cc::Launch launch;
+  launch.function = poke;
+  launch.params = p;
+  auto a = bad.calls({launch, cc::CtxSync{}});
+  EXPECT_TRUE(a.result == CUDA_ERROR_ILLEGAL_ADDRESS || a.result == CUDA_ERROR_LAUNCH_FAILED)
+      << a.result << " " << a.message;
+  auto later = bad.calls({cc::MemAlloc{64}});
+  EXPECT_NE(later.result, 0);
+  EXPECT_NE(later.message.find("lost earlier"), std::string::npos) << later.message;
+  // The other VM's session and the executor's own jobs go on.
+  const auto mine = good.alloc(4096);
+  std::vector<std::uint8_t> bytes(4096, 7);
+  auto g = good.calls({cc::MemcpyHtoD{mine, 0, bytes}, cc::MemcpyDtoH{mine, 4096, 0}});
+  ASSERT_EQ(g.result, 0) << g.message;
+  EXPECT_EQ(g.outputs.at(0), bytes);
+  sdk::Job job;
+  job.op = "vector_add";
+  job.params = {{"n", "1000"}, {"seed", "3"}};
+  auto promise = std::make_shared<std::promise<sdk::JobResult>>();
+  auto answer = promise->get_future();
+  gpu().executor->execute(std::make_shared<sdk::Job>(job),
+                          [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
+  EXPECT_EQ(answer.get().status, sdk::Status::ok);
+  EXPECT_FALSE(gpu().executor->unusable()) << "the executor's own context is not lost";
+}
+
+}  // namespace

@@ -1,0 +1,168 @@
+// Streams and events. Recording an event and making a stream wait are recorded like launches;
+// synchronizing, querying and timing wait for the host.
+#include <algorithm>
+#include <cstring>
+
+#include "driver_state.hpp"
+
+using vgpu::guest::cuda::Driver;
+using vgpu::guest::cuda::Event;
+using vgpu::guest::cuda::Stream;
+namespace cc = vgpu::cuda_calls;
+
+namespace {
+std::uint64_t u64_at(const std::vector<std::uint8_t>& b) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t(b.at(i)) << (8 * i);
+  return v;
+}
+std::uint32_t u32_at(const std::vector<std::uint8_t>& b) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= std::uint32_t(b.at(i)) << (8 * i);
+  return v;
+}
+}  // namespace
+
+extern "C" {
+
+CUresult CUDAAPI cuStreamCreateWithPriority(CUstream* stream, unsigned int flags, int priority) {
+  if (!stream) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  // Clamped to the VM's range as the driver clamps to the device's (the host clamps again).
+  const auto& d = drv.link.device();
+  priority = std::clamp(priority, d.greatest_priority, d.least_priority);
+  std::vector<std::uint8_t> a;
+  if (auto r = drv.link.call(cc::StreamCreate{flags, priority}, &a)) return r;
+  auto* s = new Stream{u64_at(a), flags, priority};
+  drv.streams.insert(s);
+  *stream = reinterpret_cast<CUstream>(s);
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamCreate(CUstream* stream, unsigned int flags) {
+  return cuStreamCreateWithPriority(stream, flags, 0);
+}
+
+CUresult CUDAAPI cuStreamDestroy_v2(CUstream stream) {
+  VGPU_ENTER();
+  auto* s = reinterpret_cast<Stream*>(stream);
+  if (!drv.streams.erase(s)) return CUDA_ERROR_INVALID_HANDLE;
+  const auto host = s->host;
+  delete s;
+  return drv.link.record(cc::StreamDestroy{host});
+}
+
+CUresult CUDAAPI cuStreamGetPriority(CUstream stream, int* priority) {
+  if (!priority) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  if (!drv.host_stream(stream, host)) return CUDA_ERROR_INVALID_HANDLE;
+  *priority = host ? reinterpret_cast<Stream*>(stream)->priority : 0;
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamGetFlags(CUstream stream, unsigned int* flags) {
+  if (!flags) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  if (!drv.host_stream(stream, host)) return CUDA_ERROR_INVALID_HANDLE;
+  *flags = host ? reinterpret_cast<Stream*>(stream)->flags : 0;
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamGetCtx(CUstream stream, CUcontext* ctx) {
+  if (!ctx) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  if (!drv.host_stream(stream, host)) return CUDA_ERROR_INVALID_HANDLE;
+  *ctx = reinterpret_cast<CUcontext>(&drv.primary);
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamSynchronize(CUstream stream) {
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  if (!drv.host_stream(stream, host)) return CUDA_ERROR_INVALID_HANDLE;
+  return drv.link.call(cc::StreamSync{host});
+}
+
+CUresult CUDAAPI cuStreamQuery(CUstream stream) {
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  if (!drv.host_stream(stream, host)) return CUDA_ERROR_INVALID_HANDLE;
+  std::vector<std::uint8_t> a;
+  if (auto r = drv.link.call(cc::StreamQuery{host}, &a)) return r;
+  return static_cast<CUresult>(u32_at(a));
+}
+
+CUresult CUDAAPI cuStreamWaitEvent(CUstream stream, CUevent event, unsigned int) {
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  Event* e = drv.event(event);
+  if (!drv.host_stream(stream, host) || !e) return CUDA_ERROR_INVALID_HANDLE;
+  return drv.link.record(cc::StreamWaitEvent{host, e->host});
+}
+
+CUresult CUDAAPI cuEventCreate(CUevent* event, unsigned int flags) {
+  if (!event) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  std::vector<std::uint8_t> a;
+  if (auto r = drv.link.call(cc::EventCreate{flags}, &a)) return r;
+  auto* e = new Event{u64_at(a), flags};
+  drv.events.insert(e);
+  *event = reinterpret_cast<CUevent>(e);
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuEventDestroy_v2(CUevent event) {
+  VGPU_ENTER();
+  Event* e = drv.event(event);
+  if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  drv.events.erase(e);
+  const auto host = e->host;
+  delete e;
+  return drv.link.record(cc::EventDestroy{host});
+}
+
+CUresult CUDAAPI cuEventRecord(CUevent event, CUstream stream) {
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  Event* e = drv.event(event);
+  if (!drv.host_stream(stream, host) || !e) return CUDA_ERROR_INVALID_HANDLE;
+  return drv.link.record(cc::EventRecord{e->host, host});
+}
+
+CUresult CUDAAPI cuEventRecordWithFlags(CUevent event, CUstream stream, unsigned int) {
+  return cuEventRecord(event, stream);
+}
+
+CUresult CUDAAPI cuEventSynchronize(CUevent event) {
+  VGPU_ENTER();
+  Event* e = drv.event(event);
+  if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  return drv.link.call(cc::EventSync{e->host});
+}
+
+CUresult CUDAAPI cuEventQuery(CUevent event) {
+  VGPU_ENTER();
+  Event* e = drv.event(event);
+  if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  std::vector<std::uint8_t> a;
+  if (auto r = drv.link.call(cc::EventQuery{e->host}, &a)) return r;
+  return static_cast<CUresult>(u32_at(a));
+}
+
+CUresult CUDAAPI cuEventElapsedTime_v2(float* ms, CUevent start, CUevent end) {
+  if (!ms) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  Event* a = drv.event(start);
+  Event* b = drv.event(end);
+  if (!a || !b) return CUDA_ERROR_INVALID_HANDLE;
+  std::vector<std::uint8_t> out;
+  if (auto r = drv.link.call(cc::EventElapsed{a->host, b->host}, &out)) return r;
+  const std::uint32_t bits = u32_at(out);
+  std::memcpy(ms, &bits, 4);
+  return CUDA_SUCCESS;
+}
+
+}  // extern "C"

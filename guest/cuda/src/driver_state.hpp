@@ -1,0 +1,102 @@
+// The guest driver's own objects and its one piece of global state. Handles given to the
+// program (CUmodule, CUfunction, CUstream, ...) are pointers to these objects; the host's
+// numbers for them stay inside. A handle the program passes in is looked up before use, so a
+// stale or made-up one gets CUDA_ERROR_INVALID_HANDLE instead of a crash.
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "remote_link.hpp"
+
+namespace vgpu::guest::cuda {
+
+struct Module;
+
+struct Function {
+  std::uint64_t host = 0;
+  Module* module = nullptr;
+  std::string name;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> params;  // offset, size
+  std::size_t param_bytes = 0;
+  std::vector<std::int32_t> attributes;  // CUfunction_attribute order
+};
+
+struct Module {
+  std::uint64_t host = 0;
+  std::map<std::string, std::unique_ptr<Function>> functions;
+};
+
+struct Stream {
+  std::uint64_t host = 0;
+  unsigned flags = 0;
+  int priority = 0;
+};
+
+struct Event {
+  std::uint64_t host = 0;
+  unsigned flags = 0;
+};
+
+// The one context a program sees per device: the primary context. Its storage slots are the
+// CUDA runtime's (the context-local-storage export table).
+struct Context {
+  int device = 0;
+  unsigned flags = 0;
+  int retained = 0;
+  struct Local {
+    void* value = nullptr;
+    void (*destroy)(CUcontext, void*, void*) = nullptr;
+  };
+  std::map<void*, Local> locals;
+};
+
+class Driver {
+ public:
+  static Driver& get();
+
+  // Connects and opens the session once; later calls return the first answer.
+  CUresult init();
+  bool ready() const { return init_result_ == CUDA_SUCCESS && initialized_; }
+
+  // The host's number for a stream handle (the default streams are 0), or false if unknown.
+  bool host_stream(CUstream stream, std::uint64_t& host) const;
+  Function* function(const void* handle) const;
+  Module* module(const void* handle) const;
+  Event* event(const void* handle) const;
+
+  std::recursive_mutex mutex;  // every entry point holds it: one call at a time
+  RemoteLink link;
+  Context primary;
+  std::map<std::uint64_t, std::size_t> allocations;  // device pointer -> size
+  std::set<Module*> modules;
+  std::set<Function*> functions;
+  std::set<Stream*> streams;
+  std::set<Event*> events;
+  std::vector<std::unique_ptr<std::uint8_t[]>> host_buffers;  // cuMemAllocHost's
+
+ private:
+  bool initialized_ = false;
+  CUresult init_result_ = CUDA_ERROR_NOT_INITIALIZED;
+};
+
+// The context current on this thread (a program may clear it).
+CUcontext& current_context();
+
+// Function attribute value from the host's list, 0 when absent.
+int function_attribute(const Function& f, int attribute);
+
+}  // namespace vgpu::guest::cuda
+
+// The driver API's result for every entry point: holds the lock, checks initialisation.
+#define VGPU_ENTER()                                          \
+  auto& drv = ::vgpu::guest::cuda::Driver::get();             \
+  std::lock_guard<std::recursive_mutex> vgpu_lock(drv.mutex); \
+  if (!drv.ready()) return CUDA_ERROR_NOT_INITIALIZED

@@ -1,0 +1,11 @@
+// Lookup of the driver entry points this library implements (entry_points.cpp).
+#pragma once
+
+namespace vgpu::guest::cuda {
+
+// The function for a base name as of `cuda_version`; null when this library does not implement
+// it, with `too_old` set when it does but only with the ABI of a newer version.
+const void* find_entry_point(const char* name, int cuda_version, bool& too_old);
+bool is_implemented(const char* name);
+
+}  // namespace vgpu::guest::cuda

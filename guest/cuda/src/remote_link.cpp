@@ -1,0 +1,141 @@
+#include "remote_link.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "device.hpp"
+
+namespace vgpu::guest::cuda {
+
+namespace cc = cuda_calls;
+
+namespace {
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+}  // namespace
+
+void log_error(const std::string& line) {
+  std::fprintf(stderr, "vgpu-cuda: %s\n", line.c_str());
+}
+
+void log_debug(const std::string& line) {
+  static const bool on = std::getenv("VGPU_CUDA_LOG") != nullptr;
+  if (on) log_error(line);
+}
+
+CUresult RemoteLink::open(std::string& error) {
+  try {
+    std::uint32_t vm_id = 0;
+    std::string token;
+    if (const char* id = std::getenv("VGPU_VM_ID"); id && *id) {
+      vm_id = static_cast<std::uint32_t>(std::stoul(id));
+      token = env_or("VGPU_TOKEN", "");
+    } else {
+      const auto identity = read_device_identity(env_or("VGPU_SYSFS_ROOT", "/sys"));
+      vm_id = identity.vm_id;
+      token = identity.token;
+    }
+    const std::string transport = env_or("VGPU_TRANSPORT", "tcp");
+    if (transport == "vsock")
+      client_.emplace(
+          Client::connect_vsock(static_cast<std::uint32_t>(std::stoul(env_or("VGPU_CID", "2"))),
+                                static_cast<std::uint32_t>(std::stoul(env_or("VGPU_PORT", "7800"))),
+                                vm_id, token, "libvgpu-cuda"));
+    else if (transport == "tcp")
+      client_.emplace(
+          Client::connect(env_or("VGPU_HOST", "127.0.0.1"),
+                          static_cast<std::uint16_t>(std::stoul(env_or("VGPU_PORT", "7800"))),
+                          vm_id, token, "libvgpu-cuda"));
+    else {
+      error = "VGPU_TRANSPORT must be tcp or vsock for CUDA, not '" + transport + "'";
+      return CUDA_ERROR_NO_DEVICE;
+    }
+    // Room for the frame's metadata: a batch and its answer each fit one frame.
+    const std::size_t frame = client_->identity().max_frame;
+    max_batch_ = frame > (2u << 20) ? frame - (1u << 20) : frame / 2;
+    max_copy_ = max_batch_ / 2;
+    auto result = client_->run(std::string(cc::kOpOpen), {});
+    if (result.status != protocol::Status::ok) {
+      error = "the mediator refused a CUDA session: " + result.message;
+      client_.reset();
+      return CUDA_ERROR_NO_DEVICE;
+    }
+    if (result.outputs.size() != 1) throw cc::CallError("cuda.open answered without a device");
+    device_ = cc::decode_description(result.outputs[0]);
+    session_ = std::to_string(device_.session);
+    return CUDA_SUCCESS;
+  } catch (const std::exception& e) {
+    error = std::string("cannot reach the mediator: ") + e.what();
+    client_.reset();
+    return CUDA_ERROR_NO_DEVICE;
+  }
+}
+
+CUresult RemoteLink::record(const cc::Call& call) {
+  if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
+  cc::encode(pending_, call);
+  ++pending_calls_;
+  // Keep a batch within one frame: send it once it reaches the limit (a copy is at most half a
+  // batch, so the batch that ends with one still fits).
+  if (pending_.bytes().size() >= max_batch_ / 2 || pending_calls_ >= cc::kMaxCallsPerBatch / 2)
+    return flush();
+  return CUDA_SUCCESS;
+}
+
+CUresult RemoteLink::call(const cc::Call& call, std::vector<std::uint8_t>* output) {
+  if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
+  cc::encode(pending_, call);
+  ++pending_calls_;
+  std::vector<std::vector<std::uint8_t>> outputs;
+  const CUresult r = send_batch(&outputs);
+  if (r == CUDA_SUCCESS && output && !outputs.empty()) *output = std::move(outputs.back());
+  return r;
+}
+
+CUresult RemoteLink::flush() {
+  if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
+  if (pending_calls_ == 0) return CUDA_SUCCESS;
+  return send_batch(nullptr);
+}
+
+CUresult RemoteLink::send_batch(std::vector<std::vector<std::uint8_t>>* outputs) {
+  std::vector<std::uint8_t> batch = std::move(pending_.bytes());
+  pending_.bytes().clear();
+  const std::size_t calls = pending_calls_;
+  pending_calls_ = 0;
+  try {
+    auto result = client_->run(std::string(cc::kOpCalls),
+                               {{std::string(cc::kSessionParam), session_}}, {std::move(batch)});
+    if (result.status != protocol::Status::ok) {
+      log_error("batch of " + std::to_string(calls) + " calls refused: " + result.message);
+      return result.status == protocol::Status::quota_exceeded ? CUDA_ERROR_OUT_OF_MEMORY
+                                                               : CUDA_ERROR_UNKNOWN;
+    }
+    if (result.outputs.size() != 1) throw cc::CallError("cuda.calls answered without a result");
+    auto answer = cc::decode_answer(result.outputs[0]);
+    if (answer.result != CUDA_SUCCESS) {
+      log_error(answer.message);
+      return static_cast<CUresult>(answer.result);
+    }
+    if (outputs) *outputs = std::move(answer.outputs);
+    return CUDA_SUCCESS;
+  } catch (const std::exception& e) {
+    log_error(std::string("lost the mediator: ") + e.what());
+    return CUDA_ERROR_UNKNOWN;
+  }
+}
+
+void RemoteLink::close() {
+  if (!client_) return;
+  try {
+    flush();
+    client_->run(std::string(cc::kOpClose), {{std::string(cc::kSessionParam), session_}});
+  } catch (const std::exception&) {
+    // The mediator ends idle sessions by itself.
+  }
+  client_.reset();
+}
+
+}  // namespace vgpu::guest::cuda

@@ -1,0 +1,57 @@
+// The guest driver's link to the mediator: one session (`cuda.open`), then batches of calls
+// (`cuda.calls`). Calls that need no answer are recorded and go with the next one that does, so
+// a launch or a copy to the device costs no round trip; an error in them surfaces at the next
+// synchronizing call, as CUDA's own asynchronous errors do. docs/remote-cuda.md.
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client.hpp"
+#include "vgpu/protocol/cuda_calls.hpp"
+
+namespace vgpu::guest::cuda {
+
+class RemoteLink {
+ public:
+  // Connects as configured by the environment (VGPU_TRANSPORT, VGPU_HOST, VGPU_PORT, VGPU_CID,
+  // VGPU_VM_ID and VGPU_TOKEN, else the vgpu-stub device's identity) and opens a session. On
+  // failure returns the CUresult for cuInit and sets `error`.
+  CUresult open(std::string& error);
+  const cuda_calls::DeviceDescription& device() const { return device_; }
+  bool is_open() const { return client_.has_value(); }
+
+  // A call without an answer: recorded, sent with the next batch.
+  CUresult record(const cuda_calls::Call& call);
+  // A call with an answer: sends everything recorded and this call, waits, and puts this call's
+  // output (if it has one) into `output`.
+  CUresult call(const cuda_calls::Call& call, std::vector<std::uint8_t>* output = nullptr);
+  // Sends what is recorded and waits for it to have been run (not for the GPU to finish).
+  CUresult flush();
+  // The largest copy one call may carry; bigger copies are split by the caller.
+  std::size_t max_copy_bytes() const { return max_copy_; }
+  void close();
+
+ private:
+  CUresult send_batch(std::vector<std::vector<std::uint8_t>>* outputs);
+
+  std::optional<Client> client_;
+  cuda_calls::DeviceDescription device_;
+  std::string session_;
+  cuda_calls::Writer pending_;
+  std::size_t pending_calls_ = 0;
+  std::size_t max_copy_ = 1 << 20;
+  std::size_t max_batch_ = 1 << 20;
+};
+
+// Writes one line to stderr, prefixed "vgpu-cuda: " (always for errors; VGPU_CUDA_LOG=1 for
+// the rest).
+void log_error(const std::string& line);
+void log_debug(const std::string& line);
+
+}  // namespace vgpu::guest::cuda

@@ -1,0 +1,147 @@
+// The remote-call codec: every call survives encoding, and a hostile batch is refused with a
+// message naming the call and field, before anything runs.
+#include <gtest/gtest.h>
+
+#include "vgpu/protocol/cuda_calls.hpp"
+
+namespace vgpu::cuda_calls {
+namespace {
+
+std::vector<Call> one_of_each() {
+  static const std::uint8_t bytes[] = {1, 2, 3, 4, 5};
+  Launch launch;
+  launch.function = 7;
+  launch.stream = 3;
+  launch.grid[0] = 128;
+  launch.block[0] = 256;
+  launch.shared_bytes = 1024;
+  launch.params = bytes;
+  return {MemAlloc{4096},
+          MemFree{0x1000},
+          MemcpyHtoD{0x1000, 2, bytes},
+          MemcpyDtoH{0x1000, 5, 0},
+          MemcpyDtoD{0x2000, 0x1000, 5, 1},
+          Memset{0x1000, 8, 0, 0xdeadbeef, 4},
+          ModuleLoad{bytes},
+          ModuleUnload{4},
+          GetFunction{4, "_Z3addPKfS0_Pfi"},
+          launch,
+          StreamCreate{1, -5},
+          StreamDestroy{3},
+          StreamSync{3},
+          StreamQuery{3},
+          StreamWaitEvent{3, 9},
+          EventCreate{2},
+          EventDestroy{9},
+          EventRecord{9, 3},
+          EventSync{9},
+          EventQuery{9},
+          EventElapsed{9, 10},
+          CtxSync{},
+          MemInfo{},
+          Occupancy{7, 256, 0}};
+}
+
+TEST(CudaCalls, EveryCallRoundTrips) {
+  const auto calls = one_of_each();
+  ASSERT_EQ(calls.size(), std::variant_size_v<Call>) << "one of each kind of call";
+  Writer w;
+  for (const auto& c : calls) encode(w, c);
+  const auto decoded = decode_batch(w.bytes());
+  ASSERT_EQ(decoded.size(), calls.size());
+  for (std::size_t i = 0; i < calls.size(); ++i) EXPECT_EQ(decoded[i].index(), calls[i].index());
+  const auto& launch = std::get<Launch>(decoded[9]);
+  EXPECT_EQ(launch.function, 7u);
+  EXPECT_EQ(launch.grid[0], 128u);
+  EXPECT_EQ(launch.block[0], 256u);
+  EXPECT_EQ(launch.shared_bytes, 1024u);
+  ASSERT_EQ(launch.params.size(), 5u);
+  EXPECT_EQ(launch.params[4], 5);
+  EXPECT_EQ(std::get<GetFunction>(decoded[8]).name, "_Z3addPKfS0_Pfi");
+  EXPECT_EQ(std::get<StreamCreate>(decoded[10]).priority, -5);
+  EXPECT_EQ(std::get<Memset>(decoded[5]).value, 0xdeadbeefu);
+}
+
+TEST(CudaCalls, TruncatedBatchNamesTheCallAndField) {
+  Writer w;
+  encode(w, MemAlloc{1});
+  encode(w, MemcpyDtoH{0x1000, 64, 0});
+  auto bytes = w.bytes();
+  bytes.resize(bytes.size() - 3);
+  try {
+    decode_batch(bytes);
+    FAIL() << "a truncated batch was accepted";
+  } catch (const CallError& e) {
+    EXPECT_NE(std::string(e.what()).find("call 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("stream"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CudaCalls, ABlobLongerThanTheBatchIsRefused) {
+  Writer w;
+  w.u32(3);  // memcpy_htod
+  w.u64(0x1000);
+  w.u64(0);
+  w.u64(~0ull);  // data length: far past the end
+  EXPECT_THROW(decode_batch(w.bytes()), CallError);
+}
+
+TEST(CudaCalls, UnknownCallAndBadMemsetElementAreRefused) {
+  Writer w;
+  w.u32(999);
+  EXPECT_THROW(decode_batch(w.bytes()), CallError);
+  Writer m;
+  encode(m, Memset{0x1000, 1, 0, 0, 3});
+  EXPECT_THROW(decode_batch(m.bytes()), CallError);
+}
+
+TEST(CudaCalls, KernelParametersAreBounded) {
+  std::vector<std::uint8_t> params(kMaxKernelParamBytes + 1);
+  Launch launch;
+  launch.params = params;
+  Writer w;
+  encode(w, launch);
+  EXPECT_THROW(decode_batch(w.bytes()), CallError);
+}
+
+TEST(CudaCalls, AnswerAndDescriptionRoundTrip) {
+  BatchAnswer a;
+  a.calls_run = 3;
+  a.result = 700;
+  a.message = "launch: an illegal memory access was encountered";
+  a.outputs = {{1, 2, 3}, {}};
+  const auto b = decode_answer(encode_answer(a));
+  EXPECT_EQ(b.calls_run, 3u);
+  EXPECT_EQ(b.result, 700);
+  EXPECT_EQ(b.message, a.message);
+  EXPECT_EQ(b.outputs, a.outputs);
+
+  DeviceDescription d;
+  d.name = "NVIDIA H100 80GB HBM3";
+  d.uuid[3] = 9;
+  d.total_memory = 80ull << 30;
+  d.driver_version = 13000;
+  d.attributes = {0, 1024, 1024};
+  d.least_priority = 0;
+  d.greatest_priority = -5;
+  d.session = 42;
+  const auto e = decode_description(encode_description(d));
+  EXPECT_EQ(e.name, d.name);
+  EXPECT_EQ(e.uuid[3], 9);
+  EXPECT_EQ(e.total_memory, d.total_memory);
+  EXPECT_EQ(e.attributes, d.attributes);
+  EXPECT_EQ(e.greatest_priority, -5);
+  EXPECT_EQ(e.session, 42u);
+}
+
+TEST(CudaCalls, OnlyCallsThatReturnSomethingWaitForTheHost) {
+  EXPECT_FALSE(needs_answer(Launch{}));
+  EXPECT_FALSE(needs_answer(MemcpyHtoD{}));
+  EXPECT_FALSE(needs_answer(EventRecord{}));
+  EXPECT_TRUE(needs_answer(MemcpyDtoH{}));
+  EXPECT_TRUE(needs_answer(StreamSync{}));
+  EXPECT_TRUE(needs_answer(MemAlloc{}));
+}
+
+}  // namespace
+}  // namespace vgpu::cuda_calls

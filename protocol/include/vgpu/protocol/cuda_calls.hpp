@@ -1,0 +1,520 @@
+// Remote CUDA driver calls: what the guest's libcuda (libvgpu-cuda) sends the mediator inside
+// the jobs `cuda.open`, `cuda.calls` and `cuda.close`, and what comes back. One `cuda.calls`
+// job carries a batch of calls that the host runs in order; the guest records the calls that
+// need no answer (launches, copies to the device, memsets, event records) and sends them with
+// the next call that does. Layout and rationale: docs/remote-cuda.md. Little-endian throughout.
+//
+// Everything here is read by the host from a guest, so decoding is checked: a short or
+// malformed batch throws CallError naming the call and field, and no size is trusted before it
+// is compared with what is left.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace vgpu::cuda_calls {
+
+inline constexpr std::string_view kOpOpen = "cuda.open";
+inline constexpr std::string_view kOpCalls = "cuda.calls";
+inline constexpr std::string_view kOpClose = "cuda.close";
+// The job parameter naming the session a `cuda.calls` or `cuda.close` job belongs to.
+inline constexpr std::string_view kSessionParam = "session";
+
+// Limits a batch must respect (the mediator's frame limit applies on top).
+inline constexpr std::size_t kMaxCallsPerBatch = 65536;
+inline constexpr std::size_t kMaxKernelParamBytes = 32764;  // CUDA 12.1+ kernel parameter limit
+inline constexpr std::size_t kMaxNameBytes = 4096;          // a kernel's mangled name
+
+class CallError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---- byte-level writer and checked reader ----
+
+class Writer {
+ public:
+  std::vector<std::uint8_t>& bytes() { return out_; }
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u32(std::uint32_t v) { put(v); }
+  void i32(std::int32_t v) { put(static_cast<std::uint32_t>(v)); }
+  void u64(std::uint64_t v) { put(v); }
+  void f32(float v) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    put(bits);
+  }
+  void blob(const void* data, std::size_t n) {
+    u64(n);
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    out_.insert(out_.end(), p, p + n);
+  }
+  void str(std::string_view s) { blob(s.data(), s.size()); }
+
+ private:
+  template <typename T>
+  void put(T v) {
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  std::vector<std::uint8_t> out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
+  std::uint8_t u8(const char* field) { return take<std::uint8_t>(field); }
+  std::uint32_t u32(const char* field) { return take<std::uint32_t>(field); }
+  std::int32_t i32(const char* field) {
+    return static_cast<std::int32_t>(take<std::uint32_t>(field));
+  }
+  std::uint64_t u64(const char* field) { return take<std::uint64_t>(field); }
+  float f32(const char* field) {
+    const std::uint32_t bits = take<std::uint32_t>(field);
+    float v;
+    std::memcpy(&v, &bits, 4);
+    return v;
+  }
+  // A length-prefixed byte range of at most `max` bytes, pointing into the input.
+  std::span<const std::uint8_t> blob(const char* field, std::size_t max) {
+    const std::uint64_t n = u64(field);
+    if (n > max)
+      throw CallError(std::string(field) + " of " + std::to_string(n) + " bytes exceeds " +
+                      std::to_string(max));
+    if (n > left())
+      throw CallError(std::string(field) + " of " + std::to_string(n) +
+                      " bytes runs past the end of the batch");
+    auto s = in_.subspan(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  std::string str(const char* field, std::size_t max) {
+    auto b = blob(field, max);
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  std::size_t left() const { return in_.size() - pos_; }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  template <typename T>
+  T take(const char* field) {
+    if (left() < sizeof(T)) throw CallError(std::string("truncated field '") + field + "'");
+    T v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(in_[pos_ + i]) << (8 * i);
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::span<const std::uint8_t> in_;
+  std::size_t pos_ = 0;
+};
+
+// ---- the calls ----
+// Handles (modules, functions, streams, events) are numbers the host gave out in this session;
+// 0 as a stream is the session's default stream. Device pointers are the host's own (the
+// session's context has an address space of its own, so a pointer means nothing elsewhere).
+
+struct MemAlloc {
+  std::uint64_t bytes = 0;
+};  // -> u64 pointer
+struct MemFree {
+  std::uint64_t ptr = 0;
+};
+struct MemcpyHtoD {
+  std::uint64_t dst = 0, stream = 0;
+  std::span<const std::uint8_t> data;
+};
+struct MemcpyDtoH {
+  std::uint64_t src = 0, bytes = 0, stream = 0;
+};  // -> the bytes
+struct MemcpyDtoD {
+  std::uint64_t dst = 0, src = 0, bytes = 0, stream = 0;
+};
+struct Memset {
+  std::uint64_t dst = 0, count = 0, stream = 0;
+  std::uint32_t value = 0;
+  std::uint8_t element = 1;
+};
+struct ModuleLoad {
+  std::span<const std::uint8_t> image;
+};  // -> u64 module
+struct ModuleUnload {
+  std::uint64_t module = 0;
+};
+// -> u64 function, u32 parameter count, then per parameter u32 offset and u32 size,
+//    then the function's attributes (u32 count, i32 each, CUfunction_attribute order).
+struct GetFunction {
+  std::uint64_t module = 0;
+  std::string name;
+};
+struct Launch {
+  std::uint64_t function = 0, stream = 0;
+  std::uint32_t grid[3] = {1, 1, 1}, block[3] = {1, 1, 1}, shared_bytes = 0;
+  std::span<const std::uint8_t> params;  // the parameter buffer, laid out as the kernel expects
+};
+struct StreamCreate {
+  std::uint32_t flags = 0;
+  std::int32_t priority = 0;
+};  // -> u64 stream
+struct StreamDestroy {
+  std::uint64_t stream = 0;
+};
+struct StreamSync {
+  std::uint64_t stream = 0;
+};
+struct StreamQuery {
+  std::uint64_t stream = 0;
+};  // result: 0 done, 600 not ready
+struct StreamWaitEvent {
+  std::uint64_t stream = 0, event = 0;
+};
+struct EventCreate {
+  std::uint32_t flags = 0;
+};  // -> u64 event
+struct EventDestroy {
+  std::uint64_t event = 0;
+};
+struct EventRecord {
+  std::uint64_t event = 0, stream = 0;
+};
+struct EventSync {
+  std::uint64_t event = 0;
+};
+struct EventQuery {
+  std::uint64_t event = 0;
+};
+struct EventElapsed {
+  std::uint64_t start = 0, end = 0;
+};  // -> f32 milliseconds
+struct CtxSync {};
+struct MemInfo {};  // -> u64 free, u64 total
+struct Occupancy {
+  std::uint64_t function = 0;
+  std::uint32_t block_size = 0;
+  std::uint64_t shared_bytes = 0;
+};  // -> i32 blocks
+
+using Call =
+    std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD, Memset, ModuleLoad,
+                 ModuleUnload, GetFunction, Launch, StreamCreate, StreamDestroy, StreamSync,
+                 StreamQuery, StreamWaitEvent, EventCreate, EventDestroy, EventRecord, EventSync,
+                 EventQuery, EventElapsed, CtxSync, MemInfo, Occupancy>;
+
+// The wire code of each call is its index in Call plus one.
+inline constexpr const char* kCallNames[] = {
+    "mem_alloc",     "mem_free",       "memcpy_htod",   "memcpy_dtoh",  "memcpy_dtod",
+    "memset",        "module_load",    "module_unload", "get_function", "launch",
+    "stream_create", "stream_destroy", "stream_sync",   "stream_query", "stream_wait_event",
+    "event_create",  "event_destroy",  "event_record",  "event_sync",   "event_query",
+    "event_elapsed", "ctx_sync",       "mem_info",      "occupancy"};
+static_assert(std::size(kCallNames) == std::variant_size_v<Call>);
+
+inline const char* call_name(const Call& c) {
+  return kCallNames[c.index()];
+}
+
+// Whether the guest must wait for this call's answer (it returns something, or it is a
+// synchronizing call); the others are recorded and sent with the next batch.
+inline bool needs_answer(const Call& c) {
+  return !(std::holds_alternative<MemcpyHtoD>(c) || std::holds_alternative<MemcpyDtoD>(c) ||
+           std::holds_alternative<Memset>(c) || std::holds_alternative<Launch>(c) ||
+           std::holds_alternative<EventRecord>(c) || std::holds_alternative<StreamWaitEvent>(c) ||
+           std::holds_alternative<MemFree>(c) || std::holds_alternative<ModuleUnload>(c) ||
+           std::holds_alternative<StreamDestroy>(c) || std::holds_alternative<EventDestroy>(c));
+}
+
+// ---- encoding (guest side) ----
+
+inline void encode(Writer& w, const Call& call) {
+  w.u32(static_cast<std::uint32_t>(call.index() + 1));
+  std::visit(
+      [&](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, MemAlloc>)
+          w.u64(c.bytes);
+        else if constexpr (std::is_same_v<T, MemFree>)
+          w.u64(c.ptr);
+        else if constexpr (std::is_same_v<T, MemcpyHtoD>) {
+          w.u64(c.dst);
+          w.u64(c.stream);
+          w.blob(c.data.data(), c.data.size());
+        } else if constexpr (std::is_same_v<T, MemcpyDtoH>) {
+          w.u64(c.src);
+          w.u64(c.bytes);
+          w.u64(c.stream);
+        } else if constexpr (std::is_same_v<T, MemcpyDtoD>) {
+          w.u64(c.dst);
+          w.u64(c.src);
+          w.u64(c.bytes);
+          w.u64(c.stream);
+        } else if constexpr (std::is_same_v<T, Memset>) {
+          w.u64(c.dst);
+          w.u64(c.count);
+          w.u64(c.stream);
+          w.u32(c.value);
+          w.u8(c.element);
+        } else if constexpr (std::is_same_v<T, ModuleLoad>)
+          w.blob(c.image.data(), c.image.size());
+        else if constexpr (std::is_same_v<T, ModuleUnload>)
+          w.u64(c.module);
+        else if constexpr (std::is_same_v<T, GetFunction>) {
+          w.u64(c.module);
+          w.str(c.name);
+        } else if constexpr (std::is_same_v<T, Launch>) {
+          w.u64(c.function);
+          w.u64(c.stream);
+          for (auto g : c.grid) w.u32(g);
+          for (auto b : c.block) w.u32(b);
+          w.u32(c.shared_bytes);
+          w.blob(c.params.data(), c.params.size());
+        } else if constexpr (std::is_same_v<T, StreamCreate>) {
+          w.u32(c.flags);
+          w.i32(c.priority);
+        } else if constexpr (std::is_same_v<T, StreamDestroy> || std::is_same_v<T, StreamSync> ||
+                             std::is_same_v<T, StreamQuery>)
+          w.u64(c.stream);
+        else if constexpr (std::is_same_v<T, StreamWaitEvent>) {
+          w.u64(c.stream);
+          w.u64(c.event);
+        } else if constexpr (std::is_same_v<T, EventCreate>)
+          w.u32(c.flags);
+        else if constexpr (std::is_same_v<T, EventDestroy> || std::is_same_v<T, EventSync> ||
+                           std::is_same_v<T, EventQuery>)
+          w.u64(c.event);
+        else if constexpr (std::is_same_v<T, EventRecord>) {
+          w.u64(c.event);
+          w.u64(c.stream);
+        } else if constexpr (std::is_same_v<T, EventElapsed>) {
+          w.u64(c.start);
+          w.u64(c.end);
+        } else if constexpr (std::is_same_v<T, Occupancy>) {
+          w.u64(c.function);
+          w.u32(c.block_size);
+          w.u64(c.shared_bytes);
+        }
+      },
+      call);
+}
+
+// ---- decoding (host side) ----
+// The spans in the decoded calls point into `batch`, which must outlive them.
+
+inline Call decode_one(Reader& r) {
+  const std::uint32_t code = r.u32("call");
+  switch (code) {
+    case 1:
+      return MemAlloc{r.u64("bytes")};
+    case 2:
+      return MemFree{r.u64("ptr")};
+    case 3: {
+      MemcpyHtoD c;
+      c.dst = r.u64("dst");
+      c.stream = r.u64("stream");
+      c.data = r.blob("data", SIZE_MAX);
+      return c;
+    }
+    case 4: {
+      MemcpyDtoH c;
+      c.src = r.u64("src");
+      c.bytes = r.u64("bytes");
+      c.stream = r.u64("stream");
+      return c;
+    }
+    case 5: {
+      MemcpyDtoD c;
+      c.dst = r.u64("dst");
+      c.src = r.u64("src");
+      c.bytes = r.u64("bytes");
+      c.stream = r.u64("stream");
+      return c;
+    }
+    case 6: {
+      Memset c;
+      c.dst = r.u64("dst");
+      c.count = r.u64("count");
+      c.stream = r.u64("stream");
+      c.value = r.u32("value");
+      c.element = r.u8("element");
+      if (c.element != 1 && c.element != 2 && c.element != 4)
+        throw CallError("memset: element size " + std::to_string(c.element) + " is not 1, 2 or 4");
+      return c;
+    }
+    case 7:
+      return ModuleLoad{r.blob("image", SIZE_MAX)};
+    case 8:
+      return ModuleUnload{r.u64("module")};
+    case 9: {
+      GetFunction c;
+      c.module = r.u64("module");
+      c.name = r.str("name", kMaxNameBytes);
+      return c;
+    }
+    case 10: {
+      Launch c;
+      c.function = r.u64("function");
+      c.stream = r.u64("stream");
+      for (auto& g : c.grid) g = r.u32("grid");
+      for (auto& b : c.block) b = r.u32("block");
+      c.shared_bytes = r.u32("shared_bytes");
+      c.params = r.blob("params", kMaxKernelParamBytes);
+      return c;
+    }
+    case 11: {
+      StreamCreate c;
+      c.flags = r.u32("flags");
+      c.priority = r.i32("priority");
+      return c;
+    }
+    case 12:
+      return StreamDestroy{r.u64("stream")};
+    case 13:
+      return StreamSync{r.u64("stream")};
+    case 14:
+      return StreamQuery{r.u64("stream")};
+    case 15: {
+      StreamWaitEvent c;
+      c.stream = r.u64("stream");
+      c.event = r.u64("event");
+      return c;
+    }
+    case 16:
+      return EventCreate{r.u32("flags")};
+    case 17:
+      return EventDestroy{r.u64("event")};
+    case 18: {
+      EventRecord c;
+      c.event = r.u64("event");
+      c.stream = r.u64("stream");
+      return c;
+    }
+    case 19:
+      return EventSync{r.u64("event")};
+    case 20:
+      return EventQuery{r.u64("event")};
+    case 21: {
+      EventElapsed c;
+      c.start = r.u64("start");
+      c.end = r.u64("end");
+      return c;
+    }
+    case 22:
+      return CtxSync{};
+    case 23:
+      return MemInfo{};
+    case 24: {
+      Occupancy c;
+      c.function = r.u64("function");
+      c.block_size = r.u32("block_size");
+      c.shared_bytes = r.u64("shared_bytes");
+      return c;
+    }
+    default:
+      throw CallError("unknown call code " + std::to_string(code));
+  }
+}
+
+inline std::vector<Call> decode_batch(std::span<const std::uint8_t> batch) {
+  Reader r(batch);
+  std::vector<Call> calls;
+  while (!r.done()) {
+    if (calls.size() == kMaxCallsPerBatch)
+      throw CallError("more than " + std::to_string(kMaxCallsPerBatch) + " calls in one batch");
+    try {
+      calls.push_back(decode_one(r));
+    } catch (const CallError& e) {
+      throw CallError("call " + std::to_string(calls.size()) + ": " + e.what());
+    }
+  }
+  return calls;
+}
+
+// ---- the answer to a batch ----
+// u32 calls_run (the calls that ran: all of them, or up to and including the one that failed),
+// i32 result (CUresult of the failed call, 0 when all ran), str message (empty when all ran),
+// then each answering call's output in order: its bytes as a blob.
+
+struct BatchAnswer {
+  std::uint32_t calls_run = 0;
+  std::int32_t result = 0;
+  std::string message;
+  std::vector<std::vector<std::uint8_t>> outputs;  // one per call that ran and needs an answer
+};
+
+inline std::vector<std::uint8_t> encode_answer(const BatchAnswer& a) {
+  Writer w;
+  w.u32(a.calls_run);
+  w.i32(a.result);
+  w.str(a.message);
+  w.u32(static_cast<std::uint32_t>(a.outputs.size()));
+  for (const auto& o : a.outputs) w.blob(o.data(), o.size());
+  return std::move(w.bytes());
+}
+
+inline BatchAnswer decode_answer(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  BatchAnswer a;
+  a.calls_run = r.u32("calls_run");
+  a.result = r.i32("result");
+  a.message = r.str("message", 65536);
+  const std::uint32_t n = r.u32("outputs");
+  if (n > kMaxCallsPerBatch) throw CallError("answer lists " + std::to_string(n) + " outputs");
+  for (std::uint32_t i = 0; i < n; ++i) {
+    auto b = r.blob("output", SIZE_MAX);
+    a.outputs.emplace_back(b.begin(), b.end());
+  }
+  if (!r.done()) throw CallError("trailing bytes after the answer");
+  return a;
+}
+
+// ---- cuda.open's answer: the device as the guest's driver describes it ----
+// str name, 16 bytes uuid, u64 total memory (the VM's quota when it has one), i32 driver
+// version, u32 attribute count, i32 each (CUdevice_attribute 1..count; index 0 unused), i32
+// least and i32 greatest stream priority the VM's streams may have, u64 session.
+
+struct DeviceDescription {
+  std::string name;
+  std::uint8_t uuid[16] = {};
+  std::uint64_t total_memory = 0;
+  std::int32_t driver_version = 0;
+  std::vector<std::int32_t> attributes;  // attributes[a] for CUdevice_attribute a
+  std::int32_t least_priority = 0, greatest_priority = 0;
+  std::uint64_t session = 0;
+};
+
+inline std::vector<std::uint8_t> encode_description(const DeviceDescription& d) {
+  Writer w;
+  w.str(d.name);
+  for (auto b : d.uuid) w.u8(b);
+  w.u64(d.total_memory);
+  w.i32(d.driver_version);
+  w.u32(static_cast<std::uint32_t>(d.attributes.size()));
+  for (auto a : d.attributes) w.i32(a);
+  w.i32(d.least_priority);
+  w.i32(d.greatest_priority);
+  w.u64(d.session);
+  return std::move(w.bytes());
+}
+
+inline DeviceDescription decode_description(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  DeviceDescription d;
+  d.name = r.str("name", 256);
+  for (auto& b : d.uuid) b = r.u8("uuid");
+  d.total_memory = r.u64("total_memory");
+  d.driver_version = r.i32("driver_version");
+  const std::uint32_t n = r.u32("attributes");
+  if (n > 4096) throw CallError("description lists " + std::to_string(n) + " attributes");
+  for (std::uint32_t i = 0; i < n; ++i) d.attributes.push_back(r.i32("attribute"));
+  d.least_priority = r.i32("least_priority");
+  d.greatest_priority = r.i32("greatest_priority");
+  d.session = r.u64("session");
+  if (!r.done()) throw CallError("trailing bytes after the device description");
+  return d;
+}
+
+}  // namespace vgpu::cuda_calls

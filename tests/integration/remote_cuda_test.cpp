@@ -1,0 +1,156 @@
+// The guest's libcuda.so.1 (libvgpu-cuda) without a GPU: entry-point resolution and the private
+// tables as the CUDA runtime finds them, and unmodified CUDA programs (built by nvcc, static
+// cudart) meeting a real mediator that cannot run them: each gets "no device" and a message
+// saying why. The GPU half is tests/remote_cuda/gpu_samples_test.sh.
+#include <cuda.h>
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "mediator_process.hpp"
+
+using namespace vgpu::testing;
+
+namespace {
+
+class GuestDriver : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto path = build_dir() / "lib/vgpu-cuda/libcuda.so.1";
+    handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(handle_, nullptr) << dlerror();
+    get_proc_ = reinterpret_cast<decltype(get_proc_)>(dlsym(handle_, "cuGetProcAddress_v2"));
+    get_table_ = reinterpret_cast<decltype(get_table_)>(dlsym(handle_, "cuGetExportTable"));
+    ASSERT_TRUE(get_proc_ && get_table_);
+  }
+  void TearDown() override {
+    if (handle_) dlclose(handle_);
+  }
+  CUresult (*get_proc_)(const char*, void**, int, cuuint64_t,
+                        CUdriverProcAddressQueryResult*) = nullptr;
+  CUresult (*get_table_)(const void**, const CUuuid*) = nullptr;
+  void* handle_ = nullptr;
+};
+
+CUuuid uuid(std::initializer_list<unsigned> bytes) {
+  CUuuid id{};
+  int i = 0;
+  for (auto b : bytes) id.bytes[i++] = static_cast<char>(b);
+  return id;
+}
+
+TEST_F(GuestDriver, BaseNamesResolveToTheNewestVariant) {
+  void* f = nullptr;
+  CUdriverProcAddressQueryResult status{};
+  ASSERT_EQ(get_proc_("cuMemAlloc", &f, 13000, CU_GET_PROC_ADDRESS_DEFAULT, &status), CUDA_SUCCESS);
+  EXPECT_EQ(status, CU_GET_PROC_ADDRESS_SUCCESS);
+  EXPECT_EQ(f, dlsym(handle_, "cuMemAlloc_v2"));
+  ASSERT_EQ(get_proc_("cuGetProcAddress", &f, 12000, CU_GET_PROC_ADDRESS_DEFAULT, &status),
+            CUDA_SUCCESS);
+  EXPECT_EQ(f, reinterpret_cast<void*>(get_proc_));
+  // The per-thread default stream variant is the same function here.
+  void* g = nullptr;
+  ASSERT_EQ(get_proc_("cuMemcpyHtoDAsync", &g, 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+                      &status),
+            CUDA_SUCCESS);
+  EXPECT_EQ(g, dlsym(handle_, "cuMemcpyHtoDAsync_v2"));
+}
+
+TEST_F(GuestDriver, AnOlderAbiThanImplementedIsVersionNotSufficient) {
+  void* f = reinterpret_cast<void*>(1);
+  CUdriverProcAddressQueryResult status{};
+  EXPECT_EQ(get_proc_("cuMemAlloc", &f, 3000, CU_GET_PROC_ADDRESS_DEFAULT, &status),
+            CUDA_ERROR_NOT_FOUND);
+  EXPECT_EQ(status, CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
+  EXPECT_EQ(f, nullptr);
+}
+
+TEST_F(GuestDriver, AnUnimplementedFunctionAnswersNotSupported) {
+  void* f = nullptr;
+  CUdriverProcAddressQueryResult status{};
+  ASSERT_EQ(get_proc_("cuGraphLaunch", &f, 13000, CU_GET_PROC_ADDRESS_DEFAULT, &status),
+            CUDA_SUCCESS);
+  ASSERT_NE(f, nullptr);
+  void* again = nullptr;
+  get_proc_("cuGraphLaunch", &again, 13000, CU_GET_PROC_ADDRESS_DEFAULT, &status);
+  EXPECT_EQ(again, f) << "one function per name";
+  void* other = nullptr;
+  get_proc_("cuGraphCreate", &other, 13000, CU_GET_PROC_ADDRESS_DEFAULT, &status);
+  EXPECT_NE(other, f) << "each name its own, so the log can name it";
+  EXPECT_EQ(reinterpret_cast<CUresult (*)()>(f)(), CUDA_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(get_proc_("", &f, 13000, CU_GET_PROC_ADDRESS_DEFAULT, &status), CUDA_ERROR_NOT_FOUND);
+}
+
+TEST_F(GuestDriver, TheRuntimesPrivateTablesAreThere) {
+  const CUuuid cudart = uuid({0x6b, 0xd5, 0xfb, 0x6c, 0x5b, 0xf4, 0xe7, 0x4a, 0x89, 0x87, 0xd9,
+                              0x39, 0x12, 0xfd, 0x9d, 0xf9});
+  const CUuuid integrity = uuid({0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba,
+                                 0x12, 0x3c, 0x66, 0xe1, 0xf2});
+  const CUuuid hooks = uuid({0xa0, 0x94, 0x79, 0x8c, 0x2e, 0x74, 0x2e, 0x74, 0x93, 0xf2, 0x08, 0x00,
+                             0x20, 0x0c, 0x0a, 0x66});
+  const void* table = nullptr;
+  ASSERT_EQ(get_table_(&table, &cudart), CUDA_SUCCESS);
+  EXPECT_EQ(static_cast<void* const*>(table)[0], reinterpret_cast<void*>(13 * sizeof(void*)));
+  ASSERT_EQ(get_table_(&table, &hooks), CUDA_SUCCESS);
+  void* area = nullptr;
+  std::size_t size = 0;
+  reinterpret_cast<void (*)(void**, std::size_t*)>(static_cast<void* const*>(table)[2])(&area,
+                                                                                        &size);
+  EXPECT_NE(area, nullptr);
+  EXPECT_GT(size, 0u);
+  ASSERT_EQ(get_table_(&table, &integrity), CUDA_SUCCESS);
+  auto check = reinterpret_cast<CUresult (*)(unsigned, std::uint64_t, std::uint64_t*)>(
+      static_cast<void* const*>(table)[1]);
+  std::uint64_t answer[2] = {};
+  ASSERT_EQ(check(20, 1700000000, answer), CUDA_SUCCESS);
+  EXPECT_EQ(answer[0], 0x3341181c03cb675cull) << "versions ending in 0 get the fixed answer";
+  std::uint64_t first[2] = {}, second[2] = {};
+  check(12, 1700000000, first);
+  check(12, 1700000001, second);
+  EXPECT_NE(std::memcmp(first, second, sizeof first), 0) << "the challenge's time is hashed";
+  // The runtime asks for a table that lets it skip its own start-up; it must be told "no".
+  const CUuuid skip = uuid({0xf8, 0xcf, 0xf9, 0x51, 0x21, 0x46, 0x8b, 0x4e, 0xb9, 0xe2, 0xfb, 0x46,
+                            0x9e, 0x7c, 0x0d, 0xd9});
+  EXPECT_EQ(get_table_(&table, &skip), CUDA_ERROR_NOT_FOUND);
+  EXPECT_EQ(table, nullptr);
+}
+
+std::string sample_command(const std::string& sample, const std::string& env) {
+  return env + " LD_LIBRARY_PATH=" + (build_dir() / "lib/vgpu-cuda").string() + " " +
+         program("cuda-sample-" + sample).string() + " 2>&1";
+}
+
+TEST(RemoteCudaWithoutGpu, AProgramGetsNoDeviceAndTheMediatorsReason) {
+  MediatorProcess m({{"tenant", "A", "high"}});
+  const auto& vm = m.vm("tenant");
+  const auto r = run_command(sample_command(
+      "vector_add", "VGPU_PORT=" + std::to_string(m.port()) +
+                        " VGPU_VM_ID=" + std::to_string(vm.vm_id) + " VGPU_TOKEN=" + vm.token));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cudaErrorNoDevice"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the mediator refused a CUDA session"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cuda.open"), std::string::npos) << r.output;
+  EXPECT_TRUE(m.running()) << "the mediator serves on";
+}
+
+TEST(RemoteCudaWithoutGpu, AWrongTokenIsRefusedBeforeAnySession) {
+  MediatorProcess m({{"tenant", "A", "high"}});
+  const auto r = run_command(sample_command(
+      "device_query", "VGPU_PORT=" + std::to_string(m.port()) + " VGPU_VM_ID=" +
+                          std::to_string(m.vm("tenant").vm_id) + " VGPU_TOKEN=not-the-token"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cudaErrorNoDevice"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot reach the mediator"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unauthenticated"), std::string::npos) << r.output;
+}
+
+TEST(RemoteCudaWithoutGpu, NoMediatorMeansNoDevice) {
+  const auto r =
+      run_command(sample_command("device_query", "VGPU_PORT=1 VGPU_VM_ID=1 VGPU_TOKEN=x"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cudaErrorNoDevice"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot reach the mediator"), std::string::npos) << r.output;
+}
+
+}  // namespace

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Unmodified CUDA programs (guest/cuda/samples, built by nvcc with static cudart) on the GPU
+# host: each runs natively, then through libvgpu-cuda and a real mediator with the cuda
+# executor, in a namespace where the GPU and the real driver cannot be reached (hide_gpu.sh);
+# what they print must be identical. Then the remote-only cases: a VM's memory quota, and a
+# faulting program next to another VM's program, which must not notice.
+# usage: gpu_samples_test.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [OUT_DIR]
+# Exits 77 (skip) without a GPU or without root.
+set -u
+bin=$1 plugins=$2 guest_lib=$3 out=${4:-$(mktemp -d)}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/hide_gpu.sh"
+source "$here/../../bench/start_mediator.sh"
+if ! nvidia-smi -L >/dev/null 2>&1; then echo "skip: no GPU here"; exit 77; fi
+if [ "$(id -u)" != 0 ]; then echo "skip: hiding the GPU needs root (unshare -m)"; exit 77; fi
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+db=$work/vgpu.db
+register() {  # name priority [quota_mb] -> vm_id
+  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool A --priority "$2" \
+    ${3:+--memory-quota-mb $3} | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
+}
+vm_tenant=$(register tenant high)
+vm_other=$(register other low)
+vm_quota=$(register quota medium 256)
+cat >"$work/mediator.yaml" <<YAML
+plugin_dirs: [$plugins]
+database: {path: $db}
+transports: [{plugin: tcp, port: 0}]
+policy: {plugin: strict_priority}
+executors: [{plugin: cuda, slots: 4}]
+YAML
+start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log" || exit 1
+
+remote() {  # vm_id program args... (stdout and stderr to stdout)
+  local vm=$1
+  shift
+  run_without_gpu env LD_LIBRARY_PATH="$guest_lib" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" \
+    VGPU_TOKEN= "$@" 2>&1
+}
+
+for sample in vector_add matrix_mul streams_events device_query error_cases; do
+  "$bin/cuda-sample-$sample" >"$out/$sample.native.txt" 2>&1
+  native_rc=$?
+  remote "$vm_tenant" "$bin/cuda-sample-$sample" >"$out/$sample.remote.txt"
+  remote_rc=$?
+  # The guest driver's own lines (vgpu-cuda: ...) go to stderr; compare the program's output.
+  grep -v '^vgpu-cuda: ' "$out/$sample.remote.txt" >"$out/$sample.remote.program.txt"
+  if [ "$native_rc" = "$remote_rc" ] && diff -u "$out/$sample.native.txt" \
+      "$out/$sample.remote.program.txt" >"$out/$sample.diff"; then
+    echo "ok: $sample prints the same natively and remotely (exit $native_rc)"
+  else
+    fail "$sample: native exit $native_rc, remote exit $remote_rc"
+    cat "$out/$sample.diff" "$out/$sample.remote.txt"
+  fi
+done
+
+# The quota: 256 MiB for this VM, whatever the GPU has.
+remote "$vm_quota" "$bin/cuda-sample-quota" 16 >"$out/quota.remote.txt"
+if grep -q "allocated 256 MiB, then cudaErrorMemoryAllocation; device reports total 256 MiB" \
+    "$out/quota.remote.txt" && grep -q "after freeing: cudaSuccess" "$out/quota.remote.txt" &&
+    grep -q "quota" "$out/quota.remote.txt"; then
+  echo "ok: the VM's 256 MiB quota holds, and says so"
+else
+  fail "quota"
+  cat "$out/quota.remote.txt"
+fi
+
+# A program that faults, next to another VM's programs: only the faulting one sees errors.
+( for i in 1 2 3; do remote "$vm_other" "$bin/cuda-sample-matrix_mul"; done ) >"$out/neighbour.txt" &
+neighbour=$!
+for i in 1 2 3; do remote "$vm_tenant" "$bin/cuda-sample-error_cases"; done >"$out/faulting.txt"
+wait $neighbour
+if [ "$(grep -c '^PASSED' "$out/neighbour.txt")" = 3 ] &&
+    [ "$(grep -c 'out of bounds: sync cudaErrorIllegalAddress' "$out/faulting.txt")" = 3 ]; then
+  echo "ok: three faulting programs left the other VM's three programs unharmed"
+else
+  fail "fault isolation"
+  cat "$out/neighbour.txt" "$out/faulting.txt"
+fi
+if ! kill -0 "$mediator_pid" 2>/dev/null; then fail "the mediator died"; fi
+cp "$work/mediator.log" "$out/mediator.log"
+echo "$failures failure(s)"
+[ "$failures" = 0 ]
