@@ -5,7 +5,7 @@
 # unmodified CUDA process going through libvgpu-cuda; against the same programs run natively as
 # plain processes (the GPU time-slices them), in the same run.
 # usage: gpu_remote_priority.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [SECONDS] [ROUNDS]
-set -eu
+set -u
 bin=$1 plugins=$2 guest_lib=$3 seconds=${4:-6} rounds=${5:-3} low=${LOW:-4}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/start_mediator.sh"
@@ -48,17 +48,25 @@ PY
 for round in $(seq "$rounds"); do
   echo "== round $round"
   "$worker" probe "$seconds" high >"$work/p" && summary native-alone "$work/p"
-  remote "$probe_vm" probe "$seconds" high >"$work/p" && summary remote-alone "$work/p"
-  files=()
-  for i in $(seq "$low"); do "$worker" flood $((seconds + 2)) >"$work/f$i" & files+=("$work/f$i"); done
+  remote "$probe_vm" probe "$seconds" high >"$work/p" && summary remote-alone "$work/p" ||
+    { echo "remote probe failed:"; cat "$work/p"; }
+  # (Waits name the floods: a plain `wait` would wait for the mediator too.)
+  files=() pids=()
+  for i in $(seq "$low"); do
+    "$worker" flood $((seconds + 2)) >"$work/f$i" &
+    pids+=($!) files+=("$work/f$i")
+  done
   sleep 1
   "$worker" probe "$seconds" high >"$work/p"
-  wait
+  wait "${pids[@]}"
   summary native-timesliced "$work/p" "${files[@]}"
-  files=()
-  for i in $(seq "$low"); do remote "${flood_vms[$((i - 1))]}" flood $((seconds + 2)) >"$work/r$i" & files+=("$work/r$i"); done
+  files=() pids=()
+  for i in $(seq "$low"); do
+    remote "${flood_vms[$((i - 1))]}" flood $((seconds + 2)) >"$work/r$i" &
+    pids+=($!) files+=("$work/r$i")
+  done
   sleep 1
   remote "$probe_vm" probe "$seconds" high >"$work/p"
-  wait
+  wait "${pids[@]}"
   summary remote-sessions "$work/p" "${files[@]}"
 done

@@ -31,6 +31,7 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(std::move(opt
   if (options_.remote_cuda) {
     options_.remote.device = options_.device;
     options_.remote.default_memory_quota_bytes = options_.default_memory_quota_bytes;
+    options_.remote.poll = options_.ops.busy_poll;
     remote_ = std::make_unique<remote::RemoteSessions>(options_.remote, ledger_);
   }
   if (options_.ops.low_slice.count() > 0) calibrate_slicing();

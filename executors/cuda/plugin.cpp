@@ -39,7 +39,7 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
      nullptr},
     {"remote_cuda", SettingType::boolean, 0, 0, "true",
      "offer cuda.open/cuda.calls/cuda.close: guests' own CUDA programs through libvgpu-cuda, "
-     "each in a CUDA context of its own",
+     "each in a process and CUDA context of its own",
      nullptr},
     {"remote_sessions_per_vm", SettingType::integer, 1, 1024, "16",
      "remote CUDA sessions (guest programs) a VM may hold at once", nullptr},
@@ -87,5 +87,7 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Setting
 
 }  // namespace
 
-VGPU_EXPORT_EXECUTOR("cuda", "0.3.0", "runs the built-in ops on an NVIDIA GPU, by priority",
-                     vgpu::sdk::schema_of(kSettings), make_cuda_executor)
+VGPU_EXPORT_EXECUTOR(
+    "cuda", "0.4.0",
+    "runs the built-in ops and guests' own CUDA programs on an NVIDIA GPU, by priority",
+    vgpu::sdk::schema_of(kSettings), make_cuda_executor)

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "vgpu/protocol/cuda_calls.hpp"
 #include "vgpu/protocol/ring.hpp"
 #include "vgpu/protocol/spool.hpp"
 #include "vgpu/protocol/wire.hpp"
@@ -138,6 +139,38 @@ int main(int argc, char** argv) {
   write("config", "isolated",
         "transports:\n  - plugin: file\n    root: /srv\npolicy:\n  plugin: fifo\n"
         "executors:\n  - plugin: cuda\n    isolation: process\n  - plugin: cpu\n");
+  // cuda_calls: a batch a guest program sends, and the two answers its driver reads.
+  {
+    namespace cc = cuda_calls;
+    static const std::uint8_t bytes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    cc::Launch launch;
+    launch.function = 2;
+    launch.grid[0] = 4;
+    launch.block[0] = 256;
+    launch.params = bytes;
+    cc::Writer batch;
+    for (const cc::Call& c : std::vector<cc::Call>{
+             cc::MemAlloc{4096}, cc::ModuleLoad{bytes}, cc::GetFunction{1, "_Z3addPfi"},
+             cc::MemcpyHtoD{0x7f0000000000, 0, bytes}, launch, cc::EventRecord{1, 0},
+             cc::StreamCreate{1, -5}, cc::Memset{0x7f0000000000, 3, 0, 7, 4},
+             cc::MemcpyDtoH{0x7f0000000000, 12, 0}, cc::CtxSync{}})
+      cc::encode(batch, c);
+    write("cuda_calls", "batch", batch.bytes());
+    cc::BatchAnswer answer;
+    answer.calls_run = 3;
+    answer.result = 700;
+    answer.message = "launch: an illegal memory access was encountered";
+    answer.outputs = {{1, 2, 3, 4, 5, 6, 7, 8}};
+    write("cuda_calls", "answer", cc::encode_answer(answer));
+    cc::DeviceDescription d;
+    d.name = "NVIDIA H100 80GB HBM3";
+    d.total_memory = 80ull << 30;
+    d.driver_version = 13000;
+    d.attributes = {0, 1024, 1024, 64};
+    d.greatest_priority = -5;
+    d.session = 1;
+    write("cuda_calls", "description", cc::encode_description(d));
+  }
   std::cout << "seeds written under " << root << "\n";
   return 0;
 }

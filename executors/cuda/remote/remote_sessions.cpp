@@ -107,9 +107,10 @@ JobResult RemoteSessions::open(const sdk::Job& job) {
   session->vm = vm;
   session->quota = job.tenant.memory_quota_bytes ? job.tenant.memory_quota_bytes
                                                  : options_.default_memory_quota_bytes;
-  session->process = std::make_unique<SessionProcess>(
-      program_, options_.device, std::clamp(job.tenant.priority, 0, 2), session->quota);
-  auto reply = session->process->ask({SessionRequest::open, 0, {}});
+  session->process = std::make_unique<SessionProcess>(program_, options_.device,
+                                                      std::clamp(job.tenant.priority, 0, 2),
+                                                      session->quota, options_.poll);
+  auto reply = session->process->ask(SessionRequest::open);
   if (!reply)
     return JobResult::failure(Status::execution_error, "cuda.open: " + session->process->ended());
   if (reply->outcome != Outcome::ok)
@@ -174,7 +175,7 @@ JobResult RemoteSessions::calls(const sdk::Job& job) {
     const std::uint64_t in_use = ledger_.in_use(session->vm);
     budget = session->held + (session->quota > in_use ? session->quota - in_use : 0);
   }
-  auto reply = session->process->ask({SessionRequest::calls, budget, job.inputs[0]});
+  auto reply = session->process->ask(SessionRequest::calls, budget, job.inputs[0]);
   if (!reply) {
     const std::string ended = session->process->ended();
     forget(Key{job.tenant.vm_id, id}, *session);
@@ -201,7 +202,7 @@ JobResult RemoteSessions::close(const sdk::Job& job) {
   auto session = find(job, why, id);
   if (!session) return JobResult::failure(Status::bad_request, why);
   std::lock_guard busy(session->process->mutex);  // a batch still running finishes first
-  session->process->ask({SessionRequest::close, 0, {}});
+  session->process->ask(SessionRequest::close);
   forget(Key{job.tenant.vm_id, id}, *session);
   return JobResult{};
 }

@@ -24,7 +24,8 @@ struct SessionsOptions {
   std::size_t max_sessions_per_vm = 16;
   std::chrono::seconds idle_timeout{600};
   std::uint64_t default_memory_quota_bytes = 0;
-  std::string program;  // vgpu-cuda-session; empty: found by session_program()
+  std::string program;                // vgpu-cuda-session; empty: found by session_program()
+  std::chrono::microseconds poll{0};  // the executor's busy_poll_us, for both ends of a session
 };
 
 class RemoteSessions {

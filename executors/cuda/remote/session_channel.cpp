@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace vgpu::executors::cuda::remote {
@@ -42,7 +43,7 @@ struct Header {
 };
 
 bool write_message(int fd, std::uint8_t tag, std::uint64_t number,
-                   const std::vector<std::uint8_t>& body) {
+                   std::span<const std::uint8_t> body) {
   const Header h{tag, number, body.size()};
   return write_all(fd, &h, sizeof h) && write_all(fd, body.data(), body.size());
 }
@@ -54,8 +55,19 @@ bool read_message(int fd, Header& h, std::vector<std::uint8_t>& body) {
 }
 }  // namespace
 
-bool write_request(int fd, const Request& r) {
-  return write_message(fd, static_cast<std::uint8_t>(r.kind), r.budget, r.body);
+void spin_until_readable(int fd, std::chrono::microseconds spin) {
+  if (spin.count() <= 0) return;
+  const auto until = std::chrono::steady_clock::now() + spin;
+  std::uint8_t byte;
+  while (std::chrono::steady_clock::now() < until) {
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n != 0 && !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) return;  // data or end
+  }
+}
+
+bool write_request(int fd, SessionRequest kind, std::uint64_t budget,
+                   std::span<const std::uint8_t> body) {
+  return write_message(fd, static_cast<std::uint8_t>(kind), budget, body);
 }
 
 std::optional<Request> read_request(int fd) {

@@ -3,8 +3,10 @@
 // but the reply still has its sizes checked, as the child runs a guest's GPU work.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,9 +30,14 @@ struct Reply {
 
 inline constexpr std::uint64_t kMaxMessageBytes = std::uint64_t(1) << 31;
 
+// Watches `fd` for up to `spin` before the blocking read that follows: a reply that comes within
+// it costs no thread wake-up (tens of microseconds on a busy host), at the price of a busy core.
+void spin_until_readable(int fd, std::chrono::microseconds spin);
+
 // Whole messages on a blocking descriptor; false when the other end is gone (or sent more than
 // kMaxMessageBytes).
-bool write_request(int fd, const Request& r);
+bool write_request(int fd, SessionRequest kind, std::uint64_t budget,
+                   std::span<const std::uint8_t> body);
 std::optional<Request> read_request(int fd);
 bool write_reply(int fd, const Reply& r);
 std::optional<Reply> read_reply(int fd);

@@ -2,7 +2,7 @@
 // cuda executor for each `cuda.open` (session_process.hpp). A fault in the program's kernels
 // (an illegal address) loses this process's CUDA state and nothing else: CUDA cannot contain a
 // sticky error to one context of a process (measured on the H100, docs/decisions.md).
-// usage: vgpu-cuda-session FD DEVICE PRIORITY QUOTA_BYTES
+// usage: vgpu-cuda-session FD DEVICE PRIORITY QUOTA_BYTES POLL_US
 #include <cuda.h>
 
 #include <algorithm>
@@ -61,16 +61,21 @@ Reply failed(std::string text, Outcome outcome = Outcome::failed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
+  if (argc != 6) {
     std::fprintf(stderr,
-                 "usage: vgpu-cuda-session FD DEVICE PRIORITY QUOTA_BYTES\n"
+                 "usage: vgpu-cuda-session FD DEVICE PRIORITY QUOTA_BYTES POLL_US\n"
                  "(started by the cuda executor, one per guest CUDA program)\n");
     return 2;
   }
   Setup setup{std::atoi(argv[1]), std::atoi(argv[2]), std::atoi(argv[3]),
               std::strtoull(argv[4], nullptr, 10)};
+  const std::chrono::microseconds poll(std::strtoll(argv[5], nullptr, 10));
   std::unique_ptr<RemoteSession> session;
-  while (auto request = read_request(setup.fd)) {
+  while (true) {
+    // A program's next call usually follows its last answer within microseconds.
+    spin_until_readable(setup.fd, poll);
+    auto request = read_request(setup.fd);
+    if (!request) break;
     Reply reply;
     try {
       switch (request->kind) {

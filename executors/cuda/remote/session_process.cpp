@@ -30,14 +30,19 @@ std::string session_program(const std::string& configured) {
 }
 
 SessionProcess::SessionProcess(const std::string& program, int device, int priority_level,
-                               std::uint64_t quota_bytes) {
+                               std::uint64_t quota_bytes, std::chrono::microseconds poll)
+    : poll_(poll) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
   // The child's end keeps no CLOEXEC: it is the one descriptor the session process inherits.
   ::fcntl(fds[1], F_SETFD, 0);
-  std::vector<std::string> args{program, std::to_string(fds[1]), std::to_string(device),
-                                std::to_string(priority_level), std::to_string(quota_bytes)};
+  std::vector<std::string> args{program,
+                                std::to_string(fds[1]),
+                                std::to_string(device),
+                                std::to_string(priority_level),
+                                std::to_string(quota_bytes),
+                                std::to_string(poll.count())};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -55,8 +60,10 @@ SessionProcess::~SessionProcess() {
   stop();
 }
 
-std::optional<Reply> SessionProcess::ask(const Request& request) {
-  if (fd_ < 0 || !write_request(fd_, request)) return std::nullopt;
+std::optional<Reply> SessionProcess::ask(SessionRequest kind, std::uint64_t budget,
+                                         std::span<const std::uint8_t> body) {
+  if (fd_ < 0 || !write_request(fd_, kind, budget, body)) return std::nullopt;
+  spin_until_readable(fd_, poll_);
   return read_reply(fd_);
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -14,16 +15,18 @@ namespace vgpu::executors::cuda::remote {
 
 class SessionProcess {
  public:
-  // Starts `program` for `device`; throws std::runtime_error naming what failed.
+  // Starts `program` for `device`; throws std::runtime_error naming what failed. `poll`: how long
+  // each side watches for the other's message before sleeping (0: not at all).
   SessionProcess(const std::string& program, int device, int priority_level,
-                 std::uint64_t quota_bytes);
+                 std::uint64_t quota_bytes, std::chrono::microseconds poll);
   ~SessionProcess();
   SessionProcess(const SessionProcess&) = delete;
   SessionProcess& operator=(const SessionProcess&) = delete;
 
   // Sends a request and waits for its reply; nullopt when the process is gone (then `ended()`
   // says how it ended). One request at a time per process: callers hold `mutex`.
-  std::optional<Reply> ask(const Request& request);
+  std::optional<Reply> ask(SessionRequest kind, std::uint64_t budget = 0,
+                           std::span<const std::uint8_t> body = {});
   std::string ended();
   pid_t pid() const { return pid_; }
 
@@ -31,6 +34,7 @@ class SessionProcess {
 
  private:
   void stop();
+  std::chrono::microseconds poll_;
   int fd_ = -1;
   pid_t pid_ = -1;
   int status_ = 0;

@@ -52,6 +52,10 @@ CUresult RemoteLink::open(std::string& error) {
       error = "VGPU_TRANSPORT must be tcp or vsock for CUDA, not '" + transport + "'";
       return CUDA_ERROR_NO_DEVICE;
     }
+    // A program waiting for the GPU spins before it sleeps, as the CUDA runtime does by default:
+    // a quick answer then costs no wake-up. VGPU_CUDA_SPIN_US (default 1000) bounds the spin.
+    client_->set_spin_wait(
+        std::chrono::microseconds(std::stoul(env_or("VGPU_CUDA_SPIN_US", "1000"))));
     // Room for the frame's metadata: a batch and its answer each fit one frame.
     const std::size_t frame = client_->identity().max_frame;
     max_batch_ = frame > (2u << 20) ? frame - (1u << 20) : frame / 2;
