@@ -19,12 +19,22 @@ register() {
 probe_vm=$(register probe high)
 flood_vms=()
 for i in $(seq "$low"); do flood_vms+=("$(register "flood$i" low)"); done
+# The same VMs again in pool S, whose programs share one process and context
+# (remote_shared_pools): stream priorities then order the kernels across VMs.
+register_in_s() {
+  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool S --priority "$2" |
+    grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
+}
+"$bin/vgpu-admin" --db "$db" create-pool S >/dev/null
+shared_probe_vm=$(register_in_s sprobe high)
+shared_flood_vms=()
+for i in $(seq "$low"); do shared_flood_vms+=("$(register_in_s "sflood$i" low)"); done
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
 transports: [{plugin: tcp, port: 0, busy_poll_us: 20000}]
 policy: {plugin: strict_priority}
-executors: [{plugin: cuda, slots: $((low + 2)), busy_poll_us: 20000}]
+executors: [{plugin: cuda, slots: $((2 * low + 2)), busy_poll_us: 20000, remote_shared_pools: S}]
 YAML
 start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
 worker=$bin/vgpu-gpu-share-worker
@@ -69,4 +79,13 @@ for round in $(seq "$rounds"); do
   remote "$probe_vm" probe "$seconds" high >"$work/p"
   wait "${pids[@]}"
   summary remote-sessions "$work/p" "${files[@]}"
+  files=() pids=()
+  for i in $(seq "$low"); do
+    remote "${shared_flood_vms[$((i - 1))]}" flood $((seconds + 2)) >"$work/s$i" &
+    pids+=($!) files+=("$work/s$i")
+  done
+  sleep 1
+  remote "$shared_probe_vm" probe "$seconds" high >"$work/p"
+  wait "${pids[@]}"
+  summary remote-shared-pool "$work/p" "${files[@]}"
 done

@@ -2,6 +2,7 @@
 // Without a GPU the factory throws ExecutorUnavailable and the mediator falls back to the next
 // configured executor (cpu in the embedded default).
 #include <map>
+#include <sstream>
 
 #include "cuda_executor.hpp"
 #include "vgpu/sdk/plugin.hpp"
@@ -46,6 +47,10 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
     {"remote_idle_timeout_s", SettingType::integer, 1, 86400, "600",
      "a remote CUDA session unused this long ends (its guest program died without closing)",
      nullptr},
+    {"remote_shared_pools", SettingType::text, 0, 0, "",
+     "pools whose guest CUDA programs share one process and context, comma-separated: priority "
+     "across their VMs, but a fault in one program reaches all of them (docs/remote-cuda.md)",
+     nullptr},
     {"remote_session_program", SettingType::text, 0, 0, "",
      "the vgpu-cuda-session program (empty: the one beside the mediator, else on PATH)", nullptr},
 };
@@ -72,6 +77,14 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Setting
   options.remote.max_sessions_per_vm = to_unsigned(settings.integer("remote_sessions_per_vm"));
   options.remote.idle_timeout = std::chrono::seconds(settings.integer("remote_idle_timeout_s"));
   options.remote.program = settings.text("remote_session_program");
+  {
+    std::stringstream pools(settings.text("remote_shared_pools"));
+    for (std::string pool; std::getline(pools, pool, ',');) {
+      pool.erase(0, pool.find_first_not_of(' '));
+      pool.erase(pool.find_last_not_of(' ') + 1);
+      if (!pool.empty()) options.remote.shared_pools.insert(pool);
+    }
+  }
   options.logger = &ctx.logger();
   try {
     auto executor = std::make_unique<vgpu::executors::cuda::CudaExecutor>(options);

@@ -27,12 +27,16 @@ register() {  # name priority [quota_mb] -> vm_id
 vm_tenant=$(register tenant high)
 vm_other=$(register other low)
 vm_quota=$(register quota medium 256)
+# A VM of a shared pool: its programs share one process and context with the pool's others.
+"$bin/vgpu-admin" --db "$db" create-pool S >/dev/null 2>&1 || true
+vm_shared=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid pooled --name pooled --pool S \
+  --priority high | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
 transports: [{plugin: tcp, port: 0}]
 policy: {plugin: strict_priority}
-executors: [{plugin: cuda, slots: 4}]
+executors: [{plugin: cuda, slots: 4, remote_shared_pools: S}]
 YAML
 start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log" || exit 1
 
@@ -56,6 +60,22 @@ for sample in vector_add matrix_mul streams_events device_query error_cases; do
   else
     fail "$sample: native exit $native_rc, remote exit $remote_rc"
     cat "$out/$sample.diff" "$out/$sample.remote.txt"
+  fi
+done
+
+# The same programs in a shared pool (one context for the pool, a default stream per program):
+# two at a time, so they really share it.
+for sample in vector_add matrix_mul streams_events; do
+  remote "$vm_shared" "$bin/cuda-sample-$sample" >"$out/$sample.shared1.txt" &
+  first=$!
+  remote "$vm_shared" "$bin/cuda-sample-$sample" >"$out/$sample.shared2.txt"
+  wait $first
+  if grep -v '^vgpu-cuda: ' "$out/$sample.shared1.txt" | diff -q - "$out/$sample.native.txt" >/dev/null &&
+      grep -v '^vgpu-cuda: ' "$out/$sample.shared2.txt" | diff -q - "$out/$sample.native.txt" >/dev/null; then
+    echo "ok: $sample, twice at once in a shared pool, prints what it prints natively"
+  else
+    fail "$sample in a shared pool"
+    cat "$out/$sample.shared1.txt" "$out/$sample.shared2.txt"
   fi
 done
 

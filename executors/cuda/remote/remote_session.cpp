@@ -71,8 +71,34 @@ RemoteSession::RemoteSession(int device, int priority_level, std::uint64_t quota
   check(d.device_get(&dev, device_), "cuDeviceGet");
   CurrentContext keep(nullptr);  // cuCtxCreate makes the new context current
   check(d.ctx_create(&context_, nullptr, CU_CTX_SCHED_AUTO, dev), "cuCtxCreate");
+  take_priority_range(priority_level);
+}
+
+RemoteSession::RemoteSession(CUcontext shared, int priority_level, std::uint64_t quota_bytes,
+                             SessionLimits limits)
+    : device_(-1),
+      quota_bytes_(quota_bytes),
+      context_(shared),
+      owns_context_(false),
+      memory_(limits.allocations),
+      modules_(limits.modules),
+      functions_(limits.functions),
+      streams_(limits.streams),
+      events_(limits.events) {
+  CurrentContext in_shared(context_);
+  take_priority_range(priority_level);
+  const auto& d = RemoteDriver::get();
+  // The session's default stream ranks at its VM's level: a high VM's default-stream work
+  // comes before a low VM's on the GPU.
+  check(d.stream_create(&default_stream_, CU_STREAM_NON_BLOCKING, stream_priority_ceiling_),
+        "cuStreamCreateWithPriority");
+  check(d.event_create(&default_order_, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+}
+
+void RemoteSession::take_priority_range(int priority_level) {
+  // The context is current here.
   int greatest = 0;
-  check(d.ctx_get_stream_priority_range(&least_priority_, &greatest),
+  check(RemoteDriver::get().ctx_get_stream_priority_range(&least_priority_, &greatest),
         "cuCtxGetStreamPriorityRange");
   const int levels[3] = {least_priority_, (least_priority_ + greatest) / 2, greatest};
   stream_priority_ceiling_ = levels[std::clamp(priority_level, 0, 2)];
@@ -85,7 +111,23 @@ RemoteSession::~RemoteSession() {
 void RemoteSession::release_everything() {
   const auto& d = RemoteDriver::get();
   if (!context_) return;
-  d.ctx_destroy(context_);  // frees everything in it
+  if (owns_context_) {
+    d.ctx_destroy(context_);  // frees everything in it
+    context_ = nullptr;
+    return;
+  }
+  // A shared context stays: give back what this session made in it (errors ignored: after a
+  // sticky error in the context nothing more can be freed, and the pool's process is replaced).
+  CurrentContext in_shared(context_);
+  for (const auto& [ptr, bytes] : memory_.blocks()) d.mem_free(ptr);
+  streams_.for_each([&](std::uint64_t, Stream& s) {
+    if (s.order) d.event_destroy(s.order);
+    d.stream_destroy(s.stream);
+  });
+  if (default_order_) d.event_destroy(default_order_);
+  if (default_stream_) d.stream_destroy(default_stream_);
+  events_.for_each([&](std::uint64_t, CUevent& e) { d.event_destroy(e); });
+  modules_.for_each([&](std::uint64_t, CUmodule& m) { d.module_unload(m); });
   context_ = nullptr;
 }
 
@@ -95,9 +137,30 @@ CUresult RemoteSession::refuse(std::string& message, std::string why, CUresult c
 }
 
 std::optional<CUstream> RemoteSession::stream(std::uint64_t handle) {
-  if (handle == 0) return CUstream{nullptr};
-  if (auto* s = streams_.find(handle)) return *s;
-  return std::nullopt;
+  if (owns_context_) {
+    if (handle == 0) return CUstream{nullptr};  // the context's own legacy default stream
+    if (auto* s = streams_.find(handle)) return s->stream;
+    return std::nullopt;
+  }
+  // In a shared context the legacy default stream is every session's, so each session has its
+  // own, and keeps CUDA's legacy order by hand: work on the default stream waits for the
+  // session's blocking streams, and work on a blocking stream waits for the default stream.
+  const auto& d = RemoteDriver::get();
+  if (handle == 0) {
+    streams_.for_each([&](std::uint64_t, Stream& s) {
+      if (!s.blocking) return;
+      d.event_record(s.order, s.stream);
+      d.stream_wait_event(default_stream_, s.order, 0);
+    });
+    return default_stream_;
+  }
+  auto* s = streams_.find(handle);
+  if (!s) return std::nullopt;
+  if (s->blocking) {
+    d.event_record(default_order_, default_stream_);
+    d.stream_wait_event(s->stream, default_order_, 0);
+  }
+  return s->stream;
 }
 
 cc::BatchAnswer RemoteSession::run(std::span<const std::uint8_t> batch,
@@ -277,9 +340,15 @@ CUresult RemoteSession::execute(const cc::Call& call,
           // A VM's streams never rank above its priority: a low VM asking for the greatest
           // stream priority gets its ceiling (numerically larger is lower priority).
           const int priority = std::max(c.priority, stream_priority_ceiling_);
-          CUstream s = nullptr;
-          if (CUresult r = d.stream_create(&s, c.flags & CU_STREAM_NON_BLOCKING, priority))
+          Stream s;
+          s.blocking = !(c.flags & CU_STREAM_NON_BLOCKING);
+          if (CUresult r = d.stream_create(&s.stream, c.flags & CU_STREAM_NON_BLOCKING, priority))
             return r;
+          if (!owns_context_ && s.blocking)
+            if (CUresult r = d.event_create(&s.order, CU_EVENT_DISABLE_TIMING)) {
+              d.stream_destroy(s.stream);
+              return r;
+            }
           const auto handle = streams_.add(s);
           outputs.emplace_back();
           put_u64(outputs.back(), *handle);
@@ -287,7 +356,8 @@ CUresult RemoteSession::execute(const cc::Call& call,
         } else if constexpr (std::is_same_v<T, cc::StreamDestroy>) {
           const auto s = streams_.take(c.stream);
           if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
-          return d.stream_destroy(*s);
+          if (s->order) d.event_destroy(s->order);
+          return d.stream_destroy(s->stream);
         } else if constexpr (std::is_same_v<T, cc::StreamSync>) {
           const auto s = stream(c.stream);
           if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
@@ -351,7 +421,15 @@ CUresult RemoteSession::execute(const cc::Call& call,
           put_u32(outputs.back(), bits);
           return CUDA_SUCCESS;
         } else if constexpr (std::is_same_v<T, cc::CtxSync>) {
-          return d.ctx_synchronize();
+          if (owns_context_) return d.ctx_synchronize();
+          // A shared context's synchronization would wait for every session: this one's only.
+          if (CUresult r = d.stream_synchronize(default_stream_)) return r;
+          CUresult first = CUDA_SUCCESS;
+          streams_.for_each([&](std::uint64_t, Stream& s) {
+            const CUresult r = d.stream_synchronize(s.stream);
+            if (first == CUDA_SUCCESS) first = r;
+          });
+          return first;
         } else if constexpr (std::is_same_v<T, cc::MemInfo>) {
           std::size_t free = 0, total = 0;
           if (CUresult r = d.mem_get_info(&free, &total)) return r;

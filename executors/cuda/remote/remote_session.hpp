@@ -34,6 +34,10 @@ class RemoteSession {
   // the device's size. Throws std::runtime_error.
   RemoteSession(int device, int priority_level, std::uint64_t quota_bytes,
                 SessionLimits limits = {});
+  // The same in `shared`, a context other sessions use too (a pool that shares one context, for
+  // priority across its VMs); the session then frees what it made there when it ends.
+  RemoteSession(CUcontext shared, int priority_level, std::uint64_t quota_bytes,
+                SessionLimits limits = {});
   ~RemoteSession();
   RemoteSession(const RemoteSession&) = delete;
   RemoteSession& operator=(const RemoteSession&) = delete;
@@ -69,11 +73,21 @@ class RemoteSession {
   int stream_priority_ceiling_ = 0;
   std::uint64_t quota_bytes_;
   std::uint64_t budget_ = 0;  // of the batch running now
+  void take_priority_range(int priority_level);
   CUcontext context_ = nullptr;
+  bool owns_context_ = true;
   OwnedMemory memory_;
   HandleTable<CUmodule> modules_;
   HandleTable<Function> functions_;
-  HandleTable<CUstream> streams_;
+  struct Stream {
+    CUstream stream = nullptr;
+    bool blocking = false;     // created without CU_STREAM_NON_BLOCKING
+    CUevent order = nullptr;   // shared context only: for the default stream's ordering
+  };
+  HandleTable<Stream> streams_;
+  // Shared context only: the session's own default stream, since the context's is everyone's.
+  CUstream default_stream_ = nullptr;
+  CUevent default_order_ = nullptr;
   HandleTable<CUevent> events_;
   std::string lost_;
 };

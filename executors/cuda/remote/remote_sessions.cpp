@@ -35,6 +35,7 @@ RemoteSessions::~RemoteSessions() {
   std::lock_guard lock(mutex_);
   for (auto& [key, session] : sessions_) ledger_.release(key.first, session->held);
   sessions_.clear();
+  pools_.clear();
 }
 
 bool RemoteSessions::is_remote_op(std::string_view op) {
@@ -107,10 +108,8 @@ JobResult RemoteSessions::open(const sdk::Job& job) {
   session->vm = vm;
   session->quota = job.tenant.memory_quota_bytes ? job.tenant.memory_quota_bytes
                                                  : options_.default_memory_quota_bytes;
-  session->process = std::make_unique<SessionProcess>(program_, options_.device,
-                                                      std::clamp(job.tenant.priority, 0, 2),
-                                                      session->quota, options_.poll);
-  auto reply = session->process->ask(SessionRequest::open);
+  std::optional<Reply> reply;
+  session->process = start(job, session->quota, reply);
   if (!reply)
     return JobResult::failure(Status::execution_error, "cuda.open: " + session->process->ended());
   if (reply->outcome != Outcome::ok)
@@ -124,6 +123,37 @@ JobResult RemoteSessions::open(const sdk::Job& job) {
   JobResult result;
   result.outputs.push_back(cc::encode_description(description));
   return result;
+}
+
+std::unique_ptr<SessionProcess> RemoteSessions::start(const sdk::Job& job, std::uint64_t quota,
+                                                      std::optional<Reply>& opened) {
+  const int level = std::clamp(job.tenant.priority, 0, 2);
+  if (!options_.shared_pools.count(job.tenant.pool)) {
+    auto process =
+        std::make_unique<SessionProcess>(program_, options_.device, level, quota, options_.poll);
+    opened = process->ask(SessionRequest::open);
+    return process;
+  }
+  // A pool's process refuses new sessions once a fault lost its context: then a fresh one.
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<PoolProcess> pool;
+    {
+      std::lock_guard lock(mutex_);
+      auto& slot = pools_[job.tenant.pool];
+      if (!slot) slot = std::make_shared<PoolProcess>(program_, options_.device, options_.poll);
+      pool = slot;
+    }
+    std::unique_ptr<SessionProcess> process;
+    try {
+      process = std::make_unique<SessionProcess>(pool, level, quota, options_.poll);
+      opened = process->ask(SessionRequest::open);
+    } catch (const std::runtime_error&) {
+      if (attempt > 0) throw;
+    }
+    if (opened || attempt > 0) return process;
+    std::lock_guard lock(mutex_);
+    if (pools_[job.tenant.pool] == pool) pools_.erase(job.tenant.pool);
+  }
 }
 
 std::shared_ptr<RemoteSessions::Session> RemoteSessions::find(const sdk::Job& job, std::string& why,

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,9 @@ struct SessionsOptions {
   std::uint64_t default_memory_quota_bytes = 0;
   std::string program;                // vgpu-cuda-session; empty: found by session_program()
   std::chrono::microseconds poll{0};  // the executor's busy_poll_us, for both ends of a session
+  // Pools whose programs share one process and CUDA context (docs/remote-cuda.md, "Shared
+  // pools"): priority across their VMs, but a fault in one program reaches them all.
+  std::set<std::string> shared_pools;
 };
 
 class RemoteSessions {
@@ -51,6 +55,10 @@ class RemoteSessions {
   sdk::JobResult calls(const sdk::Job& job);
   sdk::JobResult close(const sdk::Job& job);
   std::shared_ptr<Session> find(const sdk::Job& job, std::string& why, std::uint64_t& id);
+  // A started session for the job's VM: its own process, or one in its pool's shared process
+  // (a fresh one when the pool's last was lost to a fault). Throws std::runtime_error.
+  std::unique_ptr<SessionProcess> start(const sdk::Job& job, std::uint64_t quota,
+                                        std::optional<Reply>& opened);
   void forget(const Key& key, Session& session);
   void end_idle_sessions();
 
@@ -59,6 +67,7 @@ class RemoteSessions {
   MemoryLedger& ledger_;
   mutable std::mutex mutex_;
   std::map<Key, std::shared_ptr<Session>> sessions_;
+  std::map<std::string, std::shared_ptr<PoolProcess>> pools_;  // guarded by mutex_
   std::uint64_t next_session_ = 1;
 };
 

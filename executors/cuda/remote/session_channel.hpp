@@ -42,4 +42,14 @@ std::optional<Request> read_request(int fd);
 bool write_reply(int fd, const Reply& r);
 std::optional<Reply> read_reply(int fd);
 
+// A pool's shared session process (docs/remote-cuda.md, "Shared pools") takes each new session
+// as a descriptor sent over its control socket, with the session's priority level and quota.
+struct NewSession {
+  int fd = -1;
+  std::int32_t priority = 1;
+  std::uint64_t quota = 0;
+};
+bool send_session(int control, int fd, std::int32_t priority, std::uint64_t quota);
+std::optional<NewSession> receive_session(int control);
+
 }  // namespace vgpu::executors::cuda::remote

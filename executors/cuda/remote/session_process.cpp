@@ -29,35 +29,123 @@ std::string session_program(const std::string& configured) {
   return name;  // posix_spawnp searches PATH
 }
 
-SessionProcess::SessionProcess(const std::string& program, int device, int priority_level,
-                               std::uint64_t quota_bytes, std::chrono::microseconds poll)
-    : poll_(poll) {
+namespace {
+// A connected pair: [0] for the executor (close-on-exec), [1] for the child.
+std::array<int, 2> channel() {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
-  // The child's end keeps no CLOEXEC: it is the one descriptor the session process inherits.
-  ::fcntl(fds[1], F_SETFD, 0);
-  std::vector<std::string> args{program,
-                                std::to_string(fds[1]),
-                                std::to_string(device),
-                                std::to_string(priority_level),
-                                std::to_string(quota_bytes),
-                                std::to_string(poll.count())};
+  return {fds[0], fds[1]};
+}
+}  // namespace
+
+ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
+                           int keep_fd) {
+  // The child's end loses close-on-exec only in the child (posix_spawn's file actions), so no
+  // other process started meanwhile inherits it.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const int spare = keep_fd + 100;  // dup2 to itself would not clear close-on-exec
+  posix_spawn_file_actions_adddup2(&actions, keep_fd, spare);
+  posix_spawn_file_actions_adddup2(&actions, spare, keep_fd);
+  posix_spawn_file_actions_addclose(&actions, spare);
+  std::vector<std::string> all{program};
+  all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const int e = ::posix_spawnp(&pid_, program.c_str(), nullptr, nullptr, argv.data(), environ);
-  ::close(fds[1]);
-  if (e != 0) {
-    ::close(fds[0]);
+  const int e = ::posix_spawnp(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (e != 0)
     throw std::runtime_error("cannot start " + program + ": " + std::strerror(e) +
                              " (the cuda executor's remote_session_program)");
+}
+
+ChildProcess::~ChildProcess() {
+  std::lock_guard lock(mutex_);
+  if (pid_ <= 0 || reaped_) return;
+  // A child still inside a long kernel gets a moment, then is killed.
+  for (int i = 0; i < 200; ++i) {
+    if (::waitpid(pid_, &status_, WNOHANG) == pid_) return;
+    ::usleep(10'000);
   }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &status_, 0);
+}
+
+std::string ChildProcess::ended() {
+  std::lock_guard lock(mutex_);
+  if (!reaped_ && pid_ > 0 && ::waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
+  if (!reaped_) return "the session process stopped answering";
+  if (WIFSIGNALED(status_))
+    return "the session process died of signal " + std::to_string(WTERMSIG(status_));
+  return "the session process exited with status " + std::to_string(WEXITSTATUS(status_));
+}
+
+PoolProcess::PoolProcess(const std::string& program, int device, std::chrono::microseconds poll) {
+  const auto fds = channel();
+  try {
+    child_ = std::make_unique<ChildProcess>(
+        program,
+        std::vector<std::string>{"--shared", std::to_string(fds[1]), std::to_string(device),
+                                 std::to_string(poll.count())},
+        fds[1]);
+  } catch (...) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw;
+  }
+  ::close(fds[1]);
+  control_ = fds[0];
+}
+
+PoolProcess::~PoolProcess() {
+  if (control_ >= 0) ::close(control_);  // the pool's process ends when its control closes
+  child_.reset();
+}
+
+int PoolProcess::new_session(int priority_level, std::uint64_t quota_bytes) {
+  const auto fds = channel();
+  std::lock_guard lock(mutex_);
+  const bool sent = send_session(control_, fds[1], priority_level, quota_bytes);
+  ::close(fds[1]);
+  if (!sent) {
+    ::close(fds[0]);
+    return -1;
+  }
+  return fds[0];
+}
+
+SessionProcess::SessionProcess(const std::string& program, int device, int priority_level,
+                               std::uint64_t quota_bytes, std::chrono::microseconds poll)
+    : poll_(poll) {
+  const auto fds = channel();
+  try {
+    own_ = std::make_unique<ChildProcess>(
+        program,
+        std::vector<std::string>{std::to_string(fds[1]), std::to_string(device),
+                                 std::to_string(priority_level), std::to_string(quota_bytes),
+                                 std::to_string(poll.count())},
+        fds[1]);
+  } catch (...) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw;
+  }
+  ::close(fds[1]);
   fd_ = fds[0];
 }
 
+SessionProcess::SessionProcess(std::shared_ptr<PoolProcess> pool, int priority_level,
+                               std::uint64_t quota_bytes, std::chrono::microseconds poll)
+    : poll_(poll), pool_(std::move(pool)) {
+  fd_ = pool_->new_session(priority_level, quota_bytes);
+  if (fd_ < 0) throw std::runtime_error("the pool's session process is gone: " + pool_->ended());
+}
+
 SessionProcess::~SessionProcess() {
-  stop();
+  if (fd_ >= 0) ::close(fd_);  // an isolated child sees end of input and exits
+  own_.reset();
 }
 
 std::optional<Reply> SessionProcess::ask(SessionRequest kind, std::uint64_t budget,
@@ -68,30 +156,11 @@ std::optional<Reply> SessionProcess::ask(SessionRequest kind, std::uint64_t budg
 }
 
 std::string SessionProcess::ended() {
-  if (!reaped_ && pid_ > 0 && ::waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
-  if (!reaped_) return "the session process stopped answering";
-  if (WIFSIGNALED(status_))
-    return "the session process died of signal " + std::to_string(WTERMSIG(status_));
-  return "the session process exited with status " + std::to_string(WEXITSTATUS(status_));
-}
-
-void SessionProcess::stop() {
-  if (fd_ >= 0) {
-    ::close(fd_);  // the child sees end of input and exits, taking its CUDA context along
-    fd_ = -1;
-  }
-  if (pid_ <= 0 || reaped_) return;
-  // A child still inside a long kernel gets a moment, then is killed.
-  for (int i = 0; i < 200; ++i) {
-    if (::waitpid(pid_, &status_, WNOHANG) == pid_) {
-      reaped_ = true;
-      return;
-    }
-    ::usleep(10'000);
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status_, 0);
-  reaped_ = true;
+  if (own_) return own_->ended();
+  const std::string pool = pool_->ended();
+  return pool == "the session process stopped answering"
+             ? "the pool's session process refused the session (its shared context was lost)"
+             : pool;
 }
 
 }  // namespace vgpu::executors::cuda::remote

@@ -1,11 +1,14 @@
-// The executor's side of one vgpu-cuda-session process: started for `cuda.open`, asked one
-// request at a time, ended by `cuda.close`, idleness or the executor's end.
+// The executor's side of guest programs' session processes (vgpu-cuda-session): one process
+// per program (isolated), or one per shared pool holding all that pool's programs (shared).
+// A session is asked one request at a time, and ends with `cuda.close`, idleness or the
+// executor's end.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -13,32 +16,68 @@
 
 namespace vgpu::executors::cuda::remote {
 
+// A started vgpu-cuda-session, and how it ended.
+class ChildProcess {
+ public:
+  ChildProcess(const std::string& program, const std::vector<std::string>& args, int keep_fd);
+  ~ChildProcess();  // waits a moment for the process to end, then kills it
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  std::string ended();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = 0;
+  bool reaped_ = false;
+  std::mutex mutex_;
+};
+
+// A shared pool's process: sessions are handed to it as descriptors over its control socket.
+class PoolProcess {
+ public:
+  PoolProcess(const std::string& program, int device, std::chrono::microseconds poll);
+  ~PoolProcess();
+  // A new session's channel (this side's descriptor), or -1 when the process is gone.
+  int new_session(int priority_level, std::uint64_t quota_bytes);
+  std::string ended() { return child_->ended(); }
+  pid_t pid() const { return child_->pid(); }
+
+ private:
+  int control_ = -1;
+  std::unique_ptr<ChildProcess> child_;
+  std::mutex mutex_;
+};
+
 class SessionProcess {
  public:
-  // Starts `program` for `device`; throws std::runtime_error naming what failed. `poll`: how long
-  // each side watches for the other's message before sleeping (0: not at all).
+  // Isolated: starts `program` for this session alone; throws std::runtime_error naming what
+  // failed. `poll`: how long each side watches for the other's message before sleeping.
   SessionProcess(const std::string& program, int device, int priority_level,
                  std::uint64_t quota_bytes, std::chrono::microseconds poll);
+  // Shared: a session inside `pool`'s process. Throws std::runtime_error when the pool's
+  // process is gone.
+  SessionProcess(std::shared_ptr<PoolProcess> pool, int priority_level, std::uint64_t quota_bytes,
+                 std::chrono::microseconds poll);
   ~SessionProcess();
   SessionProcess(const SessionProcess&) = delete;
   SessionProcess& operator=(const SessionProcess&) = delete;
 
-  // Sends a request and waits for its reply; nullopt when the process is gone (then `ended()`
-  // says how it ended). One request at a time per process: callers hold `mutex`.
+  // Sends a request and waits for its reply; nullopt when the process is gone or refused the
+  // session (then `ended()` says how). One request at a time: callers hold `mutex`.
   std::optional<Reply> ask(SessionRequest kind, std::uint64_t budget = 0,
                            std::span<const std::uint8_t> body = {});
   std::string ended();
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return own_ ? own_->pid() : pool_->pid(); }
+  bool shared() const { return pool_ != nullptr; }
 
   std::mutex mutex;
 
  private:
-  void stop();
   std::chrono::microseconds poll_;
   int fd_ = -1;
-  pid_t pid_ = -1;
-  int status_ = 0;
-  bool reaped_ = false;
+  std::unique_ptr<ChildProcess> own_;   // isolated
+  std::shared_ptr<PoolProcess> pool_;   // shared
 };
 
 // Where vgpu-cuda-session is: `configured` when it names a path, else next to the program

@@ -75,6 +75,7 @@ Gpu& gpu() {
       executors::cuda::CudaExecutorOptions options;
       options.slots = 2;
       options.remote.max_sessions_per_vm = 3;
+      options.remote.shared_pools = {"trusted"};
       out.executor = std::make_unique<executors::cuda::CudaExecutor>(options);
     } catch (const sdk::ExecutorUnavailable& e) {
       out.why_not = e.what();
@@ -88,9 +89,11 @@ Gpu& gpu() {
   if (!gpu().executor) GTEST_SKIP() << "no GPU here (" << gpu().why_not << ")"
 
 sdk::JobResult run(std::uint32_t vm, std::string_view op, std::uint64_t session = 0,
-                   std::vector<std::uint8_t> batch = {}, std::uint64_t quota = 0) {
+                   std::vector<std::uint8_t> batch = {}, std::uint64_t quota = 0,
+                   const std::string& pool = "A") {
   auto job = std::make_shared<sdk::Job>();
   job->tenant.vm_id = vm;
+  job->tenant.pool = pool;
   job->tenant.priority = 1;
   job->tenant.memory_quota_bytes = quota;
   job->op = std::string(op);
@@ -106,21 +109,22 @@ sdk::JobResult run(std::uint32_t vm, std::string_view op, std::uint64_t session 
 struct Session {
   std::uint32_t vm;
   std::uint64_t quota;
+  std::string pool;
   cc::DeviceDescription device;
 
-  explicit Session(std::uint32_t vm_id, std::uint64_t quota_bytes = 0)
-      : vm(vm_id), quota(quota_bytes) {
-    auto r = run(vm, cc::kOpOpen, 0, {}, quota);
+  explicit Session(std::uint32_t vm_id, std::uint64_t quota_bytes = 0, std::string pool_name = "A")
+      : vm(vm_id), quota(quota_bytes), pool(std::move(pool_name)) {
+    auto r = run(vm, cc::kOpOpen, 0, {}, quota, pool);
     EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
     if (r.status == sdk::Status::ok) device = cc::decode_description(r.outputs.at(0));
   }
   ~Session() {
-    if (device.session) run(vm, cc::kOpClose, device.session, {}, quota);
+    if (device.session) run(vm, cc::kOpClose, device.session, {}, quota, pool);
   }
   cc::BatchAnswer calls(const std::vector<cc::Call>& calls) {
     cc::Writer w;
     for (const auto& c : calls) cc::encode(w, c);
-    auto r = run(vm, cc::kOpCalls, device.session, w.bytes(), quota);
+    auto r = run(vm, cc::kOpCalls, device.session, w.bytes(), quota, pool);
     EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
     return r.status == sdk::Status::ok ? cc::decode_answer(r.outputs.at(0)) : cc::BatchAnswer{};
   }
@@ -317,6 +321,36 @@ TEST(RemoteSession, AFaultEndsOnlyTheSessionThatCausedIt) {
                           [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
   EXPECT_EQ(answer.get().status, sdk::Status::ok);
   EXPECT_FALSE(gpu().executor->unusable()) << "the executor's own context is not lost";
+}
+
+TEST(RemoteSession, ASharedPoolsProgramsRunInOneContextAndShareAFault) {
+  REQUIRE_GPU();
+  Session a(20, 0, "trusted"), b(21, 0, "trusted"), elsewhere(22);
+  const auto [module, add_one, poke] = a.kernels();
+  // Both work, side by side.
+  for (auto* s : {&a, &b}) {
+    const auto p = s->alloc(4096);
+    std::vector<std::uint8_t> bytes(4096, 9);
+    auto g = s->calls({cc::MemcpyHtoD{p, 0, bytes}, cc::MemcpyDtoH{p, 4096, 0}});
+    ASSERT_EQ(g.result, 0) << g.message;
+    EXPECT_EQ(g.outputs.at(0), bytes);
+  }
+  // A fault in one program of the pool reaches the pool's other program: they share a context.
+  const auto ptr = a.alloc(1024);
+  auto p = params(ptr, 1ull << 36, 8);
+  cc::Launch launch;
+  launch.function = poke;
+  launch.params = p;
+  auto fault = a.calls({launch, cc::CtxSync{}});
+  EXPECT_TRUE(fault.result == CUDA_ERROR_ILLEGAL_ADDRESS || fault.result == CUDA_ERROR_LAUNCH_FAILED)
+      << fault.result << " " << fault.message;
+  auto neighbour = b.calls({cc::MemAlloc{64}, cc::CtxSync{}});
+  EXPECT_NE(neighbour.result, 0) << "the pool's other program sees the fault";
+  // A VM outside the pool does not; and a new program of the pool gets a fresh process.
+  EXPECT_NE(elsewhere.alloc(4096), 0u);
+  Session fresh(23, 0, "trusted");
+  ASSERT_GT(fresh.device.session, 0u);
+  EXPECT_NE(fresh.alloc(4096), 0u) << "a new session of the pool works after the fault";
 }
 
 }  // namespace

@@ -66,4 +66,38 @@ TEST(SessionProcess, AMissingProgramIsNamed) {
   }
 }
 
+TEST(PoolProcess, EachSessionOfASharedPoolHasItsOwnChannel) {
+  auto pool = std::make_shared<PoolProcess>(session_program(""), 0, 0us);
+  SessionProcess a(pool, 2, 0, 0us), b(pool, 0, 0, 0us);
+  EXPECT_EQ(a.pid(), b.pid()) << "one process for the pool";
+  for (auto* s : {&a, &b}) {
+    auto reply = s->ask(SessionRequest::calls, 0, {});
+    ASSERT_TRUE(reply) << s->ended();
+    EXPECT_EQ(text(*reply), "no session opened");
+  }
+  auto closed = a.ask(SessionRequest::close);
+  ASSERT_TRUE(closed);
+  EXPECT_FALSE(a.ask(SessionRequest::calls, 0, {})) << "a closed session's channel is gone";
+  EXPECT_TRUE(b.ask(SessionRequest::calls, 0, {})) << "the pool's other session serves on";
+}
+
+TEST(PoolProcess, WithoutAUsableGpuEverySessionSaysWhy) {
+  auto pool = std::make_shared<PoolProcess>(session_program(""), 0, 0us);
+  SessionProcess a(pool, 1, 0, 0us);
+  auto reply = a.ask(SessionRequest::open);
+  ASSERT_TRUE(reply) << a.ended();
+  if (reply->outcome == Outcome::ok) GTEST_SKIP() << "this machine has a GPU";
+  EXPECT_NE(text(*reply).find("CUDA"), std::string::npos) << text(*reply);
+}
+
+TEST(PoolProcess, ThePoolsProcessEndsWithItsExecutor) {
+  pid_t pid = 0;
+  {
+    PoolProcess pool(session_program(""), 0, 0us);
+    pid = pool.pid();
+    ASSERT_EQ(::kill(pid, 0), 0);
+  }
+  EXPECT_NE(::kill(pid, 0), 0) << "reaped when the executor let it go";
+}
+
 }  // namespace
