@@ -81,8 +81,8 @@ class RemoteSession {
   HandleTable<Function> functions_;
   struct Stream {
     CUstream stream = nullptr;
-    bool blocking = false;     // created without CU_STREAM_NON_BLOCKING
-    CUevent order = nullptr;   // shared context only: for the default stream's ordering
+    bool blocking = false;    // created without CU_STREAM_NON_BLOCKING
+    CUevent order = nullptr;  // shared context only: for the default stream's ordering
   };
   HandleTable<Stream> streams_;
   // Shared context only: the session's own default stream, since the context's is everyone's.

@@ -11,15 +11,15 @@
 //       kernels on the GPU, and a fault in one program's kernels reaches all of them.
 #include <cuda.h>
 
+#include <unistd.h>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <atomic>
 #include <memory>
-#include <thread>
 #include <mutex>
 #include <string>
-#include <unistd.h>
+#include <thread>
 
 #include "remote_driver.hpp"
 #include "remote_session.hpp"
@@ -147,7 +147,9 @@ int serve_pool(int control, int device, std::chrono::microseconds poll) {
       Setup setup{next.fd, device, next.priority, next.quota};
       serve(
           next.fd, poll, setup,
-          [&] { return std::make_unique<RemoteSession>(shared.get(device), next.priority, next.quota); },
+          [&] {
+            return std::make_unique<RemoteSession>(shared.get(device), next.priority, next.quota);
+          },
           &poisoned);
       ::close(next.fd);
     }).detach();

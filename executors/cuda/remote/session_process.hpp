@@ -76,8 +76,8 @@ class SessionProcess {
  private:
   std::chrono::microseconds poll_;
   int fd_ = -1;
-  std::unique_ptr<ChildProcess> own_;   // isolated
-  std::shared_ptr<PoolProcess> pool_;   // shared
+  std::unique_ptr<ChildProcess> own_;  // isolated
+  std::shared_ptr<PoolProcess> pool_;  // shared
 };
 
 // Where vgpu-cuda-session is: `configured` when it names a path, else next to the program

@@ -342,7 +342,8 @@ TEST(RemoteSession, ASharedPoolsProgramsRunInOneContextAndShareAFault) {
   launch.function = poke;
   launch.params = p;
   auto fault = a.calls({launch, cc::CtxSync{}});
-  EXPECT_TRUE(fault.result == CUDA_ERROR_ILLEGAL_ADDRESS || fault.result == CUDA_ERROR_LAUNCH_FAILED)
+  EXPECT_TRUE(fault.result == CUDA_ERROR_ILLEGAL_ADDRESS ||
+              fault.result == CUDA_ERROR_LAUNCH_FAILED)
       << fault.result << " " << fault.message;
   auto neighbour = b.calls({cc::MemAlloc{64}, cc::CtxSync{}});
   EXPECT_NE(neighbour.result, 0) << "the pool's other program sees the fault";
