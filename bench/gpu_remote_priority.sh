@@ -55,6 +55,19 @@ print('%-22s p50 %8.1f us  p99 %9.1f us  low launches/s %8.1f' % (
     label, probe['p50_us'], probe['p99_us'], launches))
 PY
 }
+remote_round() {  # label probe_vm flood_vm... : floods for the window, the probe inside it
+  local label=$1 probe=$2 files=() pids=() i=0
+  shift 2
+  for vm in "$@"; do
+    i=$((i + 1))
+    remote "$vm" flood $((seconds + 2)) >"$work/r$i" &
+    pids+=($!) files+=("$work/r$i")
+  done
+  sleep 1
+  remote "$probe" probe "$seconds" high >"$work/p"
+  wait "${pids[@]}"
+  summary "$label" "$work/p" "${files[@]}"
+}
 for round in $(seq "$rounds"); do
   echo "== round $round"
   "$worker" probe "$seconds" high >"$work/p" && summary native-alone "$work/p"
@@ -70,22 +83,6 @@ for round in $(seq "$rounds"); do
   "$worker" probe "$seconds" high >"$work/p"
   wait "${pids[@]}"
   summary native-timesliced "$work/p" "${files[@]}"
-  files=() pids=()
-  for i in $(seq "$low"); do
-    remote "${flood_vms[$((i - 1))]}" flood $((seconds + 2)) >"$work/r$i" &
-    pids+=($!) files+=("$work/r$i")
-  done
-  sleep 1
-  remote "$probe_vm" probe "$seconds" high >"$work/p"
-  wait "${pids[@]}"
-  summary remote-sessions "$work/p" "${files[@]}"
-  files=() pids=()
-  for i in $(seq "$low"); do
-    remote "${shared_flood_vms[$((i - 1))]}" flood $((seconds + 2)) >"$work/s$i" &
-    pids+=($!) files+=("$work/s$i")
-  done
-  sleep 1
-  remote "$shared_probe_vm" probe "$seconds" high >"$work/p"
-  wait "${pids[@]}"
-  summary remote-shared-pool "$work/p" "${files[@]}"
+  remote_round remote-sessions "$probe_vm" "${flood_vms[@]}"
+  remote_round remote-shared-pool "$shared_probe_vm" "${shared_flood_vms[@]}"
 done

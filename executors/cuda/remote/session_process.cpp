@@ -82,21 +82,29 @@ std::string ChildProcess::ended() {
   return "the session process exited with status " + std::to_string(WEXITSTATUS(status_));
 }
 
-PoolProcess::PoolProcess(const std::string& program, int device, std::chrono::microseconds poll) {
+namespace {
+// Starts `program` with arguments `lead`, the child's end of a new channel, then `rest`; returns
+// this side's end. Closes both ends if the start fails.
+int start_with_channel(std::unique_ptr<ChildProcess>& child, const std::string& program,
+                       std::vector<std::string> lead, const std::vector<std::string>& rest) {
   const auto fds = channel();
+  lead.push_back(std::to_string(fds[1]));
+  lead.insert(lead.end(), rest.begin(), rest.end());
   try {
-    child_ = std::make_unique<ChildProcess>(
-        program,
-        std::vector<std::string>{"--shared", std::to_string(fds[1]), std::to_string(device),
-                                 std::to_string(poll.count())},
-        fds[1]);
+    child = std::make_unique<ChildProcess>(program, lead, fds[1]);
   } catch (...) {
     ::close(fds[0]);
     ::close(fds[1]);
     throw;
   }
   ::close(fds[1]);
-  control_ = fds[0];
+  return fds[0];
+}
+}  // namespace
+
+PoolProcess::PoolProcess(const std::string& program, int device, std::chrono::microseconds poll) {
+  control_ = start_with_channel(child_, program, {"--shared"},
+                                {std::to_string(device), std::to_string(poll.count())});
 }
 
 PoolProcess::~PoolProcess() {
@@ -119,21 +127,9 @@ int PoolProcess::new_session(int priority_level, std::uint64_t quota_bytes) {
 SessionProcess::SessionProcess(const std::string& program, int device, int priority_level,
                                std::uint64_t quota_bytes, std::chrono::microseconds poll)
     : poll_(poll) {
-  const auto fds = channel();
-  try {
-    own_ = std::make_unique<ChildProcess>(
-        program,
-        std::vector<std::string>{std::to_string(fds[1]), std::to_string(device),
-                                 std::to_string(priority_level), std::to_string(quota_bytes),
-                                 std::to_string(poll.count())},
-        fds[1]);
-  } catch (...) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw;
-  }
-  ::close(fds[1]);
-  fd_ = fds[0];
+  fd_ = start_with_channel(own_, program, {},
+                           {std::to_string(device), std::to_string(priority_level),
+                            std::to_string(quota_bytes), std::to_string(poll.count())});
 }
 
 SessionProcess::SessionProcess(std::shared_ptr<PoolProcess> pool, int priority_level,
