@@ -47,7 +47,7 @@ remote() {  # vm_id program args... (stdout and stderr to stdout)
     VGPU_TOKEN= "$@" 2>&1
 }
 
-for sample in vector_add matrix_mul streams_events device_query error_cases; do
+for sample in vector_add matrix_mul streams_events device_query error_cases globals; do
   "$bin/cuda-sample-$sample" >"$out/$sample.native.txt" 2>&1
   native_rc=$?
   remote "$vm_tenant" "$bin/cuda-sample-$sample" >"$out/$sample.remote.txt"

@@ -51,6 +51,7 @@ RemoteDriver load_all() {
   require(d.module_load_data, "cuModuleLoadData");
   require(d.module_unload, "cuModuleUnload");
   require(d.module_get_function, "cuModuleGetFunction");
+  require(d.module_get_global, "cuModuleGetGlobal");
   require(d.func_get_param_info, "cuFuncGetParamInfo");
   require(d.func_get_attribute, "cuFuncGetAttribute");
   require(d.launch_kernel, "cuLaunchKernel");

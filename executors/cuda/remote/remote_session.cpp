@@ -62,6 +62,7 @@ RemoteSession::RemoteSession(int device, int priority_level, std::uint64_t quota
     : device_(device),
       quota_bytes_(quota_bytes),
       memory_(limits.allocations),
+      globals_(limits.allocations),
       modules_(limits.modules),
       functions_(limits.functions),
       streams_(limits.streams),
@@ -81,6 +82,7 @@ RemoteSession::RemoteSession(CUcontext shared, int priority_level, std::uint64_t
       context_(shared),
       owns_context_(false),
       memory_(limits.allocations),
+      globals_(limits.allocations),
       modules_(limits.modules),
       functions_(limits.functions),
       streams_(limits.streams),
@@ -134,6 +136,12 @@ void RemoteSession::release_everything() {
 CUresult RemoteSession::refuse(std::string& message, std::string why, CUresult code) {
   message = std::move(why);
   return code;
+}
+
+std::string RemoteSession::check_range(std::uint64_t ptr, std::uint64_t bytes) const {
+  auto why = memory_.check_range(ptr, bytes);
+  if (why.empty() || globals_.check_range(ptr, bytes).empty()) return {};
+  return why;
 }
 
 std::optional<CUstream> RemoteSession::stream(std::uint64_t handle) {
@@ -222,14 +230,14 @@ CUresult RemoteSession::execute(const cc::Call& call,
           if (!bytes) return refuse(message, "not an allocation of this session");
           return d.mem_free(c.ptr);
         } else if constexpr (std::is_same_v<T, cc::MemcpyHtoD>) {
-          if (auto why = memory_.check_range(c.dst, c.data.size()); !why.empty())
+          if (auto why = check_range(c.dst, c.data.size()); !why.empty())
             return refuse(message, "destination: " + why);
           const auto s = stream(c.stream);
           if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
           if (c.data.empty()) return CUDA_SUCCESS;
           return d.memcpy_htod_async(c.dst, c.data.data(), c.data.size(), *s);
         } else if constexpr (std::is_same_v<T, cc::MemcpyDtoH>) {
-          if (auto why = memory_.check_range(c.src, c.bytes); !why.empty())
+          if (auto why = check_range(c.src, c.bytes); !why.empty())
             return refuse(message, "source: " + why);
           const auto s = stream(c.stream);
           if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
@@ -241,9 +249,9 @@ CUresult RemoteSession::execute(const cc::Call& call,
           outputs.push_back(std::move(bytes));
           return CUDA_SUCCESS;
         } else if constexpr (std::is_same_v<T, cc::MemcpyDtoD>) {
-          if (auto why = memory_.check_range(c.src, c.bytes); !why.empty())
+          if (auto why = check_range(c.src, c.bytes); !why.empty())
             return refuse(message, "source: " + why);
-          if (auto why = memory_.check_range(c.dst, c.bytes); !why.empty())
+          if (auto why = check_range(c.dst, c.bytes); !why.empty())
             return refuse(message, "destination: " + why);
           const auto s = stream(c.stream);
           if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
@@ -251,7 +259,7 @@ CUresult RemoteSession::execute(const cc::Call& call,
           return d.memcpy_dtod_async(c.dst, c.src, c.bytes, *s);
         } else if constexpr (std::is_same_v<T, cc::Memset>) {
           if (c.count > UINT64_MAX / c.element) return refuse(message, "memset size overflows");
-          if (auto why = memory_.check_range(c.dst, c.count * c.element); !why.empty())
+          if (auto why = check_range(c.dst, c.count * c.element); !why.empty())
             return refuse(message, "destination: " + why);
           const auto s = stream(c.stream);
           if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
@@ -281,6 +289,8 @@ CUresult RemoteSession::execute(const cc::Call& call,
             if (f.module == c.module) gone.push_back(h);
           });
           for (auto h : gone) functions_.take(h);
+          for (auto address : module_globals_[c.module]) globals_.remove(address);
+          module_globals_.erase(c.module);
           return d.module_unload(*module);
         } else if constexpr (std::is_same_v<T, cc::GetFunction>) {
           auto* module = modules_.find(c.module);
@@ -442,6 +452,23 @@ CUresult RemoteSession::execute(const cc::Call& call,
           outputs.emplace_back();
           put_u64(outputs.back(), free);
           put_u64(outputs.back(), total);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::GetGlobal>) {
+          auto* module = modules_.find(c.module);
+          if (!module) return refuse(message, "unknown module", CUDA_ERROR_INVALID_HANDLE);
+          CUdeviceptr address = 0;
+          std::size_t bytes = 0;
+          if (CUresult r = d.module_get_global(&address, &bytes, *module, c.name.c_str())) return r;
+          if (bytes && !globals_.check_range(address, bytes).empty()) {  // not looked up yet
+            if (globals_.full())
+              return refuse(message, "the session holds its limit of globals",
+                            CUDA_ERROR_OUT_OF_MEMORY);
+            globals_.add(address, bytes);
+            module_globals_[c.module].push_back(address);
+          }
+          outputs.emplace_back();
+          put_u64(outputs.back(), address);
+          put_u64(outputs.back(), bytes);
           return CUDA_SUCCESS;
         } else if constexpr (std::is_same_v<T, cc::Occupancy>) {
           auto* f = functions_.find(c.function);

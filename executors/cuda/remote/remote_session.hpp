@@ -7,6 +7,8 @@
 
 #include <cuda.h>
 
+#include <map>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -66,6 +68,9 @@ class RemoteSession {
   // The stream for a guest handle (0: the context's default stream), or nullopt if not owned.
   std::optional<CUstream> stream(std::uint64_t handle);
   CUresult refuse(std::string& message, std::string why, CUresult code = CUDA_ERROR_INVALID_VALUE);
+  // Empty when [ptr, ptr + bytes) lies inside one allocation or one module global of the
+  // session, else why not.
+  std::string check_range(std::uint64_t ptr, std::uint64_t bytes) const;
   void release_everything();
 
   int device_;
@@ -77,6 +82,10 @@ class RemoteSession {
   CUcontext context_ = nullptr;
   bool owns_context_ = true;
   OwnedMemory memory_;
+  // Modules' global variables the program has looked up: copies may touch them, frees may not,
+  // and they do not count against the quota (the module's load did).
+  OwnedMemory globals_;
+  std::map<std::uint64_t, std::vector<std::uint64_t>> module_globals_;  // module -> addresses
   HandleTable<CUmodule> modules_;
   HandleTable<Function> functions_;
   struct Stream {

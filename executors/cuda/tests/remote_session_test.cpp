@@ -19,11 +19,14 @@ namespace cc = cuda_calls;
 namespace {
 
 // Two kernels in PTX (the driver compiles it for whatever GPU it runs on):
-// add_one(int* p, int n) adds 1 to p[0..n); poke(int* p, long long i) writes p[i] = 1.
+// add_one(int* p, int n) adds 1 to p[0..n); poke(int* p, long long i) writes p[i] = 1; and a
+// global variable, counter.
 constexpr char kPtx[] = R"(
 .version 8.0
 .target sm_80
 .address_size 64
+
+.visible .global .align 4 .u32 counter;
 
 .visible .entry add_one(.param .u64 add_one_p, .param .u32 add_one_n)
 {
@@ -221,6 +224,27 @@ TEST(RemoteSession, PointersAndHandlesOutsideTheSessionAreRefused) {
   a = s.calls({cc::MemAlloc{64}, cc::EventSync{5}, cc::MemAlloc{64}});
   EXPECT_EQ(a.calls_run, 2u);
   EXPECT_EQ(a.outputs.size(), 1u);
+}
+
+TEST(RemoteSession, AModulesGlobalsCanBeCopiedButNotFreedOrOverrun) {
+  REQUIRE_GPU();
+  Session s(1);
+  const auto [module, add_one, poke] = s.kernels();
+  auto g = s.calls({cc::GetGlobal{module, "counter"}});
+  ASSERT_EQ(g.result, 0) << g.message;
+  const auto address = Session::u64(g.outputs.at(0)), bytes = Session::u64(g.outputs.at(0), 8);
+  EXPECT_EQ(bytes, 4u);
+  const std::uint8_t four[4] = {1, 2, 3, 4}, eight[8] = {};
+  auto a = s.calls({cc::MemcpyHtoD{address, 0, four}, cc::MemcpyDtoH{address, 4, 0}});
+  ASSERT_EQ(a.result, 0) << a.message;
+  EXPECT_EQ(a.outputs.at(0), std::vector<std::uint8_t>(four, four + 4));
+  EXPECT_EQ(s.calls({cc::MemcpyHtoD{address, 0, eight}}).result, CUDA_ERROR_INVALID_VALUE)
+      << "eight bytes into a four-byte global";
+  EXPECT_EQ(s.calls({cc::MemFree{address}}).result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_EQ(s.calls({cc::GetGlobal{module, "no_such"}}).result, CUDA_ERROR_NOT_FOUND);
+  ASSERT_EQ(s.calls({cc::ModuleUnload{module}}).result, 0);
+  EXPECT_EQ(s.calls({cc::MemcpyDtoH{address, 4, 0}}).result, CUDA_ERROR_INVALID_VALUE)
+      << "an unloaded module's globals are gone";
 }
 
 TEST(RemoteSession, ASessionBelongsToTheVmThatOpenedIt) {

@@ -19,10 +19,7 @@ std::uint64_t read_u64(const std::vector<std::uint8_t>& b, std::size_t at) {
 }
 
 bool is_device(Driver& drv, std::uint64_t address) {
-  auto it = drv.allocations.upper_bound(address);
-  if (it == drv.allocations.begin()) return false;
-  --it;
-  return address - it->first < it->second;
+  return drv.is_device(address);
 }
 
 CUresult htod(Driver& drv, CUdeviceptr dst, const void* src, std::size_t bytes, CUstream stream) {

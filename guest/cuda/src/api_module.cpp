@@ -97,7 +97,24 @@ CUresult check_dimensions(Driver& drv, const unsigned grid[3], const unsigned bl
                                                                           : CUDA_SUCCESS;
 }
 
+CUresult get_global(Driver& drv, Module* module, const char* name, CUdeviceptr* address,
+                    std::size_t* bytes) {
+  auto it = module->globals.find(name);
+  if (it == module->globals.end()) {
+    std::vector<std::uint8_t> a;
+    if (auto r = drv.link.call(cc::GetGlobal{module->host, name}, &a)) return r;
+    if (a.size() != 16) return CUDA_ERROR_UNKNOWN;
+    it = module->globals.emplace(name, std::make_pair(u64_at(a, 0), std::size_t(u64_at(a, 8))))
+             .first;
+    if (it->second.second) drv.globals[it->second.first] = it->second.second;
+  }
+  if (address) *address = it->second.first;
+  if (bytes) *bytes = it->second.second;
+  return CUDA_SUCCESS;
+}
+
 void unload(Driver& drv, Module* module) {
+  for (auto& [name, global] : module->globals) drv.globals.erase(global.first);
   for (auto& [name, f] : module->functions) drv.functions.erase(f.get());
   drv.modules.erase(module);
   drv.link.record(cc::ModuleUnload{module->host});
@@ -212,6 +229,20 @@ CUresult CUDAAPI cuLibraryGetModule(CUmodule* module, CUlibrary handle) {
   if (!drv.module(handle)) return CUDA_ERROR_INVALID_HANDLE;
   *module = reinterpret_cast<CUmodule>(handle);
   return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuModuleGetGlobal_v2(CUdeviceptr* address, size_t* bytes, CUmodule handle,
+                                      const char* name) {
+  if (!name) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  Module* m = drv.module(handle);
+  if (!m) return CUDA_ERROR_INVALID_HANDLE;
+  return get_global(drv, m, name, address, bytes);
+}
+
+CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr* address, size_t* bytes, CUlibrary handle,
+                                    const char* name) {
+  return cuModuleGetGlobal_v2(address, bytes, reinterpret_cast<CUmodule>(handle), name);
 }
 
 CUresult CUDAAPI cuLibraryGetKernel(CUkernel* kernel, CUlibrary handle, const char* name) {

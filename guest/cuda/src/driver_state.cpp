@@ -38,6 +38,16 @@ bool Driver::host_stream(CUstream stream, std::uint64_t& host) const {
   return true;
 }
 
+bool Driver::is_device(std::uint64_t address) const {
+  for (const auto* blocks : {&allocations, &globals}) {
+    auto it = blocks->upper_bound(address);
+    if (it == blocks->begin()) continue;
+    --it;
+    if (address - it->first < it->second) return true;
+  }
+  return false;
+}
+
 Function* Driver::function(const void* handle) const {
   auto* f = static_cast<Function*>(const_cast<void*>(handle));
   return functions.count(f) ? f : nullptr;

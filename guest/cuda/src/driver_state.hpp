@@ -32,6 +32,7 @@ struct Function {
 struct Module {
   std::uint64_t host = 0;
   std::map<std::string, std::unique_ptr<Function>> functions;
+  std::map<std::string, std::pair<std::uint64_t, std::size_t>> globals;  // address, bytes
 };
 
 struct Stream {
@@ -76,6 +77,9 @@ class Driver {
   RemoteLink link;
   Context primary;
   std::map<std::uint64_t, std::size_t> allocations;  // device pointer -> size
+  std::map<std::uint64_t, std::size_t> globals;      // modules' global variables, the same way
+  // Whether `address` is device memory this program knows (an allocation or a global).
+  bool is_device(std::uint64_t address) const;
   std::set<Module*> modules;
   std::set<Function*> functions;
   std::set<Stream*> streams;

@@ -110,6 +110,8 @@ const Entry kEntries[] = {
     {"cuMemsetD8Async", reinterpret_cast<void*>(&cuMemsetD8Async), 0},
     {"cuMemsetD8", reinterpret_cast<void*>(&cuMemsetD8_v2), 3020},
     {"cuModuleGetFunction", reinterpret_cast<void*>(&cuModuleGetFunction), 0},
+    {"cuModuleGetGlobal", reinterpret_cast<void*>(&cuModuleGetGlobal_v2), 3020},
+    {"cuLibraryGetGlobal", reinterpret_cast<void*>(&cuLibraryGetGlobal), 0},
     {"cuModuleGetLoadingMode", reinterpret_cast<void*>(&cuModuleGetLoadingMode), 0},
     {"cuModuleLoadData", reinterpret_cast<void*>(&cuModuleLoadData), 0},
     {"cuModuleLoadDataEx", reinterpret_cast<void*>(&cuModuleLoadDataEx), 0},

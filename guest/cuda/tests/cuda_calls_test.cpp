@@ -39,7 +39,8 @@ std::vector<Call> one_of_each() {
           EventElapsed{9, 10},
           CtxSync{},
           MemInfo{},
-          Occupancy{7, 256, 0}};
+          Occupancy{7, 256, 0},
+          GetGlobal{4, "table"}};
 }
 
 TEST(CudaCalls, EveryCallRoundTrips) {

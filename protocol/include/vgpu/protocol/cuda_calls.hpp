@@ -198,12 +198,17 @@ struct Occupancy {
   std::uint32_t block_size = 0;
   std::uint64_t shared_bytes = 0;
 };  // -> i32 blocks
+// A module's global variable (__device__, __constant__) by name.
+struct GetGlobal {
+  std::uint64_t module = 0;
+  std::string name;
+};  // -> u64 address, u64 bytes
 
 using Call =
     std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD, Memset, ModuleLoad,
                  ModuleUnload, GetFunction, Launch, StreamCreate, StreamDestroy, StreamSync,
                  StreamQuery, StreamWaitEvent, EventCreate, EventDestroy, EventRecord, EventSync,
-                 EventQuery, EventElapsed, CtxSync, MemInfo, Occupancy>;
+                 EventQuery, EventElapsed, CtxSync, MemInfo, Occupancy, GetGlobal>;
 
 // The wire code of each call is its index in Call plus one.
 inline constexpr const char* kCallNames[] = {
@@ -211,7 +216,7 @@ inline constexpr const char* kCallNames[] = {
     "memset",        "module_load",    "module_unload", "get_function", "launch",
     "stream_create", "stream_destroy", "stream_sync",   "stream_query", "stream_wait_event",
     "event_create",  "event_destroy",  "event_record",  "event_sync",   "event_query",
-    "event_elapsed", "ctx_sync",       "mem_info",      "occupancy"};
+    "event_elapsed", "ctx_sync",       "mem_info",      "occupancy",    "get_global"};
 static_assert(std::size(kCallNames) == std::variant_size_v<Call>);
 
 inline const char* call_name(const Call& c) {
@@ -296,6 +301,9 @@ inline void encode(Writer& w, const Call& call) {
           w.u64(c.function);
           w.u32(c.block_size);
           w.u64(c.shared_bytes);
+        } else if constexpr (std::is_same_v<T, GetGlobal>) {
+          w.u64(c.module);
+          w.str(c.name);
         }
       },
       call);
@@ -411,6 +419,12 @@ inline Call decode_one(Reader& r) {
       c.function = r.u64("function");
       c.block_size = r.u32("block_size");
       c.shared_bytes = r.u64("shared_bytes");
+      return c;
+    }
+    case 25: {
+      GetGlobal c;
+      c.module = r.u64("module");
+      c.name = r.str("name", kMaxNameBytes);
       return c;
     }
     default:
