@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(frame_header frame_metadata ring shared_extents spool compat_request stream_session
-           config op_params)
+           config op_params cuda_calls)
 fi
 
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
