@@ -1,5 +1,6 @@
 #include "remote_link.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -59,7 +60,7 @@ CUresult RemoteLink::open(std::string& error) {
     // Room for the frame's metadata: a batch and its answer each fit one frame.
     const std::size_t frame = client_->identity().max_frame;
     max_batch_ = frame > (2u << 20) ? frame - (1u << 20) : frame / 2;
-    max_copy_ = max_batch_ / 2;
+    max_copy_ = std::min<std::size_t>(max_batch_ / 2, cc::kMaxCopyBytes);
     auto result = client_->run(std::string(cc::kOpOpen), {});
     if (result.status != protocol::Status::ok) {
       error = "the mediator refused a CUDA session: " + result.message;

@@ -105,6 +105,23 @@ TEST(CudaCalls, KernelParametersAreBounded) {
   EXPECT_THROW(decode_batch(w.bytes()), CallError);
 }
 
+TEST(CudaCalls, ABatchMayNotAskBackMoreThanTheAnswerLimit) {
+  Writer w;
+  encode(w, MemcpyDtoH{0x1000, kMaxAnswerBytes / 2, 0});
+  encode(w, MemcpyDtoH{0x1000, kMaxAnswerBytes / 2, 0});
+  EXPECT_EQ(decode_batch(w.bytes()).size(), 2u) << "exactly the limit is fine";
+  encode(w, MemcpyDtoH{0x1000, 1, 0});
+  try {
+    decode_batch(w.bytes());
+    FAIL() << "a batch asking back more than the limit was accepted";
+  } catch (const CallError& e) {
+    EXPECT_NE(std::string(e.what()).find("call 2"), std::string::npos) << e.what();
+  }
+  Writer huge;
+  encode(huge, MemcpyDtoH{0x1000, ~0ull, 0});
+  EXPECT_THROW(decode_batch(huge.bytes()), CallError);
+}
+
 TEST(CudaCalls, AnswerAndDescriptionRoundTrip) {
   BatchAnswer a;
   a.calls_run = 3;

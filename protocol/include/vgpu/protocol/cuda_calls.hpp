@@ -30,6 +30,11 @@ inline constexpr std::string_view kSessionParam = "session";
 inline constexpr std::size_t kMaxCallsPerBatch = 65536;
 inline constexpr std::size_t kMaxKernelParamBytes = 32764;  // CUDA 12.1+ kernel parameter limit
 inline constexpr std::size_t kMaxNameBytes = 4096;          // a kernel's mangled name
+// The bytes one batch may ask back (its copies to the host together): the session process holds
+// them in memory until the answer leaves, so a guest may not make it hold more. The guest
+// library splits larger copies.
+inline constexpr std::uint64_t kMaxAnswerBytes = std::uint64_t(256) << 20;
+inline constexpr std::uint64_t kMaxCopyBytes = kMaxAnswerBytes / 2;
 
 class CallError : public std::runtime_error {
  public:
@@ -435,13 +440,22 @@ inline Call decode_one(Reader& r) {
 inline std::vector<Call> decode_batch(std::span<const std::uint8_t> batch) {
   Reader r(batch);
   std::vector<Call> calls;
+  std::uint64_t answer_bytes = 0;
   while (!r.done()) {
     if (calls.size() == kMaxCallsPerBatch)
       throw CallError("more than " + std::to_string(kMaxCallsPerBatch) + " calls in one batch");
+    const std::size_t index = calls.size();
     try {
-      calls.push_back(decode_one(r));
+      Call call = decode_one(r);
+      if (const auto* back = std::get_if<MemcpyDtoH>(&call)) {
+        if (back->bytes > kMaxAnswerBytes - answer_bytes)
+          throw CallError("copies to the host in one batch exceed " +
+                          std::to_string(kMaxAnswerBytes) + " bytes");
+        answer_bytes += back->bytes;
+      }
+      calls.push_back(std::move(call));
     } catch (const CallError& e) {
-      throw CallError("call " + std::to_string(calls.size()) + ": " + e.what());
+      throw CallError("call " + std::to_string(index) + ": " + e.what());
     }
   }
   return calls;
