@@ -93,6 +93,12 @@ std::vector<sdk::Reading> CudaExecutor::readings() const {
                    "Device memory reserved by a VM's running jobs",
                    {{"vm", std::to_string(vm_id)}},
                    double(bytes)});
+  if (remote_)
+    for (const auto& [vm_id, sessions] : remote_->per_vm())
+      out.push_back({"remote_cuda_sessions",
+                     "Guest CUDA programs of a VM with a session open (docs/remote-cuda.md)",
+                     {{"vm", std::to_string(vm_id)}},
+                     double(sessions)});
   out.push_back({"default_memory_quota_bytes",
                  "Device memory quota of VMs whose DB row sets none (0: no quota)",
                  {},

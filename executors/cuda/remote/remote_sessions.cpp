@@ -47,6 +47,13 @@ std::size_t RemoteSessions::count() const {
   return sessions_.size();
 }
 
+std::map<std::uint32_t, std::size_t> RemoteSessions::per_vm() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::uint32_t, std::size_t> out;
+  for (const auto& [key, session] : sessions_) ++out[key.first];
+  return out;
+}
+
 JobResult RemoteSessions::run(const sdk::Job& job) {
   try {
     if (job.op == cc::kOpOpen) return open(job);

@@ -41,6 +41,8 @@ class RemoteSessions {
   // Runs a cuda.* job; never throws (a failure is the job's result).
   sdk::JobResult run(const sdk::Job& job);
   std::size_t count() const;
+  // Open sessions by VM, for the executor's readings.
+  std::map<std::uint32_t, std::size_t> per_vm() const;
 
  private:
   struct Session {

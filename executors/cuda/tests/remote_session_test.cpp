@@ -295,14 +295,23 @@ TEST(RemoteSession, DeviceMemoryCountsAgainstTheVmsQuota) {
   EXPECT_EQ(s.calls({cc::MemAlloc{32u << 20}}).result, 0) << "freed memory is the VM's again";
 }
 
+double sessions_reading(std::uint32_t vm) {
+  for (const auto& r : gpu().executor->readings())
+    if (r.name == "remote_cuda_sessions" && r.labels.at(0).second == std::to_string(vm))
+      return r.value;
+  return 0;
+}
+
 TEST(RemoteSession, ClosingASessionGivesItsMemoryBack) {
   REQUIRE_GPU();
   {
     Session s(4, 64u << 20);
     s.alloc(60u << 20);
     EXPECT_EQ(gpu().executor->memory().in_use(4), 60u << 20);
+    EXPECT_EQ(sessions_reading(4), 1.0) << "the executor's readings show the session";
   }
   EXPECT_EQ(gpu().executor->memory().in_use(4), 0u);
+  EXPECT_EQ(sessions_reading(4), 0.0);
 }
 
 TEST(RemoteSession, AVmHoldsAtMostItsLimitOfSessions) {
