@@ -47,6 +47,11 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
     {"remote_idle_timeout_s", SettingType::integer, 1, 86400, "600",
      "a remote CUDA session unused this long ends (its guest program died without closing)",
      nullptr},
+    {"remote_batch_timeout_s", SettingType::integer, 0, 86400, "300",
+     "the longest one batch of a guest program's calls may run on the GPU; past it the "
+     "program's session process is killed, so a kernel that never ends cannot hold a slot "
+     "(0 = no limit)",
+     nullptr},
     {"remote_shared_pools", SettingType::text, 0, 0, "",
      "pools whose guest CUDA programs share one process and context, comma-separated: priority "
      "across their VMs, but a fault in one program reaches all of them (docs/remote-cuda.md)",
@@ -77,6 +82,8 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Setting
   options.remote.max_sessions_per_vm = to_unsigned(settings.integer("remote_sessions_per_vm"));
   options.remote.idle_timeout = std::chrono::seconds(settings.integer("remote_idle_timeout_s"));
   options.remote.program = settings.text("remote_session_program");
+  options.remote.batch_timeout =
+      std::chrono::milliseconds(settings.integer("remote_batch_timeout_s") * 1000);
   {
     std::stringstream pools(settings.text("remote_shared_pools"));
     for (std::string pool; std::getline(pools, pool, ',');) {

@@ -212,7 +212,8 @@ JobResult RemoteSessions::calls(const sdk::Job& job) {
     const std::uint64_t in_use = ledger_.in_use(session->vm);
     budget = session->held + (session->quota > in_use ? session->quota - in_use : 0);
   }
-  auto reply = session->process->ask(SessionRequest::calls, budget, job.inputs[0]);
+  auto reply =
+      session->process->ask(SessionRequest::calls, budget, job.inputs[0], options_.batch_timeout);
   if (!reply) {
     const std::string ended = session->process->ended();
     forget(Key{job.tenant.vm_id, id}, *session);

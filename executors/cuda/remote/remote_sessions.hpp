@@ -30,6 +30,8 @@ struct SessionsOptions {
   // Pools whose programs share one process and CUDA context (docs/remote-cuda.md, "Shared
   // pools"): priority across their VMs, but a fault in one program reaches them all.
   std::set<std::string> shared_pools;
+  // The longest one batch may run; past it the session's process is killed (0: no limit).
+  std::chrono::milliseconds batch_timeout{300'000};
 };
 
 class RemoteSessions {

@@ -1,12 +1,14 @@
 #include "session_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -71,6 +73,11 @@ ChildProcess::~ChildProcess() {
   }
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status_, 0);
+}
+
+void ChildProcess::kill() {
+  std::lock_guard lock(mutex_);
+  if (pid_ > 0 && !reaped_) ::kill(pid_, SIGKILL);
 }
 
 std::string ChildProcess::ended() {
@@ -145,13 +152,34 @@ SessionProcess::~SessionProcess() {
 }
 
 std::optional<Reply> SessionProcess::ask(SessionRequest kind, std::uint64_t budget,
-                                         std::span<const std::uint8_t> body) {
+                                         std::span<const std::uint8_t> body,
+                                         std::chrono::milliseconds limit) {
   if (fd_ < 0 || !write_request(fd_, kind, budget, body)) return std::nullopt;
   spin_until_readable(fd_, poll_);
+  if (limit.count() > 0) {
+    pollfd p{fd_, POLLIN, 0};
+    int ready;
+    do ready = ::poll(&p, 1, int(std::min<std::int64_t>(limit.count(), INT32_MAX)));
+    while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+      overran_ = limit;
+      if (own_)
+        own_->kill();
+      else
+        pool_->kill();  // the context is shared: the pool's process goes, and is replaced
+      ::close(fd_);
+      fd_ = -1;
+      return std::nullopt;
+    }
+  }
   return read_reply(fd_);
 }
 
 std::string SessionProcess::ended() {
+  if (overran_.count() > 0)
+    return "the batch ran longer than " + std::to_string(overran_.count() / 1000) +
+           " s (remote_batch_timeout_s) and its session process was killed" +
+           (pool_ ? std::string(", with the other programs of its pool") : std::string());
   if (own_) return own_->ended();
   const std::string pool = pool_->ended();
   return pool == "the session process stopped answering"

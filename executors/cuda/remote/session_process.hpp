@@ -25,6 +25,7 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
   std::string ended();
   pid_t pid() const { return pid_; }
+  void kill();  // at once, e.g. after a batch ran past its time
 
  private:
   pid_t pid_ = -1;
@@ -42,6 +43,7 @@ class PoolProcess {
   int new_session(int priority_level, std::uint64_t quota_bytes);
   std::string ended() { return child_->ended(); }
   pid_t pid() const { return child_->pid(); }
+  void kill() { child_->kill(); }
 
  private:
   int control_ = -1;
@@ -63,10 +65,13 @@ class SessionProcess {
   SessionProcess(const SessionProcess&) = delete;
   SessionProcess& operator=(const SessionProcess&) = delete;
 
-  // Sends a request and waits for its reply; nullopt when the process is gone or refused the
-  // session (then `ended()` says how). One request at a time: callers hold `mutex`.
+  // Sends a request and waits for its reply, at most `limit` (zero: no limit); nullopt when the
+  // process is gone, refused the session or ran past the limit (then `ended()` says how, and
+  // the process is killed: its work cannot be taken back otherwise). One request at a time:
+  // callers hold `mutex`.
   std::optional<Reply> ask(SessionRequest kind, std::uint64_t budget = 0,
-                           std::span<const std::uint8_t> body = {});
+                           std::span<const std::uint8_t> body = {},
+                           std::chrono::milliseconds limit = std::chrono::milliseconds(0));
   std::string ended();
   pid_t pid() const { return own_ ? own_->pid() : pool_->pid(); }
   bool shared() const { return pool_ != nullptr; }
@@ -76,8 +81,9 @@ class SessionProcess {
  private:
   std::chrono::microseconds poll_;
   int fd_ = -1;
-  std::unique_ptr<ChildProcess> own_;  // isolated
-  std::shared_ptr<PoolProcess> pool_;  // shared
+  std::chrono::milliseconds overran_{0};  // the limit a request ran past, if one did
+  std::unique_ptr<ChildProcess> own_;     // isolated
+  std::shared_ptr<PoolProcess> pool_;     // shared
 };
 
 // Where vgpu-cuda-session is: `configured` when it names a path, else next to the program

@@ -19,8 +19,8 @@ namespace cc = cuda_calls;
 namespace {
 
 // Two kernels in PTX (the driver compiles it for whatever GPU it runs on):
-// add_one(int* p, int n) adds 1 to p[0..n); poke(int* p, long long i) writes p[i] = 1; and a
-// global variable, counter.
+// add_one(int* p, int n) adds 1 to p[0..n); poke(int* p, long long i) writes p[i] = 1;
+// spin(unsigned long long ns) runs that long; and a global variable, counter.
 constexpr char kPtx[] = R"(
 .version 8.0
 .target sm_80
@@ -64,6 +64,19 @@ DONE:
   st.global.u32 [%rd5], %r1;
   ret;
 }
+.visible .entry spin(.param .u64 spin_ns)
+{
+  .reg .pred %p<2>;
+  .reg .b64 %rd<5>;
+  ld.param.u64 %rd1, [spin_ns];
+  mov.u64 %rd2, %globaltimer;
+SPIN:
+  mov.u64 %rd3, %globaltimer;
+  sub.s64 %rd4, %rd3, %rd2;
+  setp.lt.u64 %p1, %rd4, %rd1;
+  @%p1 bra SPIN;
+  ret;
+}
 )";
 
 struct Gpu {
@@ -79,6 +92,7 @@ Gpu& gpu() {
       options.slots = 2;
       options.remote.max_sessions_per_vm = 3;
       options.remote.shared_pools = {"trusted"};
+      options.remote.batch_timeout = std::chrono::milliseconds(2000);
       out.executor = std::make_unique<executors::cuda::CudaExecutor>(options);
     } catch (const sdk::ExecutorUnavailable& e) {
       out.why_not = e.what();
@@ -385,6 +399,33 @@ TEST(RemoteSession, ASharedPoolsProgramsRunInOneContextAndShareAFault) {
   Session fresh(23, 0, "trusted");
   ASSERT_GT(fresh.device.session, 0u);
   EXPECT_NE(fresh.alloc(4096), 0u) << "a new session of the pool works after the fault";
+}
+
+TEST(RemoteSession, ABatchPastItsTimeEndsItsSessionAndNoOneElses) {
+  REQUIRE_GPU();
+  Session endless(30), other(31);
+  const auto [module, add_one, poke] = endless.kernels();
+  auto f = endless.calls({cc::GetFunction{module, "spin"}});
+  ASSERT_EQ(f.result, 0) << f.message;
+  std::vector<std::uint8_t> ten_seconds(8);
+  const std::uint64_t ns = 10'000'000'000ull;
+  std::memcpy(ten_seconds.data(), &ns, 8);
+  cc::Launch launch;
+  launch.function = Session::u64(f.outputs.at(0));
+  launch.params = ten_seconds;
+  cc::Writer w;
+  cc::encode(w, launch);
+  cc::encode(w, cc::CtxSync{});
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run(30, cc::kOpCalls, endless.device.session, w.bytes());
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, sdk::Status::execution_error);
+  EXPECT_NE(r.message.find("ran longer than 2 s"), std::string::npos) << r.message;
+  EXPECT_LT(took, std::chrono::seconds(8)) << "answered at the limit, not when the kernel ended";
+  auto again = run(30, cc::kOpCalls, endless.device.session, {});
+  EXPECT_NE(again.message.find("unknown session"), std::string::npos) << again.message;
+  endless.device.session = 0;  // already gone
+  EXPECT_NE(other.alloc(4096), 0u) << "another VM's session goes on";
 }
 
 }  // namespace

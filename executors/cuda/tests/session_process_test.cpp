@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/wait.h>
+
 #include <thread>
 
 #include "session_process.hpp"
@@ -54,6 +56,21 @@ TEST(SessionProcess, ADeadProcessIsReportedWithItsSignal) {
   for (int i = 0; i < 100 && p.ended().find("signal") == std::string::npos; ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(p.ended(), "the session process died of signal 9");
+}
+
+TEST(SessionProcess, ARequestPastItsLimitKillsTheProcessAndSaysWhy) {
+  // `sleep` stands in for a session process stuck in a kernel: it never answers.
+  SessionProcess p("sleep", 0, 1, 0, 0us);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(p.ask(SessionRequest::open, 0, {}, 300ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_NE(p.ended().find("ran longer than"), std::string::npos) << p.ended();
+  for (int i = 0; i < 100 && ::kill(p.pid(), 0) == 0; ++i) {
+    int status = 0;
+    ::waitpid(p.pid(), &status, WNOHANG);
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_NE(::kill(p.pid(), 0), 0) << "the stuck process was killed";
 }
 
 TEST(SessionProcess, AMissingProgramIsNamed) {
