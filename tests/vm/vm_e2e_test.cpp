@@ -419,5 +419,55 @@ TEST_F(VmEndToEnd, WithoutTheDeviceTheClientSaysThereIsNone) {
   EXPECT_NE(run.output.find("run=3"), std::string::npos) << describe(run);
 }
 
+// 7. An unmodified CUDA program (built by nvcc, static cudart) in a guest that has no GPU and no
+// NVIDIA driver, with libvgpu-cuda as its libcuda.so.1: the library reads the VM's identity
+// from the vgpu-stub and authenticates with its token; this mediator's executor has no GPU, so
+// the program is told there is no device, and why. (On the GPU host the same library runs the
+// program: tests/remote_cuda/gpu_samples_test.sh.)
+TEST_F(VmEndToEnd, ACudaProgramInTheGuestReachesTheMediatorAsItsVm) {
+  const auto library = build_dir() / "lib/vgpu-cuda/libcuda.so.1";
+  const auto sample = program("cuda-sample-device_query");
+  if (!std::filesystem::exists(library) || !std::filesystem::exists(sample))
+    GTEST_SKIP() << "built without the CUDA toolkit: no libvgpu-cuda or sample program";
+  // The guest is busybox only: the program, the library and the C and C++ runtimes they load
+  // come over a 9p share, and the program starts through the dynamic loader from there.
+  const auto share = work_ / "cuda";
+  std::filesystem::create_directories(share);
+  for (const auto& file : {library, sample}) {
+    std::filesystem::copy_file(file, share / file.filename());
+    const auto deps = run_command("ldd " + file.string());
+    std::istringstream lines(deps.output);
+    for (std::string line; std::getline(lines, line);) {
+      const auto slash = line.find('/');
+      if (slash == std::string::npos) continue;
+      const std::string path = line.substr(slash, line.find(' ', slash) - slash);
+      const auto target = share / std::filesystem::path(path).filename();
+      if (!std::filesystem::exists(target)) std::filesystem::copy_file(path, target);
+    }
+  }
+  MediatorProcess m({{"guest-cuda", "A", "high"}});
+  const auto device = device_for(m, "guest-cuda");
+  const std::string script =
+      mount_share("cuda", "/mnt/cuda") +
+      " && echo nvidia-devices=$(ls /dev | grep -c nvidia); LD_LIBRARY_PATH=/mnt/cuda "
+      "VGPU_HOST=10.0.2.2 VGPU_PORT=" +
+      std::to_string(m.port()) +
+      " /mnt/cuda/ld-linux-x86-64.so.2 /mnt/cuda/cuda-sample-device_query; echo cuda-exit=$?";
+  auto vm = boot({"guest-cuda", device, true, {{share, "cuda"}}, script});
+  const auto run = vm->finish(kGuestLimit);
+  ASSERT_TRUE(run.finished) << describe(run);
+  EXPECT_NE(run.output.find("cudaGetDeviceCount(&count) failed: cudaErrorNoDevice"),
+            std::string::npos)
+      << describe(run);
+  // Authenticated as the VM (a wrong identity would say "unauthenticated"), then refused by an
+  // executor without remote CUDA.
+  EXPECT_NE(run.output.find("vgpu-cuda: the mediator refused a CUDA session"), std::string::npos)
+      << describe(run);
+  EXPECT_NE(run.output.find("cuda.open"), std::string::npos) << describe(run);
+  EXPECT_NE(run.output.find("cuda-exit=1"), std::string::npos) << describe(run);
+  EXPECT_NE(run.output.find("nvidia-devices=0"), std::string::npos) << describe(run);
+  EXPECT_EQ(run.output.find("unauthenticated"), std::string::npos) << describe(run);
+}
+
 }  // namespace
 }  // namespace vgpu::testing
