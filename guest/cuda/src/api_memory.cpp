@@ -188,9 +188,10 @@ CUresult CUDAAPI cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t n,
 CUresult CUDAAPI cuMemHostAlloc(void** ptr, size_t bytes, unsigned int) {
   if (!ptr) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
+  if (bytes > SIZE_MAX - 4095) return CUDA_ERROR_OUT_OF_MEMORY;  // rounding up would wrap
   void* p = std::aligned_alloc(4096, (std::max<std::size_t>(bytes, 1) + 4095) / 4096 * 4096);
   if (!p) return CUDA_ERROR_OUT_OF_MEMORY;
-  drv.host_buffers.emplace_back(static_cast<std::uint8_t*>(p));
+  drv.host_buffers.insert(p);
   *ptr = p;
   return CUDA_SUCCESS;
 }
@@ -199,11 +200,8 @@ CUresult CUDAAPI cuMemAllocHost_v2(void** ptr, size_t bytes) {
 }
 CUresult CUDAAPI cuMemFreeHost(void* ptr) {
   VGPU_ENTER();
-  auto& buffers = drv.host_buffers;
-  auto it = std::find_if(buffers.begin(), buffers.end(), [&](auto& b) { return b.get() == ptr; });
-  if (it == buffers.end()) return CUDA_ERROR_INVALID_VALUE;
-  std::free(it->release());
-  buffers.erase(it);
+  if (!drv.host_buffers.erase(ptr)) return CUDA_ERROR_INVALID_VALUE;
+  std::free(ptr);
   return CUDA_SUCCESS;
 }
 CUresult CUDAAPI cuMemHostRegister_v2(void*, size_t, unsigned int) {

@@ -84,7 +84,7 @@ class Driver {
   std::set<Function*> functions;
   std::set<Stream*> streams;
   std::set<Event*> events;
-  std::vector<std::unique_ptr<std::uint8_t[]>> host_buffers;  // cuMemAllocHost's
+  std::set<void*> host_buffers;  // cuMemAllocHost's (aligned_alloc: freed with free)
 
  private:
   bool initialized_ = false;
