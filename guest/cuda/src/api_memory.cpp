@@ -37,7 +37,10 @@ CUresult htod(Driver& drv, CUdeviceptr dst, const void* src, std::size_t bytes, 
   return CUDA_SUCCESS;
 }
 
-CUresult dtoh(Driver& drv, void* dst, CUdeviceptr src, std::size_t bytes, CUstream stream) {
+// `wait`: a copy the call returns after (cuMemcpyDtoH); else recorded, its bytes written when
+// its batch comes back (cuMemcpyDtoHAsync).
+CUresult dtoh(Driver& drv, void* dst, CUdeviceptr src, std::size_t bytes, CUstream stream,
+              bool wait) {
   std::uint64_t host_stream = 0;
   if (!drv.host_stream(stream, host_stream)) return CUDA_ERROR_INVALID_HANDLE;
   if (bytes && !dst) return CUDA_ERROR_INVALID_VALUE;
@@ -46,10 +49,15 @@ CUresult dtoh(Driver& drv, void* dst, CUdeviceptr src, std::size_t bytes, CUstre
   std::size_t done = 0;
   do {
     const std::size_t n = std::min(chunk, bytes - done);
-    std::vector<std::uint8_t> out;
-    if (auto r = drv.link.call(cc::MemcpyDtoH{src + done, n, host_stream}, &out)) return r;
-    if (out.size() != n) return CUDA_ERROR_UNKNOWN;
-    std::memcpy(p + done, out.data(), n);
+    const cc::MemcpyDtoH call{src + done, n, host_stream};
+    if (!wait) {
+      if (auto r = drv.link.record_copy_back(call, p + done)) return r;
+    } else {
+      std::vector<std::uint8_t> out;
+      if (auto r = drv.link.call(call, &out)) return r;
+      if (out.size() != n) return CUDA_ERROR_UNKNOWN;
+      std::memcpy(p + done, out.data(), n);
+    }
     done += n;
   } while (done < bytes);
   return CUDA_SUCCESS;
@@ -62,12 +70,14 @@ CUresult dtod(Driver& drv, CUdeviceptr dst, CUdeviceptr src, std::size_t bytes, 
 }
 
 // cuMemcpy with unified addressing: which side each pointer is on decides the direction.
-CUresult any_copy(Driver& drv, CUdeviceptr dst, CUdeviceptr src, std::size_t bytes,
-                  CUstream stream) {
+CUresult any_copy(Driver& drv, CUdeviceptr dst, CUdeviceptr src, std::size_t bytes, CUstream stream,
+                  bool wait) {
   const bool d = is_device(drv, dst), s = is_device(drv, src);
   if (d && s) return dtod(drv, dst, src, bytes, stream);
   if (d) return htod(drv, dst, reinterpret_cast<const void*>(src), bytes, stream);
-  if (s) return dtoh(drv, reinterpret_cast<void*>(dst), src, bytes, stream);
+  if (s)
+    return dtoh(drv, reinterpret_cast<void*>(dst), src, bytes, stream,
+                wait || !drv.is_page_locked(reinterpret_cast<void*>(dst), bytes));
   std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), bytes);
   return CUDA_SUCCESS;
 }
@@ -133,12 +143,14 @@ CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t b
 }
 CUresult CUDAAPI cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t bytes) {
   VGPU_ENTER();
-  return dtoh(drv, dst, src, bytes, nullptr);
+  return dtoh(drv, dst, src, bytes, nullptr, true);
 }
-// The program may read `dst` only after synchronizing; it is written before this returns.
+// Into page-locked memory the program may read `dst` only after synchronizing, so the bytes
+// arrive with the batch; into pageable memory CUDA returns once the copy is done, and so does
+// this.
 CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, CUstream stream) {
   VGPU_ENTER();
-  return dtoh(drv, dst, src, bytes, stream);
+  return dtoh(drv, dst, src, bytes, stream, !drv.is_page_locked(dst, bytes));
 }
 CUresult CUDAAPI cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
   VGPU_ENTER();
@@ -151,11 +163,11 @@ CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t b
 }
 CUresult CUDAAPI cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
   VGPU_ENTER();
-  return any_copy(drv, dst, src, bytes, nullptr);
+  return any_copy(drv, dst, src, bytes, nullptr, true);
 }
 CUresult CUDAAPI cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream) {
   VGPU_ENTER();
-  return any_copy(drv, dst, src, bytes, stream);
+  return any_copy(drv, dst, src, bytes, stream, false);
 }
 
 CUresult CUDAAPI cuMemsetD8_v2(CUdeviceptr dst, unsigned char value, size_t n) {
@@ -191,7 +203,7 @@ CUresult CUDAAPI cuMemHostAlloc(void** ptr, size_t bytes, unsigned int) {
   if (bytes > SIZE_MAX - 4095) return CUDA_ERROR_OUT_OF_MEMORY;  // rounding up would wrap
   void* p = std::aligned_alloc(4096, (std::max<std::size_t>(bytes, 1) + 4095) / 4096 * 4096);
   if (!p) return CUDA_ERROR_OUT_OF_MEMORY;
-  drv.host_buffers.insert(p);
+  drv.host_buffers[reinterpret_cast<std::uintptr_t>(p)] = bytes;
   *ptr = p;
   return CUDA_SUCCESS;
 }
@@ -200,17 +212,24 @@ CUresult CUDAAPI cuMemAllocHost_v2(void** ptr, size_t bytes) {
 }
 CUresult CUDAAPI cuMemFreeHost(void* ptr) {
   VGPU_ENTER();
-  if (!drv.host_buffers.erase(ptr)) return CUDA_ERROR_INVALID_VALUE;
+  if (!drv.host_buffers.erase(reinterpret_cast<std::uintptr_t>(ptr)))
+    return CUDA_ERROR_INVALID_VALUE;
   std::free(ptr);
   return CUDA_SUCCESS;
 }
-CUresult CUDAAPI cuMemHostRegister_v2(void*, size_t, unsigned int) {
+// Nothing to lock in a guest (copies read the bytes at the call), but the range is remembered:
+// asynchronous copies back into it may then return before they are done.
+CUresult CUDAAPI cuMemHostRegister_v2(void* p, size_t bytes, unsigned int) {
+  if (!p || !bytes) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
-  return CUDA_SUCCESS;  // nothing to lock in a guest: copies read the bytes at the call
-}
-CUresult CUDAAPI cuMemHostUnregister(void*) {
-  VGPU_ENTER();
+  drv.registered[reinterpret_cast<std::uintptr_t>(p)] = bytes;
   return CUDA_SUCCESS;
+}
+CUresult CUDAAPI cuMemHostUnregister(void* p) {
+  VGPU_ENTER();
+  return drv.registered.erase(reinterpret_cast<std::uintptr_t>(p))
+             ? CUDA_SUCCESS
+             : CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
 }
 
 CUresult CUDAAPI cuPointerGetAttribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr) {

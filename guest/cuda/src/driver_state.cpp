@@ -48,6 +48,18 @@ bool Driver::is_device(std::uint64_t address) const {
   return false;
 }
 
+bool Driver::is_page_locked(const void* p, std::size_t bytes) const {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  for (const auto* ranges : {&host_buffers, &registered}) {
+    auto it = ranges->upper_bound(address);
+    if (it == ranges->begin()) continue;
+    --it;
+    const std::uintptr_t offset = address - it->first;
+    if (offset < it->second && bytes <= it->second - offset) return true;
+  }
+  return false;
+}
+
 Function* Driver::function(const void* handle) const {
   auto* f = static_cast<Function*>(const_cast<void*>(handle));
   return functions.count(f) ? f : nullptr;

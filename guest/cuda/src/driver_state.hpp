@@ -84,7 +84,12 @@ class Driver {
   std::set<Function*> functions;
   std::set<Stream*> streams;
   std::set<Event*> events;
-  std::set<void*> host_buffers;  // cuMemAllocHost's (aligned_alloc: freed with free)
+  // Page-locked host memory as the program sees it: cuMemAllocHost's buffers (aligned_alloc's,
+  // freed with free) and cuMemHostRegister's ranges, by start and size.
+  std::map<std::uintptr_t, std::size_t> host_buffers, registered;
+  // Whether [p, p + bytes) is page-locked: an asynchronous copy back there may return before
+  // the copy is done, as CUDA allows only for page-locked memory.
+  bool is_page_locked(const void* p, std::size_t bytes) const;
 
  private:
   bool initialized_ = false;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
 
 #include "device.hpp"
 
@@ -89,6 +91,16 @@ CUresult RemoteLink::record(const cc::Call& call) {
   return CUDA_SUCCESS;
 }
 
+CUresult RemoteLink::record_copy_back(const cc::MemcpyDtoH& call, void* destination) {
+  if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
+  // What one batch may ask back is bounded (kMaxAnswerBytes): send what is recorded first.
+  if (pending_answer_bytes_ + call.bytes > cc::kMaxAnswerBytes)
+    if (auto r = flush()) return r;
+  destinations_.push_back({destination, call.bytes});
+  pending_answer_bytes_ += call.bytes;
+  return record(call);
+}
+
 CUresult RemoteLink::call(const cc::Call& call, std::vector<std::uint8_t>* output) {
   if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
   cc::encode(pending_, call);
@@ -110,6 +122,9 @@ CUresult RemoteLink::send_batch(std::vector<std::vector<std::uint8_t>>* outputs)
   pending_.bytes().clear();
   const std::size_t calls = pending_calls_;
   pending_calls_ = 0;
+  const std::vector<Destination> destinations = std::move(destinations_);
+  destinations_.clear();
+  pending_answer_bytes_ = 0;
   try {
     auto result = client_->run(std::string(cc::kOpCalls),
                                {{std::string(cc::kSessionParam), session_}}, {std::move(batch)});
@@ -120,11 +135,21 @@ CUresult RemoteLink::send_batch(std::vector<std::vector<std::uint8_t>>* outputs)
     }
     if (result.outputs.size() != 1) throw cc::CallError("cuda.calls answered without a result");
     auto answer = cc::decode_answer(result.outputs[0]);
+    // The recorded copies back answer first, in order; those that ran have their bytes here.
+    const std::size_t copied = std::min(destinations.size(), answer.outputs.size());
+    for (std::size_t i = 0; i < copied; ++i) {
+      if (answer.outputs[i].size() != destinations[i].bytes)
+        throw cc::CallError("a copy back came with the wrong size");
+      std::memcpy(destinations[i].data, answer.outputs[i].data(), destinations[i].bytes);
+    }
     if (answer.result != CUDA_SUCCESS) {
       log_error(answer.message);
       return static_cast<CUresult>(answer.result);
     }
-    if (outputs) *outputs = std::move(answer.outputs);
+    if (outputs)
+      *outputs = std::vector<std::vector<std::uint8_t>>(
+          std::make_move_iterator(answer.outputs.begin() + copied),
+          std::make_move_iterator(answer.outputs.end()));
     return CUDA_SUCCESS;
   } catch (const std::exception& e) {
     log_error(std::string("lost the mediator: ") + e.what());

@@ -28,6 +28,10 @@ class RemoteLink {
 
   // A call without an answer: recorded, sent with the next batch.
   CUresult record(const cuda_calls::Call& call);
+  // A copy back that need not wait (cuMemcpyDtoHAsync): recorded like a launch; its bytes are
+  // written to `destination` when the batch that carries it comes back, which is at the latest
+  // the program's next synchronizing call (the only point where CUDA lets it read them).
+  CUresult record_copy_back(const cuda_calls::MemcpyDtoH& call, void* destination);
   // A call with an answer: sends everything recorded and this call, waits, and puts this call's
   // output (if it has one) into `output`.
   CUresult call(const cuda_calls::Call& call, std::vector<std::uint8_t>* output = nullptr);
@@ -45,6 +49,13 @@ class RemoteLink {
   std::string session_;
   cuda_calls::Writer pending_;
   std::size_t pending_calls_ = 0;
+  // Where the recorded copies back go, in the order their outputs come back.
+  struct Destination {
+    void* data;
+    std::size_t bytes;
+  };
+  std::vector<Destination> destinations_;
+  std::uint64_t pending_answer_bytes_ = 0;
   std::size_t max_copy_ = 1 << 20;
   std::size_t max_batch_ = 1 << 20;
 };
