@@ -12,12 +12,6 @@ namespace cc = vgpu::cuda_calls;
 
 namespace {
 
-std::uint64_t read_u64(const std::vector<std::uint8_t>& b, std::size_t at) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t(b.at(at + i)) << (8 * i);
-  return v;
-}
-
 bool is_device(Driver& drv, std::uint64_t address) {
   return drv.is_device(address);
 }
@@ -99,7 +93,7 @@ CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr* ptr, size_t bytes) {
   if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
   std::vector<std::uint8_t> out;
   if (auto r = drv.link.call(cc::MemAlloc{bytes}, &out)) return r;
-  *ptr = read_u64(out, 0);
+  *ptr = vgpu::guest::cuda::u64_at(out, 0);
   drv.allocations[*ptr] = bytes;
   return CUDA_SUCCESS;
 }
@@ -116,8 +110,8 @@ CUresult CUDAAPI cuMemGetInfo_v2(size_t* free, size_t* total) {
   VGPU_ENTER();
   std::vector<std::uint8_t> out;
   if (auto r = drv.link.call(cc::MemInfo{}, &out)) return r;
-  if (free) *free = read_u64(out, 0);
-  if (total) *total = read_u64(out, 8);
+  if (free) *free = vgpu::guest::cuda::u64_at(out, 0);
+  if (total) *total = vgpu::guest::cuda::u64_at(out, 8);
   return CUDA_SUCCESS;
 }
 

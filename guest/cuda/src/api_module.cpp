@@ -13,19 +13,10 @@ using vgpu::guest::cuda::Function;
 using vgpu::guest::cuda::Module;
 namespace cc = vgpu::cuda_calls;
 namespace gc = vgpu::guest::cuda;
+using gc::u32_at;
+using gc::u64_at;
 
 namespace {
-
-std::uint64_t u64_at(const std::vector<std::uint8_t>& b, std::size_t at) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t(b.at(at + i)) << (8 * i);
-  return v;
-}
-std::uint32_t u32_at(const std::vector<std::uint8_t>& b, std::size_t at) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t(b.at(at + i)) << (8 * i);
-  return v;
-}
 
 CUresult load_module(Driver& drv, const void* image, Module** out) {
   std::string why;
@@ -216,11 +207,7 @@ CUresult CUDAAPI cuLibraryLoadData(CUlibrary* library, const void* code, CUjit_o
 }
 
 CUresult CUDAAPI cuLibraryUnload(CUlibrary handle) {
-  VGPU_ENTER();
-  Module* m = drv.module(handle);
-  if (!m) return CUDA_ERROR_INVALID_HANDLE;
-  unload(drv, m);
-  return CUDA_SUCCESS;
+  return cuModuleUnload(reinterpret_cast<CUmodule>(handle));
 }
 
 CUresult CUDAAPI cuLibraryGetModule(CUmodule* module, CUlibrary handle) {
@@ -245,15 +232,10 @@ CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr* address, size_t* bytes, CUlibra
   return cuModuleGetGlobal_v2(address, bytes, reinterpret_cast<CUmodule>(handle), name);
 }
 
+// A library is a module here, and a kernel a function.
 CUresult CUDAAPI cuLibraryGetKernel(CUkernel* kernel, CUlibrary handle, const char* name) {
-  if (!kernel || !name) return CUDA_ERROR_INVALID_VALUE;
-  VGPU_ENTER();
-  Module* m = drv.module(handle);
-  if (!m) return CUDA_ERROR_INVALID_HANDLE;
-  Function* f = nullptr;
-  if (auto r = get_function(drv, m, name, &f)) return r;
-  *kernel = reinterpret_cast<CUkernel>(f);
-  return CUDA_SUCCESS;
+  return cuModuleGetFunction(reinterpret_cast<CUfunction*>(kernel),
+                             reinterpret_cast<CUmodule>(handle), name);
 }
 
 CUresult CUDAAPI cuKernelGetFunction(CUfunction* function, CUkernel kernel) {

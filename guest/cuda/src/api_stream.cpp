@@ -10,18 +10,8 @@ using vgpu::guest::cuda::Event;
 using vgpu::guest::cuda::Stream;
 namespace cc = vgpu::cuda_calls;
 
-namespace {
-std::uint64_t u64_at(const std::vector<std::uint8_t>& b) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t(b.at(i)) << (8 * i);
-  return v;
-}
-std::uint32_t u32_at(const std::vector<std::uint8_t>& b) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t(b.at(i)) << (8 * i);
-  return v;
-}
-}  // namespace
+using vgpu::guest::cuda::u32_at;
+using vgpu::guest::cuda::u64_at;
 
 extern "C" {
 

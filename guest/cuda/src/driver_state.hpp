@@ -99,6 +99,18 @@ class Driver {
 // The context current on this thread (a program may clear it).
 CUcontext& current_context();
 
+// Little-endian numbers in a host's answer; std::out_of_range when it is too short.
+inline std::uint64_t u64_at(const std::vector<std::uint8_t>& b, std::size_t at = 0) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t(b.at(at + i)) << (8 * i);
+  return v;
+}
+inline std::uint32_t u32_at(const std::vector<std::uint8_t>& b, std::size_t at = 0) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= std::uint32_t(b.at(at + i)) << (8 * i);
+  return v;
+}
+
 // Function attribute value from the host's list, 0 when absent.
 int function_attribute(const Function& f, int attribute);
 

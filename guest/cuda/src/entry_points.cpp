@@ -24,6 +24,9 @@ struct Entry {
 
 // The _v2 memory functions took 32-bit sizes before CUDA 3.2; a caller asking for an older
 // version gets "version not sufficient" rather than a function of the wrong shape.
+// Deprecated names are still driver entry points the runtime may ask for.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 const Entry kEntries[] = {
     {"cuGetProcAddress", reinterpret_cast<void*>(&cuGetProcAddress_v2), 0},
     {"cuGetExportTable", reinterpret_cast<void*>(&cuGetExportTable), 0},
@@ -133,6 +136,7 @@ const Entry kEntries[] = {
     {"cuStreamSynchronize", reinterpret_cast<void*>(&cuStreamSynchronize), 0},
     {"cuStreamWaitEvent", reinterpret_cast<void*>(&cuStreamWaitEvent), 0},
 };
+#pragma GCC diagnostic pop
 
 // ---- functions for names this library does not implement ----
 constexpr std::size_t kUnsupportedSlots = 1024;
