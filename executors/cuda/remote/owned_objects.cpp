@@ -7,6 +7,7 @@ std::optional<std::uint64_t> OwnedMemory::remove(std::uint64_t ptr) {
   if (it == blocks_.end()) return std::nullopt;
   const std::uint64_t bytes = it->second;
   blocks_.erase(it);
+  total_ -= bytes;
   return bytes;
 }
 
@@ -23,12 +24,6 @@ std::string OwnedMemory::check_range(std::uint64_t ptr, std::uint64_t bytes) con
     return "range of " + std::to_string(bytes) + " bytes at address " + std::to_string(ptr) +
            " is not inside one allocation of this session";
   return {};
-}
-
-std::uint64_t OwnedMemory::total_bytes() const {
-  std::uint64_t total = 0;
-  for (const auto& [start, size] : blocks_) total += size;
-  return total;
 }
 
 }  // namespace vgpu::executors::cuda::remote

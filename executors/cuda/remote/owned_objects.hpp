@@ -52,18 +52,27 @@ class OwnedMemory {
  public:
   explicit OwnedMemory(std::size_t limit) : limit_(limit) {}
   bool full() const { return blocks_.size() >= limit_; }
-  void add(std::uint64_t ptr, std::uint64_t bytes) { blocks_[ptr] = bytes; }
+  void add(std::uint64_t ptr, std::uint64_t bytes) {
+    auto [it, added] = blocks_.try_emplace(ptr, bytes);
+    if (!added) {
+      total_ -= it->second;
+      it->second = bytes;
+    }
+    total_ += bytes;
+  }
   // The size of the allocation starting exactly at `ptr`, removed; nullopt if none starts there.
   std::optional<std::uint64_t> remove(std::uint64_t ptr);
   // Empty when [ptr, ptr + bytes) lies inside one allocation, else why not (for the guest).
   std::string check_range(std::uint64_t ptr, std::uint64_t bytes) const;
-  std::uint64_t total_bytes() const;
+  // Kept as allocations come and go: asked on every allocation and after every batch.
+  std::uint64_t total_bytes() const { return total_; }
   std::size_t count() const { return blocks_.size(); }
   const std::map<std::uint64_t, std::uint64_t>& blocks() const { return blocks_; }
 
  private:
   std::size_t limit_;
   std::map<std::uint64_t, std::uint64_t> blocks_;  // start -> size
+  std::uint64_t total_ = 0;
 };
 
 }  // namespace vgpu::executors::cuda::remote

@@ -42,6 +42,8 @@ TEST(OwnedMemory, CountsBytesAndLimit) {
   m.add(0x2000, 28);
   EXPECT_TRUE(m.full());
   EXPECT_EQ(m.total_bytes(), 128u);
+  EXPECT_EQ(m.remove(0x1000), 100u);
+  EXPECT_EQ(m.total_bytes(), 28u) << "a freed allocation no longer counts";
 }
 
 TEST(HandleTable, HandsOutNonZeroHandlesAndKnowsOnlyItsOwn) {

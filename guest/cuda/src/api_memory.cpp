@@ -12,10 +12,6 @@ namespace cc = vgpu::cuda_calls;
 
 namespace {
 
-bool is_device(Driver& drv, std::uint64_t address) {
-  return drv.is_device(address);
-}
-
 CUresult htod(Driver& drv, CUdeviceptr dst, const void* src, std::size_t bytes, CUstream stream) {
   std::uint64_t host_stream = 0;
   if (!drv.host_stream(stream, host_stream)) return CUDA_ERROR_INVALID_HANDLE;
@@ -66,7 +62,7 @@ CUresult dtod(Driver& drv, CUdeviceptr dst, CUdeviceptr src, std::size_t bytes, 
 // cuMemcpy with unified addressing: which side each pointer is on decides the direction.
 CUresult any_copy(Driver& drv, CUdeviceptr dst, CUdeviceptr src, std::size_t bytes, CUstream stream,
                   bool wait) {
-  const bool d = is_device(drv, dst), s = is_device(drv, src);
+  const bool d = drv.is_device(dst), s = drv.is_device(src);
   if (d && s) return dtod(drv, dst, src, bytes, stream);
   if (d) return htod(drv, dst, reinterpret_cast<const void*>(src), bytes, stream);
   if (s)
@@ -229,7 +225,7 @@ CUresult CUDAAPI cuMemHostUnregister(void* p) {
 CUresult CUDAAPI cuPointerGetAttribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr) {
   if (!data) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
-  const bool device = is_device(drv, ptr);
+  const bool device = drv.is_device(ptr);
   switch (attribute) {
     case CU_POINTER_ATTRIBUTE_CONTEXT:
       if (!device) return CUDA_ERROR_INVALID_VALUE;
@@ -259,7 +255,7 @@ CUresult CUDAAPI cuPointerGetAttributes(unsigned int n, CUpointer_attribute* att
                                         void** data, CUdeviceptr ptr) {
   if (!attributes || !data) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
-  const bool device = is_device(drv, ptr);
+  const bool device = drv.is_device(ptr);
   for (unsigned i = 0; i < n; ++i) {
     if (!data[i]) continue;
     switch (attributes[i]) {
