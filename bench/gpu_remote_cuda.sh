@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Remote CUDA against native on one GPU host, same run: bench/remote_cuda_bench.cu's launch and
-# copy figures, and the wall time of the sample programs, each ROUNDS times both ways; prints
-# medians and remote/native ratios.
+# copy figures, and the wall time of the sample programs, each ROUNDS times three ways: native,
+# remote with everything on the socket (VGPU_CUDA_SHARED_MEMORY=0), and remote with copies and
+# batches through the VM's shared memory and rings (the default); prints medians and ratios to
+# native.
 # usage: gpu_remote_cuda.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [ROUNDS]
 set -eu
 bin=$1 plugins=$2 guest_lib=$3 rounds=${4:-3}
@@ -15,12 +17,15 @@ vm=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid bench --name bench --poo
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
-transports: [{plugin: tcp, port: 0, busy_poll_us: ${BUSY_POLL_US:-20000}}]
+transports: [{plugin: tcp, port: 0, busy_poll_us: ${BUSY_POLL_US:-20000},
+              shared_memory_dir: $work/shm, shared_memory_mb: 256}]
 policy: {plugin: strict_priority}
 executors: [{plugin: cuda, slots: 4, busy_poll_us: ${BUSY_POLL_US:-20000}}]
 YAML
 start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
-remote_env=(env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" VGPU_TOKEN=)
+remote_env=(env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" VGPU_TOKEN=
+  VGPU_CUDA_LOCK_DIR="$work")
+socket_env=("${remote_env[@]}" VGPU_CUDA_SHARED_MEMORY=0)
 wall() {  # command... -> seconds
   local start end
   start=$(date +%s%N)
@@ -31,10 +36,16 @@ wall() {  # command... -> seconds
 : >"$work/rows"
 for round in $(seq "$rounds"); do
   echo "native $round $("$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
-  echo "remote $round $("${remote_env[@]}" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
+  echo "socket $round $("${socket_env[@]}" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
+  echo "shm $round $("${remote_env[@]}" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
+  # CHUNKS="1024 8192": the benchmark again with those copy chunk sizes (KiB), for tuning.
+  for kb in ${CHUNKS:-}; do
+    echo "shm-$kb $round $("${remote_env[@]}" VGPU_CUDA_CHUNK_KB="$kb" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
+  done
   for sample in vector_add matrix_mul streams_events; do
     echo "native $round {\"$sample\": $(wall "$bin/cuda-sample-$sample")}" >>"$work/rows"
-    echo "remote $round {\"$sample\": $(wall "${remote_env[@]}" "$bin/cuda-sample-$sample")}" >>"$work/rows"
+    echo "socket $round {\"$sample\": $(wall "${socket_env[@]}" "$bin/cuda-sample-$sample")}" >>"$work/rows"
+    echo "shm $round {\"$sample\": $(wall "${remote_env[@]}" "$bin/cuda-sample-$sample")}" >>"$work/rows"
   done
 done
 python3 - "$work/rows" <<'PY'
@@ -44,10 +55,15 @@ for line in open(sys.argv[1]):
     side, rnd, blob = line.split(' ', 2)
     for k, v in json.loads(blob).items():
         values.setdefault(k, {}).setdefault(side, []).append(v)
-print('%-22s %12s %12s %8s   (medians of %d rounds; samples in seconds)' % (
-    'figure', 'native', 'remote', 'ratio', len(values['launches_per_s']['native'])))
+print('%-22s %12s %12s %12s %7s %7s   (medians of %d rounds; samples in seconds)' % (
+    'figure', 'native', 'socket', 'shm', 'sock/n', 'shm/n', len(values['launches_per_s']['native'])))
 for k, sides in values.items():
-    n, r = statistics.median(sides['native']), statistics.median(sides['remote'])
-    print('%-22s %12.3f %12.3f %8.2f   native %s remote %s' % (
-        k, n, r, r / n if n else float('nan'), sides['native'], sides['remote']))
+    n = statistics.median(sides['native'])
+    s, m = statistics.median(sides['socket']), statistics.median(sides['shm'])
+    ratio = lambda x: x / n if n else float('nan')
+    print('%-22s %12.3f %12.3f %12.3f %7.2f %7.2f   native %s socket %s shm %s' % (
+        k, n, s, m, ratio(s), ratio(m), sides['native'], sides['socket'], sides['shm']))
+    for side in sorted(x for x in sides if x.startswith('shm-')):
+        v = statistics.median(sides[side])
+        print('  %-20s %12s %12s %12.3f %7s %7.2f   %s' % (side, '', '', v, '', ratio(v), sides[side]))
 PY

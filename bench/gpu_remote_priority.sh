@@ -3,7 +3,8 @@
 # (vgpu-gpu-share-worker probe: a 50 us kernel and a wait every 10 ms) while LOW low-priority
 # VMs each run the same program's flood (2 ms spinning kernels back to back), every program an
 # unmodified CUDA process going through libvgpu-cuda; against the same programs run natively as
-# plain processes (the GPU time-slices them), in the same run.
+# plain processes (the GPU time-slices them), in the same run. The remote programs' batches go
+# through their VM's shared memory and rings, as the guest library does by default.
 # usage: gpu_remote_priority.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [SECONDS] [ROUNDS]
 set -u
 bin=$1 plugins=$2 guest_lib=$3 seconds=${4:-6} rounds=${5:-3} low=${LOW:-4}
@@ -19,8 +20,9 @@ register() {
 probe_vm=$(register probe high)
 flood_vms=()
 for i in $(seq "$low"); do flood_vms+=("$(register "flood$i" low)"); done
-# The same VMs again in pool S, whose programs share one process and context
-# (remote_shared_pools): stream priorities then order the kernels across VMs.
+# The same VMs again in pool S, whose programs share one process (remote_shared_pools): stream
+# priorities order the kernels across VMs, and with RESERVE_SMS (high_reserved_sms, default 16;
+# 0 for none) the high VM's kernels run in a green context over SMs the low VMs cannot take.
 register_in_s() {
   "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool S --priority "$2" |
     grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
@@ -32,16 +34,19 @@ for i in $(seq "$low"); do shared_flood_vms+=("$(register_in_s "sflood$i" low)")
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
-transports: [{plugin: tcp, port: 0, busy_poll_us: 20000}]
+transports: [{plugin: tcp, port: 0, busy_poll_us: 20000, shared_memory_dir: $work/shm,
+              shared_memory_mb: 64}]
 policy: {plugin: strict_priority}
-executors: [{plugin: cuda, slots: $((2 * low + 2)), busy_poll_us: 20000, remote_shared_pools: S}]
+executors: [{plugin: cuda, slots: $((2 * low + 2)), busy_poll_us: 20000, remote_shared_pools: S,
+             high_reserved_sms: ${RESERVE_SMS:-16}}]
 YAML
 start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
 worker=$bin/vgpu-gpu-share-worker
 remote() {  # vm_id args...
   local vm=$1
   shift
-  env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" VGPU_TOKEN= "$worker" "$@"
+  env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" VGPU_TOKEN= \
+    VGPU_CUDA_LOCK_DIR="$work" "$worker" "$@"
 }
 summary() {  # label probe.json flood files...
   local label=$1 probe=$2

@@ -67,6 +67,15 @@ int main() {
   const double h2d_pinned = bandwidth(device, pinned, cudaMemcpyHostToDevice);
   const double d2h_pinned = bandwidth(pinned, device, cudaMemcpyDeviceToHost);
   CHECK(cudaGetLastError());
+  // The bytes must arrive as sent, both ways (a bandwidth from a broken path means nothing).
+  for (std::size_t i = 0; i < bytes; ++i) pageable[i] = static_cast<char>(i * 7 + (i >> 20));
+  CHECK(cudaMemcpy(device, pageable.data(), bytes, cudaMemcpyHostToDevice));
+  std::fill(pinned, pinned + bytes, 0);
+  CHECK(cudaMemcpy(pinned, device, bytes, cudaMemcpyDeviceToHost));
+  if (!std::equal(pinned, pinned + bytes, pageable.begin())) {
+    std::fprintf(stderr, "the bytes copied back differ from those sent\n");
+    return 1;
+  }
   std::printf(
       "{\"launches_per_s\": %.0f, \"launch_sync_p50_us\": %.2f, "
       "\"launch_sync_p99_us\": %.2f, \"h2d_pageable_gbs\": %.3f, "

@@ -32,6 +32,7 @@ CudaExecutor::CudaExecutor(CudaExecutorOptions options) : options_(std::move(opt
     options_.remote.device = options_.device;
     options_.remote.default_memory_quota_bytes = options_.default_memory_quota_bytes;
     options_.remote.poll = options_.ops.busy_poll;
+    options_.remote.high_reserved_sms = options_.partitions.high_reserved_sms;
     remote_ = std::make_unique<remote::RemoteSessions>(options_.remote, ledger_);
   }
   if (options_.ops.low_slice.count() > 0) calibrate_slicing();

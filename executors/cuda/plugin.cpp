@@ -19,7 +19,9 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
     {"max_medium_in_flight", SettingType::integer, 0, 128, "0",
      "device admission: medium-priority jobs in flight at most (0 = up to slots)", nullptr},
     {"high_reserved_sms", SettingType::integer, 0, 4096, "0",
-     "SMs kept for high-priority jobs in a green context of their own (0 = none)", nullptr},
+     "SMs kept for high-priority jobs in a green context of their own, and for a shared pool's "
+     "high-priority VMs' remote CUDA programs (0 = none)",
+     nullptr},
     {"pool_sms", SettingType::integer_map, 0, 4096, "",
      "SMs of a green context per pool, e.g. {A: 66, B: 66}; pools not named share the rest",
      nullptr},
@@ -56,6 +58,10 @@ constexpr vgpu::sdk::SettingSpec kSettings[] = {
      "pools whose guest CUDA programs share one process and context, comma-separated: priority "
      "across their VMs, but a fault in one program reaches all of them (docs/remote-cuda.md)",
      nullptr},
+    {"remote_spare_session", SettingType::boolean, 0, 0, "true",
+     "keep one isolated session process started, its CUDA context made, for the next guest "
+     "program (its start-up then costs the program nothing; it holds a context's device memory)",
+     nullptr},
     {"remote_session_program", SettingType::text, 0, 0, "",
      "the vgpu-cuda-session program (empty: the one beside the mediator, else on PATH)", nullptr},
 };
@@ -82,6 +88,7 @@ std::unique_ptr<vgpu::sdk::Executor> make_cuda_executor(const vgpu::sdk::Setting
   options.remote.max_sessions_per_vm = to_unsigned(settings.integer("remote_sessions_per_vm"));
   options.remote.idle_timeout = std::chrono::seconds(settings.integer("remote_idle_timeout_s"));
   options.remote.program = settings.text("remote_session_program");
+  options.remote.spare_session = settings.boolean("remote_spare_session");
   options.remote.batch_timeout =
       std::chrono::milliseconds(settings.integer("remote_batch_timeout_s") * 1000);
   {

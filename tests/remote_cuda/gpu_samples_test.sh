@@ -2,7 +2,9 @@
 # Unmodified CUDA programs (guest/cuda/samples, built by nvcc with static cudart) on the GPU
 # host: each runs natively, then through libvgpu-cuda and a real mediator with the cuda
 # executor, in a namespace where the GPU and the real driver cannot be reached (hide_gpu.sh);
-# what they print must be identical. Then the remote-only cases: a VM's memory quota, and a
+# what they print must be identical, three ways: with everything on the socket, with copies and
+# batches through the VM's shared memory and rings (the default), and with every copy, however
+# small, through shared memory. Then the remote-only cases: a VM's memory quota, and a
 # faulting program next to another VM's program, which must not notice.
 # usage: gpu_samples_test.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [OUT_DIR]
 # Exits 77 (skip) without a GPU or without root.
@@ -34,34 +36,49 @@ vm_shared=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid pooled --name poo
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
-transports: [{plugin: tcp, port: 0}]
+transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256}]
 policy: {plugin: strict_priority}
 executors: [{plugin: cuda, slots: 4, remote_shared_pools: S}]
 YAML
 start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log" || exit 1
 
+mode_env=()  # how the guest library copies: set per mode below
 remote() {  # vm_id program args... (stdout and stderr to stdout)
   local vm=$1
   shift
   run_without_gpu env LD_LIBRARY_PATH="$guest_lib" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" \
-    VGPU_TOKEN= "$@" 2>&1
+    VGPU_TOKEN= VGPU_CUDA_LOCK_DIR="$work" VGPU_CUDA_LOG=1 "${mode_env[@]}" "$@" 2>&1
 }
 
-for sample in vector_add matrix_mul streams_events device_query error_cases globals; do
-  "$bin/cuda-sample-$sample" >"$out/$sample.native.txt" 2>&1
-  native_rc=$?
-  remote "$vm_tenant" "$bin/cuda-sample-$sample" >"$out/$sample.remote.txt"
-  remote_rc=$?
-  # The guest driver's own lines (vgpu-cuda: ...) go to stderr; compare the program's output.
-  grep -v '^vgpu-cuda: ' "$out/$sample.remote.txt" >"$out/$sample.remote.program.txt"
-  if [ "$native_rc" = "$remote_rc" ] && diff -u "$out/$sample.native.txt" \
-      "$out/$sample.remote.program.txt" >"$out/$sample.diff"; then
-    echo "ok: $sample prints the same natively and remotely (exit $native_rc)"
-  else
-    fail "$sample: native exit $native_rc, remote exit $remote_rc"
-    cat "$out/$sample.diff" "$out/$sample.remote.txt"
-  fi
+for mode in socket shm shm-all; do
+  case $mode in
+    socket) mode_env=(VGPU_CUDA_SHARED_MEMORY=0) ;;
+    shm) mode_env=() ;;
+    shm-all) mode_env=(VGPU_CUDA_STAGING_MIN_KB=0) ;;
+  esac
+  for sample in vector_add matrix_mul streams_events device_query error_cases globals; do
+    [ -f "$out/$sample.native.txt" ] || { "$bin/cuda-sample-$sample" >"$out/$sample.native.txt" 2>&1; echo $? >"$out/$sample.native.rc"; }
+    native_rc=$(cat "$out/$sample.native.rc")
+    remote "$vm_tenant" "$bin/cuda-sample-$sample" >"$out/$sample.$mode.txt"
+    remote_rc=$?
+    # The guest driver's own lines (vgpu-cuda: ...) go to stderr; compare the program's output.
+    grep -v '^vgpu-cuda: ' "$out/$sample.$mode.txt" >"$out/$sample.$mode.program.txt"
+    if [ "$native_rc" = "$remote_rc" ] && diff -u "$out/$sample.native.txt" \
+        "$out/$sample.$mode.program.txt" >"$out/$sample.$mode.diff"; then
+      echo "ok: $sample prints the same natively and remotely, $mode (exit $native_rc)"
+    else
+      fail "$sample ($mode): native exit $native_rc, remote exit $remote_rc"
+      cat "$out/$sample.$mode.diff" "$out/$sample.$mode.txt"
+    fi
+    # The path the mode names is the one taken.
+    if [ "$mode" = socket ] && grep -q 'through shared memory slot' "$out/$sample.$mode.txt"; then
+      fail "$sample ($mode) used shared memory"
+    elif [ "$mode" != socket ] && ! grep -q 'copies go through shared memory slot' "$out/$sample.$mode.txt"; then
+      fail "$sample ($mode) did not get a slot of shared memory"
+    fi
+  done
 done
+mode_env=()
 
 # The same programs in a shared pool (one context for the pool, a default stream per program):
 # two at a time, so they really share it.

@@ -48,6 +48,7 @@ RemoteDriver load_all() {
   require(d.memset_d16_async, "cuMemsetD16Async");
   require(d.memset_d32_async, "cuMemsetD32Async");
   require(d.mem_get_info, "cuMemGetInfo");
+  require(d.mem_host_register, "cuMemHostRegister");
   require(d.module_load_data, "cuModuleLoadData");
   require(d.module_unload, "cuModuleUnload");
   require(d.module_get_function, "cuModuleGetFunction");
@@ -68,6 +69,25 @@ RemoteDriver load_all() {
   require(d.event_elapsed, "cuEventElapsedTime");
   require(d.occupancy, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   require(d.error_string, "cuGetErrorString");
+  RemoteDriver green;
+  try {
+    require(green.primary_ctx_retain, "cuDevicePrimaryCtxRetain");
+    require(green.device_get_resource, "cuDeviceGetDevResource");
+    require(green.split_by_count, "cuDevSmResourceSplitByCount");
+    require(green.generate_desc, "cuDevResourceGenerateDesc");
+    require(green.green_create, "cuGreenCtxCreate");
+    require(green.green_destroy, "cuGreenCtxDestroy");
+    require(green.ctx_from_green, "cuCtxFromGreenCtx");
+    d.primary_ctx_retain = green.primary_ctx_retain;
+    d.device_get_resource = green.device_get_resource;
+    d.split_by_count = green.split_by_count;
+    d.generate_desc = green.generate_desc;
+    d.green_create = green.green_create;
+    d.green_destroy = green.green_destroy;
+    d.ctx_from_green = green.ctx_from_green;
+  } catch (const CudaError&) {
+    // No green contexts: a shared pool then runs in one context without an SM reserve.
+  }
   return d;
 }
 }  // namespace

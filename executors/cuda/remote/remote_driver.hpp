@@ -30,6 +30,7 @@ struct RemoteDriver {
   decltype(&::cuMemsetD16Async) memset_d16_async = nullptr;
   decltype(&::cuMemsetD32Async) memset_d32_async = nullptr;
   decltype(&::cuMemGetInfo_v2) mem_get_info = nullptr;
+  decltype(&::cuMemHostRegister_v2) mem_host_register = nullptr;
   decltype(&::cuModuleLoadData) module_load_data = nullptr;
   decltype(&::cuModuleUnload) module_unload = nullptr;
   decltype(&::cuModuleGetFunction) module_get_function = nullptr;
@@ -50,6 +51,16 @@ struct RemoteDriver {
   decltype(&::cuEventElapsedTime_v2) event_elapsed = nullptr;
   decltype(&::cuOccupancyMaxActiveBlocksPerMultiprocessor) occupancy = nullptr;
   decltype(&::cuGetErrorString) error_string = nullptr;
+  // Green contexts (CUDA 12.4+), for SM partitions in a shared pool's process; all null when
+  // the driver lacks them.
+  decltype(&::cuDevicePrimaryCtxRetain) primary_ctx_retain = nullptr;
+  decltype(&::cuDeviceGetDevResource) device_get_resource = nullptr;
+  decltype(&::cuDevSmResourceSplitByCount) split_by_count = nullptr;
+  decltype(&::cuDevResourceGenerateDesc) generate_desc = nullptr;
+  decltype(&::cuGreenCtxCreate) green_create = nullptr;
+  decltype(&::cuGreenCtxDestroy) green_destroy = nullptr;
+  decltype(&::cuCtxFromGreenCtx) ctx_from_green = nullptr;
+  bool green_contexts() const { return ctx_from_green != nullptr; }
 
   // Throws CudaError naming the first entry point the driver lacks.
   static const RemoteDriver& get();

@@ -1,6 +1,7 @@
 #include "remote_session.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 #include "remote_driver.hpp"
@@ -67,12 +68,34 @@ RemoteSession::RemoteSession(int device, int priority_level, std::uint64_t quota
       functions_(limits.functions),
       streams_(limits.streams),
       events_(limits.events) {
+  context_ = make_context(device);
+  CurrentContext in_session(context_);
+  take_priority_range(priority_level);
+}
+
+RemoteSession::RemoteSession(Owned made, int priority_level, std::uint64_t quota_bytes,
+                             SessionLimits limits)
+    : device_(-1),
+      quota_bytes_(quota_bytes),
+      context_(made.context),
+      memory_(limits.allocations),
+      globals_(limits.allocations),
+      modules_(limits.modules),
+      functions_(limits.functions),
+      streams_(limits.streams),
+      events_(limits.events) {
+  CurrentContext in_session(context_);
+  take_priority_range(priority_level);
+}
+
+CUcontext RemoteSession::make_context(int device) {
   const auto& d = RemoteDriver::get();
   CUdevice dev = 0;
-  check(d.device_get(&dev, device_), "cuDeviceGet");
+  check(d.device_get(&dev, device), "cuDeviceGet");
   CurrentContext keep(nullptr);  // cuCtxCreate makes the new context current
-  check(d.ctx_create(&context_, nullptr, CU_CTX_SCHED_AUTO, dev), "cuCtxCreate");
-  take_priority_range(priority_level);
+  CUcontext context = nullptr;
+  check(d.ctx_create(&context, nullptr, CU_CTX_SCHED_AUTO, dev), "cuCtxCreate");
+  return context;
 }
 
 RemoteSession::RemoteSession(CUcontext shared, int priority_level, std::uint64_t quota_bytes,
@@ -108,6 +131,7 @@ void RemoteSession::take_priority_range(int priority_level) {
 
 RemoteSession::~RemoteSession() {
   release_everything();
+  if (released_) released_();
 }
 
 void RemoteSession::release_everything() {
@@ -169,6 +193,33 @@ std::optional<CUstream> RemoteSession::stream(std::uint64_t handle) {
     d.stream_wait_event(s->stream, default_order_, 0);
   }
   return s->stream;
+}
+
+void RemoteSession::use_shared_memory(std::shared_ptr<GuestMemory> memory) {
+  std::call_once(memory->pin_once, [&] {
+    const auto& d = RemoteDriver::get();
+    CurrentContext in_session(context_);
+    // Portable: every context of this process (a pool's) may copy with it. If the host's limits
+    // refuse, copies still work, through the driver's own staging.
+    const CUresult r =
+        d.mem_host_register(memory->base(), memory->size(), CU_MEMHOSTREGISTER_PORTABLE);
+    memory->pinned = r == CUDA_SUCCESS;
+    if (!memory->pinned)
+      std::fprintf(stderr, "vgpu-cuda-session: %s stays pageable: %s\n", memory->path().c_str(),
+                   d.describe(r).c_str());
+  });
+  shared_ = std::move(memory);
+}
+
+std::uint8_t* RemoteSession::shared_range(std::uint64_t offset, std::uint64_t bytes,
+                                          std::string& message) {
+  if (!shared_) {
+    message =
+        "this session was given no shared memory (send the batch with its answer placed in "
+        "the VM's shared memory first)";
+    return nullptr;
+  }
+  return shared_->range(offset, bytes, message);
 }
 
 cc::BatchAnswer RemoteSession::run(std::span<const std::uint8_t> batch,
@@ -248,6 +299,29 @@ CUresult RemoteSession::execute(const cc::Call& call,
           }
           outputs.push_back(std::move(bytes));
           return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::MemcpyHtoDShared>) {
+          // An empty copy touches no device memory: the guest sends one to learn whether the
+          // session has its shared memory.
+          std::uint8_t* from = shared_range(c.offset, c.bytes, message);
+          if (!from) return CUDA_ERROR_INVALID_VALUE;
+          if (c.bytes == 0) return CUDA_SUCCESS;
+          if (auto why = check_range(c.dst, c.bytes); !why.empty())
+            return refuse(message, "destination: " + why);
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          // The guest reuses the place once the batch is answered: the copy must be done by then.
+          if (CUresult r = d.memcpy_htod_async(c.dst, from, c.bytes, *s)) return r;
+          return d.stream_synchronize(*s);
+        } else if constexpr (std::is_same_v<T, cc::MemcpyDtoHShared>) {
+          std::uint8_t* to = shared_range(c.offset, c.bytes, message);
+          if (!to) return CUDA_ERROR_INVALID_VALUE;
+          if (c.bytes == 0) return CUDA_SUCCESS;
+          if (auto why = check_range(c.src, c.bytes); !why.empty())
+            return refuse(message, "source: " + why);
+          const auto s = stream(c.stream);
+          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          if (CUresult r = d.memcpy_dtoh_async(to, c.src, c.bytes, *s)) return r;
+          return d.stream_synchronize(*s);
         } else if constexpr (std::is_same_v<T, cc::MemcpyDtoD>) {
           if (auto why = check_range(c.src, c.bytes); !why.empty())
             return refuse(message, "source: " + why);

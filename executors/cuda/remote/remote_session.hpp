@@ -7,6 +7,7 @@
 
 #include <cuda.h>
 
+#include <functional>
 #include <map>
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "guest_memory.hpp"
 #include "owned_objects.hpp"
 #include "vgpu/protocol/cuda_calls.hpp"
 
@@ -36,11 +38,22 @@ class RemoteSession {
   // the device's size. Throws std::runtime_error.
   RemoteSession(int device, int priority_level, std::uint64_t quota_bytes,
                 SessionLimits limits = {});
+  // A context made ahead (make_context), which the session then owns.
+  struct Owned {
+    CUcontext context;
+  };
+  RemoteSession(Owned made, int priority_level, std::uint64_t quota_bytes,
+                SessionLimits limits = {});
+  // A new context on `device`, not current on any thread. Throws std::runtime_error.
+  static CUcontext make_context(int device);
   // The same in `shared`, a context other sessions use too (a pool that shares one context, for
   // priority across its VMs); the session then frees what it made there when it ends.
   RemoteSession(CUcontext shared, int priority_level, std::uint64_t quota_bytes,
                 SessionLimits limits = {});
   ~RemoteSession();
+  // Runs once the session has given back what it made (a pool's process then destroys the
+  // session's green context).
+  void when_released(std::function<void()> then) { released_ = std::move(then); }
   RemoteSession(const RemoteSession&) = delete;
   RemoteSession& operator=(const RemoteSession&) = delete;
 
@@ -48,6 +61,10 @@ class RemoteSession {
   // take the session's device memory past `budget_bytes` fail as out of memory. A batch that
   // cannot be decoded throws cuda_calls::CallError before anything runs.
   cuda_calls::BatchAnswer run(std::span<const std::uint8_t> batch, std::uint64_t budget_bytes);
+
+  // The VM's shared memory, which the copies through shared memory name ranges of. Page-locks
+  // it (once per process) so that the device copies straight from and into it.
+  void use_shared_memory(std::shared_ptr<GuestMemory> memory);
 
   // The stream priorities the VM's streams may have: least, greatest (CUDA's numbers).
   std::pair<int, int> priority_range() const { return {least_priority_, stream_priority_ceiling_}; }
@@ -71,6 +88,8 @@ class RemoteSession {
   // Empty when [ptr, ptr + bytes) lies inside one allocation or one module global of the
   // session, else why not.
   std::string check_range(std::uint64_t ptr, std::uint64_t bytes) const;
+  // The host end of a copy through shared memory: its first byte, or nullptr and `message`.
+  std::uint8_t* shared_range(std::uint64_t offset, std::uint64_t bytes, std::string& message);
   void release_everything();
 
   int device_;
@@ -98,7 +117,9 @@ class RemoteSession {
   CUstream default_stream_ = nullptr;
   CUevent default_order_ = nullptr;
   HandleTable<CUevent> events_;
+  std::shared_ptr<GuestMemory> shared_;
   std::string lost_;
+  std::function<void()> released_;
 };
 
 // Whether an error leaves the CUDA context unusable (CUDA's "sticky" errors).

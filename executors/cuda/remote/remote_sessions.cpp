@@ -29,13 +29,16 @@ std::uint64_t requested_bytes(std::span<const std::uint8_t> batch) {
 }  // namespace
 
 RemoteSessions::RemoteSessions(SessionsOptions options, MemoryLedger& ledger)
-    : options_(std::move(options)), program_(session_program(options_.program)), ledger_(ledger) {}
+    : options_(std::move(options)), program_(session_program(options_.program)), ledger_(ledger) {
+  take_spare();  // the first program's session is ready before it asks
+}
 
 RemoteSessions::~RemoteSessions() {
   std::lock_guard lock(mutex_);
   for (auto& [key, session] : sessions_) ledger_.release(key.first, session->held);
   sessions_.clear();
   pools_.clear();
+  spare_.reset();
 }
 
 bool RemoteSessions::is_remote_op(std::string_view op) {
@@ -132,13 +135,33 @@ JobResult RemoteSessions::open(const sdk::Job& job) {
   return result;
 }
 
+std::unique_ptr<SessionProcess> RemoteSessions::take_spare() {
+  if (!options_.spare_session) return nullptr;
+  std::lock_guard lock(mutex_);
+  auto taken = std::move(spare_);
+  try {
+    // Starting is a fork and exec; the new process loads the driver and makes its context while
+    // this one serves its program.
+    spare_ = std::make_unique<SessionProcess>(program_, options_.device, 1, 0, options_.poll);
+  } catch (const std::runtime_error&) {
+    spare_.reset();  // the next open starts its own, and says why if it cannot
+  }
+  return taken;
+}
+
 std::unique_ptr<SessionProcess> RemoteSessions::start(const sdk::Job& job, std::uint64_t quota,
                                                       std::optional<Reply>& opened) {
   const int level = std::clamp(job.tenant.priority, 0, 2);
+  // The open request names the VM's priority level and quota (a spare was started without).
+  const std::uint8_t terms[1] = {static_cast<std::uint8_t>(level)};
   if (!options_.shared_pools.count(job.tenant.pool)) {
+    if (auto spare = take_spare()) {
+      opened = spare->ask(SessionRequest::open, quota, terms);
+      if (opened) return spare;  // else it died waiting (the GPU was lost): start afresh
+    }
     auto process =
         std::make_unique<SessionProcess>(program_, options_.device, level, quota, options_.poll);
-    opened = process->ask(SessionRequest::open);
+    opened = process->ask(SessionRequest::open, quota, terms);
     return process;
   }
   // A pool's process refuses new sessions once a fault lost its context: then a fresh one.
@@ -147,13 +170,15 @@ std::unique_ptr<SessionProcess> RemoteSessions::start(const sdk::Job& job, std::
     {
       std::lock_guard lock(mutex_);
       auto& slot = pools_[job.tenant.pool];
-      if (!slot) slot = std::make_shared<PoolProcess>(program_, options_.device, options_.poll);
+      if (!slot)
+        slot = std::make_shared<PoolProcess>(program_, options_.device, options_.poll,
+                                             options_.high_reserved_sms);
       pool = slot;
     }
     std::unique_ptr<SessionProcess> process;
     try {
       process = std::make_unique<SessionProcess>(pool, level, quota, options_.poll);
-      opened = process->ask(SessionRequest::open);
+      opened = process->ask(SessionRequest::open, quota, terms);
     } catch (const std::runtime_error&) {
       if (attempt > 0) throw;
     }
@@ -180,6 +205,21 @@ std::shared_ptr<RemoteSessions::Session> RemoteSessions::find(const sdk::Job& jo
     return nullptr;
   }
   return it->second;
+}
+
+std::string RemoteSessions::give_shared_memory(Session& session, const sdk::Job& job) {
+  // The region comes from the transport that proved the job's VM, and the session is that VM's,
+  // so a session only ever maps its own VM's memory.
+  if (job.output_places.empty() || job.output_places[0].region == session.shared_memory) return {};
+  const auto& region = job.output_places[0].region;
+  const std::string& path = region->name();
+  auto reply =
+      session.process->ask(SessionRequest::shared_memory, 0,
+                           {reinterpret_cast<const std::uint8_t*>(path.data()), path.size()});
+  if (!reply) return session.process->ended();
+  if (reply->outcome != Outcome::ok) return text(reply->body);
+  session.shared_memory = region;
+  return {};
 }
 
 JobResult RemoteSessions::calls(const sdk::Job& job) {
@@ -212,6 +252,8 @@ JobResult RemoteSessions::calls(const sdk::Job& job) {
     const std::uint64_t in_use = ledger_.in_use(session->vm);
     budget = session->held + (session->quota > in_use ? session->quota - in_use : 0);
   }
+  if (auto why = give_shared_memory(*session, job); !why.empty())
+    return JobResult::failure(Status::execution_error, "cuda.calls: " + why);
   auto reply =
       session->process->ask(SessionRequest::calls, budget, job.inputs[0], options_.batch_timeout);
   if (!reply) {

@@ -30,6 +30,12 @@ struct SessionsOptions {
   // Pools whose programs share one process and CUDA context (docs/remote-cuda.md, "Shared
   // pools"): priority across their VMs, but a fault in one program reaches them all.
   std::set<std::string> shared_pools;
+  // SMs kept for a shared pool's high-priority VMs (the executor's high_reserved_sms): their
+  // sessions get green contexts over them, the pool's other VMs' over the rest. 0: none.
+  unsigned high_reserved_sms = 0;
+  // Keep one isolated session process started and warm (driver loaded, context made) for the
+  // next program that opens a session.
+  bool spare_session = true;
   // The longest one batch may run; past it the session's process is killed (0: no limit).
   std::chrono::milliseconds batch_timeout{300'000};
 };
@@ -52,12 +58,17 @@ class RemoteSessions {
     std::uint32_t vm = 0;
     std::uint64_t quota = 0;
     std::uint64_t held = 0;  // device memory charged to the VM for this session
+    // The VM's shared memory the session process has mapped (from the first batch whose answer
+    // was placed there), kept so that its file stays the one the process maps.
+    std::shared_ptr<sdk::SharedRegion> shared_memory;
     std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
   };
   using Key = std::pair<std::uint32_t, std::uint64_t>;  // vm_id, session
   sdk::JobResult open(const sdk::Job& job);
   sdk::JobResult calls(const sdk::Job& job);
   sdk::JobResult close(const sdk::Job& job);
+  // Hands the session process the job's shared memory, once: empty, or why it could not.
+  std::string give_shared_memory(Session& session, const sdk::Job& job);
   std::shared_ptr<Session> find(const sdk::Job& job, std::string& why, std::uint64_t& id);
   // A started session for the job's VM: its own process, or one in its pool's shared process
   // (a fresh one when the pool's last was lost to a fault). Throws std::runtime_error.
@@ -72,6 +83,10 @@ class RemoteSessions {
   mutable std::mutex mutex_;
   std::map<Key, std::shared_ptr<Session>> sessions_;
   std::map<std::string, std::shared_ptr<PoolProcess>> pools_;  // guarded by mutex_
+  std::unique_ptr<SessionProcess> spare_;                      // guarded by mutex_
+  // The spare, replaced by a fresh one; null when there is none (spare_session off, or the
+  // program cannot start).
+  std::unique_ptr<SessionProcess> take_spare();
   std::uint64_t next_session_ = 1;
 };
 

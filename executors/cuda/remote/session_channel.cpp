@@ -74,7 +74,7 @@ std::optional<Request> read_request(int fd) {
   Header h{};
   Request r;
   if (!read_message(fd, h, r.body)) return std::nullopt;
-  if (h.tag < 1 || h.tag > 3) return std::nullopt;
+  if (h.tag < 1 || h.tag > 4) return std::nullopt;
   r.kind = static_cast<SessionRequest>(h.tag);
   r.budget = h.number;
   return r;

@@ -12,7 +12,9 @@
 
 namespace vgpu::executors::cuda::remote {
 
-enum class SessionRequest : std::uint8_t { open = 1, calls = 2, close = 3 };
+// shared_memory: the body is the path of the VM's shared-memory region (its transport's file),
+// which the session maps for the copies through shared memory.
+enum class SessionRequest : std::uint8_t { open = 1, calls = 2, close = 3, shared_memory = 4 };
 
 struct Request {
   SessionRequest kind = SessionRequest::calls;

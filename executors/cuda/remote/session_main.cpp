@@ -5,10 +5,11 @@
 //       program's kernels (an illegal address) loses this process's CUDA state and nothing
 //       else (CUDA cannot contain a sticky error to one context of a process: measured on the
 //       H100, docs/decisions.md)
-//   vgpu-cuda-session --shared CONTROL_FD DEVICE POLL_US
+//   vgpu-cuda-session --shared CONTROL_FD DEVICE POLL_US [HIGH_RESERVED_SMS]
 //       the sessions of one shared pool, each on a descriptor received over CONTROL_FD and served
-//       by a thread of its own, all in one context: their streams' priorities then order their
-//       kernels on the GPU, and a fault in one program's kernels reaches all of them.
+//       by a thread of its own, all in one process: their streams' priorities then order their
+//       kernels on the GPU (and with a reserve, high VMs' kernels have SMs of their own), and a
+//       fault in one program's kernels reaches all of them.
 #include <cuda.h>
 
 #include <unistd.h>
@@ -16,10 +17,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "remote_driver.hpp"
 #include "remote_session.hpp"
@@ -61,6 +65,17 @@ std::vector<std::uint8_t> describe(const Setup& setup, std::pair<int, int> prior
   return cc::encode_description(desc);
 }
 
+// The VMs' shared-memory regions this process has mapped (a pool's sessions of one VM share
+// the mapping).
+std::shared_ptr<GuestMemory> guest_memory(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<GuestMemory>> mapped;
+  std::lock_guard lock(mutex);
+  auto& memory = mapped[path];
+  if (!memory) memory = GuestMemory::map(path);
+  return memory;
+}
+
 Reply failed(std::string text, Outcome outcome = Outcome::failed) {
   Reply r;
   r.outcome = outcome;
@@ -71,7 +86,7 @@ Reply failed(std::string text, Outcome outcome = Outcome::failed) {
 // Serves one session's requests on `fd` until close or the executor goes away. `make` creates
 // the session at open. `poisoned`, when given, is set once a batch leaves the context lost.
 template <typename Make>
-int serve(int fd, std::chrono::microseconds poll, const Setup& setup, Make make,
+int serve(int fd, std::chrono::microseconds poll, Setup setup, Make make,
           std::atomic<bool>* poisoned = nullptr) {
   std::unique_ptr<RemoteSession> session;
   while (true) {
@@ -83,7 +98,12 @@ int serve(int fd, std::chrono::microseconds poll, const Setup& setup, Make make,
     try {
       switch (request->kind) {
         case SessionRequest::open:
-          session = make();
+          // The VM's terms come with the open (a spare process was started before it had any).
+          if (request->body.size() == 1) {
+            setup.priority = request->body[0];
+            setup.quota = request->budget;
+          }
+          session = make(setup);
           reply.outcome = Outcome::ok;
           reply.body = describe(setup, session->priority_range());
           break;
@@ -95,6 +115,15 @@ int serve(int fd, std::chrono::microseconds poll, const Setup& setup, Make make,
           reply.outcome = Outcome::ok;
           reply.body = cc::encode_answer(session->run(request->body, request->budget));
           if (poisoned && !session->lost().empty()) *poisoned = true;
+          break;
+        case SessionRequest::shared_memory:
+          if (!session) {
+            reply = failed("no session opened");
+            break;
+          }
+          session->use_shared_memory(
+              guest_memory(std::string(request->body.begin(), request->body.end())));
+          reply.outcome = Outcome::ok;
           break;
         case SessionRequest::close:
           session.reset();
@@ -115,40 +144,119 @@ int serve(int fd, std::chrono::microseconds poll, const Setup& setup, Make make,
   return 0;  // the executor went away
 }
 
-// The shared context of a pool's process, made at its first session. After a sticky error in it
-// the process takes no new session (it closes the descriptor at once, and the executor starts
-// a fresh process for the pool); its sessions keep getting the error until they end.
-struct SharedContext {
-  std::mutex mutex;
-  CUcontext context = nullptr;
-  CUcontext get(int device) {
-    std::lock_guard lock(mutex);
-    if (!context) {
+// The contexts of a pool's process. Without an SM reserve, one context, made at the first
+// session and shared by all. With one (the executor's high_reserved_sms), a green context per
+// session over its level's SMs: a high VM's over the reserve, the others' over the rest, so that
+// a high VM's kernels never wait for a low VM's long blocks to leave the SMs (as the executor's
+// own partitions do for the built-in ops). Green contexts share the process's address space and
+// fate: the pool's sessions still share a fault. After a sticky error the process takes no new
+// session (it closes the descriptor at once, and the executor starts a fresh process for the
+// pool); its sessions keep getting the error until they end.
+class PoolContexts {
+ public:
+  PoolContexts(int device, unsigned reserved_sms) : device_(device), reserved_sms_(reserved_sms) {}
+
+  struct Context {
+    CUcontext context = nullptr;
+    CUgreenCtx green = nullptr;  // the session's own, destroyed when it ends; null: shared
+  };
+  // Throws std::runtime_error naming what failed.
+  Context for_session(int priority_level) {
+    const auto& d = RemoteDriver::get();
+    std::lock_guard lock(mutex_);
+    if (!reserved_sms_ || !d.green_contexts()) return {shared_context(), nullptr};
+    if (!partitioned_) partition();
+    Context made;
+    check(d.green_create(&made.green, priority_level >= 2 ? high_ : rest_, dev_,
+                         CU_GREEN_CTX_DEFAULT_STREAM),
+          "cuGreenCtxCreate");
+    if (d.ctx_from_green(&made.context, made.green) != CUDA_SUCCESS) {
+      d.green_destroy(made.green);
+      throw std::runtime_error("cuCtxFromGreenCtx failed");
+    }
+    return made;
+  }
+
+ private:
+  static void check(CUresult r, const char* what) {
+    if (r != CUDA_SUCCESS)
+      throw std::runtime_error(std::string(what) + ": " + RemoteDriver::get().describe(r));
+  }
+  CUcontext shared_context() {
+    if (!shared_) {
       const auto& d = RemoteDriver::get();
       CUdevice dev = 0;
-      if (d.device_get(&dev, device) != CUDA_SUCCESS ||
-          d.ctx_create(&context, nullptr, CU_CTX_SCHED_AUTO, dev) != CUDA_SUCCESS)
-        throw std::runtime_error("cannot create the pool's CUDA context");
+      check(d.device_get(&dev, device_), "cuDeviceGet");
+      check(d.ctx_create(&shared_, nullptr, CU_CTX_SCHED_AUTO, dev), "cuCtxCreate");
       d.ctx_set_current(nullptr);
     }
-    return context;
+    return shared_;
   }
+  // The reserve in whole groups of the device's partition size, at least one group left over.
+  void partition() {
+    const auto& d = RemoteDriver::get();
+    check(d.device_get(&dev_, device_), "cuDeviceGet");
+    // Kept for the process's life: each green context would otherwise start and end it again.
+    CUcontext primary = nullptr;
+    check(d.primary_ctx_retain(&primary, dev_), "cuDevicePrimaryCtxRetain");
+    CUdevResource all{};
+    check(d.device_get_resource(dev_, &all, CU_DEV_RESOURCE_TYPE_SM), "cuDeviceGetDevResource");
+    const unsigned granularity = std::max(1u, all.sm.minSmPartitionSize);
+    unsigned groups = all.sm.smCount / granularity;
+    std::vector<CUdevResource> group(groups);
+    CUdevResource remaining{};
+    check(d.split_by_count(group.data(), &groups, &all, &remaining, 0, granularity),
+          "cuDevSmResourceSplitByCount");
+    const unsigned high_groups = (reserved_sms_ + granularity - 1) / granularity;
+    if (groups < 2 || high_groups >= groups)
+      throw std::runtime_error("high_reserved_sms " + std::to_string(reserved_sms_) +
+                               " leaves no SMs for the pool's other VMs (" +
+                               std::to_string(groups * granularity) + " SMs)");
+    check(d.generate_desc(&high_, group.data(), high_groups), "cuDevResourceGenerateDesc");
+    // The rest also takes the SMs that make no whole group (4 of an H100's 132), where the
+    // driver lets it.
+    std::vector<CUdevResource> rest(group.begin() + high_groups, group.begin() + groups);
+    if (remaining.sm.smCount) rest.push_back(remaining);
+    if (d.generate_desc(&rest_, rest.data(), unsigned(rest.size())) != CUDA_SUCCESS)
+      check(d.generate_desc(&rest_, rest.data(), groups - high_groups),
+            "cuDevResourceGenerateDesc");
+    partitioned_ = true;
+  }
+
+  int device_;
+  unsigned reserved_sms_;
+  std::mutex mutex_;
+  CUcontext shared_ = nullptr;
+  bool partitioned_ = false;
+  CUdevice dev_{};
+  CUdevResourceDesc high_{}, rest_{};
 };
 
-int serve_pool(int control, int device, std::chrono::microseconds poll) {
-  SharedContext shared;
+int serve_pool(int control, int device, std::chrono::microseconds poll, unsigned reserved_sms) {
+  PoolContexts contexts(device, reserved_sms);
   std::atomic<bool> poisoned{false};
   while (auto next = receive_session(control)) {
     if (poisoned) {
       ::close(next->fd);  // the executor sees the session refused and starts a fresh process
       continue;
     }
-    std::thread([&shared, &poisoned, next = *next, device, poll] {
+    std::thread([&contexts, &poisoned, next = *next, device, poll] {
       Setup setup{next.fd, device, next.priority, next.quota};
       serve(
           next.fd, poll, setup,
-          [&] {
-            return std::make_unique<RemoteSession>(shared.get(device), next.priority, next.quota);
+          [&](const Setup& terms) {
+            const auto made = contexts.for_session(terms.priority);
+            try {
+              auto session =
+                  std::make_unique<RemoteSession>(made.context, terms.priority, terms.quota);
+              if (made.green)
+                session->when_released(
+                    [green = made.green] { RemoteDriver::get().green_destroy(green); });
+              return session;
+            } catch (...) {
+              if (made.green) RemoteDriver::get().green_destroy(made.green);
+              throw;
+            }
           },
           &poisoned);
       ::close(next.fd);
@@ -161,20 +269,34 @@ int serve_pool(int control, int device, std::chrono::microseconds poll) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 5 && std::string(argv[1]) == "--shared")
+  if ((argc == 5 || argc == 6) && std::string(argv[1]) == "--shared")
     return serve_pool(std::atoi(argv[2]), std::atoi(argv[3]),
-                      std::chrono::microseconds(std::strtoll(argv[4], nullptr, 10)));
+                      std::chrono::microseconds(std::strtoll(argv[4], nullptr, 10)),
+                      argc == 6 ? unsigned(std::strtoul(argv[5], nullptr, 10)) : 0u);
   if (argc != 6) {
     std::fprintf(stderr,
                  "usage: vgpu-cuda-session FD DEVICE PRIORITY QUOTA_BYTES POLL_US\n"
-                 "       vgpu-cuda-session --shared CONTROL_FD DEVICE POLL_US\n"
+                 "       vgpu-cuda-session --shared CONTROL_FD DEVICE POLL_US [HIGH_RESERVED_SMS]\n"
                  "(started by the cuda executor for guest CUDA programs)\n");
     return 2;
   }
   Setup setup{std::atoi(argv[1]), std::atoi(argv[2]), std::atoi(argv[3]),
               std::strtoull(argv[4], nullptr, 10)};
   const std::chrono::microseconds poll(std::strtoll(argv[5], nullptr, 10));
-  return serve(setup.fd, poll, setup, [&] {
-    return std::make_unique<RemoteSession>(setup.device, setup.priority, setup.quota);
+  // Warm up before the first request: the driver loaded and the context made, so that a spare
+  // process (remote_spare_session) costs its program nothing at open. Without a usable GPU the
+  // open says why.
+  CUcontext ready = nullptr;
+  try {
+    ready = RemoteSession::make_context(setup.device);
+  } catch (const std::exception&) {
+  }
+  return serve(setup.fd, poll, setup, [&](const Setup& terms) {
+    if (ready) {
+      const CUcontext context = std::exchange(ready, nullptr);
+      return std::make_unique<RemoteSession>(RemoteSession::Owned{context}, terms.priority,
+                                             terms.quota);
+    }
+    return std::make_unique<RemoteSession>(terms.device, terms.priority, terms.quota);
   });
 }

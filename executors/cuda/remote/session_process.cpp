@@ -109,9 +109,11 @@ int start_with_channel(std::unique_ptr<ChildProcess>& child, const std::string& 
 }
 }  // namespace
 
-PoolProcess::PoolProcess(const std::string& program, int device, std::chrono::microseconds poll) {
-  control_ = start_with_channel(child_, program, {"--shared"},
-                                {std::to_string(device), std::to_string(poll.count())});
+PoolProcess::PoolProcess(const std::string& program, int device, std::chrono::microseconds poll,
+                         unsigned reserved_sms) {
+  control_ = start_with_channel(
+      child_, program, {"--shared"},
+      {std::to_string(device), std::to_string(poll.count()), std::to_string(reserved_sms)});
 }
 
 PoolProcess::~PoolProcess() {

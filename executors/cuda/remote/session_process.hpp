@@ -37,7 +37,9 @@ class ChildProcess {
 // A shared pool's process: sessions are handed to it as descriptors over its control socket.
 class PoolProcess {
  public:
-  PoolProcess(const std::string& program, int device, std::chrono::microseconds poll);
+  // `reserved_sms`: SMs kept for the pool's high-priority VMs (0: none).
+  PoolProcess(const std::string& program, int device, std::chrono::microseconds poll,
+              unsigned reserved_sms = 0);
   ~PoolProcess();
   // A new session's channel (this side's descriptor), or -1 when the process is gone.
   int new_session(int priority_level, std::uint64_t quota_bytes);

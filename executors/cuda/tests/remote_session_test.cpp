@@ -7,8 +7,15 @@
 
 #include <cuda.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <set>
 
 #include "cuda_executor.hpp"
 #include "vgpu/protocol/cuda_calls.hpp"
@@ -20,6 +27,7 @@ namespace {
 
 // Two kernels in PTX (the driver compiles it for whatever GPU it runs on):
 // add_one(int* p, int n) adds 1 to p[0..n); poke(int* p, long long i) writes p[i] = 1;
+// smid(unsigned* p) writes the SM each block ran on to p[block];
 // spin(unsigned long long ns) runs that long; and a global variable, counter.
 constexpr char kPtx[] = R"(
 .version 8.0
@@ -64,6 +72,24 @@ DONE:
   st.global.u32 [%rd5], %r1;
   ret;
 }
+.visible .entry smid(.param .u64 smid_p)
+{
+  .reg .pred %p<2>;
+  .reg .b32 %r<4>;
+  .reg .b64 %rd<4>;
+  mov.u32 %r3, %tid.x;
+  setp.ne.u32 %p1, %r3, 0;
+  @%p1 bra SMID_DONE;
+  ld.param.u64 %rd1, [smid_p];
+  cvta.to.global.u64 %rd2, %rd1;
+  mov.u32 %r1, %ctaid.x;
+  mov.u32 %r2, %smid;
+  mul.wide.u32 %rd3, %r1, 4;
+  add.s64 %rd2, %rd2, %rd3;
+  st.global.u32 [%rd2], %r2;
+SMID_DONE:
+  ret;
+}
 .visible .entry spin(.param .u64 spin_ns)
 {
   .reg .pred %p<2>;
@@ -92,6 +118,8 @@ Gpu& gpu() {
       options.slots = 2;
       options.remote.max_sessions_per_vm = 3;
       options.remote.shared_pools = {"trusted"};
+      // A shared pool's high VMs get SMs of their own (green contexts in the pool's process).
+      options.partitions.high_reserved_sms = 16;
       options.remote.batch_timeout = std::chrono::milliseconds(2000);
       out.executor = std::make_unique<executors::cuda::CudaExecutor>(options);
     } catch (const sdk::ExecutorUnavailable& e) {
@@ -105,17 +133,50 @@ Gpu& gpu() {
 #define REQUIRE_GPU() \
   if (!gpu().executor) GTEST_SKIP() << "no GPU here (" << gpu().why_not << ")"
 
+// A VM's shared memory as a transport grants it: a real file, mapped.
+class FileRegion final : public sdk::SharedRegion {
+ public:
+  explicit FileRegion(std::size_t bytes)
+      : path_(std::filesystem::temp_directory_path() /
+              ("vgpu-remote-test-vm-" + std::to_string(::getpid()))) {
+    std::ofstream(path_).close();
+    std::filesystem::resize_file(path_, bytes);
+    const int fd = ::open(path_.c_str(), O_RDWR);
+    base_ = static_cast<std::uint8_t*>(
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    ::close(fd);
+    size_ = bytes;
+    name_ = path_.string();
+  }
+  ~FileRegion() override {
+    ::munmap(base_, size_);
+    std::filesystem::remove(path_);
+  }
+  std::uint8_t* base() const override { return base_; }
+  std::size_t size() const override { return size_; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::filesystem::path path_;
+  std::uint8_t* base_ = nullptr;
+  std::size_t size_ = 0;
+  std::string name_;
+};
+
 sdk::JobResult run(std::uint32_t vm, std::string_view op, std::uint64_t session = 0,
                    std::vector<std::uint8_t> batch = {}, std::uint64_t quota = 0,
-                   const std::string& pool = "A") {
+                   const std::string& pool = "A",
+                   std::shared_ptr<sdk::SharedRegion> answer_region = nullptr, int priority = 1) {
   auto job = std::make_shared<sdk::Job>();
   job->tenant.vm_id = vm;
   job->tenant.pool = pool;
-  job->tenant.priority = 1;
+  job->tenant.priority = priority;
   job->tenant.memory_quota_bytes = quota;
   job->op = std::string(op);
   if (session) job->params.push_back({std::string(cc::kSessionParam), std::to_string(session)});
   if (op == cc::kOpCalls) job->inputs.push_back(std::move(batch));
+  // The answer placed at the region's start, as the guest library places it in its slot.
+  if (answer_region) job->output_places.push_back({answer_region, 0, 1 << 20});
   auto promise = std::make_shared<std::promise<sdk::JobResult>>();
   auto answer = promise->get_future();
   gpu().executor->execute(job, [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
@@ -127,21 +188,24 @@ struct Session {
   std::uint32_t vm;
   std::uint64_t quota;
   std::string pool;
+  int priority;
   cc::DeviceDescription device;
 
-  explicit Session(std::uint32_t vm_id, std::uint64_t quota_bytes = 0, std::string pool_name = "A")
-      : vm(vm_id), quota(quota_bytes), pool(std::move(pool_name)) {
-    auto r = run(vm, cc::kOpOpen, 0, {}, quota, pool);
+  explicit Session(std::uint32_t vm_id, std::uint64_t quota_bytes = 0, std::string pool_name = "A",
+                   int priority_level = 1)
+      : vm(vm_id), quota(quota_bytes), pool(std::move(pool_name)), priority(priority_level) {
+    auto r = run(vm, cc::kOpOpen, 0, {}, quota, pool, nullptr, priority);
     EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
     if (r.status == sdk::Status::ok) device = cc::decode_description(r.outputs.at(0));
   }
   ~Session() {
-    if (device.session) run(vm, cc::kOpClose, device.session, {}, quota, pool);
+    if (device.session) run(vm, cc::kOpClose, device.session, {}, quota, pool, nullptr, priority);
   }
-  cc::BatchAnswer calls(const std::vector<cc::Call>& calls) {
+  cc::BatchAnswer calls(const std::vector<cc::Call>& calls,
+                        std::shared_ptr<sdk::SharedRegion> region = nullptr) {
     cc::Writer w;
     for (const auto& c : calls) cc::encode(w, c);
-    auto r = run(vm, cc::kOpCalls, device.session, w.bytes(), quota, pool);
+    auto r = run(vm, cc::kOpCalls, device.session, w.bytes(), quota, pool, region, priority);
     EXPECT_EQ(r.status, sdk::Status::ok) << r.message;
     return r.status == sdk::Status::ok ? cc::decode_answer(r.outputs.at(0)) : cc::BatchAnswer{};
   }
@@ -182,6 +246,13 @@ TEST(RemoteSession, OpenDescribesTheDevice) {
   EXPECT_GE(s.device.attributes.at(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR), 7);
   EXPECT_GT(s.device.total_memory, 0u);
   EXPECT_LE(s.device.greatest_priority, s.device.least_priority);
+  // The VM's level decides its streams' priorities, whether its session's process was started
+  // for it or was the executor's warm spare (which learns the VM's terms at open).
+  Session low(2, 0, "A", 0), high(3, 0, "A", 2);
+  EXPECT_EQ(low.device.greatest_priority, low.device.least_priority);
+  EXPECT_LT(high.device.greatest_priority, high.device.least_priority);
+  Session quota(4, 64ull << 20);
+  EXPECT_EQ(quota.device.total_memory, 64ull << 20);
 }
 
 TEST(RemoteSession, CopiesAndAKernelComputeTheRightAnswer) {
@@ -238,6 +309,51 @@ TEST(RemoteSession, PointersAndHandlesOutsideTheSessionAreRefused) {
   a = s.calls({cc::MemAlloc{64}, cc::EventSync{5}, cc::MemAlloc{64}});
   EXPECT_EQ(a.calls_run, 2u);
   EXPECT_EQ(a.outputs.size(), 1u);
+}
+
+TEST(RemoteSession, CopiesThroughSharedMemoryGoBetweenTheVmsRegionAndTheDevice) {
+  REQUIRE_GPU();
+  Session s(1);
+  const auto [module, add_one, poke] = s.kernels();
+  const int n = 1 << 20;  // 4 MiB
+  const auto ptr = s.alloc(n * 4);
+  // Before the session has the VM's memory, a shared copy has nothing to copy from.
+  auto a = s.calls({cc::MemcpyHtoDShared{ptr, 0, 64, 0}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_NE(a.message.find("given no shared memory"), std::string::npos) << a.message;
+
+  auto region = std::make_shared<FileRegion>(std::size_t(16) << 20);
+  auto* in = reinterpret_cast<std::int32_t*>(region->base() + (2 << 20));
+  for (int i = 0; i < n; ++i) in[i] = i * 3;
+  auto p = params(ptr, n, 4);
+  cc::Launch launch;
+  launch.function = add_one;
+  launch.grid[0] = n / 256;
+  launch.block[0] = 256;
+  launch.params = p;
+  a = s.calls({cc::MemcpyHtoDShared{ptr, 2 << 20, n * 4u, 0}, launch,
+               cc::MemcpyDtoHShared{ptr, 8 << 20, n * 4u, 0}},
+              region);
+  ASSERT_EQ(a.result, 0) << a.message;
+  EXPECT_TRUE(a.outputs.empty()) << "the bytes are in the region, not in the answer";
+  const auto* out = reinterpret_cast<const std::int32_t*>(region->base() + (8 << 20));
+  for (int i = 0; i < n; ++i) ASSERT_EQ(out[i], i * 3 + 1) << i;
+  // Later batches use the region the session was given, with or without a place for the answer.
+  a = s.calls({launch, cc::MemcpyDtoHShared{ptr, 8 << 20, 64, 0}});
+  ASSERT_EQ(a.result, 0) << a.message;
+  EXPECT_EQ(out[15], 15 * 3 + 2);
+
+  // Ranges past the region, wrapping sizes and ranges outside the session's memory are refused.
+  a = s.calls({cc::MemcpyDtoHShared{ptr, region->size() - 8, 16, 0}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_NE(a.message.find("outside the VM's region"), std::string::npos) << a.message;
+  a = s.calls({cc::MemcpyHtoDShared{ptr, 16, UINT64_MAX, 0}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE) << a.message;
+  a = s.calls({cc::MemcpyHtoDShared{ptr + 4, 0, n * 4u, 0}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_NE(a.message.find("destination"), std::string::npos) << a.message;
+  a = s.calls({cc::MemcpyDtoHShared{ptr, 0, 64, 99}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_HANDLE) << a.message;
 }
 
 TEST(RemoteSession, AModulesGlobalsCanBeCopiedButNotFreedOrOverrun) {
@@ -399,6 +515,43 @@ TEST(RemoteSession, ASharedPoolsProgramsRunInOneContextAndShareAFault) {
   Session fresh(23, 0, "trusted");
   ASSERT_GT(fresh.device.session, 0u);
   EXPECT_NE(fresh.alloc(4096), 0u) << "a new session of the pool works after the fault";
+}
+
+// The SMs a session's kernel ran on: `blocks` blocks of 1024 threads, each noting its SM.
+std::set<std::uint32_t> sms_used(Session& s, std::uint32_t blocks = 1056) {
+  const auto [module, add_one, poke] = s.kernels();
+  auto f = s.calls({cc::GetFunction{module, "smid"}});
+  EXPECT_EQ(f.result, 0) << f.message;
+  const auto ptr = s.alloc(blocks * 4);
+  std::vector<std::uint8_t> p(8);
+  std::memcpy(p.data(), &ptr, 8);
+  cc::Launch launch;
+  launch.function = Session::u64(f.outputs.at(0));
+  launch.grid[0] = blocks;
+  launch.block[0] = 1024;
+  launch.params = p;
+  auto a = s.calls({launch, cc::MemcpyDtoH{ptr, blocks * 4, 0}});
+  EXPECT_EQ(a.result, 0) << a.message;
+  std::set<std::uint32_t> sms;
+  for (std::uint32_t b = 0; b < blocks && a.result == 0; ++b) {
+    std::uint32_t sm = 0;
+    std::memcpy(&sm, a.outputs.at(0).data() + b * 4, 4);
+    sms.insert(sm);
+  }
+  return sms;
+}
+
+TEST(RemoteSession, ASharedPoolsHighVmsRunOnSmsTheOthersCannotTake) {
+  REQUIRE_GPU();
+  Session high(30, 0, "trusted", 2), low(31, 0, "trusted", 0), alone(32);
+  const auto high_sms = sms_used(high), low_sms = sms_used(low), all_sms = sms_used(alone);
+  // high_reserved_sms 16: whole groups of the device's partition size (8 SMs on an H100).
+  EXPECT_GE(high_sms.size(), 1u);
+  EXPECT_LE(high_sms.size(), 16u) << "the high VM ran on more SMs than its reserve";
+  EXPECT_GT(low_sms.size(), 16u);
+  for (auto sm : high_sms) EXPECT_EQ(low_sms.count(sm), 0u) << "SM " << sm << " is in both";
+  // Outside a shared pool a session has the whole device.
+  EXPECT_GT(all_sms.size(), low_sms.size());
 }
 
 TEST(RemoteSession, ABatchPastItsTimeEndsItsSessionAndNoOneElses) {

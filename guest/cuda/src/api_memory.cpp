@@ -1,6 +1,8 @@
 // Device memory and copies. Allocation and copies back to the program wait for the host;
 // copies to the device and memsets are recorded (their bytes captured at once, so the program
-// may reuse its buffer as soon as the call returns) and go with the next batch.
+// may reuse its buffer as soon as the call returns) and go with the next batch. Large copies go
+// through the VM's shared memory when the program holds a slot of it: the program's bytes are
+// copied into one half of the slot while the host copies the other half to or from the device.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -12,11 +14,57 @@ namespace cc = vgpu::cuda_calls;
 
 namespace {
 
+// Through the slot: chunk i is written into half i % 2 while the batch that copies chunk i - 1
+// from the other half runs on the host; the call returns once the last chunk is on its way to
+// the device (the host is done reading the slot), as CUDA's copy from pageable memory does.
+CUresult htod_staged(Driver& drv, CUdeviceptr dst, const std::uint8_t* p, std::size_t bytes,
+                     std::uint64_t host_stream) {
+  auto& link = drv.link;
+  std::size_t done = 0;
+  for (int half = 0; done < bytes; half ^= 1) {
+    const auto place = link.staging_half(half);
+    const std::size_t n = std::min(place.size(), bytes - done);
+    std::memcpy(place.data(), p + done, n);
+    if (auto r = link.send(cc::MemcpyHtoDShared{dst + done, link.staging_offset(half), n,
+                                                host_stream}))  // waits for the other half first
+      return r;
+    done += n;
+  }
+  return link.wait_sent();
+}
+
+// Through the slot the other way: the host fills one half while the program reads the other.
+CUresult dtoh_staged(Driver& drv, std::uint8_t* p, CUdeviceptr src, std::size_t bytes,
+                     std::uint64_t host_stream) {
+  auto& link = drv.link;
+  const std::size_t chunk = link.staging_half(0).size();
+  std::size_t asked = std::min(chunk, bytes);
+  if (auto r = link.send(cc::MemcpyDtoHShared{src, link.staging_offset(0), asked, host_stream}))
+    return r;
+  std::size_t done = 0;
+  for (int half = 0; done < bytes; half ^= 1) {
+    const std::size_t n = std::min(chunk, bytes - done);
+    if (auto r = link.wait_sent()) return r;  // chunk `done` is in `half` now
+    if (asked < bytes) {
+      const std::size_t m = std::min(chunk, bytes - asked);
+      if (auto r = link.send(
+              cc::MemcpyDtoHShared{src + asked, link.staging_offset(half ^ 1), m, host_stream}))
+        return r;
+      asked += m;
+    }
+    std::memcpy(p + done, link.staging_half(half).data(), n);
+    done += n;
+  }
+  return CUDA_SUCCESS;
+}
+
 CUresult htod(Driver& drv, CUdeviceptr dst, const void* src, std::size_t bytes, CUstream stream) {
   std::uint64_t host_stream = 0;
   if (!drv.host_stream(stream, host_stream)) return CUDA_ERROR_INVALID_HANDLE;
   if (bytes && !src) return CUDA_ERROR_INVALID_VALUE;
   const auto* p = static_cast<const std::uint8_t*>(src);
+  if (drv.link.has_staging() && bytes >= drv.link.staging_min_bytes())
+    return htod_staged(drv, dst, p, bytes, host_stream);
   const std::size_t chunk = drv.link.max_copy_bytes();
   std::size_t done = 0;
   do {
@@ -35,6 +83,8 @@ CUresult dtoh(Driver& drv, void* dst, CUdeviceptr src, std::size_t bytes, CUstre
   if (!drv.host_stream(stream, host_stream)) return CUDA_ERROR_INVALID_HANDLE;
   if (bytes && !dst) return CUDA_ERROR_INVALID_VALUE;
   auto* p = static_cast<std::uint8_t*>(dst);
+  if (wait && drv.link.has_staging() && bytes >= drv.link.staging_min_bytes())
+    return dtoh_staged(drv, p, src, bytes, host_stream);
   const std::size_t chunk = drv.link.max_copy_bytes();
   std::size_t done = 0;
   do {

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "device.hpp"
+#include "vgpu/protocol/ring.hpp"
 
 namespace vgpu::guest::cuda {
 
@@ -32,6 +33,9 @@ CUresult RemoteLink::open(std::string& error) {
   try {
     std::uint32_t vm_id = 0;
     std::string token;
+    // On the mediator's host (a test, a benchmark) the client maps the region's file by the name
+    // the mediator gives; in a VM it is the vgpu-stub's shared-memory BAR.
+    std::string shared_memory_path;
     if (const char* id = std::getenv("VGPU_VM_ID"); id && *id) {
       vm_id = static_cast<std::uint32_t>(std::stoul(id));
       token = env_or("VGPU_TOKEN", "");
@@ -39,18 +43,23 @@ CUresult RemoteLink::open(std::string& error) {
       const auto identity = read_device_identity(env_or("VGPU_SYSFS_ROOT", "/sys"));
       vm_id = identity.vm_id;
       token = identity.token;
+      shared_memory_path = identity.shared_memory_path;
     }
+    ConnectOptions options;
+    options.client_name = "libvgpu-cuda";
+    options.shared_memory = env_or("VGPU_CUDA_SHARED_MEMORY", "1") != "0";
+    options.rings = options.shared_memory;
     const std::string transport = env_or("VGPU_TRANSPORT", "tcp");
     if (transport == "vsock")
       client_.emplace(
           Client::connect_vsock(static_cast<std::uint32_t>(std::stoul(env_or("VGPU_CID", "2"))),
                                 static_cast<std::uint32_t>(std::stoul(env_or("VGPU_PORT", "7800"))),
-                                vm_id, token, "libvgpu-cuda"));
+                                vm_id, token, options));
     else if (transport == "tcp")
       client_.emplace(
           Client::connect(env_or("VGPU_HOST", "127.0.0.1"),
                           static_cast<std::uint16_t>(std::stoul(env_or("VGPU_PORT", "7800"))),
-                          vm_id, token, "libvgpu-cuda"));
+                          vm_id, token, options));
     else {
       error = "VGPU_TRANSPORT must be tcp or vsock for CUDA, not '" + transport + "'";
       return CUDA_ERROR_NO_DEVICE;
@@ -72,12 +81,76 @@ CUresult RemoteLink::open(std::string& error) {
     if (result.outputs.size() != 1) throw cc::CallError("cuda.open answered without a device");
     device_ = cc::decode_description(result.outputs[0]);
     session_ = std::to_string(device_.session);
+    if (client_->identity().shared_bytes) take_staging(shared_memory_path, vm_id);
     return CUDA_SUCCESS;
   } catch (const std::exception& e) {
     error = std::string("cannot reach the mediator: ") + e.what();
     client_.reset();
     return CUDA_ERROR_NO_DEVICE;
   }
+}
+
+void RemoteLink::take_staging(const std::string& shared_memory_path, std::uint32_t vm_id) {
+  try {
+    region_ = client_->map_shared_memory(shared_memory_path);
+  } catch (const std::exception& e) {
+    log_debug(std::string("copies go through the socket: ") + e.what());
+    return;
+  }
+  // The whole region as the mediator sees it: the rings (this connection's or another's) lie at
+  // its end and are never part of a slot.
+  const std::size_t region_bytes = client_->identity().shared_bytes;
+  const auto rings = wire::rings_offset_for(region_bytes);
+  std::string why;
+  staging_ = StagingSlot::claim(
+      env_or("VGPU_CUDA_LOCK_DIR", "/dev/shm"), vm_id, std::min(region_bytes, region_.size()),
+      rings ? region_.size() - std::min<std::size_t>(*rings, region_.size()) : 0,
+      std::stoull(env_or("VGPU_CUDA_STAGING_MB", "32")) << 20, why);
+  staging_min_ = std::stoull(env_or("VGPU_CUDA_STAGING_MIN_KB", "256")) << 10;
+  // Smaller chunks overlap the program's copy into the slot with the host's better (the first
+  // and last chunk are not overlapped); each costs a round trip.
+  chunk_ = std::max<std::size_t>(std::stoull(env_or("VGPU_CUDA_CHUNK_KB", "4096")), 64) << 10;
+  if (!staging_) {
+    log_debug("copies go through the socket: " + why);
+    return;
+  }
+  if (!give_shared_memory()) {
+    staging_.reset();
+    return;
+  }
+  log_debug("copies go through shared memory slot " + std::to_string(staging_->index()) +
+            (client_->uses_rings() ? ", batches through the rings" : ""));
+}
+
+bool RemoteLink::give_shared_memory() {
+  const auto& l = staging_->layout();
+  // A batch of one empty copy through shared memory, its answer placed in the slot: the host
+  // hands the session the region on seeing the place, and the copy fails if it did not (a
+  // mediator whose executor runs in a worker process, `isolation: process`, cannot).
+  cc::Writer probe;
+  cc::encode(probe, cc::MemcpyHtoDShared{0, l.batch_offset, 0, 0});
+  try {
+    std::memcpy(region_.data() + l.batch_offset, probe.bytes().data(), probe.bytes().size());
+    auto result = client_->run_shared(
+        std::string(cc::kOpCalls), {{std::string(cc::kSessionParam), session_}},
+        {{l.batch_offset, probe.bytes().size()}}, {{l.answer_offset, l.answer_bytes}});
+    if (result.status != protocol::Status::ok || result.shared_outputs.size() != 1) {
+      log_debug("copies go through the socket: the mediator took no shared memory: " +
+                result.message);
+      return false;
+    }
+    const auto answer = cc::decode_answer(result.shared_outputs[0]);
+    if (answer.result == CUDA_SUCCESS) return true;
+    log_debug("copies go through the socket: " + answer.message);
+  } catch (const std::exception& e) {
+    log_debug(std::string("copies go through the socket: ") + e.what());
+  }
+  return false;
+}
+
+std::span<std::uint8_t> RemoteLink::staging_half(int half) const {
+  const auto& l = staging_->layout();
+  return region_.subspan(l.half_offset[half], std::min(l.half_bytes, chunk_));
 }
 
 CUresult RemoteLink::record(const cc::Call& call) {
@@ -113,29 +186,78 @@ CUresult RemoteLink::call(const cc::Call& call, std::vector<std::uint8_t>* outpu
 
 CUresult RemoteLink::flush() {
   if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
-  if (pending_calls_ == 0) return CUDA_SUCCESS;
+  if (pending_calls_ == 0) return wait_sent(nullptr);
   return send_batch(nullptr);
 }
 
+CUresult RemoteLink::send(const cc::Call& call) {
+  if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
+  if (auto r = wait_sent(nullptr)) return r;
+  cc::encode(pending_, call);
+  ++pending_calls_;
+  return send_pending();
+}
+
 CUresult RemoteLink::send_batch(std::vector<std::vector<std::uint8_t>>* outputs) {
+  if (auto r = wait_sent(nullptr)) return r;
+  if (auto r = send_pending()) return r;
+  return wait_sent(outputs);
+}
+
+CUresult RemoteLink::send_pending() {
+  InFlight sent;
   std::vector<std::uint8_t> batch = std::move(pending_.bytes());
   pending_.bytes().clear();
-  const std::size_t calls = pending_calls_;
+  sent.calls = pending_calls_;
   pending_calls_ = 0;
-  const std::vector<Destination> destinations = std::move(destinations_);
+  sent.destinations = std::move(destinations_);
   destinations_.clear();
+  const std::uint64_t answer_bytes = pending_answer_bytes_;
   pending_answer_bytes_ = 0;
   try {
-    auto result = client_->run(std::string(cc::kOpCalls),
-                               {{std::string(cc::kSessionParam), session_}}, {std::move(batch)});
+    const std::vector<protocol::Param> params{{std::string(cc::kSessionParam), session_}};
+    // In the slot, the batch and its answer leave the socket, and their frames can take the
+    // rings. Whatever may be answered must fit: the copies back, and room for one answering
+    // call's output and an error message (each well under the reserve).
+    constexpr std::size_t kAnswerReserve = 512 << 10;
+    const auto* l = staging_ ? &staging_->layout() : nullptr;
+    sent.placed =
+        l && batch.size() <= l->batch_bytes && answer_bytes <= l->answer_bytes - kAnswerReserve;
+    if (sent.placed) {
+      std::memcpy(region_.data() + l->batch_offset, batch.data(), batch.size());
+      sent.tag = client_->submit_shared(std::string(cc::kOpCalls), params,
+                                        {{l->batch_offset, batch.size()}},
+                                        {{l->answer_offset, l->answer_bytes}});
+    } else {
+      sent.tag = client_->submit(std::string(cc::kOpCalls), params, {std::move(batch)});
+    }
+  } catch (const std::exception& e) {
+    log_error(std::string("lost the mediator: ") + e.what());
+    return CUDA_ERROR_UNKNOWN;
+  }
+  in_flight_ = std::move(sent);
+  return CUDA_SUCCESS;
+}
+
+CUresult RemoteLink::wait_sent(std::vector<std::vector<std::uint8_t>>* outputs) {
+  if (!in_flight_) return CUDA_SUCCESS;
+  const InFlight sent = std::move(*in_flight_);
+  in_flight_.reset();
+  try {
+    // Only one job of this connection is ever outstanding, so the next result is this one.
+    auto result = client_->next_result();
+    if (result.tag != sent.tag) throw cc::CallError("an answer came for another batch");
     if (result.status != protocol::Status::ok) {
-      log_error("batch of " + std::to_string(calls) + " calls refused: " + result.message);
+      log_error("batch of " + std::to_string(sent.calls) + " calls refused: " + result.message);
       return result.status == protocol::Status::quota_exceeded ? CUDA_ERROR_OUT_OF_MEMORY
                                                                : CUDA_ERROR_UNKNOWN;
     }
-    if (result.outputs.size() != 1) throw cc::CallError("cuda.calls answered without a result");
-    auto answer = cc::decode_answer(result.outputs[0]);
+    const std::size_t n = sent.placed ? result.shared_outputs.size() : result.outputs.size();
+    if (n != 1) throw cc::CallError("cuda.calls answered without a result");
+    auto answer = cc::decode_answer(sent.placed ? result.shared_outputs[0]
+                                                : std::span<const std::uint8_t>(result.outputs[0]));
     // The recorded copies back answer first, in order; those that ran have their bytes here.
+    const auto& destinations = sent.destinations;
     const std::size_t copied = std::min(destinations.size(), answer.outputs.size());
     for (std::size_t i = 0; i < copied; ++i) {
       if (answer.outputs[i].size() != destinations[i].bytes)
@@ -161,6 +283,7 @@ void RemoteLink::close() {
   if (!client_) return;
   try {
     flush();
+    wait_sent(nullptr);
     client_->run(std::string(cc::kOpClose), {{std::string(cc::kSessionParam), session_}});
   } catch (const std::exception&) {
     // The mediator ends idle sessions by itself.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "client.hpp"
+#include "staging.hpp"
 #include "vgpu/protocol/cuda_calls.hpp"
 
 namespace vgpu::guest::cuda {
@@ -41,8 +42,28 @@ class RemoteLink {
   std::size_t max_copy_bytes() const { return max_copy_; }
   void close();
 
+  // Copies through the VM's shared memory (docs/remote-cuda.md, "Copies through shared
+  // memory"), when the mediator granted it and this program holds a slot of it: the two halves
+  // of the slot (one filled while the host copies the other; each the size of one chunk), and
+  // the smallest copy worth them.
+  bool has_staging() const { return staging_.has_value(); }
+  std::span<std::uint8_t> staging_half(int half) const;
+  std::uint64_t staging_offset(int half) const { return staging_->layout().half_offset[half]; }
+  std::size_t staging_min_bytes() const { return staging_min_; }
+  // Sends what is recorded and `call` without waiting for the answer; wait_sent() collects it.
+  // At most one batch is in flight: a second send first waits for the first.
+  CUresult send(const cuda_calls::Call& call);
+  CUresult wait_sent() { return wait_sent(nullptr); }
+
  private:
   CUresult send_batch(std::vector<std::vector<std::uint8_t>>* outputs);
+  CUresult send_pending();
+  CUresult wait_sent(std::vector<std::vector<std::uint8_t>>* outputs);
+  // Maps the VM's shared memory and claims a slot of it; on any failure the program copies
+  // through the socket, and VGPU_CUDA_LOG says why.
+  void take_staging(const std::string& shared_memory_path, std::uint32_t vm_id);
+  // Gives the session the VM's shared memory: an empty batch whose answer is placed there.
+  bool give_shared_memory();
 
   std::optional<Client> client_;
   cuda_calls::DeviceDescription device_;
@@ -56,6 +77,18 @@ class RemoteLink {
   };
   std::vector<Destination> destinations_;
   std::uint64_t pending_answer_bytes_ = 0;
+  // The batch sent and not yet answered.
+  struct InFlight {
+    std::uint64_t tag = 0;
+    std::size_t calls = 0;
+    std::vector<Destination> destinations;
+    bool placed = false;  // the batch and its answer are in the slot, not on the socket
+  };
+  std::optional<InFlight> in_flight_;
+  std::span<std::uint8_t> region_;  // the VM's shared memory as mapped here
+  std::optional<StagingSlot> staging_;
+  std::size_t staging_min_ = 256 << 10;
+  std::size_t chunk_ = 4 << 20;  // the most of a half one copy call uses
   std::size_t max_copy_ = 1 << 20;
   std::size_t max_batch_ = 1 << 20;
 };

@@ -40,7 +40,9 @@ std::vector<Call> one_of_each() {
           CtxSync{},
           MemInfo{},
           Occupancy{7, 256, 0},
-          GetGlobal{4, "table"}};
+          GetGlobal{4, "table"},
+          MemcpyHtoDShared{0x1000, 4096, 8192, 3},
+          MemcpyDtoHShared{0x2000, 65536, 4096, 0}};
 }
 
 TEST(CudaCalls, EveryCallRoundTrips) {
@@ -61,6 +63,15 @@ TEST(CudaCalls, EveryCallRoundTrips) {
   EXPECT_EQ(std::get<GetFunction>(decoded[8]).name, "_Z3addPKfS0_Pfi");
   EXPECT_EQ(std::get<StreamCreate>(decoded[10]).priority, -5);
   EXPECT_EQ(std::get<Memset>(decoded[5]).value, 0xdeadbeefu);
+  const auto& to_device = std::get<MemcpyHtoDShared>(decoded[25]);
+  EXPECT_EQ(to_device.dst, 0x1000u);
+  EXPECT_EQ(to_device.offset, 4096u);
+  EXPECT_EQ(to_device.bytes, 8192u);
+  EXPECT_EQ(to_device.stream, 3u);
+  const auto& to_host = std::get<MemcpyDtoHShared>(decoded[26]);
+  EXPECT_EQ(to_host.src, 0x2000u);
+  EXPECT_EQ(to_host.offset, 65536u);
+  EXPECT_EQ(to_host.bytes, 4096u);
 }
 
 TEST(CudaCalls, TruncatedBatchNamesTheCallAndField) {
@@ -156,6 +167,9 @@ TEST(CudaCalls, OnlyCallsThatReturnSomethingWaitForTheHost) {
   EXPECT_FALSE(needs_answer(Launch{}));
   EXPECT_FALSE(needs_answer(MemcpyHtoD{}));
   EXPECT_FALSE(needs_answer(EventRecord{}));
+  // Their bytes are in the shared memory, not in the answer.
+  EXPECT_FALSE(needs_answer(MemcpyHtoDShared{}));
+  EXPECT_FALSE(needs_answer(MemcpyDtoHShared{}));
   EXPECT_TRUE(needs_answer(MemcpyDtoH{}));
   EXPECT_TRUE(needs_answer(StreamSync{}));
   EXPECT_TRUE(needs_answer(MemAlloc{}));

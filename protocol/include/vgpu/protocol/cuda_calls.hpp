@@ -208,30 +208,47 @@ struct GetGlobal {
   std::uint64_t module = 0;
   std::string name;
 };  // -> u64 address, u64 bytes
+// Copies through the VM's shared memory (docs/remote-cuda.md, "Copies through shared memory"):
+// `bytes` at `offset` of the region the session was given, which the guest filled (to the
+// device) or reads after the batch's answer (to the host). The host checks the range against
+// the region, and is done with it when the batch is answered, so the guest may then reuse it.
+struct MemcpyHtoDShared {
+  std::uint64_t dst = 0, offset = 0, bytes = 0, stream = 0;
+};
+struct MemcpyDtoHShared {
+  std::uint64_t src = 0, offset = 0, bytes = 0, stream = 0;
+};
 
-using Call =
-    std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD, Memset, ModuleLoad,
-                 ModuleUnload, GetFunction, Launch, StreamCreate, StreamDestroy, StreamSync,
-                 StreamQuery, StreamWaitEvent, EventCreate, EventDestroy, EventRecord, EventSync,
-                 EventQuery, EventElapsed, CtxSync, MemInfo, Occupancy, GetGlobal>;
+using Call = std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD, Memset, ModuleLoad,
+                          ModuleUnload, GetFunction, Launch, StreamCreate, StreamDestroy,
+                          StreamSync, StreamQuery, StreamWaitEvent, EventCreate, EventDestroy,
+                          EventRecord, EventSync, EventQuery, EventElapsed, CtxSync, MemInfo,
+                          Occupancy, GetGlobal, MemcpyHtoDShared, MemcpyDtoHShared>;
 
 // The wire code of each call is its index in Call plus one.
 inline constexpr const char* kCallNames[] = {
-    "mem_alloc",     "mem_free",       "memcpy_htod",   "memcpy_dtoh",  "memcpy_dtod",
-    "memset",        "module_load",    "module_unload", "get_function", "launch",
-    "stream_create", "stream_destroy", "stream_sync",   "stream_query", "stream_wait_event",
-    "event_create",  "event_destroy",  "event_record",  "event_sync",   "event_query",
-    "event_elapsed", "ctx_sync",       "mem_info",      "occupancy",    "get_global"};
+    "mem_alloc",    "mem_free",           "memcpy_htod",
+    "memcpy_dtoh",  "memcpy_dtod",        "memset",
+    "module_load",  "module_unload",      "get_function",
+    "launch",       "stream_create",      "stream_destroy",
+    "stream_sync",  "stream_query",       "stream_wait_event",
+    "event_create", "event_destroy",      "event_record",
+    "event_sync",   "event_query",        "event_elapsed",
+    "ctx_sync",     "mem_info",           "occupancy",
+    "get_global",   "memcpy_htod_shared", "memcpy_dtoh_shared"};
 static_assert(std::size(kCallNames) == std::variant_size_v<Call>);
 
 inline const char* call_name(const Call& c) {
   return kCallNames[c.index()];
 }
 
-// Whether the guest must wait for this call's answer (it returns something, or it is a
-// synchronizing call); the others are recorded and sent with the next batch.
+// Whether the call puts an output in the batch's answer (it returns something, or it is a
+// synchronizing call the guest waits for); the others are recorded and sent with the next batch.
+// The copies through shared memory answer nothing: their bytes are in the region, and the guest
+// sends their batch at once.
 inline bool needs_answer(const Call& c) {
-  return !(std::holds_alternative<MemcpyHtoD>(c) || std::holds_alternative<MemcpyDtoD>(c) ||
+  return !(std::holds_alternative<MemcpyHtoD>(c) || std::holds_alternative<MemcpyHtoDShared>(c) ||
+           std::holds_alternative<MemcpyDtoHShared>(c) || std::holds_alternative<MemcpyDtoD>(c) ||
            std::holds_alternative<Memset>(c) || std::holds_alternative<Launch>(c) ||
            std::holds_alternative<EventRecord>(c) || std::holds_alternative<StreamWaitEvent>(c) ||
            std::holds_alternative<MemFree>(c) || std::holds_alternative<ModuleUnload>(c) ||
@@ -309,6 +326,16 @@ inline void encode(Writer& w, const Call& call) {
         } else if constexpr (std::is_same_v<T, GetGlobal>) {
           w.u64(c.module);
           w.str(c.name);
+        } else if constexpr (std::is_same_v<T, MemcpyHtoDShared>) {
+          w.u64(c.dst);
+          w.u64(c.offset);
+          w.u64(c.bytes);
+          w.u64(c.stream);
+        } else if constexpr (std::is_same_v<T, MemcpyDtoHShared>) {
+          w.u64(c.src);
+          w.u64(c.offset);
+          w.u64(c.bytes);
+          w.u64(c.stream);
         }
       },
       call);
@@ -430,6 +457,22 @@ inline Call decode_one(Reader& r) {
       GetGlobal c;
       c.module = r.u64("module");
       c.name = r.str("name", kMaxNameBytes);
+      return c;
+    }
+    case 26: {
+      MemcpyHtoDShared c;
+      c.dst = r.u64("dst");
+      c.offset = r.u64("offset");
+      c.bytes = r.u64("bytes");
+      c.stream = r.u64("stream");
+      return c;
+    }
+    case 27: {
+      MemcpyDtoHShared c;
+      c.src = r.u64("src");
+      c.offset = r.u64("offset");
+      c.bytes = r.u64("bytes");
+      c.stream = r.u64("stream");
       return c;
     }
     default:
