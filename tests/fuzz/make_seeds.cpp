@@ -153,7 +153,9 @@ int main(int argc, char** argv) {
              cc::MemAlloc{4096}, cc::ModuleLoad{bytes}, cc::GetFunction{1, "_Z3addPfi"},
              cc::MemcpyHtoD{0x7f0000000000, 0, bytes}, launch, cc::EventRecord{1, 0},
              cc::StreamCreate{1, -5}, cc::Memset{0x7f0000000000, 3, 0, 7, 4},
-             cc::MemcpyDtoH{0x7f0000000000, 12, 0}, cc::CtxSync{}})
+             cc::MemcpyDtoH{0x7f0000000000, 12, 0},
+             cc::MemcpyHtoDShared{0x7f0000000000, 2 << 20, 12, 0},
+             cc::MemcpyDtoHShared{0x7f0000000000, 4 << 20, 12, 0}, cc::CtxSync{}})
       cc::encode(batch, c);
     write("cuda_calls", "batch", batch.bytes());
     cc::BatchAnswer answer;
