@@ -69,6 +69,10 @@ RemoteDriver load_all() {
   require(d.event_elapsed, "cuEventElapsedTime");
   require(d.occupancy, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   require(d.error_string, "cuGetErrorString");
+  try {
+    require(d.ctx_set_flags, "cuCtxSetFlags");
+  } catch (const CudaError&) {
+  }
   RemoteDriver green;
   try {
     require(green.primary_ctx_retain, "cuDevicePrimaryCtxRetain");

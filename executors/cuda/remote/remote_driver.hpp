@@ -51,6 +51,8 @@ struct RemoteDriver {
   decltype(&::cuEventElapsedTime_v2) event_elapsed = nullptr;
   decltype(&::cuOccupancyMaxActiveBlocksPerMultiprocessor) occupancy = nullptr;
   decltype(&::cuGetErrorString) error_string = nullptr;
+  // CUDA 12.1+; null when the driver lacks it (a low VM's context then spins as by default).
+  decltype(&::cuCtxSetFlags) ctx_set_flags = nullptr;
   // Green contexts (CUDA 12.4+), for SM partitions in a shared pool's process; all null when
   // the driver lacks them.
   decltype(&::cuDevicePrimaryCtxRetain) primary_ctx_retain = nullptr;

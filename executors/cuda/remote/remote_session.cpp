@@ -121,7 +121,11 @@ RemoteSession::RemoteSession(CUcontext shared, int priority_level, std::uint64_t
 }
 
 void RemoteSession::take_priority_range(int priority_level) {
-  // The context is current here.
+  // The context is current here. A low VM's waits block instead of spinning, in a context of
+  // its own: the host's cores go to the VMs whose latency counts (a shared context's flags are
+  // everyone's, and stay).
+  if (priority_level <= 0 && owns_context_ && RemoteDriver::get().ctx_set_flags)
+    RemoteDriver::get().ctx_set_flags(CU_CTX_SCHED_BLOCKING_SYNC);
   int greatest = 0;
   check(RemoteDriver::get().ctx_get_stream_priority_range(&least_priority_, &greatest),
         "cuCtxGetStreamPriorityRange");

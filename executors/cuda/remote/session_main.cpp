@@ -90,8 +90,9 @@ int serve(int fd, std::chrono::microseconds poll, Setup setup, Make make,
           std::atomic<bool>* poisoned = nullptr) {
   std::unique_ptr<RemoteSession> session;
   while (true) {
-    // A program's next call usually follows its last answer within microseconds.
-    spin_until_readable(fd, poll);
+    // A program's next call usually follows its last answer within microseconds; a low VM's
+    // session sleeps instead, leaving the cores to the others.
+    spin_until_readable(fd, setup.priority <= 0 ? std::chrono::microseconds(0) : poll);
     auto request = read_request(fd);
     if (!request) break;
     Reply reply;
@@ -173,6 +174,12 @@ class PoolContexts {
     if (d.ctx_from_green(&made.context, made.green) != CUDA_SUCCESS) {
       d.green_destroy(made.green);
       throw std::runtime_error("cuCtxFromGreenCtx failed");
+    }
+    // The program's own green context: a low VM's waits block instead of spinning, leaving the
+    // host's cores to the VMs whose latency counts.
+    if (priority_level <= 0 && d.ctx_set_flags && d.ctx_set_current(made.context) == CUDA_SUCCESS) {
+      d.ctx_set_flags(CU_CTX_SCHED_BLOCKING_SYNC);
+      d.ctx_set_current(nullptr);
     }
     return made;
   }

@@ -75,6 +75,8 @@ class SessionProcess {
                            std::span<const std::uint8_t> body = {},
                            std::chrono::milliseconds limit = std::chrono::milliseconds(0));
   std::string ended();
+  // How long the executor watches for a reply before sleeping.
+  void set_poll(std::chrono::microseconds poll) { poll_ = poll; }
   pid_t pid() const { return own_ ? own_->pid() : pool_->pid(); }
   bool shared() const { return pool_ != nullptr; }
 
