@@ -38,9 +38,10 @@ for round in $(seq "$rounds"); do
   echo "native $round $("$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
   echo "socket $round $("${socket_env[@]}" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
   echo "shm $round $("${remote_env[@]}" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
-  # CHUNKS="1024 8192": the benchmark again with those copy chunk sizes (KiB), for tuning.
-  for kb in ${CHUNKS:-}; do
-    echo "shm-$kb $round $("${remote_env[@]}" VGPU_CUDA_CHUNK_KB="$kb" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
+  # VARIANTS="VGPU_CUDA_CHUNK_KB=1024 VGPU_CUDA_COPY_THREADS=1": the benchmark again through
+  # shared memory with each of those settings, for tuning.
+  for variant in ${VARIANTS:-}; do
+    echo "shm-$variant $round $("${remote_env[@]}" "$variant" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
   done
   for sample in vector_add matrix_mul streams_events; do
     echo "native $round {\"$sample\": $(wall "$bin/cuda-sample-$sample")}" >>"$work/rows"

@@ -1,6 +1,7 @@
 #include "session_channel.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,16 +43,44 @@ struct Header {
   std::uint64_t length;
 };
 
+// Header and body in one system call when the socket takes them whole (a short message, which
+// is what a launch and its wait are): each call is a microsecond on the path of a round trip.
 bool write_message(int fd, std::uint8_t tag, std::uint64_t number,
                    std::span<const std::uint8_t> body) {
   const Header h{tag, number, body.size()};
-  return write_all(fd, &h, sizeof h) && write_all(fd, body.data(), body.size());
+  iovec parts[2] = {{const_cast<Header*>(&h), sizeof h},
+                    {const_cast<std::uint8_t*>(body.data()), body.size()}};
+  msghdr m{};
+  m.msg_iov = parts;
+  m.msg_iovlen = body.empty() ? 1 : 2;
+  ssize_t w;
+  do w = ::sendmsg(fd, &m, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w < 0) return false;
+  const std::size_t sent = std::size_t(w);
+  if (sent < sizeof h)
+    return write_all(fd, reinterpret_cast<const std::uint8_t*>(&h) + sent, sizeof h - sent) &&
+           write_all(fd, body.data(), body.size());
+  return write_all(fd, body.data() + (sent - sizeof h), body.size() - (sent - sizeof h));
 }
 
+// The header and as much of a short body as has arrived in one read; the rest after.
 bool read_message(int fd, Header& h, std::vector<std::uint8_t>& body) {
-  if (!read_all(fd, &h, sizeof h) || h.length > kMaxMessageBytes) return false;
+  std::uint8_t first[sizeof(Header) + 4096];
+  std::size_t got = 0;
+  while (got < sizeof h) {
+    const ssize_t r = ::read(fd, first + got, sizeof first - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    got += std::size_t(r);
+  }
+  std::memcpy(&h, first, sizeof h);
+  if (h.length > kMaxMessageBytes) return false;
+  const std::size_t early = got - sizeof h;
+  if (early > h.length) return false;  // more than one message: both ends send one at a time
   body.resize(h.length);
-  return read_all(fd, body.data(), body.size());
+  std::memcpy(body.data(), first + sizeof h, early);
+  return read_all(fd, body.data() + early, body.size() - early);
 }
 }  // namespace
 

@@ -24,7 +24,7 @@ CUresult htod_staged(Driver& drv, CUdeviceptr dst, const std::uint8_t* p, std::s
   for (int half = 0; done < bytes; half ^= 1) {
     const auto place = link.staging_half(half);
     const std::size_t n = std::min(place.size(), bytes - done);
-    std::memcpy(place.data(), p + done, n);
+    link.copier().copy(place.data(), p + done, n);
     if (auto r = link.send(cc::MemcpyHtoDShared{dst + done, link.staging_offset(half), n,
                                                 host_stream}))  // waits for the other half first
       return r;
@@ -52,7 +52,7 @@ CUresult dtoh_staged(Driver& drv, std::uint8_t* p, CUdeviceptr src, std::size_t 
         return r;
       asked += m;
     }
-    std::memcpy(p + done, link.staging_half(half).data(), n);
+    link.copier().copy(p + done, link.staging_half(half).data(), n);
     done += n;
   }
   return CUDA_SUCCESS;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "client.hpp"
+#include "parallel_copy.hpp"
 #include "staging.hpp"
 #include "vgpu/protocol/cuda_calls.hpp"
 
@@ -50,6 +51,8 @@ class RemoteLink {
   std::span<std::uint8_t> staging_half(int half) const;
   std::uint64_t staging_offset(int half) const { return staging_->layout().half_offset[half]; }
   std::size_t staging_min_bytes() const { return staging_min_; }
+  // Copies into and out of the slot, across VGPU_CUDA_COPY_THREADS threads (default 2).
+  ParallelCopy& copier() const { return *copier_; }
   // Sends what is recorded and `call` without waiting for the answer; wait_sent() collects it.
   // At most one batch is in flight: a second send first waits for the first.
   CUresult send(const cuda_calls::Call& call);
@@ -89,6 +92,9 @@ class RemoteLink {
   std::optional<StagingSlot> staging_;
   std::size_t staging_min_ = 256 << 10;
   std::size_t chunk_ = 4 << 20;  // the most of a half one copy call uses
+  // Made with the slot and never destroyed: joining its helpers from a static destructor at
+  // exit could wait on threads the exit has already stopped.
+  ParallelCopy* copier_ = nullptr;
   std::size_t max_copy_ = 1 << 20;
   std::size_t max_batch_ = 1 << 20;
 };
