@@ -37,7 +37,7 @@ wall() {  # command... -> seconds
 for round in $(seq "$rounds"); do
   echo "native $round $("$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
   echo "socket $round $("${socket_env[@]}" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
-  echo "shm $round $("${remote_env[@]}" "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
+  echo "shm $round $("${remote_env[@]}" VGPU_CUDA_TIMING=1 "$bin/vgpu-remote-cuda-bench")" >>"$work/rows"
   # VARIANTS="VGPU_CUDA_CHUNK_KB=1024 VGPU_CUDA_COPY_THREADS=1": the benchmark again through
   # shared memory with each of those settings, for tuning.
   for variant in ${VARIANTS:-}; do

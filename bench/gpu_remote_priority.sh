@@ -69,14 +69,15 @@ remote_round() {  # label probe_vm flood_vm... : floods for the window, the prob
     pids+=($!) files+=("$work/r$i")
   done
   sleep 1
-  remote "$probe" probe "$seconds" high >"$work/p"
+  VGPU_CUDA_TIMING=1 remote "$probe" probe "$seconds" high >"$work/p"
   wait "${pids[@]}"
   summary "$label" "$work/p" "${files[@]}"
 }
 for round in $(seq "$rounds"); do
   echo "== round $round"
   "$worker" probe "$seconds" high >"$work/p" && summary native-alone "$work/p"
-  remote "$probe_vm" probe "$seconds" high >"$work/p" && summary remote-alone "$work/p" ||
+  # VGPU_CUDA_TIMING: the probe's library says at exit where its round trips went (stderr).
+  VGPU_CUDA_TIMING=1 remote "$probe_vm" probe "$seconds" high >"$work/p" && summary remote-alone "$work/p" ||
     { echo "remote probe failed:"; cat "$work/p"; }
   # (Waits name the floods: a plain `wait` would wait for the mediator too.)
   files=() pids=()

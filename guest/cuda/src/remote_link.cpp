@@ -81,6 +81,7 @@ CUresult RemoteLink::open(std::string& error) {
     if (result.outputs.size() != 1) throw cc::CallError("cuda.open answered without a device");
     device_ = cc::decode_description(result.outputs[0]);
     session_ = std::to_string(device_.session);
+    if (env_or("VGPU_CUDA_TIMING", "0") != "0") timing_.emplace();
     if (client_->identity().shared_bytes) take_staging(shared_memory_path, vm_id);
     return CUDA_SUCCESS;
   } catch (const std::exception& e) {
@@ -109,7 +110,7 @@ void RemoteLink::take_staging(const std::string& shared_memory_path, std::uint32
   staging_min_ = std::stoull(env_or("VGPU_CUDA_STAGING_MIN_KB", "256")) << 10;
   // Smaller chunks overlap the program's copy into the slot with the host's better (the first
   // and last chunk are not overlapped); each costs a round trip.
-  chunk_ = std::max<std::size_t>(std::stoull(env_or("VGPU_CUDA_CHUNK_KB", "4096")), 64) << 10;
+  chunk_ = std::max<std::size_t>(std::stoull(env_or("VGPU_CUDA_CHUNK_KB", "8192")), 64) << 10;
   copier_ = new ParallelCopy(
       static_cast<unsigned>(std::clamp(std::stoul(env_or("VGPU_CUDA_COPY_THREADS", "2")), 1ul, 16ul)));
   if (!staging_) {
@@ -237,6 +238,7 @@ CUresult RemoteLink::send_pending() {
     log_error(std::string("lost the mediator: ") + e.what());
     return CUDA_ERROR_UNKNOWN;
   }
+  sent.sent_at = std::chrono::steady_clock::now();
   in_flight_ = std::move(sent);
   return CUDA_SUCCESS;
 }
@@ -249,6 +251,11 @@ CUresult RemoteLink::wait_sent(std::vector<std::vector<std::uint8_t>>* outputs) 
     // Only one job of this connection is ever outstanding, so the next result is this one.
     auto result = client_->next_result();
     if (result.tag != sent.tag) throw cc::CallError("an answer came for another batch");
+    if (timing_)
+      timing_->add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now() - sent.sent_at)
+                       .count(),
+                   result.queued_ns, result.wall_ns, result.device_ns);
     if (result.status != protocol::Status::ok) {
       log_error("batch of " + std::to_string(sent.calls) + " calls refused: " + result.message);
       return result.status == protocol::Status::quota_exceeded ? CUDA_ERROR_OUT_OF_MEMORY
@@ -283,6 +290,7 @@ CUresult RemoteLink::wait_sent(std::vector<std::vector<std::uint8_t>>* outputs) 
 
 void RemoteLink::close() {
   if (!client_) return;
+  if (timing_) log_error(timing_->summary());
   try {
     flush();
     wait_sent(nullptr);

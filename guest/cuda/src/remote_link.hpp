@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "batch_timing.hpp"
 #include "client.hpp"
 #include "parallel_copy.hpp"
 #include "staging.hpp"
@@ -86,12 +87,14 @@ class RemoteLink {
     std::size_t calls = 0;
     std::vector<Destination> destinations;
     bool placed = false;  // the batch and its answer are in the slot, not on the socket
+    std::chrono::steady_clock::time_point sent_at;
   };
+  std::optional<BatchTiming> timing_;  // VGPU_CUDA_TIMING set
   std::optional<InFlight> in_flight_;
   std::span<std::uint8_t> region_;  // the VM's shared memory as mapped here
   std::optional<StagingSlot> staging_;
   std::size_t staging_min_ = 256 << 10;
-  std::size_t chunk_ = 4 << 20;  // the most of a half one copy call uses
+  std::size_t chunk_ = 8 << 20;  // the most of a half one copy call uses
   // Made with the slot and never destroyed: joining its helpers from a static destructor at
   // exit could wait on threads the exit has already stopped.
   ParallelCopy* copier_ = nullptr;
