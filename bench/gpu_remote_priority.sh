@@ -79,6 +79,8 @@ for round in $(seq "$rounds"); do
   # VGPU_CUDA_TIMING: the probe's library says at exit where its round trips went (stderr).
   VGPU_CUDA_TIMING=1 remote "$probe_vm" probe "$seconds" high >"$work/p" && summary remote-alone "$work/p" ||
     { echo "remote probe failed:"; cat "$work/p"; }
+  VGPU_CUDA_TIMING=1 remote "$shared_probe_vm" probe "$seconds" high >"$work/p" &&
+    summary remote-shared-alone "$work/p" || { echo "remote probe failed:"; cat "$work/p"; }
   # (Waits name the floods: a plain `wait` would wait for the mediator too.)
   files=() pids=()
   for i in $(seq "$low"); do
