@@ -303,29 +303,30 @@ CUresult RemoteSession::execute(const cc::Call& call,
           }
           outputs.push_back(std::move(bytes));
           return CUDA_SUCCESS;
-        } else if constexpr (std::is_same_v<T, cc::MemcpyHtoDShared>) {
+        } else if constexpr (std::is_same_v<T, cc::MemcpyHtoDShared> ||
+                             std::is_same_v<T, cc::MemcpyDtoHShared>) {
+          constexpr bool to_device = std::is_same_v<T, cc::MemcpyHtoDShared>;
+          std::uint64_t device_ptr = 0;
+          if constexpr (to_device)
+            device_ptr = c.dst;
+          else
+            device_ptr = c.src;
           // An empty copy touches no device memory: the guest sends one to learn whether the
           // session has its shared memory.
-          std::uint8_t* from = shared_range(c.offset, c.bytes, message);
-          if (!from) return CUDA_ERROR_INVALID_VALUE;
+          std::uint8_t* host = shared_range(c.offset, c.bytes, message);
+          if (!host) return CUDA_ERROR_INVALID_VALUE;
           if (c.bytes == 0) return CUDA_SUCCESS;
-          if (auto why = check_range(c.dst, c.bytes); !why.empty())
-            return refuse(message, "destination: " + why);
+          if (auto why = check_range(device_ptr, c.bytes); !why.empty())
+            return refuse(message, (to_device ? "destination: " : "source: ") + why);
           const auto s = stream(c.stream);
           if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+          CUresult r;
+          if constexpr (to_device)
+            r = d.memcpy_htod_async(device_ptr, host, c.bytes, *s);
+          else
+            r = d.memcpy_dtoh_async(host, device_ptr, c.bytes, *s);
           // The guest reuses the place once the batch is answered: the copy must be done by then.
-          if (CUresult r = d.memcpy_htod_async(c.dst, from, c.bytes, *s)) return r;
-          return d.stream_synchronize(*s);
-        } else if constexpr (std::is_same_v<T, cc::MemcpyDtoHShared>) {
-          std::uint8_t* to = shared_range(c.offset, c.bytes, message);
-          if (!to) return CUDA_ERROR_INVALID_VALUE;
-          if (c.bytes == 0) return CUDA_SUCCESS;
-          if (auto why = check_range(c.src, c.bytes); !why.empty())
-            return refuse(message, "source: " + why);
-          const auto s = stream(c.stream);
-          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
-          if (CUresult r = d.memcpy_dtoh_async(to, c.src, c.bytes, *s)) return r;
-          return d.stream_synchronize(*s);
+          return r ? r : d.stream_synchronize(*s);
         } else if constexpr (std::is_same_v<T, cc::MemcpyDtoD>) {
           if (auto why = check_range(c.src, c.bytes); !why.empty())
             return refuse(message, "source: " + why);

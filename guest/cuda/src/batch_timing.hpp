@@ -29,16 +29,18 @@ class BatchTiming {
     if (round_trip_.empty()) return "";
     auto part = [](const char* name, std::vector<std::uint64_t> v) {
       std::sort(v.begin(), v.end());
-      auto at = [&](std::size_t percent) { return v[std::min(v.size() - 1, v.size() * percent / 100)] / 1000.0; };
+      auto at = [&](std::size_t percent) {
+        return v[std::min(v.size() - 1, v.size() * percent / 100)] / 1000.0;
+      };
       char line[128];
       std::snprintf(line, sizeof line, "%s %.1f / %.1f", name, at(50), at(99));
       return std::string(line);
     };
     const bool device_known =
         std::any_of(device_.begin(), device_.end(), [](std::uint64_t d) { return d != 0; });
-    return std::to_string(round_trip_.size()) + " batches, p50 / p99 in microseconds: " +
-           part("round trip", round_trip_) + "; " + part("queued in the mediator", queued_) +
-           "; " + part("in the executor", executor_) +
+    return std::to_string(round_trip_.size()) +
+           " batches, p50 / p99 in microseconds: " + part("round trip", round_trip_) + "; " +
+           part("queued in the mediator", queued_) + "; " + part("in the executor", executor_) +
            (device_known ? " (" + part("on the GPU", device_) + ")" : std::string()) + "; " +
            part("the rest (transport and the mediator's path)", rest_);
   }

@@ -63,7 +63,8 @@ void ParallelCopy::copy(void* dst, const void* src, std::size_t n) {
   work_.notify_all();
   std::memcpy(pieces_[0].dst, pieces_[0].src, pieces_[0].n);
   const auto until = std::chrono::steady_clock::now() + kWatch;
-  while (pending_.load(std::memory_order_acquire) != 0 && std::chrono::steady_clock::now() < until) {
+  while (pending_.load(std::memory_order_acquire) != 0 &&
+         std::chrono::steady_clock::now() < until) {
   }
   if (pending_.load(std::memory_order_acquire) != 0) {
     std::unique_lock lock(mutex_);

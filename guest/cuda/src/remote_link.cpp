@@ -111,8 +111,8 @@ void RemoteLink::take_staging(const std::string& shared_memory_path, std::uint32
   // Smaller chunks overlap the program's copy into the slot with the host's better (the first
   // and last chunk are not overlapped); each costs a round trip.
   chunk_ = std::max<std::size_t>(std::stoull(env_or("VGPU_CUDA_CHUNK_KB", "8192")), 64) << 10;
-  copier_ = new ParallelCopy(
-      static_cast<unsigned>(std::clamp(std::stoul(env_or("VGPU_CUDA_COPY_THREADS", "2")), 1ul, 16ul)));
+  copier_ = new ParallelCopy(static_cast<unsigned>(
+      std::clamp(std::stoul(env_or("VGPU_CUDA_COPY_THREADS", "2")), 1ul, 16ul)));
   if (!staging_) {
     log_debug("copies go through the socket: " + why);
     return;

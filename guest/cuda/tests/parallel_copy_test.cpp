@@ -21,8 +21,13 @@ std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t seed) {
 TEST(ParallelCopy, EverySizeAndAlignmentArrivesWhole) {
   for (unsigned threads : {1u, 2u, 3u, 4u}) {
     ParallelCopy copier(threads);
-    const std::size_t sizes[] = {0, 1, 63, 4096, ParallelCopy::kSplitFrom - 1,
-                                 ParallelCopy::kSplitFrom, ParallelCopy::kSplitFrom + 13,
+    const std::size_t sizes[] = {0,
+                                 1,
+                                 63,
+                                 4096,
+                                 ParallelCopy::kSplitFrom - 1,
+                                 ParallelCopy::kSplitFrom,
+                                 ParallelCopy::kSplitFrom + 13,
                                  (std::size_t(10) << 20) + 7};
     for (std::size_t n : sizes)
       for (std::size_t offset : {0u, 1u, 61u}) {
