@@ -55,7 +55,11 @@ RemoteDriver load_all() {
   require(d.module_get_global, "cuModuleGetGlobal");
   require(d.func_get_param_info, "cuFuncGetParamInfo");
   require(d.func_get_attribute, "cuFuncGetAttribute");
+  require(d.func_set_attribute, "cuFuncSetAttribute");
   require(d.launch_kernel, "cuLaunchKernel");
+  require(d.launch_kernel_ex, "cuLaunchKernelEx");
+  require(d.occupancy_active_clusters, "cuOccupancyMaxActiveClusters");
+  require(d.occupancy_cluster_size, "cuOccupancyMaxPotentialClusterSize");
   require(d.stream_create, "cuStreamCreateWithPriority");
   require(d.stream_destroy, "cuStreamDestroy");
   require(d.stream_synchronize, "cuStreamSynchronize");
@@ -68,6 +72,7 @@ RemoteDriver load_all() {
   require(d.event_query, "cuEventQuery");
   require(d.event_elapsed, "cuEventElapsedTime");
   require(d.occupancy, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  require(d.occupancy_shared_memory, "cuOccupancyAvailableDynamicSMemPerBlock");
   require(d.error_string, "cuGetErrorString");
   try {
     require(d.ctx_set_flags, "cuCtxSetFlags");

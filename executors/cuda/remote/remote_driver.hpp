@@ -37,7 +37,11 @@ struct RemoteDriver {
   decltype(&::cuModuleGetGlobal_v2) module_get_global = nullptr;
   decltype(&::cuFuncGetParamInfo) func_get_param_info = nullptr;
   decltype(&::cuFuncGetAttribute) func_get_attribute = nullptr;
+  decltype(&::cuFuncSetAttribute) func_set_attribute = nullptr;
   decltype(&::cuLaunchKernel) launch_kernel = nullptr;
+  decltype(&::cuLaunchKernelEx) launch_kernel_ex = nullptr;
+  decltype(&::cuOccupancyMaxActiveClusters) occupancy_active_clusters = nullptr;
+  decltype(&::cuOccupancyMaxPotentialClusterSize) occupancy_cluster_size = nullptr;
   decltype(&::cuStreamCreateWithPriority) stream_create = nullptr;
   decltype(&::cuStreamDestroy_v2) stream_destroy = nullptr;
   decltype(&::cuStreamSynchronize) stream_synchronize = nullptr;
@@ -50,6 +54,7 @@ struct RemoteDriver {
   decltype(&::cuEventQuery) event_query = nullptr;
   decltype(&::cuEventElapsedTime_v2) event_elapsed = nullptr;
   decltype(&::cuOccupancyMaxActiveBlocksPerMultiprocessor) occupancy = nullptr;
+  decltype(&::cuOccupancyAvailableDynamicSMemPerBlock) occupancy_shared_memory = nullptr;
   decltype(&::cuGetErrorString) error_string = nullptr;
   // CUDA 12.1+; null when the driver lacks it (a low VM's context then spins as by default).
   decltype(&::cuCtxSetFlags) ctx_set_flags = nullptr;

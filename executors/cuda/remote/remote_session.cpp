@@ -215,6 +215,82 @@ void RemoteSession::use_shared_memory(std::shared_ptr<GuestMemory> memory) {
   shared_ = std::move(memory);
 }
 
+bool RemoteSession::to_driver_attributes(const std::vector<cc::LaunchAttribute>& in,
+                                         std::vector<CUlaunchAttribute>& out,
+                                         std::string& message) const {
+  for (const auto& a : in) {
+    CUlaunchAttribute attr{};
+    attr.id = static_cast<CUlaunchAttributeID>(a.id);
+    switch (a.id) {
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+      case CU_LAUNCH_ATTRIBUTE_PREFERRED_CLUSTER_DIMENSION:
+        attr.value.clusterDim.x = a.value[0];
+        attr.value.clusterDim.y = a.value[1];
+        attr.value.clusterDim.z = a.value[2];
+        break;
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
+        attr.value.clusterSchedulingPolicyPreference = CUclusterSchedulingPolicy(a.value[0]);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+        attr.value.cooperative = int(a.value[0]);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+        attr.value.programmaticStreamSerializationAllowed = int(a.value[0]);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+        // Numerically larger is lower priority: never above the VM's ceiling.
+        attr.value.priority = std::max(int(a.value[0]), stream_priority_ceiling_);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+        attr.value.memSyncDomain = CUlaunchMemSyncDomain(a.value[0]);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT:
+        attr.value.sharedMemCarveout = a.value[0];
+        break;
+      default:
+        message = "launch attribute " + std::to_string(a.id) + " is not accepted";
+        return false;
+    }
+    out.push_back(attr);
+  }
+  return true;
+}
+
+CUresult RemoteSession::launch(const cc::Launch& c, const std::vector<cc::LaunchAttribute>& attrs,
+                               std::string& message) {
+  const auto& d = RemoteDriver::get();
+  auto* f = functions_.find(c.function);
+  if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
+  const auto s = stream(c.stream);
+  if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+  if (c.params.size() != f->param_bytes)
+    return refuse(message, "the kernel takes " + std::to_string(f->param_bytes) +
+                               " bytes of parameters, not " + std::to_string(c.params.size()));
+  // 8-byte aligned, as the driver expects of a parameter buffer.
+  std::vector<std::uint64_t> buffer((c.params.size() + 7) / 8 + 1);
+  std::copy(c.params.begin(), c.params.end(), reinterpret_cast<std::uint8_t*>(buffer.data()));
+  std::size_t size = c.params.size();
+  void* extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buffer.data(), CU_LAUNCH_PARAM_BUFFER_SIZE,
+                   &size, CU_LAUNCH_PARAM_END};
+  if (attrs.empty())
+    return d.launch_kernel(f->function, c.grid[0], c.grid[1], c.grid[2], c.block[0], c.block[1],
+                           c.block[2], c.shared_bytes, *s, nullptr, size ? extra : nullptr);
+  std::vector<CUlaunchAttribute> driver_attrs;
+  if (!to_driver_attributes(attrs, driver_attrs, message)) return CUDA_ERROR_INVALID_VALUE;
+  CUlaunchConfig config{};
+  config.gridDimX = c.grid[0];
+  config.gridDimY = c.grid[1];
+  config.gridDimZ = c.grid[2];
+  config.blockDimX = c.block[0];
+  config.blockDimY = c.block[1];
+  config.blockDimZ = c.block[2];
+  config.sharedMemBytes = c.shared_bytes;
+  config.hStream = *s;
+  config.attrs = driver_attrs.data();
+  config.numAttrs = static_cast<unsigned>(driver_attrs.size());
+  return d.launch_kernel_ex(&config, f->function, nullptr, size ? extra : nullptr);
+}
+
 std::uint8_t* RemoteSession::shared_range(std::uint64_t offset, std::uint64_t bytes,
                                           std::string& message) {
   if (!shared_) {
@@ -404,24 +480,32 @@ CUresult RemoteSession::execute(const cc::Call& call,
           outputs.push_back(std::move(out));
           return CUDA_SUCCESS;
         } else if constexpr (std::is_same_v<T, cc::Launch>) {
+          return launch(c, {}, message);
+        } else if constexpr (std::is_same_v<T, cc::LaunchEx>) {
+          return launch(c.launch, c.attributes, message);
+        } else if constexpr (std::is_same_v<T, cc::OccupancyClusters>) {
           auto* f = functions_.find(c.function);
           if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
-          const auto s = stream(c.stream);
-          if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
-          if (c.params.size() != f->param_bytes)
-            return refuse(message, "the kernel takes " + std::to_string(f->param_bytes) +
-                                       " bytes of parameters, not " +
-                                       std::to_string(c.params.size()));
-          // 8-byte aligned, as the driver expects of a parameter buffer.
-          std::vector<std::uint64_t> buffer((c.params.size() + 7) / 8 + 1);
-          std::copy(c.params.begin(), c.params.end(),
-                    reinterpret_cast<std::uint8_t*>(buffer.data()));
-          std::size_t size = c.params.size();
-          void* extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buffer.data(),
-                           CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_END};
-          return d.launch_kernel(f->function, c.grid[0], c.grid[1], c.grid[2], c.block[0],
-                                 c.block[1], c.block[2], c.shared_bytes, *s, nullptr,
-                                 size ? extra : nullptr);
+          std::vector<CUlaunchAttribute> attrs;
+          if (!to_driver_attributes(c.attributes, attrs, message)) return CUDA_ERROR_INVALID_VALUE;
+          CUlaunchConfig config{};
+          config.gridDimX = c.grid[0];
+          config.gridDimY = c.grid[1];
+          config.gridDimZ = c.grid[2];
+          config.blockDimX = c.block[0];
+          config.blockDimY = c.block[1];
+          config.blockDimZ = c.block[2];
+          config.sharedMemBytes = c.shared_bytes;
+          config.attrs = attrs.data();
+          config.numAttrs = static_cast<unsigned>(attrs.size());
+          int value = 0;
+          const CUresult r = c.potential_size
+                                 ? d.occupancy_cluster_size(&value, f->function, &config)
+                                 : d.occupancy_active_clusters(&value, f->function, &config);
+          if (r) return r;
+          outputs.emplace_back();
+          put_u32(outputs.back(), static_cast<std::uint32_t>(value));
+          return CUDA_SUCCESS;
         } else if constexpr (std::is_same_v<T, cc::StreamCreate>) {
           if (streams_.size() >= streams_.limit())
             return refuse(message, "the session holds its limit of streams",
@@ -532,6 +616,22 @@ CUresult RemoteSession::execute(const cc::Call& call,
           put_u64(outputs.back(), free);
           put_u64(outputs.back(), total);
           return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::OccupancySharedMemory>) {
+          auto* f = functions_.find(c.function);
+          if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
+          std::size_t bytes = 0;
+          if (CUresult r = d.occupancy_shared_memory(&bytes, f->function, int(c.blocks),
+                                                     int(c.block_size)))
+            return r;
+          outputs.emplace_back();
+          put_u64(outputs.back(), bytes);
+          return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::FuncSetAttribute>) {
+          auto* f = functions_.find(c.function);
+          if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
+          if (c.attribute < 0 || c.attribute >= CU_FUNC_ATTRIBUTE_MAX)
+            return refuse(message, "attribute " + std::to_string(c.attribute) + " does not exist");
+          return d.func_set_attribute(f->function, CUfunction_attribute(c.attribute), c.value);
         } else if constexpr (std::is_same_v<T, cc::GetGlobal>) {
           auto* module = modules_.find(c.module);
           if (!module) return refuse(message, "unknown module", CUDA_ERROR_INVALID_HANDLE);

@@ -82,6 +82,13 @@ class RemoteSession {
   // Runs one call; on failure returns the CUresult and sets `message`.
   CUresult execute(const cuda_calls::Call& call, std::vector<std::vector<std::uint8_t>>& outputs,
                    std::string& message);
+  // A launch, with cuLaunchKernelEx's attributes when there are any.
+  CUresult launch(const cuda_calls::Launch& c, const std::vector<cuda_calls::LaunchAttribute>& attrs,
+                  std::string& message);
+  // The guest's launch attributes as the driver takes them; false (and `message`) for one that is
+  // not accepted. A priority is held to the VM's ceiling, as stream priorities are.
+  bool to_driver_attributes(const std::vector<cuda_calls::LaunchAttribute>& in,
+                            std::vector<CUlaunchAttribute>& out, std::string& message) const;
   // The stream for a guest handle (0: the context's default stream), or nullopt if not owned.
   std::optional<CUstream> stream(std::uint64_t handle);
   CUresult refuse(std::string& message, std::string why, CUresult code = CUDA_ERROR_INVALID_VALUE);

@@ -356,6 +356,29 @@ TEST(RemoteSession, CopiesThroughSharedMemoryGoBetweenTheVmsRegionAndTheDevice) 
   EXPECT_EQ(a.result, CUDA_ERROR_INVALID_HANDLE) << a.message;
 }
 
+TEST(RemoteSession, AKernelsSettingsReachTheDriver) {
+  REQUIRE_GPU();
+  Session s(1);
+  const auto [module, add_one, poke] = s.kernels();
+  const auto ptr = s.alloc(256 * 4);
+  auto p = params(ptr, 256, 4);
+  cc::Launch launch;
+  launch.function = add_one;
+  launch.block[0] = 256;
+  launch.params = p;
+  launch.shared_bytes = 64 << 10;  // past the 48 KiB a kernel gets unless it asks for more
+  auto a = s.calls({launch, cc::CtxSync{}});
+  EXPECT_NE(a.result, 0) << "64 KiB of dynamic shared memory without raising the limit";
+  a = s.calls({cc::FuncSetAttribute{add_one, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                    64 << 10},
+               launch, cc::CtxSync{}});
+  EXPECT_EQ(a.result, 0) << a.message;
+  a = s.calls({cc::FuncSetAttribute{add_one + 99, 8, 1}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_HANDLE) << a.message;
+  a = s.calls({cc::FuncSetAttribute{add_one, 1000, 1}});
+  EXPECT_EQ(a.result, CUDA_ERROR_INVALID_VALUE) << a.message;
+}
+
 TEST(RemoteSession, AModulesGlobalsCanBeCopiedButNotFreedOrOverrun) {
   REQUIRE_GPU();
   Session s(1);

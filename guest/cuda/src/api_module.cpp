@@ -1,8 +1,8 @@
-// Modules, libraries, kernels and launches. A module's image goes to the host whole; a kernel
-// is looked up there once, and comes back with its parameter layout (offset and size of each
-// parameter), which turns a launch's `void** kernelParams` into the one buffer the host passes
-// to the driver. Libraries and kernels (CUDA 12's names) are the same objects as modules and
-// functions here.
+// Modules, libraries, kernels and launches. A module's image goes to the host whole (a
+// library's at its first use); a kernel is looked up there once, and comes back with its
+// parameter layout (offset and size of each parameter), which turns a launch's
+// `void** kernelParams` into the one buffer the host passes to the driver. Libraries and kernels
+// (CUDA 12's names) are the same objects as modules and functions here.
 #include <cstring>
 
 #include "driver_state.hpp"
@@ -18,36 +18,53 @@ using gc::u64_at;
 
 namespace {
 
-CUresult load_module(Driver& drv, const void* image, Module** out) {
+CUresult ensure_loaded(Driver& drv, Module* module);
+
+// Makes a module of `image`; `lazy`: the image stays here until the module is first used.
+CUresult load_module(Driver& drv, const void* image, Module** out, bool lazy) {
   std::string why;
   const auto bytes = gc::module_image(image, why);
   if (!bytes) {
     gc::log_error("cannot load module: " + why);
     return CUDA_ERROR_INVALID_IMAGE;
   }
-  std::vector<std::uint8_t> answer;
-  if (auto r = drv.link.call(cc::ModuleLoad{bytes->bytes}, &answer)) return r;
   auto module = std::make_unique<Module>();
-  module->host = u64_at(answer, 0);
+  module->format = bytes->format;
+  module->pending_image.assign(bytes->bytes.begin(), bytes->bytes.end());
+  if (!lazy)
+    if (auto r = ensure_loaded(drv, module.get())) return r;
   *out = module.release();
   drv.modules.insert(*out);
-  gc::log_debug("loaded a " + std::string(bytes->format) + " of " +
-                std::to_string(bytes->bytes.size()) + " bytes");
   return CUDA_SUCCESS;
 }
 
-CUresult get_function(Driver& drv, Module* module, const char* name, Function** out) {
-  if (auto it = module->functions.find(name); it != module->functions.end()) {
-    *out = it->second.get();
-    return CUDA_SUCCESS;
-  }
+CUresult ensure_loaded(Driver& drv, Module* module) {
+  if (module->host) return CUDA_SUCCESS;
+  std::vector<std::uint8_t> answer;
+  if (auto r = drv.link.call(cc::ModuleLoad{module->pending_image}, &answer)) return r;
+  module->host = u64_at(answer, 0);
+  gc::log_debug("loaded a " + module->format + " of " +
+                std::to_string(module->pending_image.size()) + " bytes");
+  std::vector<std::uint8_t>().swap(module->pending_image);
+  return CUDA_SUCCESS;
+}
+
+// A setting of a looked-up kernel: recorded (the host's driver checks it; an error surfaces at
+// the next wait), and kept here so that cuFuncGetAttribute reads it back.
+CUresult set_attribute(Driver& drv, Function* f, std::int32_t attribute, std::int32_t value) {
+  if (auto r = drv.link.record(cc::FuncSetAttribute{f->host, attribute, value})) return r;
+  if (std::size_t(attribute) < f->attributes.size()) f->attributes[attribute] = value;
+  return CUDA_SUCCESS;
+}
+
+// Looks a kernel up on the host (its module loaded first, if it was not yet).
+CUresult resolve(Driver& drv, Function* f) {
+  if (f->resolved) return CUDA_SUCCESS;
+  if (auto r = ensure_loaded(drv, f->module)) return r;
   std::vector<std::uint8_t> a;
-  if (auto r = drv.link.call(cc::GetFunction{module->host, name}, &a)) return r;
+  if (auto r = drv.link.call(cc::GetFunction{f->module->host, f->name}, &a)) return r;
   try {
-    auto f = std::make_unique<Function>();
     f->host = u64_at(a, 0);
-    f->module = module;
-    f->name = name;
     const std::uint32_t params = u32_at(a, 8);
     std::size_t at = 12;
     for (std::uint32_t i = 0; i < params; ++i, at += 8) {
@@ -59,14 +76,36 @@ CUresult get_function(Driver& drv, Module* module, const char* name, Function** 
     at += 4;
     for (std::uint32_t i = 0; i < attributes; ++i, at += 4)
       f->attributes.push_back(static_cast<std::int32_t>(u32_at(a, at)));
-    *out = f.get();
-    drv.functions.insert(f.get());
-    module->functions.emplace(name, std::move(f));
+    f->resolved = true;
+    for (const auto& [attribute, value] : f->pending_settings)
+      if (auto r = set_attribute(drv, f, attribute, value)) return r;
+    f->pending_settings.clear();
     return CUDA_SUCCESS;
   } catch (const std::out_of_range&) {
-    gc::log_error("the host's description of kernel " + std::string(name) + " is truncated");
+    f->params.clear();
+    f->attributes.clear();
+    gc::log_error("the host's description of kernel " + f->name + " is truncated");
     return CUDA_ERROR_UNKNOWN;
   }
+}
+
+// `lazy` (a library's kernel): looked up on the host at its first use; else now, as
+// cuModuleGetFunction reports a missing kernel at once.
+CUresult get_function(Driver& drv, Module* module, const char* name, Function** out, bool lazy) {
+  auto it = module->functions.find(name);
+  if (it == module->functions.end()) {
+    auto f = std::make_unique<Function>();
+    f->module = module;
+    f->name = name;
+    if (!lazy)
+      if (auto r = resolve(drv, f.get())) return r;
+    drv.functions.insert(f.get());
+    it = module->functions.emplace(name, std::move(f)).first;
+  }
+  if (!lazy)
+    if (auto r = resolve(drv, it->second.get())) return r;
+  *out = it->second.get();
+  return CUDA_SUCCESS;
 }
 
 CUresult check_dimensions(Driver& drv, const unsigned grid[3], const unsigned block[3]) {
@@ -92,6 +131,7 @@ CUresult get_global(Driver& drv, Module* module, const char* name, CUdeviceptr* 
                     std::size_t* bytes) {
   auto it = module->globals.find(name);
   if (it == module->globals.end()) {
+    if (auto r = ensure_loaded(drv, module)) return r;
     std::vector<std::uint8_t> a;
     if (auto r = drv.link.call(cc::GetGlobal{module->host, name}, &a)) return r;
     if (a.size() != 16) return CUDA_ERROR_UNKNOWN;
@@ -108,14 +148,60 @@ void unload(Driver& drv, Module* module) {
   for (auto& [name, global] : module->globals) drv.globals.erase(global.first);
   for (auto& [name, f] : module->functions) drv.functions.erase(f.get());
   drv.modules.erase(module);
-  drv.link.record(cc::ModuleUnload{module->host});
+  if (module->host) drv.link.record(cc::ModuleUnload{module->host});
   delete module;
 }
 
+// cuLaunchKernelEx's attributes that carry plain numbers, for the host (which accepts those
+// only); false for another, which this library cannot carry.
+bool to_wire_attributes(const CUlaunchAttribute* attrs, unsigned n,
+                        std::vector<cc::LaunchAttribute>& out) {
+  for (unsigned i = 0; i < n; ++i) {
+    const auto& a = attrs[i];
+    cc::LaunchAttribute w;
+    w.id = a.id;
+    switch (a.id) {
+      case CU_LAUNCH_ATTRIBUTE_IGNORE:
+        continue;
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+      case CU_LAUNCH_ATTRIBUTE_PREFERRED_CLUSTER_DIMENSION:
+        w.value[0] = a.value.clusterDim.x;
+        w.value[1] = a.value.clusterDim.y;
+        w.value[2] = a.value.clusterDim.z;
+        break;
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
+        w.value[0] = a.value.clusterSchedulingPolicyPreference;
+        break;
+      case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+        w.value[0] = std::uint32_t(a.value.cooperative);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+        w.value[0] = std::uint32_t(a.value.programmaticStreamSerializationAllowed);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+        w.value[0] = std::uint32_t(a.value.priority);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+        w.value[0] = a.value.memSyncDomain;
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT:
+        w.value[0] = a.value.sharedMemCarveout;
+        break;
+      default:
+        gc::log_error("launch attribute " + std::to_string(a.id) + " is not supported");
+        return false;
+    }
+    out.push_back(w);
+  }
+  return out.size() <= cc::kMaxLaunchAttributes;
+}
+
 CUresult launch(Driver& drv, CUfunction handle, const unsigned grid[3], const unsigned block[3],
-                unsigned shared, CUstream stream, void** params, void** extra) {
+                unsigned shared, CUstream stream, void** params, void** extra,
+                std::vector<cc::LaunchAttribute> attributes = {}) {
   Function* f = drv.function(handle);
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = resolve(drv, f)) return r;
   std::uint64_t host_stream = 0;
   if (!drv.host_stream(stream, host_stream)) return CUDA_ERROR_INVALID_HANDLE;
   // A launch the device cannot take fails at the call, as with the real driver, rather than at
@@ -152,7 +238,8 @@ CUresult launch(Driver& drv, CUfunction handle, const unsigned grid[3], const un
   }
   call.shared_bytes = shared;
   call.params = buffer;
-  return drv.link.record(call);
+  if (attributes.empty()) return drv.link.record(call);
+  return drv.link.record(cc::LaunchEx{call, std::move(attributes)});
 }
 
 }  // namespace
@@ -163,7 +250,7 @@ CUresult CUDAAPI cuModuleLoadData(CUmodule* module, const void* image) {
   if (!module) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
   Module* m = nullptr;
-  if (auto r = load_module(drv, image, &m)) return r;
+  if (auto r = load_module(drv, image, &m, false)) return r;
   *module = reinterpret_cast<CUmodule>(m);
   return CUDA_SUCCESS;
 }
@@ -191,7 +278,7 @@ CUresult CUDAAPI cuModuleGetFunction(CUfunction* function, CUmodule handle, cons
   Module* m = drv.module(handle);
   if (!m) return CUDA_ERROR_INVALID_HANDLE;
   Function* f = nullptr;
-  if (auto r = get_function(drv, m, name, &f)) return r;
+  if (auto r = get_function(drv, m, name, &f, false)) return r;
   *function = reinterpret_cast<CUfunction>(f);
   return CUDA_SUCCESS;
 }
@@ -201,7 +288,7 @@ CUresult CUDAAPI cuLibraryLoadData(CUlibrary* library, const void* code, CUjit_o
   if (!library) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
   Module* m = nullptr;
-  if (auto r = load_module(drv, code, &m)) return r;
+  if (auto r = load_module(drv, code, &m, true)) return r;
   *library = reinterpret_cast<CUlibrary>(m);
   return CUDA_SUCCESS;
 }
@@ -232,10 +319,16 @@ CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr* address, size_t* bytes, CUlibra
   return cuModuleGetGlobal_v2(address, bytes, reinterpret_cast<CUmodule>(handle), name);
 }
 
-// A library is a module here, and a kernel a function.
+// A library is a module here, and a kernel a function, looked up on the host at its first use.
 CUresult CUDAAPI cuLibraryGetKernel(CUkernel* kernel, CUlibrary handle, const char* name) {
-  return cuModuleGetFunction(reinterpret_cast<CUfunction*>(kernel),
-                             reinterpret_cast<CUmodule>(handle), name);
+  if (!kernel || !name) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  Module* m = drv.module(handle);
+  if (!m) return CUDA_ERROR_INVALID_HANDLE;
+  Function* f = nullptr;
+  if (auto r = get_function(drv, m, name, &f, true)) return r;
+  *kernel = reinterpret_cast<CUkernel>(f);
+  return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuKernelGetFunction(CUfunction* function, CUkernel kernel) {
@@ -243,6 +336,15 @@ CUresult CUDAAPI cuKernelGetFunction(CUfunction* function, CUkernel kernel) {
   VGPU_ENTER();
   if (!drv.function(kernel)) return CUDA_ERROR_INVALID_HANDLE;
   *function = reinterpret_cast<CUfunction>(kernel);
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuFuncGetModule(CUmodule* module, CUfunction handle) {
+  if (!module) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  Function* f = drv.function(handle);
+  if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  *module = reinterpret_cast<CUmodule>(f->module);
   return CUDA_SUCCESS;
 }
 
@@ -261,8 +363,29 @@ CUresult CUDAAPI cuFuncGetAttribute(int* value, CUfunction_attribute attribute, 
   Function* f = drv.function(handle);
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
   if (int(attribute) < 0 || attribute >= CU_FUNC_ATTRIBUTE_MAX) return CUDA_ERROR_INVALID_VALUE;
+  if (auto r = resolve(drv, f)) return r;
   *value = gc::function_attribute(*f, attribute);
   return CUDA_SUCCESS;
+}
+
+// Kernels' settings (the dynamic shared memory a launch may ask for, above all, which libraries
+// raise for their large kernels). A library's kernel not yet looked up keeps its settings until
+// it is, so setting them does not load its library.
+CUresult CUDAAPI cuFuncSetAttribute(CUfunction handle, CUfunction_attribute attribute, int value) {
+  VGPU_ENTER();
+  Function* f = drv.function(handle);
+  if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (int(attribute) < 0 || attribute >= CU_FUNC_ATTRIBUTE_MAX) return CUDA_ERROR_INVALID_VALUE;
+  if (!f->resolved) {
+    f->pending_settings.emplace_back(attribute, value);
+    return CUDA_SUCCESS;
+  }
+  return set_attribute(drv, f, attribute, value);
+}
+
+CUresult CUDAAPI cuKernelSetAttribute(CUfunction_attribute attribute, int value, CUkernel kernel,
+                                      CUdevice) {
+  return cuFuncSetAttribute(reinterpret_cast<CUfunction>(kernel), attribute, value);
 }
 
 CUresult CUDAAPI cuKernelGetAttribute(int* value, CUfunction_attribute attribute, CUkernel kernel,
@@ -283,6 +406,7 @@ CUresult CUDAAPI cuFuncGetParamInfo(CUfunction handle, size_t index, size_t* off
   VGPU_ENTER();
   Function* f = drv.function(handle);
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = resolve(drv, f)) return r;
   if (index >= f->params.size()) return CUDA_ERROR_INVALID_VALUE;
   if (offset) *offset = f->params[index].first;
   if (size) *size = f->params[index].second;
@@ -312,17 +436,15 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned
 
 CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig* config, CUfunction f, void** params,
                                   void** extra) {
-  if (!config) return CUDA_ERROR_INVALID_VALUE;
+  if (!config || (config->numAttrs && !config->attrs)) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
-  for (unsigned i = 0; i < config->numAttrs; ++i)
-    if (config->attrs[i].id != CU_LAUNCH_ATTRIBUTE_PRIORITY) {
-      gc::log_error("cuLaunchKernelEx: launch attribute " + std::to_string(config->attrs[i].id) +
-                    " is not supported");
-      return CUDA_ERROR_NOT_SUPPORTED;
-    }
+  std::vector<cc::LaunchAttribute> attributes;
+  if (!to_wire_attributes(config->attrs, config->numAttrs, attributes))
+    return CUDA_ERROR_NOT_SUPPORTED;
   const unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
   const unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
-  return launch(drv, f, grid, block, config->sharedMemBytes, config->hStream, params, extra);
+  return launch(drv, f, grid, block, config->sharedMemBytes, config->hStream, params, extra,
+                std::move(attributes));
 }
 
 CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* blocks,
@@ -333,11 +455,63 @@ CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* block
   VGPU_ENTER();
   Function* f = drv.function(handle);
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = resolve(drv, f)) return r;
   std::vector<std::uint8_t> a;
   if (auto r = drv.link.call(cc::Occupancy{f->host, std::uint32_t(block_size), shared}, &a))
     return r;
   *blocks = static_cast<int>(u32_at(a, 0));
   return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t* bytes, CUfunction handle,
+                                                        int blocks, int block_size) {
+  if (!bytes || blocks <= 0 || block_size <= 0) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  Function* f = drv.function(handle);
+  if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = resolve(drv, f)) return r;
+  std::vector<std::uint8_t> a;
+  if (auto r = drv.link.call(
+          cc::OccupancySharedMemory{f->host, std::uint32_t(blocks), std::uint32_t(block_size)}, &a))
+    return r;
+  *bytes = static_cast<std::size_t>(u64_at(a, 0));
+  return CUDA_SUCCESS;
+}
+
+// Cluster occupancy (Hopper's thread block clusters), asked of the host for the configuration.
+static CUresult cluster_occupancy(int* value, CUfunction handle, const CUlaunchConfig* config,
+                                  bool potential_size) {
+  if (!value || !config || (config->numAttrs && !config->attrs)) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  Function* f = drv.function(handle);
+  if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = resolve(drv, f)) return r;
+  cc::OccupancyClusters call;
+  call.function = f->host;
+  call.grid[0] = config->gridDimX;
+  call.grid[1] = config->gridDimY;
+  call.grid[2] = config->gridDimZ;
+  call.block[0] = config->blockDimX;
+  call.block[1] = config->blockDimY;
+  call.block[2] = config->blockDimZ;
+  call.shared_bytes = config->sharedMemBytes;
+  call.potential_size = potential_size ? 1 : 0;
+  if (!to_wire_attributes(config->attrs, config->numAttrs, call.attributes))
+    return CUDA_ERROR_NOT_SUPPORTED;
+  std::vector<std::uint8_t> a;
+  if (auto r = drv.link.call(call, &a)) return r;
+  *value = static_cast<int>(u32_at(a, 0));
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuOccupancyMaxActiveClusters(int* clusters, CUfunction f,
+                                              const CUlaunchConfig* config) {
+  return cluster_occupancy(clusters, f, config, false);
+}
+
+CUresult CUDAAPI cuOccupancyMaxPotentialClusterSize(int* size, CUfunction f,
+                                                    const CUlaunchConfig* config) {
+  return cluster_occupancy(size, f, config, true);
 }
 
 CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, CUfunction f,

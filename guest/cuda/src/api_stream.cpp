@@ -156,3 +156,59 @@ CUresult CUDAAPI cuEventElapsedTime_v2(float* ms, CUevent start, CUevent end) {
 }
 
 }  // extern "C"
+
+// Stream capture (CUDA graphs) is not provided: no stream is ever capturing, which is what
+// libraries ask before they choose how to run (cuBLAS, for one, asks at every call). A program
+// that begins a capture gets CUDA_ERROR_NOT_SUPPORTED from cuStreamBeginCapture.
+extern "C" {
+
+CUresult CUDAAPI cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus* status) {
+  if (!status) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  if (!drv.host_stream(stream, host)) return CUDA_ERROR_INVALID_HANDLE;
+  *status = CU_STREAM_CAPTURE_STATUS_NONE;
+  return CUDA_SUCCESS;
+}
+
+// CUDA 12.3's form, with the edges' data.
+CUresult CUDAAPI cuStreamGetCaptureInfo(CUstream stream, CUstreamCaptureStatus* status,
+                                        cuuint64_t* id, CUgraph* graph,
+                                        const CUgraphNode** dependencies,
+                                        const CUgraphEdgeData** edges, size_t* count) {
+  if (!status) return CUDA_ERROR_INVALID_VALUE;
+  if (auto r = cuStreamIsCapturing(stream, status)) return r;
+  if (id) *id = 0;
+  if (graph) *graph = nullptr;
+  if (dependencies) *dependencies = nullptr;
+  if (edges) *edges = nullptr;
+  if (count) *count = 0;
+  return CUDA_SUCCESS;
+}
+
+// The form before 12.3.
+CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream stream, CUstreamCaptureStatus* status,
+                                           cuuint64_t* id, CUgraph* graph,
+                                           const CUgraphNode** dependencies, size_t* count) {
+  return cuStreamGetCaptureInfo(stream, status, id, graph, dependencies, nullptr, count);
+}
+
+// The capture mode is per thread and only matters during a capture; it is kept and swapped as
+// CUDA does, so that code saving and restoring it works.
+CUresult CUDAAPI cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode* mode) {
+  if (!mode) return CUDA_ERROR_INVALID_VALUE;
+  thread_local CUstreamCaptureMode current = CU_STREAM_CAPTURE_MODE_GLOBAL;
+  std::swap(current, *mode);
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamGetId(CUstream stream, unsigned long long* id) {
+  if (!id) return CUDA_ERROR_INVALID_VALUE;
+  VGPU_ENTER();
+  std::uint64_t host = 0;
+  if (!drv.host_stream(stream, host)) return CUDA_ERROR_INVALID_HANDLE;
+  *id = host;  // the host's handle: unique in the session, 0 for the default stream
+  return CUDA_SUCCESS;
+}
+
+}  // extern "C"

@@ -21,16 +21,26 @@ namespace vgpu::guest::cuda {
 struct Module;
 
 struct Function {
+  // False for a kernel of a library not yet looked up on the host (lazy loading, below): the
+  // rest is filled in at its first use.
+  bool resolved = false;
   std::uint64_t host = 0;
   Module* module = nullptr;
   std::string name;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> params;  // offset, size
   std::size_t param_bytes = 0;
   std::vector<std::int32_t> attributes;  // CUfunction_attribute order
+  // Set before the kernel was looked up on the host: sent right after it is.
+  std::vector<std::pair<std::int32_t, std::int32_t>> pending_settings;
 };
 
 struct Module {
+  // 0 while the image has not gone to the host: a library loads when its first kernel or global
+  // is used, as CUDA's lazy loading (the default) does, so a library's images for other GPUs, or
+  // that the program never uses, cost nothing and fail nothing.
   std::uint64_t host = 0;
+  std::vector<std::uint8_t> pending_image;
+  std::string format;  // "fatbin", "cubin" or "PTX", for the log
   std::map<std::string, std::unique_ptr<Function>> functions;
   std::map<std::string, std::pair<std::uint64_t, std::size_t>> globals;  // address, bytes
 };

@@ -12,6 +12,11 @@
 #include "entry_points.hpp"
 #include "export_tables.hpp"
 
+// Older forms of driver functions that <cuda.h> no longer declares (api_stream.cpp).
+extern "C" CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus*,
+                                                      cuuint64_t*, CUgraph*, const CUgraphNode**,
+                                                      size_t*);
+
 namespace vgpu::guest::cuda {
 
 namespace {
@@ -75,6 +80,19 @@ const Entry kEntries[] = {
     {"cuFuncGetName", reinterpret_cast<void*>(&cuFuncGetName), 0},
     {"cuFuncGetParamInfo", reinterpret_cast<void*>(&cuFuncGetParamInfo), 0},
     {"cuFuncSetCacheConfig", reinterpret_cast<void*>(&cuFuncSetCacheConfig), 0},
+    {"cuFuncSetAttribute", reinterpret_cast<void*>(&cuFuncSetAttribute), 0},
+    {"cuFuncGetModule", reinterpret_cast<void*>(&cuFuncGetModule), 0},
+    {"cuOccupancyMaxActiveClusters", reinterpret_cast<void*>(&cuOccupancyMaxActiveClusters), 0},
+    {"cuOccupancyMaxPotentialClusterSize",
+     reinterpret_cast<void*>(&cuOccupancyMaxPotentialClusterSize), 0},
+    {"cuStreamIsCapturing", reinterpret_cast<void*>(&cuStreamIsCapturing), 0},
+    {"cuStreamGetCaptureInfo", reinterpret_cast<void*>(&cuStreamGetCaptureInfo_v2), 11030},
+    {"cuStreamGetCaptureInfo", reinterpret_cast<void*>(&cuStreamGetCaptureInfo), 12030},
+    {"cuThreadExchangeStreamCaptureMode", reinterpret_cast<void*>(&cuThreadExchangeStreamCaptureMode), 0},
+    {"cuStreamGetId", reinterpret_cast<void*>(&cuStreamGetId), 0},
+    {"cuOccupancyAvailableDynamicSMemPerBlock",
+     reinterpret_cast<void*>(&cuOccupancyAvailableDynamicSMemPerBlock), 0},
+    {"cuKernelSetAttribute", reinterpret_cast<void*>(&cuKernelSetAttribute), 0},
     {"cuGetErrorName", reinterpret_cast<void*>(&cuGetErrorName), 0},
     {"cuGetErrorString", reinterpret_cast<void*>(&cuGetErrorString), 0},
     {"cuInit", reinterpret_cast<void*>(&cuInit), 0},

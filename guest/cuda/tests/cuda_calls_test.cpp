@@ -42,7 +42,11 @@ std::vector<Call> one_of_each() {
           Occupancy{7, 256, 0},
           GetGlobal{4, "table"},
           MemcpyHtoDShared{0x1000, 4096, 8192, 3},
-          MemcpyDtoHShared{0x2000, 65536, 4096, 0}};
+          MemcpyDtoHShared{0x2000, 65536, 4096, 0},
+          FuncSetAttribute{7, 8, 65536},
+          OccupancySharedMemory{7, 2, 256},
+          LaunchEx{launch, {LaunchAttribute{4, {2, 1, 1}}}},
+          OccupancyClusters{7, {132, 1, 1}, {128, 1, 1}, 0, {LaunchAttribute{4, {2, 1, 1}}}, 1}};
 }
 
 TEST(CudaCalls, EveryCallRoundTrips) {
@@ -72,6 +76,35 @@ TEST(CudaCalls, EveryCallRoundTrips) {
   EXPECT_EQ(to_host.src, 0x2000u);
   EXPECT_EQ(to_host.offset, 65536u);
   EXPECT_EQ(to_host.bytes, 4096u);
+  const auto& set = std::get<FuncSetAttribute>(decoded[27]);
+  EXPECT_EQ(set.function, 7u);
+  EXPECT_EQ(set.attribute, 8);
+  EXPECT_EQ(set.value, 65536);
+  EXPECT_EQ(std::get<OccupancySharedMemory>(decoded[28]).block_size, 256u);
+  const auto& ex = std::get<LaunchEx>(decoded[29]);
+  EXPECT_EQ(ex.launch.grid[0], 128u);
+  ASSERT_EQ(ex.attributes.size(), 1u);
+  EXPECT_EQ(ex.attributes[0].id, 4u);
+  EXPECT_EQ(ex.attributes[0].value[0], 2u);
+  ASSERT_EQ(ex.launch.params.size(), 5u);
+  const auto& clusters = std::get<OccupancyClusters>(decoded[30]);
+  EXPECT_EQ(clusters.grid[0], 132u);
+  EXPECT_EQ(clusters.potential_size, 1);
+  ASSERT_EQ(clusters.attributes.size(), 1u);
+}
+
+TEST(CudaCalls, ALaunchWithTooManyAttributesIsRefused) {
+  LaunchEx ex;
+  ex.attributes.resize(kMaxLaunchAttributes + 1);
+  Writer w;
+  encode(w, ex);
+  try {
+    decode_batch(w.bytes());
+    FAIL() << "17 launch attributes were accepted";
+  } catch (const CallError& e) {
+    EXPECT_NE(std::string(e.what()).find("launch attributes exceed 16"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(CudaCalls, TruncatedBatchNamesTheCallAndField) {

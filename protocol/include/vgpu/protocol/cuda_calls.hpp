@@ -218,12 +218,44 @@ struct MemcpyHtoDShared {
 struct MemcpyDtoHShared {
   std::uint64_t src = 0, offset = 0, bytes = 0, stream = 0;
 };
+// cuFuncSetAttribute (a kernel's dynamic shared memory limit, carveout, cluster settings): the
+// host's driver checks the value.
+struct FuncSetAttribute {
+  std::uint64_t function = 0;
+  std::int32_t attribute = 0, value = 0;
+};
+// A launch attribute of cuLaunchKernelEx that carries plain numbers (cluster dimensions, cluster
+// scheduling, cooperative, priority, memory sync domain, shared memory carveout, programmatic
+// serialization): CUlaunchAttributeID and up to three u32 values. The host accepts only those.
+struct LaunchAttribute {
+  std::uint32_t id = 0;
+  std::uint32_t value[3] = {0, 0, 0};
+};
+inline constexpr std::size_t kMaxLaunchAttributes = 16;
+struct LaunchEx {
+  Launch launch;
+  std::vector<LaunchAttribute> attributes;
+};
+// cuOccupancyMaxActiveClusters (potential_size 0) or cuOccupancyMaxPotentialClusterSize (1) for a
+// launch configuration.
+struct OccupancyClusters {
+  std::uint64_t function = 0;
+  std::uint32_t grid[3] = {1, 1, 1}, block[3] = {1, 1, 1}, shared_bytes = 0;
+  std::vector<LaunchAttribute> attributes;
+  std::uint8_t potential_size = 0;
+};  // -> i32
+// cuOccupancyAvailableDynamicSMemPerBlock.
+struct OccupancySharedMemory {
+  std::uint64_t function = 0;
+  std::uint32_t blocks = 0, block_size = 0;
+};  // -> u64 bytes
 
 using Call = std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD, Memset, ModuleLoad,
                           ModuleUnload, GetFunction, Launch, StreamCreate, StreamDestroy,
                           StreamSync, StreamQuery, StreamWaitEvent, EventCreate, EventDestroy,
                           EventRecord, EventSync, EventQuery, EventElapsed, CtxSync, MemInfo,
-                          Occupancy, GetGlobal, MemcpyHtoDShared, MemcpyDtoHShared>;
+                          Occupancy, GetGlobal, MemcpyHtoDShared, MemcpyDtoHShared,
+                          FuncSetAttribute, OccupancySharedMemory, LaunchEx, OccupancyClusters>;
 
 // The wire code of each call is its index in Call plus one.
 inline constexpr const char* kCallNames[] = {
@@ -235,7 +267,8 @@ inline constexpr const char* kCallNames[] = {
     "event_create", "event_destroy",      "event_record",
     "event_sync",   "event_query",        "event_elapsed",
     "ctx_sync",     "mem_info",           "occupancy",
-    "get_global",   "memcpy_htod_shared", "memcpy_dtoh_shared"};
+    "get_global",   "memcpy_htod_shared", "memcpy_dtoh_shared",
+    "func_set_attribute", "occupancy_shared_memory", "launch_ex", "occupancy_clusters"};
 static_assert(std::size(kCallNames) == std::variant_size_v<Call>);
 
 inline const char* call_name(const Call& c) {
@@ -248,7 +281,8 @@ inline const char* call_name(const Call& c) {
 // sends their batch at once.
 inline bool needs_answer(const Call& c) {
   return !(std::holds_alternative<MemcpyHtoD>(c) || std::holds_alternative<MemcpyHtoDShared>(c) ||
-           std::holds_alternative<MemcpyDtoHShared>(c) || std::holds_alternative<MemcpyDtoD>(c) ||
+           std::holds_alternative<MemcpyDtoHShared>(c) ||
+           std::holds_alternative<FuncSetAttribute>(c) || std::holds_alternative<LaunchEx>(c) || std::holds_alternative<MemcpyDtoD>(c) ||
            std::holds_alternative<Memset>(c) || std::holds_alternative<Launch>(c) ||
            std::holds_alternative<EventRecord>(c) || std::holds_alternative<StreamWaitEvent>(c) ||
            std::holds_alternative<MemFree>(c) || std::holds_alternative<ModuleUnload>(c) ||
@@ -256,6 +290,14 @@ inline bool needs_answer(const Call& c) {
 }
 
 // ---- encoding (guest side) ----
+
+inline void encode_attributes(Writer& w, const std::vector<LaunchAttribute>& attributes) {
+  w.u32(static_cast<std::uint32_t>(attributes.size()));
+  for (const auto& a : attributes) {
+    w.u32(a.id);
+    for (auto v : a.value) w.u32(v);
+  }
+}
 
 inline void encode(Writer& w, const Call& call) {
   w.u32(static_cast<std::uint32_t>(call.index() + 1));
@@ -336,6 +378,29 @@ inline void encode(Writer& w, const Call& call) {
           w.u64(c.offset);
           w.u64(c.bytes);
           w.u64(c.stream);
+        } else if constexpr (std::is_same_v<T, FuncSetAttribute>) {
+          w.u64(c.function);
+          w.i32(c.attribute);
+          w.i32(c.value);
+        } else if constexpr (std::is_same_v<T, OccupancySharedMemory>) {
+          w.u64(c.function);
+          w.u32(c.blocks);
+          w.u32(c.block_size);
+        } else if constexpr (std::is_same_v<T, LaunchEx>) {
+          w.u64(c.launch.function);
+          w.u64(c.launch.stream);
+          for (auto g : c.launch.grid) w.u32(g);
+          for (auto b : c.launch.block) w.u32(b);
+          w.u32(c.launch.shared_bytes);
+          encode_attributes(w, c.attributes);
+          w.blob(c.launch.params.data(), c.launch.params.size());
+        } else if constexpr (std::is_same_v<T, OccupancyClusters>) {
+          w.u64(c.function);
+          for (auto g : c.grid) w.u32(g);
+          for (auto b : c.block) w.u32(b);
+          w.u32(c.shared_bytes);
+          encode_attributes(w, c.attributes);
+          w.u8(c.potential_size);
         }
       },
       call);
@@ -343,6 +408,19 @@ inline void encode(Writer& w, const Call& call) {
 
 // ---- decoding (host side) ----
 // The spans in the decoded calls point into `batch`, which must outlive them.
+
+inline std::vector<LaunchAttribute> decode_attributes(Reader& r) {
+  const std::uint32_t n = r.u32("attributes");
+  if (n > kMaxLaunchAttributes)
+    throw CallError(std::to_string(n) + " launch attributes exceed " +
+                    std::to_string(kMaxLaunchAttributes));
+  std::vector<LaunchAttribute> attributes(n);
+  for (auto& a : attributes) {
+    a.id = r.u32("attribute id");
+    for (auto& v : a.value) v = r.u32("attribute value");
+  }
+  return attributes;
+}
 
 inline Call decode_one(Reader& r) {
   const std::uint32_t code = r.u32("call");
@@ -473,6 +551,41 @@ inline Call decode_one(Reader& r) {
       c.offset = r.u64("offset");
       c.bytes = r.u64("bytes");
       c.stream = r.u64("stream");
+      return c;
+    }
+    case 28: {
+      FuncSetAttribute c;
+      c.function = r.u64("function");
+      c.attribute = r.i32("attribute");
+      c.value = r.i32("value");
+      return c;
+    }
+    case 29: {
+      OccupancySharedMemory c;
+      c.function = r.u64("function");
+      c.blocks = r.u32("blocks");
+      c.block_size = r.u32("block_size");
+      return c;
+    }
+    case 30: {
+      LaunchEx c;
+      c.launch.function = r.u64("function");
+      c.launch.stream = r.u64("stream");
+      for (auto& g : c.launch.grid) g = r.u32("grid");
+      for (auto& b : c.launch.block) b = r.u32("block");
+      c.launch.shared_bytes = r.u32("shared_bytes");
+      c.attributes = decode_attributes(r);
+      c.launch.params = r.blob("params", kMaxKernelParamBytes);
+      return c;
+    }
+    case 31: {
+      OccupancyClusters c;
+      c.function = r.u64("function");
+      for (auto& g : c.grid) g = r.u32("grid");
+      for (auto& b : c.block) b = r.u32("block");
+      c.shared_bytes = r.u32("shared_bytes");
+      c.attributes = decode_attributes(r);
+      c.potential_size = r.u8("potential_size");
       return c;
     }
     default:

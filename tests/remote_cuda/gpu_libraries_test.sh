@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# CUDA libraries on top of the guest's driver (issue 20): the cuBLAS sample
+# (guest/cuda/samples/cublas_gemm.cu: SGEMM, bf16 GemmEx, strided batched SGEMM on exact
+# integer inputs) runs natively, then through libvgpu-cuda and a real mediator in a namespace
+# without the GPU (hide_gpu.sh); what it prints must be identical. The guest library's log
+# (VGPU_CUDA_LOG: functions it does not provide, private tables it does not know) is kept in
+# OUT_DIR/cublas.remote.txt: it is the list of what cuBLAS asks for that is still missing.
+# usage: gpu_libraries_test.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [OUT_DIR]
+# Exits 77 (skip) without a GPU or without root.
+set -u
+bin=$1 plugins=$2 guest_lib=$3 out=${4:-$(mktemp -d)}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/hide_gpu.sh"
+source "$here/../../bench/start_mediator.sh"
+if ! nvidia-smi -L >/dev/null 2>&1; then echo "skip: no GPU here"; exit 77; fi
+if [ "$(id -u)" != 0 ]; then echo "skip: hiding the GPU needs root (unshare -m)"; exit 77; fi
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+db=$work/vgpu.db
+vm=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid lib --name lib --pool A --priority high |
+  grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
+cat >"$work/mediator.yaml" <<YAML
+plugin_dirs: [$plugins]
+database: {path: $db}
+transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256}]
+policy: {plugin: strict_priority}
+executors: [{plugin: cuda, slots: 4}]
+YAML
+start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log" || exit 1
+"$bin/cuda-sample-cublas_gemm" >"$out/cublas.native.txt" 2>&1
+native_rc=$?
+run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" \
+  VGPU_VM_ID="$vm" VGPU_TOKEN= VGPU_CUDA_LOCK_DIR="$work" VGPU_CUDA_LOG=1 \
+  timeout 120 "$bin/cuda-sample-cublas_gemm" >"$out/cublas.remote.txt" 2>&1
+remote_rc=$?
+grep -v '^vgpu-cuda: ' "$out/cublas.remote.txt" >"$out/cublas.remote.program.txt"
+cp "$work/mediator.log" "$out/mediator.log"
+echo "native (exit $native_rc):"; cat "$out/cublas.native.txt"
+echo "remote (exit $remote_rc), the program's lines:"; cat "$out/cublas.remote.program.txt"
+echo "what the guest library logged (first 40 lines):"
+grep '^vgpu-cuda: ' "$out/cublas.remote.txt" | grep -v "loaded module" | head -40
+if [ "$native_rc" = "$remote_rc" ] && diff -q "$out/cublas.native.txt" "$out/cublas.remote.program.txt" >/dev/null; then
+  echo "ok: cublas_gemm prints the same natively and remotely"
+  exit 0
+fi
+echo "FAIL: cublas_gemm differs (native exit $native_rc, remote exit $remote_rc)"
+exit 1
