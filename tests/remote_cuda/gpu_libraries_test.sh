@@ -44,5 +44,12 @@ if [ "$native_rc" = "$remote_rc" ] && diff -q "$out/cublas.native.txt" "$out/cub
   echo "ok: cublas_gemm prints the same natively and remotely"
   exit 0
 fi
+# Once more with cuBLAS's own logs, which say what it did not like.
+run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" \
+  VGPU_VM_ID="$vm" VGPU_TOKEN= VGPU_CUDA_LOCK_DIR="$work" VGPU_CUDA_LOG=2 CUBLASLT_LOG_LEVEL=5 \
+  CUBLAS_LOGINFO_DBG=1 CUBLAS_LOGDEST_DBG=stderr \
+  timeout 120 "$bin/cuda-sample-cublas_gemm" >"$out/cublas.remote.logged.txt" 2>&1
+echo "with cuBLAS's logs (last 40 lines):"
+grep -v "loaded a fatbin" "$out/cublas.remote.logged.txt" | tail -40
 echo "FAIL: cublas_gemm differs (native exit $native_rc, remote exit $remote_rc)"
 exit 1

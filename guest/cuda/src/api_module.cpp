@@ -133,8 +133,16 @@ CUresult get_global(Driver& drv, Module* module, const char* name, CUdeviceptr* 
   if (it == module->globals.end()) {
     if (auto r = ensure_loaded(drv, module)) return r;
     std::vector<std::uint8_t> a;
-    if (auto r = drv.link.call(cc::GetGlobal{module->host, name}, &a)) return r;
-    if (a.size() != 16) return CUDA_ERROR_UNKNOWN;
+    if (auto r = drv.link.call(cc::GetGlobal{module->host, name}, &a)) {
+      gc::log_debug("global " + std::string(name) + ": CUresult " + std::to_string(int(r)));
+      return r;
+    }
+    if (a.size() != 16) {
+      gc::log_error("the host's answer for global " + std::string(name) + " has " +
+                    std::to_string(a.size()) + " bytes, not 16");
+      return CUDA_ERROR_UNKNOWN;
+    }
+    gc::log_debug("global " + std::string(name) + ": " + std::to_string(u64_at(a, 8)) + " bytes");
     it = module->globals.emplace(name, std::make_pair(u64_at(a, 0), std::size_t(u64_at(a, 8))))
              .first;
     if (it->second.second) drv.globals[it->second.first] = it->second.second;
@@ -464,7 +472,7 @@ CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* block
 }
 
 CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t* bytes, CUfunction handle,
-                                                        int blocks, int block_size) {
+                                                         int blocks, int block_size) {
   if (!bytes || blocks <= 0 || block_size <= 0) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
   Function* f = drv.function(handle);

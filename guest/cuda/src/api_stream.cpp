@@ -186,6 +186,12 @@ CUresult CUDAAPI cuStreamGetCaptureInfo(CUstream stream, CUstreamCaptureStatus* 
   return CUDA_SUCCESS;
 }
 
+// CUDA 10.1's form (status and id only), which cuBLASLt still asks for.
+CUresult CUDAAPI cuStreamGetCaptureInfo_v1(CUstream stream, CUstreamCaptureStatus* status,
+                                           cuuint64_t* id) {
+  return cuStreamGetCaptureInfo(stream, status, id, nullptr, nullptr, nullptr, nullptr);
+}
+
 // The form before 12.3.
 CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream stream, CUstreamCaptureStatus* status,
                                            cuuint64_t* id, CUgraph* graph,

@@ -128,6 +128,7 @@ int function_attribute(const Function& f, int attribute);
 
 // The driver API's result for every entry point: holds the lock, checks initialisation.
 #define VGPU_ENTER()                                          \
+  ::vgpu::guest::cuda::trace_call(__func__);                  \
   auto& drv = ::vgpu::guest::cuda::Driver::get();             \
   std::lock_guard<std::recursive_mutex> vgpu_lock(drv.mutex); \
   if (!drv.ready()) return CUDA_ERROR_NOT_INITIALIZED

@@ -13,9 +13,10 @@
 #include "export_tables.hpp"
 
 // Older forms of driver functions that <cuda.h> no longer declares (api_stream.cpp).
-extern "C" CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus*,
-                                                      cuuint64_t*, CUgraph*, const CUgraphNode**,
-                                                      size_t*);
+extern "C" CUresult CUDAAPI cuStreamGetCaptureInfo_v1(CUstream, CUstreamCaptureStatus*,
+                                                      cuuint64_t*);
+extern "C" CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus*, cuuint64_t*,
+                                                      CUgraph*, const CUgraphNode**, size_t*);
 
 namespace vgpu::guest::cuda {
 
@@ -86,9 +87,11 @@ const Entry kEntries[] = {
     {"cuOccupancyMaxPotentialClusterSize",
      reinterpret_cast<void*>(&cuOccupancyMaxPotentialClusterSize), 0},
     {"cuStreamIsCapturing", reinterpret_cast<void*>(&cuStreamIsCapturing), 0},
+    {"cuStreamGetCaptureInfo", reinterpret_cast<void*>(&cuStreamGetCaptureInfo_v1), 10010},
     {"cuStreamGetCaptureInfo", reinterpret_cast<void*>(&cuStreamGetCaptureInfo_v2), 11030},
     {"cuStreamGetCaptureInfo", reinterpret_cast<void*>(&cuStreamGetCaptureInfo), 12030},
-    {"cuThreadExchangeStreamCaptureMode", reinterpret_cast<void*>(&cuThreadExchangeStreamCaptureMode), 0},
+    {"cuThreadExchangeStreamCaptureMode",
+     reinterpret_cast<void*>(&cuThreadExchangeStreamCaptureMode), 0},
     {"cuStreamGetId", reinterpret_cast<void*>(&cuStreamGetId), 0},
     {"cuOccupancyAvailableDynamicSMemPerBlock",
      reinterpret_cast<void*>(&cuOccupancyAvailableDynamicSMemPerBlock), 0},
@@ -231,12 +234,15 @@ CUresult CUDAAPI cuGetProcAddress_v2(const char* symbol, void** pfn, int cuda_ve
     return CUDA_SUCCESS;
   }
   if (too_old || !*symbol) {
+    log_debug(std::string("no ") + symbol + " for a caller of CUDA " +
+              std::to_string(cuda_version) + (too_old ? ": only a newer form is provided" : ""));
     if (status)
       *status = too_old ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
                         : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
     return CUDA_ERROR_NOT_FOUND;
   }
   *pfn = unsupported_function(symbol);
+  if (!*pfn) log_error(std::string("no ") + symbol + ": every slot for unsupported names is taken");
   if (status) *status = *pfn ? CU_GET_PROC_ADDRESS_SUCCESS : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
   return *pfn ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
 }

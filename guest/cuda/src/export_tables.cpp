@@ -233,6 +233,7 @@ std::string hex(const CUuuid& id) {
 
 CUresult get_export_table(const void** table, const CUuuid* id) {
   if (!table || !id) return CUDA_ERROR_INVALID_VALUE;
+  trace_call(("cuGetExportTable " + hex(*id)).c_str());
   for (const auto& t : kTables)
     if (std::memcmp(t.id->data(), id->bytes, 16) == 0) {
       *table = t.table;

@@ -29,6 +29,11 @@ void log_debug(const std::string& line) {
   if (on) log_error(line);
 }
 
+void trace_call(const char* function) {
+  static const bool on = env_or("VGPU_CUDA_LOG", "") == "2";
+  if (on) std::fprintf(stderr, "vgpu-cuda: call %s\n", function);
+}
+
 CUresult RemoteLink::open(std::string& error) {
   try {
     std::uint32_t vm_id = 0;

@@ -106,5 +106,7 @@ class RemoteLink {
 // the rest).
 void log_error(const std::string& line);
 void log_debug(const std::string& line);
+// VGPU_CUDA_LOG=2: each driver function the program calls, by name, as it is called.
+void trace_call(const char* function);
 
 }  // namespace vgpu::guest::cuda
