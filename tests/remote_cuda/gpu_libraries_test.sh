@@ -12,11 +12,7 @@ bin=$1 plugins=$2 guest_lib=$3 out=${4:-$(mktemp -d)}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/hide_gpu.sh"
 source "$here/../../bench/start_mediator.sh"
-if ! nvidia-smi -L >/dev/null 2>&1; then echo "skip: no GPU here"; exit 77; fi
-if [ "$(id -u)" != 0 ]; then echo "skip: hiding the GPU needs root (unshare -m)"; exit 77; fi
-mkdir -p "$out"
-work=$(mktemp -d)
-trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+gpu_test_start "$out"
 db=$work/vgpu.db
 vm=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid lib --name lib --pool A --priority high |
   grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')

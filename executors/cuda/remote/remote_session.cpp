@@ -50,6 +50,24 @@ class CurrentContext {
   CUcontext previous_ = nullptr;
 };
 
+// cuLaunchKernelEx's configuration; `attrs` must outlive it.
+CUlaunchConfig launch_config(const std::uint32_t grid[3], const std::uint32_t block[3],
+                             std::uint32_t shared_bytes, CUstream stream,
+                             std::vector<CUlaunchAttribute>& attrs) {
+  CUlaunchConfig config{};
+  config.gridDimX = grid[0];
+  config.gridDimY = grid[1];
+  config.gridDimZ = grid[2];
+  config.blockDimX = block[0];
+  config.blockDimY = block[1];
+  config.blockDimZ = block[2];
+  config.sharedMemBytes = shared_bytes;
+  config.hStream = stream;
+  config.attrs = attrs.data();
+  config.numAttrs = static_cast<unsigned>(attrs.size());
+  return config;
+}
+
 void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
@@ -277,17 +295,7 @@ CUresult RemoteSession::launch(const cc::Launch& c, const std::vector<cc::Launch
                            c.block[2], c.shared_bytes, *s, nullptr, size ? extra : nullptr);
   std::vector<CUlaunchAttribute> driver_attrs;
   if (!to_driver_attributes(attrs, driver_attrs, message)) return CUDA_ERROR_INVALID_VALUE;
-  CUlaunchConfig config{};
-  config.gridDimX = c.grid[0];
-  config.gridDimY = c.grid[1];
-  config.gridDimZ = c.grid[2];
-  config.blockDimX = c.block[0];
-  config.blockDimY = c.block[1];
-  config.blockDimZ = c.block[2];
-  config.sharedMemBytes = c.shared_bytes;
-  config.hStream = *s;
-  config.attrs = driver_attrs.data();
-  config.numAttrs = static_cast<unsigned>(driver_attrs.size());
+  const CUlaunchConfig config = launch_config(c.grid, c.block, c.shared_bytes, *s, driver_attrs);
   return d.launch_kernel_ex(&config, f->function, nullptr, size ? extra : nullptr);
 }
 
@@ -488,16 +496,8 @@ CUresult RemoteSession::execute(const cc::Call& call,
           if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
           std::vector<CUlaunchAttribute> attrs;
           if (!to_driver_attributes(c.attributes, attrs, message)) return CUDA_ERROR_INVALID_VALUE;
-          CUlaunchConfig config{};
-          config.gridDimX = c.grid[0];
-          config.gridDimY = c.grid[1];
-          config.gridDimZ = c.grid[2];
-          config.blockDimX = c.block[0];
-          config.blockDimY = c.block[1];
-          config.blockDimZ = c.block[2];
-          config.sharedMemBytes = c.shared_bytes;
-          config.attrs = attrs.data();
-          config.numAttrs = static_cast<unsigned>(attrs.size());
+          const CUlaunchConfig config =
+              launch_config(c.grid, c.block, c.shared_bytes, nullptr, attrs);
           int value = 0;
           const CUresult r = c.potential_size
                                  ? d.occupancy_cluster_size(&value, f->function, &config)
@@ -620,8 +620,8 @@ CUresult RemoteSession::execute(const cc::Call& call,
           auto* f = functions_.find(c.function);
           if (!f) return refuse(message, "unknown function", CUDA_ERROR_INVALID_HANDLE);
           std::size_t bytes = 0;
-          if (CUresult r = d.occupancy_shared_memory(&bytes, f->function, int(c.blocks),
-                                                     int(c.block_size)))
+          if (CUresult r =
+                  d.occupancy_shared_memory(&bytes, f->function, int(c.blocks), int(c.block_size)))
             return r;
           outputs.emplace_back();
           put_u64(outputs.back(), bytes);
