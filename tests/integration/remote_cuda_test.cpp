@@ -57,6 +57,112 @@ TEST_F(GuestDriver, BaseNamesResolveToTheNewestVariant) {
   EXPECT_EQ(g, dlsym(handle_, "cuMemcpyHtoDAsync_v2"));
 }
 
+// cuBLAS and cuBLASLt 13.1 take these by name with dlsym (seen on the H100 with LD_DEBUG=symbols)
+// and refuse to start if one is missing, whatever cuGetProcAddress offers.
+TEST_F(GuestDriver, EveryNameCublasLinksByNameIsThere) {
+  const char* names[] = {"cuCtxDisablePeerAccess",
+                         "cuCtxEnablePeerAccess",
+                         "cuCtxGetCurrent",
+                         "cuCtxGetDevice",
+                         "cuCtxGetLimit",
+                         "cuCtxPopCurrent",
+                         "cuCtxPopCurrent_v2",
+                         "cuCtxPushCurrent",
+                         "cuCtxPushCurrent_v2",
+                         "cuCtxSetCurrent",
+                         "cuCtxSynchronize",
+                         "cuDeviceCanAccessPeer",
+                         "cuDeviceGet",
+                         "cuDeviceGetAttribute",
+                         "cuDeviceGetName",
+                         "cuDevicePrimaryCtxRelease",
+                         "cuDevicePrimaryCtxReset",
+                         "cuDevicePrimaryCtxRetain",
+                         "cuDeviceTotalMem_v2",
+                         "cuDriverGetVersion",
+                         "cuEventCreate",
+                         "cuEventDestroy_v2",
+                         "cuEventElapsedTime",
+                         "cuEventQuery",
+                         "cuEventRecord",
+                         "cuEventSynchronize",
+                         "cuFuncGetAttribute",
+                         "cuFuncSetAttribute",
+                         "cuFuncSetCacheConfig",
+                         "cuGetErrorName",
+                         "cuGetErrorString",
+                         "cuGetExportTable",
+                         "cuGetProcAddress_v2",
+                         "cuGraphDestroy",
+                         "cuGraphExecDestroy",
+                         "cuGraphExecKernelNodeSetParams",
+                         "cuGraphGetNodes",
+                         "cuGraphInstantiate",
+                         "cuGraphKernelNodeGetParams",
+                         "cuGraphLaunch",
+                         "cuGraphNodeGetType",
+                         "cuInit",
+                         "cuKernelGetAttribute",
+                         "cuKernelGetFunction",
+                         "cuKernelGetLibrary",
+                         "cuKernelSetAttribute",
+                         "cuLaunchKernel",
+                         "cuLaunchKernelEx",
+                         "cuLibraryGetKernel",
+                         "cuLibraryLoadData",
+                         "cuLibraryUnload",
+                         "cuLinkAddData_v2",
+                         "cuLinkAddFile_v2",
+                         "cuLinkComplete",
+                         "cuLinkCreate_v2",
+                         "cuLinkDestroy",
+                         "cuMemAlloc_v2",
+                         "cuMemFree_v2",
+                         "cuMemGetInfo_v2",
+                         "cuMemPrefetchAsync",
+                         "cuMemcpy",
+                         "cuMemcpy2DAsync_v2",
+                         "cuMemcpyAsync",
+                         "cuMemcpyDtoDAsync_v2",
+                         "cuMemcpyDtoH_v2",
+                         "cuMemcpyHtoD_v2",
+                         "cuMemsetD8_v2",
+                         "cuModuleGetFunction",
+                         "cuModuleGetGlobal_v2",
+                         "cuModuleLoadData",
+                         "cuModuleLoadDataEx",
+                         "cuModuleLoadFatBinary",
+                         "cuModuleUnload",
+                         "cuOccupancyMaxActiveBlocksPerMultiprocessor",
+                         "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags",
+                         "cuPointerGetAttribute",
+                         "cuPointerGetAttributes",
+                         "cuStreamBatchMemOp",
+                         "cuStreamBeginCapture_v2",
+                         "cuStreamCreate",
+                         "cuStreamDestroy_v2",
+                         "cuStreamEndCapture",
+                         "cuStreamGetCaptureInfo_v2",
+                         "cuStreamGetCtx",
+                         "cuStreamIsCapturing",
+                         "cuStreamSynchronize",
+                         "cuStreamWaitEvent",
+                         "cuStreamWaitValue32",
+                         "cuTensorMapEncodeTiled",
+                         "cuThreadExchangeStreamCaptureMode"};
+  for (const char* name : names) EXPECT_NE(dlsym(handle_, name), nullptr) << name;
+  // An old name runs the function its _v2 is; one not provided says so.
+  EXPECT_NE(dlsym(handle_, "cuCtxPopCurrent"), dlsym(handle_, "cuGraphLaunch"));
+  auto graph_launch =
+      reinterpret_cast<CUresult (*)(CUgraphExec, CUstream)>(dlsym(handle_, "cuGraphLaunch"));
+  EXPECT_EQ(graph_launch(nullptr, nullptr), CUDA_ERROR_NOT_SUPPORTED);
+  auto can_access = reinterpret_cast<CUresult (*)(int*, CUdevice, CUdevice)>(
+      dlsym(handle_, "cuDeviceCanAccessPeer"));
+  int can = 1;
+  EXPECT_EQ(can_access(&can, 0, 0), CUDA_SUCCESS);
+  EXPECT_EQ(can, 0);
+}
+
 TEST_F(GuestDriver, AnOlderAbiThanImplementedIsVersionNotSufficient) {
   void* f = reinterpret_cast<void*>(1);
   CUdriverProcAddressQueryResult status{};

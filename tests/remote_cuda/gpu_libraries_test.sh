@@ -5,7 +5,7 @@
 # without the GPU (hide_gpu.sh); what it prints must be identical. The guest library's log
 # (VGPU_CUDA_LOG: functions it does not provide, private tables it does not know) is kept in
 # OUT_DIR/cublas.remote.txt: it is the list of what cuBLAS asks for that is still missing.
-# usage: gpu_libraries_test.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [OUT_DIR]
+# usage: [DRIVER_TRACE=DIR] gpu_libraries_test.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [OUT_DIR]
 # Exits 77 (skip) without a GPU or without root.
 set -u
 bin=$1 plugins=$2 guest_lib=$3 out=${4:-$(mktemp -d)}
@@ -47,5 +47,15 @@ run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT=
   timeout 120 "$bin/cuda-sample-cublas_gemm" >"$out/cublas.remote.logged.txt" 2>&1
 echo "with cuBLAS's logs (last 40 lines):"
 grep -v "loaded a fatbin" "$out/cublas.remote.logged.txt" | tail -40
+# And natively through the tracing driver (DRIVER_TRACE: the folder of guest/cuda/tests/
+# driver_trace.cpp's libcuda.so.1), to compare with the trace above.
+if [ -n "${DRIVER_TRACE:-}" ]; then
+  real_driver=$(ldconfig -p | awk '/libcuda\.so\.1 / {print $NF; exit}')
+  env LD_LIBRARY_PATH="$DRIVER_TRACE:${LD_LIBRARY_PATH:-}" VGPU_REAL_LIBCUDA="$real_driver" \
+    "$bin/cuda-sample-cublas_gemm" \
+    >"$out/cublas.native.trace.txt" 2>&1
+  echo "natively, through the tracing driver, after deviceConstants (first 40 lines):"
+  sed -n '/deviceConstants/,$p' "$out/cublas.native.trace.txt" | grep -v "driver-trace: lookup" | head -40
+fi
 echo "FAIL: cublas_gemm differs (native exit $native_rc, remote exit $remote_rc)"
 exit 1

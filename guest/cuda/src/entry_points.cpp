@@ -210,6 +210,12 @@ const void* find_entry_point(const char* name, int cuda_version, bool& too_old) 
   return best ? best->function : nullptr;
 }
 
+int report_unsupported_call(const char* name) {
+  void* f = unsupported_function(name);  // the name's own slot, which reports it once
+  if (!f) return CUDA_ERROR_NOT_SUPPORTED;
+  return reinterpret_cast<CUresult (*)()>(f)();
+}
+
 bool is_implemented(const char* name) {
   bool too_old = false;
   return find_entry_point(name, 1 << 30, too_old) != nullptr;
