@@ -62,8 +62,8 @@ int main() {
   std::printf("gemmex bf16 %dx%d: checksum %.1f\n", n, n, checksum(c));
 
   const int m = 128, batch = 8;
-  CHECK(cublasSgemmStridedBatched(handle, CUBLAS_OP_N, CUBLAS_OP_T, m, m, m, &one, da, m, m * m,
-                                  db, m, m * m, &zero, dc, m, m * m, batch));
+  CHECK(cublasSgemmStridedBatched(handle, CUBLAS_OP_N, CUBLAS_OP_T, m, m, m, &one, da, m, m * m, db,
+                                  m, m * m, &zero, dc, m, m * m, batch));
   std::vector<float> cb(m * m * batch);
   CHECK(cudaMemcpy(cb.data(), dc, sizeof(float) * cb.size(), cudaMemcpyDeviceToHost));
   std::printf("sgemm strided batched %d x %dx%d: checksum %.1f\n", batch, m, m, checksum(cb));

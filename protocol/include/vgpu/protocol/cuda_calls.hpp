@@ -258,17 +258,37 @@ using Call = std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD,
                           FuncSetAttribute, OccupancySharedMemory, LaunchEx, OccupancyClusters>;
 
 // The wire code of each call is its index in Call plus one.
-inline constexpr const char* kCallNames[] = {
-    "mem_alloc",    "mem_free",           "memcpy_htod",
-    "memcpy_dtoh",  "memcpy_dtod",        "memset",
-    "module_load",  "module_unload",      "get_function",
-    "launch",       "stream_create",      "stream_destroy",
-    "stream_sync",  "stream_query",       "stream_wait_event",
-    "event_create", "event_destroy",      "event_record",
-    "event_sync",   "event_query",        "event_elapsed",
-    "ctx_sync",     "mem_info",           "occupancy",
-    "get_global",   "memcpy_htod_shared", "memcpy_dtoh_shared",
-    "func_set_attribute", "occupancy_shared_memory", "launch_ex", "occupancy_clusters"};
+inline constexpr const char* kCallNames[] = {"mem_alloc",
+                                             "mem_free",
+                                             "memcpy_htod",
+                                             "memcpy_dtoh",
+                                             "memcpy_dtod",
+                                             "memset",
+                                             "module_load",
+                                             "module_unload",
+                                             "get_function",
+                                             "launch",
+                                             "stream_create",
+                                             "stream_destroy",
+                                             "stream_sync",
+                                             "stream_query",
+                                             "stream_wait_event",
+                                             "event_create",
+                                             "event_destroy",
+                                             "event_record",
+                                             "event_sync",
+                                             "event_query",
+                                             "event_elapsed",
+                                             "ctx_sync",
+                                             "mem_info",
+                                             "occupancy",
+                                             "get_global",
+                                             "memcpy_htod_shared",
+                                             "memcpy_dtoh_shared",
+                                             "func_set_attribute",
+                                             "occupancy_shared_memory",
+                                             "launch_ex",
+                                             "occupancy_clusters"};
 static_assert(std::size(kCallNames) == std::variant_size_v<Call>);
 
 inline const char* call_name(const Call& c) {
@@ -282,11 +302,12 @@ inline const char* call_name(const Call& c) {
 inline bool needs_answer(const Call& c) {
   return !(std::holds_alternative<MemcpyHtoD>(c) || std::holds_alternative<MemcpyHtoDShared>(c) ||
            std::holds_alternative<MemcpyDtoHShared>(c) ||
-           std::holds_alternative<FuncSetAttribute>(c) || std::holds_alternative<LaunchEx>(c) || std::holds_alternative<MemcpyDtoD>(c) ||
-           std::holds_alternative<Memset>(c) || std::holds_alternative<Launch>(c) ||
-           std::holds_alternative<EventRecord>(c) || std::holds_alternative<StreamWaitEvent>(c) ||
-           std::holds_alternative<MemFree>(c) || std::holds_alternative<ModuleUnload>(c) ||
-           std::holds_alternative<StreamDestroy>(c) || std::holds_alternative<EventDestroy>(c));
+           std::holds_alternative<FuncSetAttribute>(c) || std::holds_alternative<LaunchEx>(c) ||
+           std::holds_alternative<MemcpyDtoD>(c) || std::holds_alternative<Memset>(c) ||
+           std::holds_alternative<Launch>(c) || std::holds_alternative<EventRecord>(c) ||
+           std::holds_alternative<StreamWaitEvent>(c) || std::holds_alternative<MemFree>(c) ||
+           std::holds_alternative<ModuleUnload>(c) || std::holds_alternative<StreamDestroy>(c) ||
+           std::holds_alternative<EventDestroy>(c));
 }
 
 // ---- encoding (guest side) ----
