@@ -28,7 +28,6 @@ class GuestMemory {
   std::uint8_t* range(std::uint64_t offset, std::uint64_t bytes, std::string& why) const;
   // Page-locked for the device once per process, by the first session that uses it.
   std::once_flag pin_once;
-  bool pinned = false;
 
  private:
   GuestMemory(std::uint8_t* base, std::size_t size, std::string path)

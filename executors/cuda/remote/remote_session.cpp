@@ -76,35 +76,28 @@ void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
 }
 }  // namespace
 
-RemoteSession::RemoteSession(int device, int priority_level, std::uint64_t quota_bytes,
-                             SessionLimits limits)
-    : device_(device),
-      quota_bytes_(quota_bytes),
+RemoteSession::RemoteSession(CUcontext context, bool owns_context, int priority_level,
+                             std::uint64_t quota_bytes, SessionLimits limits)
+    : quota_bytes_(quota_bytes),
+      context_(context),
+      owns_context_(owns_context),
       memory_(limits.allocations),
       globals_(limits.allocations),
       modules_(limits.modules),
       functions_(limits.functions),
       streams_(limits.streams),
       events_(limits.events) {
-  context_ = make_context(device);
   CurrentContext in_session(context_);
   take_priority_range(priority_level);
 }
 
+RemoteSession::RemoteSession(int device, int priority_level, std::uint64_t quota_bytes,
+                             SessionLimits limits)
+    : RemoteSession(make_context(device), true, priority_level, quota_bytes, limits) {}
+
 RemoteSession::RemoteSession(Owned made, int priority_level, std::uint64_t quota_bytes,
                              SessionLimits limits)
-    : device_(-1),
-      quota_bytes_(quota_bytes),
-      context_(made.context),
-      memory_(limits.allocations),
-      globals_(limits.allocations),
-      modules_(limits.modules),
-      functions_(limits.functions),
-      streams_(limits.streams),
-      events_(limits.events) {
-  CurrentContext in_session(context_);
-  take_priority_range(priority_level);
-}
+    : RemoteSession(made.context, true, priority_level, quota_bytes, limits) {}
 
 CUcontext RemoteSession::make_context(int device) {
   const auto& d = RemoteDriver::get();
@@ -118,18 +111,8 @@ CUcontext RemoteSession::make_context(int device) {
 
 RemoteSession::RemoteSession(CUcontext shared, int priority_level, std::uint64_t quota_bytes,
                              SessionLimits limits)
-    : device_(-1),
-      quota_bytes_(quota_bytes),
-      context_(shared),
-      owns_context_(false),
-      memory_(limits.allocations),
-      globals_(limits.allocations),
-      modules_(limits.modules),
-      functions_(limits.functions),
-      streams_(limits.streams),
-      events_(limits.events) {
+    : RemoteSession(shared, false, priority_level, quota_bytes, limits) {
   CurrentContext in_shared(context_);
-  take_priority_range(priority_level);
   const auto& d = RemoteDriver::get();
   // The session's default stream ranks at its VM's level: a high VM's default-stream work
   // comes before a low VM's on the GPU.
@@ -225,8 +208,7 @@ void RemoteSession::use_shared_memory(std::shared_ptr<GuestMemory> memory) {
     // refuse, copies still work, through the driver's own staging.
     const CUresult r =
         d.mem_host_register(memory->base(), memory->size(), CU_MEMHOSTREGISTER_PORTABLE);
-    memory->pinned = r == CUDA_SUCCESS;
-    if (!memory->pinned)
+    if (r != CUDA_SUCCESS)
       std::fprintf(stderr, "vgpu-cuda-session: %s stays pageable: %s\n", memory->path().c_str(),
                    d.describe(r).c_str());
   });

@@ -83,8 +83,8 @@ class RemoteSession {
   CUresult execute(const cuda_calls::Call& call, std::vector<std::vector<std::uint8_t>>& outputs,
                    std::string& message);
   // A launch, with cuLaunchKernelEx's attributes when there are any.
-  CUresult launch(const cuda_calls::Launch& c, const std::vector<cuda_calls::LaunchAttribute>& attrs,
-                  std::string& message);
+  CUresult launch(const cuda_calls::Launch& c,
+                  const std::vector<cuda_calls::LaunchAttribute>& attrs, std::string& message);
   // The guest's launch attributes as the driver takes them; false (and `message`) for one that is
   // not accepted. A priority is held to the VM's ceiling, as stream priorities are.
   bool to_driver_attributes(const std::vector<cuda_calls::LaunchAttribute>& in,
@@ -98,8 +98,10 @@ class RemoteSession {
   // The host end of a copy through shared memory: its first byte, or nullptr and `message`.
   std::uint8_t* shared_range(std::uint64_t offset, std::uint64_t bytes, std::string& message);
   void release_everything();
+  // What every constructor does: the context made current, the VM's priority range taken.
+  RemoteSession(CUcontext context, bool owns_context, int priority_level, std::uint64_t quota_bytes,
+                SessionLimits limits);
 
-  int device_;
   int least_priority_ = 0;
   int stream_priority_ceiling_ = 0;
   std::uint64_t quota_bytes_;

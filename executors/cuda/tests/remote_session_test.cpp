@@ -16,6 +16,7 @@
 #include <fstream>
 #include <future>
 #include <set>
+#include <span>
 
 #include "cuda_executor.hpp"
 #include "vgpu/protocol/cuda_calls.hpp"
@@ -238,6 +239,17 @@ std::vector<std::uint8_t> params(std::uint64_t pointer, std::uint64_t value, std
   return p;
 }
 
+// A launch of `function` in `blocks` blocks of `threads` threads; `params` must outlive it.
+cc::Launch kernel_launch(std::uint64_t function, std::span<const std::uint8_t> params,
+                         std::uint32_t blocks = 1, std::uint32_t threads = 1) {
+  cc::Launch launch;
+  launch.function = function;
+  launch.grid[0] = blocks;
+  launch.block[0] = threads;
+  launch.params = params;
+  return launch;
+}
+
 TEST(RemoteSession, OpenDescribesTheDevice) {
   REQUIRE_GPU();
   Session s(1);
@@ -264,11 +276,7 @@ TEST(RemoteSession, CopiesAndAKernelComputeTheRightAnswer) {
   for (int i = 0; i < n; ++i) host[i] = i * 3;
   const auto ptr = s.alloc(n * 4);
   auto p = params(ptr, n, 4);
-  cc::Launch launch;
-  launch.function = add_one;
-  launch.grid[0] = n / 256;
-  launch.block[0] = 256;
-  launch.params = p;
+  const auto launch = kernel_launch(add_one, p, n / 256, 256);
   auto a =
       s.calls({cc::MemcpyHtoD{ptr, 0, {reinterpret_cast<const std::uint8_t*>(host.data()), n * 4u}},
                launch, launch, cc::MemcpyDtoH{ptr, n * 4u, 0}});
@@ -326,11 +334,7 @@ TEST(RemoteSession, CopiesThroughSharedMemoryGoBetweenTheVmsRegionAndTheDevice) 
   auto* in = reinterpret_cast<std::int32_t*>(region->base() + (2 << 20));
   for (int i = 0; i < n; ++i) in[i] = i * 3;
   auto p = params(ptr, n, 4);
-  cc::Launch launch;
-  launch.function = add_one;
-  launch.grid[0] = n / 256;
-  launch.block[0] = 256;
-  launch.params = p;
+  const auto launch = kernel_launch(add_one, p, n / 256, 256);
   a = s.calls({cc::MemcpyHtoDShared{ptr, 2 << 20, n * 4u, 0}, launch,
                cc::MemcpyDtoHShared{ptr, 8 << 20, n * 4u, 0}},
               region);
@@ -362,16 +366,13 @@ TEST(RemoteSession, AKernelsSettingsReachTheDriver) {
   const auto [module, add_one, poke] = s.kernels();
   const auto ptr = s.alloc(256 * 4);
   auto p = params(ptr, 256, 4);
-  cc::Launch launch;
-  launch.function = add_one;
-  launch.block[0] = 256;
-  launch.params = p;
+  auto launch = kernel_launch(add_one, p, 1, 256);
   launch.shared_bytes = 64 << 10;  // past the 48 KiB a kernel gets unless it asks for more
   auto a = s.calls({launch, cc::CtxSync{}});
   EXPECT_NE(a.result, 0) << "64 KiB of dynamic shared memory without raising the limit";
-  a = s.calls({cc::FuncSetAttribute{add_one, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                    64 << 10},
-               launch, cc::CtxSync{}});
+  a = s.calls(
+      {cc::FuncSetAttribute{add_one, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 64 << 10},
+       launch, cc::CtxSync{}});
   EXPECT_EQ(a.result, 0) << a.message;
   a = s.calls({cc::FuncSetAttribute{add_one + 99, 8, 1}});
   EXPECT_EQ(a.result, CUDA_ERROR_INVALID_HANDLE) << a.message;
@@ -548,11 +549,7 @@ std::set<std::uint32_t> sms_used(Session& s, std::uint32_t blocks = 1056) {
   const auto ptr = s.alloc(blocks * 4);
   std::vector<std::uint8_t> p(8);
   std::memcpy(p.data(), &ptr, 8);
-  cc::Launch launch;
-  launch.function = Session::u64(f.outputs.at(0));
-  launch.grid[0] = blocks;
-  launch.block[0] = 1024;
-  launch.params = p;
+  const auto launch = kernel_launch(Session::u64(f.outputs.at(0)), p, blocks, 1024);
   auto a = s.calls({launch, cc::MemcpyDtoH{ptr, blocks * 4, 0}});
   EXPECT_EQ(a.result, 0) << a.message;
   std::set<std::uint32_t> sms;

@@ -83,28 +83,39 @@ CUresult resolve(Driver& drv, Function* f) {
     return CUDA_SUCCESS;
   } catch (const std::out_of_range&) {
     f->params.clear();
+    f->param_bytes = 0;
     f->attributes.clear();
     gc::log_error("the host's description of kernel " + f->name + " is truncated");
     return CUDA_ERROR_UNKNOWN;
   }
 }
 
+// The kernel behind a handle the program passed, looked up on the host if it was not yet.
+CUresult resolved_function(Driver& drv, const void* handle, Function*& f) {
+  f = drv.function(handle);
+  if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  return resolve(drv, f);
+}
+
 // `lazy` (a library's kernel): looked up on the host at its first use; else now, as
 // cuModuleGetFunction reports a missing kernel at once.
 CUresult get_function(Driver& drv, Module* module, const char* name, Function** out, bool lazy) {
   auto it = module->functions.find(name);
-  if (it == module->functions.end()) {
-    auto f = std::make_unique<Function>();
-    f->module = module;
-    f->name = name;
+  if (it != module->functions.end()) {
     if (!lazy)
-      if (auto r = resolve(drv, f.get())) return r;
-    drv.functions.insert(f.get());
-    it = module->functions.emplace(name, std::move(f)).first;
+      if (auto r = resolve(drv, it->second.get())) return r;
+    *out = it->second.get();
+    return CUDA_SUCCESS;
   }
+  // A name the host does not know is not kept.
+  auto f = std::make_unique<Function>();
+  f->module = module;
+  f->name = name;
   if (!lazy)
-    if (auto r = resolve(drv, it->second.get())) return r;
-  *out = it->second.get();
+    if (auto r = resolve(drv, f.get())) return r;
+  *out = f.get();
+  drv.functions.insert(f.get());
+  module->functions.emplace(name, std::move(f));
   return CUDA_SUCCESS;
 }
 
@@ -207,9 +218,8 @@ bool to_wire_attributes(const CUlaunchAttribute* attrs, unsigned n,
 CUresult launch(Driver& drv, CUfunction handle, const unsigned grid[3], const unsigned block[3],
                 unsigned shared, CUstream stream, void** params, void** extra,
                 std::vector<cc::LaunchAttribute> attributes = {}) {
-  Function* f = drv.function(handle);
-  if (!f) return CUDA_ERROR_INVALID_HANDLE;
-  if (auto r = resolve(drv, f)) return r;
+  Function* f = nullptr;
+  if (auto r = resolved_function(drv, handle, f)) return r;
   std::uint64_t host_stream = 0;
   if (!drv.host_stream(stream, host_stream)) return CUDA_ERROR_INVALID_HANDLE;
   // A launch the device cannot take fails at the call, as with the real driver, rather than at
@@ -412,9 +422,8 @@ CUresult CUDAAPI cuKernelSetCacheConfig(CUkernel kernel, CUfunc_cache config, CU
 
 CUresult CUDAAPI cuFuncGetParamInfo(CUfunction handle, size_t index, size_t* offset, size_t* size) {
   VGPU_ENTER();
-  Function* f = drv.function(handle);
-  if (!f) return CUDA_ERROR_INVALID_HANDLE;
-  if (auto r = resolve(drv, f)) return r;
+  Function* f = nullptr;
+  if (auto r = resolved_function(drv, handle, f)) return r;
   if (index >= f->params.size()) return CUDA_ERROR_INVALID_VALUE;
   if (offset) *offset = f->params[index].first;
   if (size) *size = f->params[index].second;
@@ -461,9 +470,8 @@ CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* block
                                                                       unsigned int) {
   if (!blocks || block_size <= 0) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
-  Function* f = drv.function(handle);
-  if (!f) return CUDA_ERROR_INVALID_HANDLE;
-  if (auto r = resolve(drv, f)) return r;
+  Function* f = nullptr;
+  if (auto r = resolved_function(drv, handle, f)) return r;
   std::vector<std::uint8_t> a;
   if (auto r = drv.link.call(cc::Occupancy{f->host, std::uint32_t(block_size), shared}, &a))
     return r;
@@ -475,9 +483,8 @@ CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t* bytes, CUfuncti
                                                          int blocks, int block_size) {
   if (!bytes || blocks <= 0 || block_size <= 0) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
-  Function* f = drv.function(handle);
-  if (!f) return CUDA_ERROR_INVALID_HANDLE;
-  if (auto r = resolve(drv, f)) return r;
+  Function* f = nullptr;
+  if (auto r = resolved_function(drv, handle, f)) return r;
   std::vector<std::uint8_t> a;
   if (auto r = drv.link.call(
           cc::OccupancySharedMemory{f->host, std::uint32_t(blocks), std::uint32_t(block_size)}, &a))
@@ -491,9 +498,8 @@ static CUresult cluster_occupancy(int* value, CUfunction handle, const CUlaunchC
                                   bool potential_size) {
   if (!value || !config || (config->numAttrs && !config->attrs)) return CUDA_ERROR_INVALID_VALUE;
   VGPU_ENTER();
-  Function* f = drv.function(handle);
-  if (!f) return CUDA_ERROR_INVALID_HANDLE;
-  if (auto r = resolve(drv, f)) return r;
+  Function* f = nullptr;
+  if (auto r = resolved_function(drv, handle, f)) return r;
   cc::OccupancyClusters call;
   call.function = f->host;
   call.grid[0] = config->gridDimX;

@@ -108,10 +108,9 @@ void RemoteLink::take_staging(const std::string& shared_memory_path, std::uint32
   const std::size_t region_bytes = client_->identity().shared_bytes;
   const auto rings = wire::rings_offset_for(region_bytes);
   std::string why;
-  staging_ = StagingSlot::claim(
-      env_or("VGPU_CUDA_LOCK_DIR", "/dev/shm"), vm_id, std::min(region_bytes, region_.size()),
-      rings ? region_.size() - std::min<std::size_t>(*rings, region_.size()) : 0,
-      std::stoull(env_or("VGPU_CUDA_STAGING_MB", "32")) << 20, why);
+  staging_ = StagingSlot::claim(env_or("VGPU_CUDA_LOCK_DIR", "/dev/shm"), vm_id, region_bytes,
+                                rings ? region_bytes - *rings : 0,
+                                std::stoull(env_or("VGPU_CUDA_STAGING_MB", "32")) << 20, why);
   staging_min_ = std::stoull(env_or("VGPU_CUDA_STAGING_MIN_KB", "256")) << 10;
   // Smaller chunks overlap the program's copy into the slot with the host's better (the first
   // and last chunk are not overlapped); each costs a round trip.
