@@ -6,8 +6,16 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "../../guest/cuda/tests/cublas_linked_names.hpp"
 #include "mediator_process.hpp"
 
 using namespace vgpu::testing;
@@ -60,96 +68,10 @@ TEST_F(GuestDriver, BaseNamesResolveToTheNewestVariant) {
 // cuBLAS and cuBLASLt 13.1 take these by name with dlsym (seen on the H100 with LD_DEBUG=symbols)
 // and refuse to start if one is missing, whatever cuGetProcAddress offers.
 TEST_F(GuestDriver, EveryNameCublasLinksByNameIsThere) {
-  const char* names[] = {"cuCtxDisablePeerAccess",
-                         "cuCtxEnablePeerAccess",
-                         "cuCtxGetCurrent",
-                         "cuCtxGetDevice",
-                         "cuCtxGetLimit",
-                         "cuCtxPopCurrent",
-                         "cuCtxPopCurrent_v2",
-                         "cuCtxPushCurrent",
-                         "cuCtxPushCurrent_v2",
-                         "cuCtxSetCurrent",
-                         "cuCtxSynchronize",
-                         "cuDeviceCanAccessPeer",
-                         "cuDeviceGet",
-                         "cuDeviceGetAttribute",
-                         "cuDeviceGetName",
-                         "cuDevicePrimaryCtxRelease",
-                         "cuDevicePrimaryCtxReset",
-                         "cuDevicePrimaryCtxRetain",
-                         "cuDeviceTotalMem_v2",
-                         "cuDriverGetVersion",
-                         "cuEventCreate",
-                         "cuEventDestroy_v2",
-                         "cuEventElapsedTime",
-                         "cuEventQuery",
-                         "cuEventRecord",
-                         "cuEventSynchronize",
-                         "cuFuncGetAttribute",
-                         "cuFuncSetAttribute",
-                         "cuFuncSetCacheConfig",
-                         "cuGetErrorName",
-                         "cuGetErrorString",
-                         "cuGetExportTable",
-                         "cuGetProcAddress_v2",
-                         "cuGraphDestroy",
-                         "cuGraphExecDestroy",
-                         "cuGraphExecKernelNodeSetParams",
-                         "cuGraphGetNodes",
-                         "cuGraphInstantiate",
-                         "cuGraphKernelNodeGetParams",
-                         "cuGraphLaunch",
-                         "cuGraphNodeGetType",
-                         "cuInit",
-                         "cuKernelGetAttribute",
-                         "cuKernelGetFunction",
-                         "cuKernelGetLibrary",
-                         "cuKernelSetAttribute",
-                         "cuLaunchKernel",
-                         "cuLaunchKernelEx",
-                         "cuLibraryGetKernel",
-                         "cuLibraryLoadData",
-                         "cuLibraryUnload",
-                         "cuLinkAddData_v2",
-                         "cuLinkAddFile_v2",
-                         "cuLinkComplete",
-                         "cuLinkCreate_v2",
-                         "cuLinkDestroy",
-                         "cuMemAlloc_v2",
-                         "cuMemFree_v2",
-                         "cuMemGetInfo_v2",
-                         "cuMemPrefetchAsync",
-                         "cuMemcpy",
-                         "cuMemcpy2DAsync_v2",
-                         "cuMemcpyAsync",
-                         "cuMemcpyDtoDAsync_v2",
-                         "cuMemcpyDtoH_v2",
-                         "cuMemcpyHtoD_v2",
-                         "cuMemsetD8_v2",
-                         "cuModuleGetFunction",
-                         "cuModuleGetGlobal_v2",
-                         "cuModuleLoadData",
-                         "cuModuleLoadDataEx",
-                         "cuModuleLoadFatBinary",
-                         "cuModuleUnload",
-                         "cuOccupancyMaxActiveBlocksPerMultiprocessor",
-                         "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags",
-                         "cuPointerGetAttribute",
-                         "cuPointerGetAttributes",
-                         "cuStreamBatchMemOp",
-                         "cuStreamBeginCapture_v2",
-                         "cuStreamCreate",
-                         "cuStreamDestroy_v2",
-                         "cuStreamEndCapture",
-                         "cuStreamGetCaptureInfo_v2",
-                         "cuStreamGetCtx",
-                         "cuStreamIsCapturing",
-                         "cuStreamSynchronize",
-                         "cuStreamWaitEvent",
-                         "cuStreamWaitValue32",
-                         "cuTensorMapEncodeTiled",
-                         "cuThreadExchangeStreamCaptureMode"};
+#define VGPU_NAME_STRING(name) #name,
+  const char* names[] = {VGPU_CUBLAS_LINKED_ENTRY_NAMES(VGPU_NAME_STRING)
+                             VGPU_CUBLAS_LINKED_OTHER_NAMES(VGPU_NAME_STRING)};
+#undef VGPU_NAME_STRING
   for (const char* name : names) EXPECT_NE(dlsym(handle_, name), nullptr) << name;
   // An old name runs the function its _v2 is; one not provided says so.
   EXPECT_NE(dlsym(handle_, "cuCtxPopCurrent"), dlsym(handle_, "cuGraphLaunch"));
@@ -257,6 +179,41 @@ TEST(RemoteCudaWithoutGpu, NoMediatorMeansNoDevice) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("cudaErrorNoDevice"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cannot reach the mediator"), std::string::npos) << r.output;
+}
+
+// With VGPU_CUDA_LOG=2, a library that reads through a bad pointer is named before the program
+// dies of it as it would have. The fault happens in a child (this binary again, running only
+// the child test below), whose stderr and end are checked here.
+TEST(GuestDriverFaults, AFaultSaysWhereBeforeTheProgramDiesOfIt) {
+  const std::string command =
+      "VGPU_FAULT_CHILD=1 VGPU_CUDA_LOG=2 VGPU_PORT=1 VGPU_VM_ID=1 "
+      "/proc/" +
+      std::to_string(getpid()) + "/exe --gtest_filter=GuestDriverFaults.Child 2>&1";
+  FILE* child = popen(command.c_str(), "r");
+  ASSERT_NE(child, nullptr);
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, child)) output += buffer;
+  const int status = pclose(child);
+  EXPECT_NE(output.find("vgpu-cuda: fault reading 0x28 at "), std::string::npos) << output;
+  EXPECT_NE(output.find("the context handle is 0x"), std::string::npos) << output;
+  // It still dies of the fault (the shell reports a signal as 128 + its number).
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGSEGV) << output;
+}
+
+TEST(GuestDriverFaults, Child) {
+  if (!std::getenv("VGPU_FAULT_CHILD")) GTEST_SKIP() << "runs only as the child of the test above";
+  const auto path = build_dir() / "lib/vgpu-cuda/libcuda.so.1";
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  auto init = reinterpret_cast<CUresult (*)(unsigned)>(dlsym(handle, "cuInit"));
+  ASSERT_NE(init, nullptr);
+  init(0);  // no mediator on port 1: it fails, but the reporter is in place
+  // Address 0x28, made at run time so that the compiler cannot see the read is bad.
+  const auto* bad =
+      reinterpret_cast<volatile const std::uint64_t*>(std::strtoull("40", nullptr, 10));
+  std::printf("%llu\n", static_cast<unsigned long long>(*bad));
 }
 
 }  // namespace

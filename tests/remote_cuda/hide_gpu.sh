@@ -1,23 +1,23 @@
 # Sourced: run_without_gpu CMD... runs CMD in a mount namespace where the GPU cannot be reached
-# directly: /dev holds only null, zero, random, urandom and tty (no /dev/nvidia*), and every
-# libcuda and libnvidia library the dynamic linker knows is an empty file. A program that runs
+# directly: every /dev/nvidia* node and every libcuda and libnvidia library the dynamic linker
+# knows is an empty file (the rest of /dev stays: Python reads /dev/urandom). A program that runs
 # correctly there did its GPU work through the mediator. Needs root (unshare -m).
 run_without_gpu() {
   unshare -m --propagation private bash -c '
     set -e
     scratch=$(mktemp -d)
-    mkdir "$scratch/dev"
-    mount -t tmpfs vgpu-dev "$scratch/dev"
-    for f in null zero random urandom tty; do
-      touch "$scratch/dev/$f"
-      mount --bind "/dev/$f" "$scratch/dev/$f"
-    done
     : > "$scratch/empty"
+    mkdir "$scratch/empty-dir"
     for lib in $(ldconfig -p | grep -E "libcuda\.so|libnvidia-" | awk "{print \$NF}" | xargs -r readlink -f | sort -u); do
       mount --bind "$scratch/empty" "$lib"
     done
-    mount --bind "$scratch/dev" /dev
-    if ls /dev/nvidia* >/dev/null 2>&1; then echo "hide_gpu: /dev/nvidia* still visible" >&2; exit 99; fi
+    for node in /dev/nvidia*; do
+      [ -e "$node" ] || continue
+      if [ -d "$node" ]; then mount --bind "$scratch/empty-dir" "$node"; else mount --bind "$scratch/empty" "$node"; fi
+    done
+    for node in /dev/nvidia*; do
+      if [ -c "$node" ]; then echo "hide_gpu: $node is still a device" >&2; exit 99; fi
+    done
     exec "$@"' run_without_gpu "$@"
 }
 

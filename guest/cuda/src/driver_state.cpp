@@ -1,5 +1,7 @@
 #include "driver_state.hpp"
 
+#include "fault_report.hpp"
+
 #include <cstdlib>
 
 namespace vgpu::guest::cuda {
@@ -18,6 +20,7 @@ CUresult Driver::init() {
   std::lock_guard lock(mutex);
   if (initialized_) return init_result_;
   initialized_ = true;
+  report_faults_when_tracing();
   std::string error;
   init_result_ = link.open(error);
   if (init_result_ != CUDA_SUCCESS)

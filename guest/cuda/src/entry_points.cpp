@@ -240,8 +240,10 @@ CUresult CUDAAPI cuGetProcAddress_v2(const char* symbol, void** pfn, int cuda_ve
     return CUDA_SUCCESS;
   }
   if (too_old || !*symbol) {
-    log_debug(std::string("no ") + symbol + " for a caller of CUDA " +
-              std::to_string(cuda_version) + (too_old ? ": only a newer form is provided" : ""));
+    // The runtime probes with an empty name; only a real name is worth saying.
+    if (*symbol)
+      log_debug(std::string("no ") + symbol + " for a caller of CUDA " +
+                std::to_string(cuda_version) + ": only a newer form is provided");
     if (status)
       *status = too_old ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
                         : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
