@@ -148,6 +148,12 @@ int main(int argc, char** argv) {
     launch.grid[0] = 4;
     launch.block[0] = 256;
     launch.params = bytes;
+    cc::BlasGemm gemm;
+    gemm.a = 0x7f0000000000;
+    gemm.b = 0x7f0000100000;
+    gemm.c = 0x7f0000200000;
+    gemm.m = gemm.n = gemm.k = gemm.lda = gemm.ldb = gemm.ldc = 64;
+    gemm.compute = 68;
     cc::Writer batch;
     for (const cc::Call& c : std::vector<cc::Call>{
              cc::MemAlloc{4096}, cc::ModuleLoad{bytes}, cc::GetFunction{1, "_Z3addPfi"},
@@ -155,7 +161,7 @@ int main(int argc, char** argv) {
              cc::StreamCreate{1, -5}, cc::Memset{0x7f0000000000, 3, 0, 7, 4},
              cc::MemcpyDtoH{0x7f0000000000, 12, 0},
              cc::MemcpyHtoDShared{0x7f0000000000, 2 << 20, 12, 0},
-             cc::MemcpyDtoHShared{0x7f0000000000, 4 << 20, 12, 0}, cc::CtxSync{}})
+             cc::MemcpyDtoHShared{0x7f0000000000, 4 << 20, 12, 0}, gemm, cc::CtxSync{}})
       cc::encode(batch, c);
     write("cuda_calls", "batch", batch.bytes());
     cc::BatchAnswer answer;

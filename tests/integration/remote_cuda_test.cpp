@@ -181,6 +181,54 @@ TEST(RemoteCudaWithoutGpu, NoMediatorMeansNoDevice) {
   EXPECT_NE(r.output.find("cannot reach the mediator"), std::string::npos) << r.output;
 }
 
+// The guest's cuBLAS (libvgpu-cublas as libcublas.so.13): a program linked against NVIDIA's
+// cuBLAS loads it in its place (every name, the same symbol version), and without a mediator
+// it gets no device rather than a loader error.
+TEST(GuestCublas, AProgramLinkedAgainstCublasLoadsTheGuestsOne) {
+  const auto r = run_command(
+      "LD_DEBUG=libs " + sample_command("cublas_gemm", "VGPU_PORT=1 VGPU_VM_ID=1 VGPU_TOKEN=x"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  // The dynamic linker ran the guest's cuBLAS, not NVIDIA's.
+  EXPECT_NE(
+      r.output.find("calling init: " + (build_dir() / "lib/vgpu-cuda/libcublas.so.13").string()),
+      std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("version `libcublas.so.13' not found"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("failed: cudaErrorNoDevice"), std::string::npos) << r.output;
+}
+
+TEST(GuestCublas, EveryNameOfTheRealLibraryIsThereAndTheRestSaysNotSupported) {
+  const auto lib = build_dir() / "lib/vgpu-cuda/libcublas.so.13";
+  void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  // The names the stubs were made from: those NVIDIA's libcublas.so.13 exports.
+  FILE* stubs = std::fopen((build_dir() / "guest/cuda/cublas_stubs.cpp").c_str(), "r");
+  ASSERT_NE(stubs, nullptr);
+  char line[256];
+  int names = 0;
+  while (std::fgets(line, sizeof line, stubs)) {
+    std::string name(line);
+    if (name.rfind("VGPU_CUBLAS_STUB(", 0) != 0) continue;
+    name = name.substr(17, name.find(')') - 17);
+    ++names;
+    EXPECT_NE(dlvsym(handle, name.c_str(), "libcublas.so.13"), nullptr) << name;
+  }
+  std::fclose(stubs);
+  EXPECT_GT(names, 500);
+  // One not run on the host says so; the GEMM family is implemented, not stubbed.
+  auto axpy = reinterpret_cast<int (*)()>(dlsym(handle, "cublasAxpyEx"));
+  ASSERT_NE(axpy, nullptr);
+  EXPECT_EQ(axpy(), 15);  // CUBLAS_STATUS_NOT_SUPPORTED
+  using Sgemm = int (*)(void*, int, int, int, int, int, const float*, const float*, int,
+                        const float*, int, const float*, float*, int);
+  auto sgemm = reinterpret_cast<Sgemm>(dlsym(handle, "cublasSgemm_v2"));
+  ASSERT_NE(sgemm, nullptr);
+  const float one = 1;
+  EXPECT_EQ(sgemm(nullptr, 0, 0, 4, 4, 4, &one, nullptr, 4, nullptr, 4, &one, nullptr, 4),
+            1);  // CUBLAS_STATUS_NOT_INITIALIZED: no handle
+  dlclose(handle);
+}
+
 // With VGPU_CUDA_LOG=2, a library that reads through a bad pointer is named before the program
 // dies of it as it would have. The fault happens in a child (this binary again, running only
 // the child test below), whose stderr and end are checked here.

@@ -18,23 +18,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/hide_gpu.sh"
 source "$here/../../bench/start_mediator.sh"
 gpu_test_start "$out"
-db=$work/vgpu.db
-vm=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid lib --name lib --pool A --priority high |
-  grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
-cat >"$work/mediator.yaml" <<YAML
-plugin_dirs: [$plugins]
-database: {path: $db}
-transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256}]
-policy: {plugin: strict_priority}
-executors: [{plugin: cuda, slots: 4}]
-YAML
-start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log" || exit 1
+start_remote_cuda_mediator "$bin" "$plugins" lib || exit 1
 
 failed=0
+preload=  # libraries the remote run preloads (see the torch case below)
 remote() {  # LOG_LEVEL CMD...: CMD through the guest library, the GPU hidden
   local level=$1
   shift
-  run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" VGPU_PORT="$mediator_port" \
+  run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" ${preload:+LD_PRELOAD=$preload} \
+    VGPU_PORT="$mediator_port" \
     VGPU_VM_ID="$vm" VGPU_TOKEN= VGPU_CUDA_LOCK_DIR="$work" VGPU_CUDA_LOG="$level" \
     timeout 300 "$@"
 }
@@ -73,7 +65,10 @@ compare() {  # NAME CMD...
 
 compare cublas "$bin/cuda-sample-cublas_gemm"
 if python3 -c "import torch" 2>/dev/null; then
-  compare torch python3 "$here/torch_probe.py"
+  # PyTorch's wheel finds the cuBLAS it bundles through its RPATH, ahead of LD_LIBRARY_PATH; the
+  # guest's takes its place when preloaded (a library already loaded under a name is the one
+  # every later request for that name gets).
+  preload="$guest_lib/libcublas.so.13" compare torch python3 "$here/torch_probe.py"
 else
   echo "skip: torch (python3 cannot import torch here)"
 fi

@@ -31,3 +31,21 @@ gpu_test_start() {  # OUT_DIR
   work=$(mktemp -d)
   trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 }
+
+# A mediator for one VM's remote CUDA programs (needs bench/start_mediator.sh sourced and
+# gpu_test_start run): registers VM NAME (pool A, high) in a new database under `work`, starts
+# the mediator with the cuda executor and TCP with shared memory, and sets `vm` (its id) and
+# `mediator_port`. Returns non-zero if the mediator did not start.
+start_remote_cuda_mediator() {  # BIN_DIR PLUGIN_DIR NAME
+  local bin=$1 plugins=$2 name=$3
+  vm=$("$bin/vgpu-admin" --db "$work/vgpu.db" register-vm --vm-uuid "$name" --name "$name" \
+    --pool A --priority high | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
+  cat >"$work/mediator.yaml" <<YAML
+plugin_dirs: [$plugins]
+database: {path: $work/vgpu.db}
+transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256}]
+policy: {plugin: strict_priority}
+executors: [{plugin: cuda, slots: 4}]
+YAML
+  start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
+}

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "blas_gemm_check.hpp"
 #include "remote_driver.hpp"
 
 namespace vgpu::executors::cuda::remote {
@@ -142,6 +143,10 @@ RemoteSession::~RemoteSession() {
 void RemoteSession::release_everything() {
   const auto& d = RemoteDriver::get();
   if (!context_) return;
+  {
+    CurrentContext in_session(context_);  // the cuBLAS handle goes before its context
+    blas_.release();
+  }
   if (owns_context_) {
     d.ctx_destroy(context_);  // frees everything in it
     context_ = nullptr;
@@ -640,9 +645,26 @@ CUresult RemoteSession::execute(const cc::Call& call,
           outputs.emplace_back();
           put_u32(outputs.back(), static_cast<std::uint32_t>(blocks));
           return CUDA_SUCCESS;
+        } else if constexpr (std::is_same_v<T, cc::BlasGemm>) {
+          return gemm(c, message);
         }
       },
       call);
+}
+
+CUresult RemoteSession::gemm(const cc::BlasGemm& g, std::string& message) {
+  std::string why;
+  const GemmExtents e = gemm_extents(g, why);
+  if (!why.empty()) return refuse(message, why);
+  const std::pair<const char*, std::pair<std::uint64_t, std::uint64_t>> matrices[] = {
+      {"A", {g.a, e.a_bytes}}, {"B", {g.b, e.b_bytes}}, {"C", {g.c, e.c_bytes}}};
+  for (const auto& [name, range] : matrices)
+    if (range.second)
+      if (auto bad = check_range(range.first, range.second); !bad.empty())
+        return refuse(message, std::string(name) + ": " + bad);
+  const auto s = stream(g.stream);
+  if (!s) return refuse(message, "unknown stream", CUDA_ERROR_INVALID_HANDLE);
+  return blas_.gemm(g, *s, message);
 }
 
 }  // namespace vgpu::executors::cuda::remote

@@ -18,6 +18,7 @@
 
 #include "guest_memory.hpp"
 #include "owned_objects.hpp"
+#include "session_blas.hpp"
 #include "vgpu/protocol/cuda_calls.hpp"
 
 namespace vgpu::executors::cuda::remote {
@@ -98,6 +99,9 @@ class RemoteSession {
   // The host end of a copy through shared memory: its first byte, or nullptr and `message`.
   std::uint8_t* shared_range(std::uint64_t offset, std::uint64_t bytes, std::string& message);
   void release_everything();
+  // A guest's matrix product: checked (sizes, types, every matrix in the session's memory),
+  // then run by the host's cuBLAS on the session's stream.
+  CUresult gemm(const cuda_calls::BlasGemm& g, std::string& message);
   // What every constructor does: the context made current, the VM's priority range taken.
   RemoteSession(CUcontext context, bool owns_context, int priority_level, std::uint64_t quota_bytes,
                 SessionLimits limits);
@@ -110,6 +114,7 @@ class RemoteSession {
   CUcontext context_ = nullptr;
   bool owns_context_ = true;
   OwnedMemory memory_;
+  SessionBlas blas_;  // the session's cuBLAS handle, made at its first matrix product
   // Modules' global variables the program has looked up: copies may touch them, frees may not,
   // and they do not count against the quota (the module's load did).
   OwnedMemory globals_;

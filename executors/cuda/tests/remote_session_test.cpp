@@ -288,6 +288,58 @@ TEST(RemoteSession, CopiesAndAKernelComputeTheRightAnswer) {
   for (int i = 0; i < n; ++i) ASSERT_EQ(back[i], i * 3 + 2) << i;
 }
 
+// A guest's cuBLAS product runs on the host's cuBLAS, and only over the session's own memory.
+TEST(RemoteSession, AMatrixProductRunsOnTheHostsCublasInsideTheSessionsMemory) {
+  REQUIRE_GPU();
+  Session s(1);
+  const int n = 64;
+  std::vector<float> a(n * n), b(n * n);
+  for (int i = 0; i < n * n; ++i) {
+    a[i] = float(i % 7 - 3);
+    b[i] = float(i % 5 - 2);
+  }
+  const std::uint64_t bytes = n * n * 4;
+  const auto da = s.alloc(bytes), db = s.alloc(bytes), dc = s.alloc(bytes);
+  cc::BlasGemm g;
+  g.a = da;
+  g.b = db;
+  g.c = dc;
+  g.m = g.n = g.k = g.lda = g.ldb = g.ldc = n;
+  g.compute = 68;  // CUBLAS_COMPUTE_32F on fp32 (type 0) matrices
+  const float one = 1, zero = 0;
+  std::memcpy(g.alpha, &one, 4);
+  std::memcpy(g.beta, &zero, 4);
+  auto r = s.calls({cc::MemcpyHtoD{da, 0, {reinterpret_cast<const std::uint8_t*>(a.data()), bytes}},
+                    cc::MemcpyHtoD{db, 0, {reinterpret_cast<const std::uint8_t*>(b.data()), bytes}},
+                    g, cc::MemcpyDtoH{dc, bytes, 0}});
+  ASSERT_EQ(r.result, 0) << r.message;
+  std::vector<float> c(n * n);
+  std::memcpy(c.data(), r.outputs.at(0).data(), bytes);
+  for (int col = 0; col < n; col += 13)
+    for (int row = 0; row < n; row += 11) {
+      float want = 0;
+      for (int i = 0; i < n; ++i) want += a[i * n + row] * b[col * n + i];
+      ASSERT_EQ(c[col * n + row], want) << row << "," << col;
+    }
+  // C one column longer than its allocation: refused before cuBLAS sees it.
+  auto past = g;
+  past.n = n + 1;
+  past.k = past.ldb = n - 1;  // B ((n-1) x (n+1)) still fits
+  r = s.calls({past});
+  EXPECT_EQ(r.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_NE(r.message.find("blas_gemm: C: "), std::string::npos) << r.message;
+  // A matrix of another allocation's size is fine; a pointer the session does not own is not.
+  auto foreign = g;
+  foreign.b = 4096;
+  r = s.calls({foreign});
+  EXPECT_EQ(r.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_NE(r.message.find("blas_gemm: B: "), std::string::npos) << r.message;
+  auto wrong = g;
+  wrong.lda = 3;
+  r = s.calls({wrong});
+  EXPECT_NE(r.message.find("lda smaller than A's rows"), std::string::npos) << r.message;
+}
+
 TEST(RemoteSession, PointersAndHandlesOutsideTheSessionAreRefused) {
   REQUIRE_GPU();
   Session s(1);

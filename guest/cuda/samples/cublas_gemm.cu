@@ -5,17 +5,10 @@
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 
+#include "sample_check.cuh"
+
 #include <cstdio>
 #include <vector>
-
-#define CHECK(call)                                                     \
-  do {                                                                  \
-    const auto status_ = (call);                                        \
-    if (status_ != 0) {                                                 \
-      std::printf("%s failed: %d\n", #call, static_cast<int>(status_)); \
-      return 1;                                                         \
-    }                                                                   \
-  } while (0)
 
 double checksum(const std::vector<float>& v) {
   double sum = 0;
@@ -37,9 +30,10 @@ int main() {
   CHECK(cudaMemcpy(da, a.data(), sizeof(float) * n * n, cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(db, b.data(), sizeof(float) * n * n, cudaMemcpyHostToDevice));
   cublasHandle_t handle;
-  CHECK(cublasCreate(&handle));
+  CHECK_STATUS(cublasCreate(&handle));
   const float one = 1, zero = 0;
-  CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, da, n, db, n, &zero, dc, n));
+  CHECK_STATUS(
+      cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, da, n, db, n, &zero, dc, n));
   CHECK(cudaMemcpy(c.data(), dc, sizeof(float) * n * n, cudaMemcpyDeviceToHost));
   std::printf("sgemm %dx%d: checksum %.1f, c[0] %.1f, c[last] %.1f\n", n, n, checksum(c), c[0],
               c[n * n - 1]);
@@ -55,19 +49,19 @@ int main() {
   CHECK(cudaMemcpy(dha, ha.data(), sizeof(__nv_bfloat16) * n * n, cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(dhb, hb.data(), sizeof(__nv_bfloat16) * n * n, cudaMemcpyHostToDevice));
   CHECK(cudaMemset(dc, 0, sizeof(float) * n * n));
-  CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, dha, CUDA_R_16BF, n, dhb,
-                     CUDA_R_16BF, n, &zero, dc, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
-                     CUBLAS_GEMM_DEFAULT));
+  CHECK_STATUS(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, dha, CUDA_R_16BF, n,
+                            dhb, CUDA_R_16BF, n, &zero, dc, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                            CUBLAS_GEMM_DEFAULT));
   CHECK(cudaMemcpy(c.data(), dc, sizeof(float) * n * n, cudaMemcpyDeviceToHost));
   std::printf("gemmex bf16 %dx%d: checksum %.1f\n", n, n, checksum(c));
 
   const int m = 128, batch = 8;
-  CHECK(cublasSgemmStridedBatched(handle, CUBLAS_OP_N, CUBLAS_OP_T, m, m, m, &one, da, m, m * m, db,
-                                  m, m * m, &zero, dc, m, m * m, batch));
+  CHECK_STATUS(cublasSgemmStridedBatched(handle, CUBLAS_OP_N, CUBLAS_OP_T, m, m, m, &one, da, m,
+                                         m * m, db, m, m * m, &zero, dc, m, m * m, batch));
   std::vector<float> cb(m * m * batch);
   CHECK(cudaMemcpy(cb.data(), dc, sizeof(float) * cb.size(), cudaMemcpyDeviceToHost));
   std::printf("sgemm strided batched %d x %dx%d: checksum %.1f\n", batch, m, m, checksum(cb));
-  CHECK(cublasDestroy(handle));
+  CHECK_STATUS(cublasDestroy(handle));
   std::printf("PASSED\n");
   return 0;
 }

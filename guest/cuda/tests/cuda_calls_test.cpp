@@ -2,10 +2,42 @@
 // message naming the call and field, before anything runs.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "vgpu/protocol/cuda_calls.hpp"
 
 namespace vgpu::cuda_calls {
 namespace {
+
+// A product whose every field differs from its default, so a field lost or swapped shows.
+BlasGemm gemm_of_each_field() {
+  BlasGemm g;
+  g.stream = 3;
+  g.a = 0x1000;
+  g.b = 0x2000;
+  g.c = 0x3000;
+  g.stride_a = 1LL << 40;
+  g.stride_b = 5;
+  g.stride_c = 6;
+  g.m = 7;
+  g.n = 8;
+  g.k = 9;
+  g.lda = 10;
+  g.ldb = 11;
+  g.ldc = 12;
+  g.batch = 13;
+  g.trans_a = 1;
+  g.trans_b = 2;
+  g.type_a = 14;
+  g.type_b = 2;
+  g.type_c = 0;
+  g.compute = 77;
+  g.algo = 99;
+  g.math_mode = 3;
+  g.alpha[0] = 0x3f;
+  g.beta[7] = 0x40;
+  return g;
+}
 
 std::vector<Call> one_of_each() {
   static const std::uint8_t bytes[] = {1, 2, 3, 4, 5};
@@ -46,7 +78,8 @@ std::vector<Call> one_of_each() {
           FuncSetAttribute{7, 8, 65536},
           OccupancySharedMemory{7, 2, 256},
           LaunchEx{launch, {LaunchAttribute{4, {2, 1, 1}}}},
-          OccupancyClusters{7, {132, 1, 1}, {128, 1, 1}, 0, {LaunchAttribute{4, {2, 1, 1}}}, 1}};
+          OccupancyClusters{7, {132, 1, 1}, {128, 1, 1}, 0, {LaunchAttribute{4, {2, 1, 1}}}, 1},
+          gemm_of_each_field()};
 }
 
 TEST(CudaCalls, EveryCallRoundTrips) {
@@ -91,6 +124,15 @@ TEST(CudaCalls, EveryCallRoundTrips) {
   EXPECT_EQ(clusters.grid[0], 132u);
   EXPECT_EQ(clusters.potential_size, 1);
   ASSERT_EQ(clusters.attributes.size(), 1u);
+  const auto& g = std::get<BlasGemm>(decoded[31]);
+  const auto want = gemm_of_each_field();
+  Writer again, original;  // field by field: a field lost or read into another one shows
+  encode_gemm(again, g);
+  encode_gemm(original, want);
+  EXPECT_EQ(again.bytes(), original.bytes()) << "every field of the product survives";
+  EXPECT_EQ(g.stride_a, 1LL << 40);
+  EXPECT_EQ(g.beta[7], 0x40);
+  EXPECT_FALSE(needs_answer(g)) << "a product waits for nothing, like a launch";
 }
 
 TEST(CudaCalls, ALaunchWithTooManyAttributesIsRefused) {

@@ -250,12 +250,30 @@ struct OccupancySharedMemory {
   std::uint32_t blocks = 0, block_size = 0;
 };  // -> u64 bytes
 
-using Call = std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD, Memset, ModuleLoad,
-                          ModuleUnload, GetFunction, Launch, StreamCreate, StreamDestroy,
-                          StreamSync, StreamQuery, StreamWaitEvent, EventCreate, EventDestroy,
-                          EventRecord, EventSync, EventQuery, EventElapsed, CtxSync, MemInfo,
-                          Occupancy, GetGlobal, MemcpyHtoDShared, MemcpyDtoHShared,
-                          FuncSetAttribute, OccupancySharedMemory, LaunchEx, OccupancyClusters>;
+// cuBLAS's matrix products (cublasSgemm, cublasGemmEx and their strided batched forms), run by
+// the host's cuBLAS in the session's context (docs/remote-cuda.md, "cuBLAS on the host"):
+// C = alpha op(A) op(B) + beta C, column-major, `batch` times with the strides (in elements).
+// Types are cudaDataType and cublasComputeType_t numbers; alpha and beta are the host scalars'
+// bytes in the compute type's scale type. The host checks every matrix lies in the session's
+// memory (blas_gemm_check.hpp).
+struct BlasGemm {
+  std::uint64_t stream = 0, a = 0, b = 0, c = 0;
+  std::int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+  std::int32_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0, batch = 1;
+  std::uint32_t trans_a = 0, trans_b = 0;  // cublasOperation_t: 0 N, 1 T, 2 C
+  std::uint32_t type_a = 0, type_b = 0, type_c = 0, compute = 0;
+  std::int32_t algo = -1;       // cublasGemmAlgo_t; -1 is CUBLAS_GEMM_DEFAULT
+  std::uint32_t math_mode = 0;  // cublasMath_t
+  std::uint8_t alpha[8] = {}, beta[8] = {};
+};
+
+using Call =
+    std::variant<MemAlloc, MemFree, MemcpyHtoD, MemcpyDtoH, MemcpyDtoD, Memset, ModuleLoad,
+                 ModuleUnload, GetFunction, Launch, StreamCreate, StreamDestroy, StreamSync,
+                 StreamQuery, StreamWaitEvent, EventCreate, EventDestroy, EventRecord, EventSync,
+                 EventQuery, EventElapsed, CtxSync, MemInfo, Occupancy, GetGlobal, MemcpyHtoDShared,
+                 MemcpyDtoHShared, FuncSetAttribute, OccupancySharedMemory, LaunchEx,
+                 OccupancyClusters, BlasGemm>;
 
 // The wire code of each call is its index in Call plus one.
 inline constexpr const char* kCallNames[] = {"mem_alloc",
@@ -288,7 +306,8 @@ inline constexpr const char* kCallNames[] = {"mem_alloc",
                                              "func_set_attribute",
                                              "occupancy_shared_memory",
                                              "launch_ex",
-                                             "occupancy_clusters"};
+                                             "occupancy_clusters",
+                                             "blas_gemm"};
 static_assert(std::size(kCallNames) == std::variant_size_v<Call>);
 
 inline const char* call_name(const Call& c) {
@@ -303,11 +322,11 @@ inline bool needs_answer(const Call& c) {
   return !(std::holds_alternative<MemcpyHtoD>(c) || std::holds_alternative<MemcpyHtoDShared>(c) ||
            std::holds_alternative<MemcpyDtoHShared>(c) ||
            std::holds_alternative<FuncSetAttribute>(c) || std::holds_alternative<LaunchEx>(c) ||
-           std::holds_alternative<MemcpyDtoD>(c) || std::holds_alternative<Memset>(c) ||
-           std::holds_alternative<Launch>(c) || std::holds_alternative<EventRecord>(c) ||
-           std::holds_alternative<StreamWaitEvent>(c) || std::holds_alternative<MemFree>(c) ||
-           std::holds_alternative<ModuleUnload>(c) || std::holds_alternative<StreamDestroy>(c) ||
-           std::holds_alternative<EventDestroy>(c));
+           std::holds_alternative<BlasGemm>(c) || std::holds_alternative<MemcpyDtoD>(c) ||
+           std::holds_alternative<Memset>(c) || std::holds_alternative<Launch>(c) ||
+           std::holds_alternative<EventRecord>(c) || std::holds_alternative<StreamWaitEvent>(c) ||
+           std::holds_alternative<MemFree>(c) || std::holds_alternative<ModuleUnload>(c) ||
+           std::holds_alternative<StreamDestroy>(c) || std::holds_alternative<EventDestroy>(c));
 }
 
 // ---- encoding (guest side) ----
@@ -318,6 +337,46 @@ inline void encode_attributes(Writer& w, const std::vector<LaunchAttribute>& att
     w.u32(a.id);
     for (auto v : a.value) w.u32(v);
   }
+}
+
+// One field after another, in BlasGemm's order (written out: nvcc's front end rejects loops over
+// braced lists in a header it compiles).
+inline void encode_gemm(Writer& w, const BlasGemm& c) {
+  w.u64(c.stream);
+  w.u64(c.a);
+  w.u64(c.b);
+  w.u64(c.c);
+  w.u64(static_cast<std::uint64_t>(c.stride_a));
+  w.u64(static_cast<std::uint64_t>(c.stride_b));
+  w.u64(static_cast<std::uint64_t>(c.stride_c));
+  const std::int32_t sizes[] = {c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.batch};
+  for (std::int32_t v : sizes) w.i32(v);
+  const std::uint32_t kinds[] = {c.trans_a, c.trans_b, c.type_a, c.type_b, c.type_c, c.compute};
+  for (std::uint32_t v : kinds) w.u32(v);
+  w.i32(c.algo);
+  w.u32(c.math_mode);
+  for (std::uint8_t v : c.alpha) w.u8(v);
+  for (std::uint8_t v : c.beta) w.u8(v);
+}
+
+inline BlasGemm decode_gemm(Reader& r) {
+  BlasGemm c;
+  c.stream = r.u64("stream");
+  c.a = r.u64("a");
+  c.b = r.u64("b");
+  c.c = r.u64("c");
+  c.stride_a = static_cast<std::int64_t>(r.u64("stride_a"));
+  c.stride_b = static_cast<std::int64_t>(r.u64("stride_b"));
+  c.stride_c = static_cast<std::int64_t>(r.u64("stride_c"));
+  std::int32_t* sizes[] = {&c.m, &c.n, &c.k, &c.lda, &c.ldb, &c.ldc, &c.batch};
+  for (std::int32_t* v : sizes) *v = r.i32("matrix size");
+  std::uint32_t* kinds[] = {&c.trans_a, &c.trans_b, &c.type_a, &c.type_b, &c.type_c, &c.compute};
+  for (std::uint32_t* v : kinds) *v = r.u32("operation or type");
+  c.algo = r.i32("algo");
+  c.math_mode = r.u32("math_mode");
+  for (std::uint8_t& v : c.alpha) v = r.u8("alpha");
+  for (std::uint8_t& v : c.beta) v = r.u8("beta");
+  return c;
 }
 
 inline void encode(Writer& w, const Call& call) {
@@ -422,6 +481,8 @@ inline void encode(Writer& w, const Call& call) {
           w.u32(c.shared_bytes);
           encode_attributes(w, c.attributes);
           w.u8(c.potential_size);
+        } else if constexpr (std::is_same_v<T, BlasGemm>) {
+          encode_gemm(w, c);
         }
       },
       call);
@@ -609,6 +670,8 @@ inline Call decode_one(Reader& r) {
       c.potential_size = r.u8("potential_size");
       return c;
     }
+    case 32:
+      return decode_gemm(r);
     default:
       throw CallError("unknown call code " + std::to_string(code));
   }
