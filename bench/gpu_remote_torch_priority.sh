@@ -29,13 +29,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' TERM INT
 db=$work/vgpu.db
-register() {  # name pool priority
-  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool "$2" --priority "$3" |
-    grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
-}
 "$bin/vgpu-admin" --db "$db" create-pool S >/dev/null
-high_a=$(register high-a A high) low_a=$(register low-a A low)
-high_s=$(register high-s S high) low_s=$(register low-s S low)
+high_a=$(register_vm "$bin" "$db" high-a A high) low_a=$(register_vm "$bin" "$db" low-a A low)
+high_s=$(register_vm "$bin" "$db" high-s S high) low_s=$(register_vm "$bin" "$db" low-s S low)
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}

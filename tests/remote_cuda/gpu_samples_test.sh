@@ -18,17 +18,12 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 db=$work/vgpu.db
-register() {  # name priority [quota_mb] -> vm_id
-  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool A --priority "$2" \
-    ${3:+--memory-quota-mb $3} | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
-}
-vm_tenant=$(register tenant high)
-vm_other=$(register other low)
-vm_quota=$(register quota medium 256)
+vm_tenant=$(register_vm "$bin" "$db" tenant A high)
+vm_other=$(register_vm "$bin" "$db" other A low)
+vm_quota=$(register_vm "$bin" "$db" quota A medium 256)
 # A VM of a shared pool: its programs share one process and context with the pool's others.
 "$bin/vgpu-admin" --db "$db" create-pool S >/dev/null 2>&1 || true
-vm_shared=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid pooled --name pooled --pool S \
-  --priority high | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
+vm_shared=$(register_vm "$bin" "$db" pooled S high)
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}

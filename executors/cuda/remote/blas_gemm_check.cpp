@@ -32,8 +32,9 @@ bool span_bytes(std::uint64_t rows, std::uint64_t cols, std::uint64_t ld, std::u
     return false;
   return mul(elements, element, bytes);
 }
-}  // namespace
 
+// Bytes per element of a cudaDataType this path accepts (fp32, fp64, fp16, bf16, int8, int32),
+// 0 for any other.
 std::uint32_t element_bytes(std::uint32_t t) {
   switch (t) {
     case kR32F:
@@ -50,6 +51,7 @@ std::uint32_t element_bytes(std::uint32_t t) {
       return 0;
   }
 }
+}  // namespace
 
 GemmExtents gemm_extents(const cuda_calls::BlasGemm& g, std::string& why) {
   GemmExtents e;

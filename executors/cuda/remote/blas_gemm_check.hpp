@@ -12,16 +12,12 @@
 namespace vgpu::executors::cuda::remote {
 
 struct GemmExtents {
-  // Bytes from each matrix's pointer to the end of its last element, over the whole batch;
-  // 0 when the matrix is not read (k == 0 for A and B, or beta == 0 is not assumed: C is read).
+  // Bytes from each matrix's pointer to the end of its last element, over the whole batch; 0
+  // for a matrix with no elements (A and B when k == 0). C always counts: beta may read it.
   std::uint64_t a_bytes = 0, b_bytes = 0, c_bytes = 0;
 };
 
 // The extents, or a message naming what is wrong (an empty `why` means acceptable).
 GemmExtents gemm_extents(const cuda_calls::BlasGemm& g, std::string& why);
-
-// Bytes per element of a cudaDataType this path accepts (fp32, fp64, fp16, bf16, int8, int32),
-// 0 for any other.
-std::uint32_t element_bytes(std::uint32_t cuda_data_type);
 
 }  // namespace vgpu::executors::cuda::remote

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <string>
 
 #include "not_supported.hpp"
 #include "vgpu/protocol/cuda_calls.hpp"

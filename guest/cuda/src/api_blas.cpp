@@ -1,4 +1,4 @@
-// The door the guest's cuBLAS (guest/cublas) uses into this driver: a matrix product becomes a
+// The door the guest's cuBLAS (guest/cuda/cublas) uses into this driver: a matrix product becomes a
 // call in the program's batch, run by the host's cuBLAS in the session (docs/remote-cuda.md,
 // "cuBLAS on the host"). Like a launch it does not wait: errors surface at the next
 // synchronizing call.
