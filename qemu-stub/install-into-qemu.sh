@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copies the vgpu-stub device into a QEMU source tree and registers it with Kconfig and the
 # build: meson (QEMU 5.2 and later, e.g. Debian 12's 7.2) or Makefile.objs (before 5.2, e.g.
-# XCP-ng's 4.2.1). Idempotent: running it again only refreshes the copied files.
+# XCP-ng's 4.2.1), and names it in the i386/x86_64 device list. Idempotent: running it again
+# only refreshes the copied files.
 #   qemu-stub/install-into-qemu.sh <qemu-source-dir>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,4 +31,11 @@ fi
 if ! grep -q 'config VGPU_STUB' "$misc/Kconfig"; then
   printf "\nconfig VGPU_STUB\n    bool\n    default y if PCI_DEVICES\n    depends on PCI\n" >>"$misc/Kconfig"
 fi
+# Builds configured --without-default-devices (XCP-ng's qemu.spec is) ignore Kconfig's
+# `default y` and take only what the target's device list names: name the device there too.
+for devices in "$src/configs/devices/i386-softmmu/default.mak" "$src/default-configs/i386-softmmu.mak"; do
+  [ -f "$devices" ] || continue
+  grep -q '^CONFIG_VGPU_STUB=' "$devices" ||
+    printf "\n# vgpu: on even in builds --without-default-devices\nCONFIG_VGPU_STUB=y\n" >>"$devices"
+done
 echo "install-into-qemu: vgpu-stub is in $misc"

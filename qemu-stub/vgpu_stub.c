@@ -11,8 +11,14 @@
  * The token can instead come from a QEMU secret object, so that it is on no command line
  * (a device-model wrapper that logs its arguments, ps, /proc/<pid>/cmdline):
  *
- *   -object secret,id=vgputoken,file=/var/lib/vgpu/xcpng/<uuid>.token
+ *   -object secret,id=vgputoken,file=/run/vgpu/libvirt/<uuid>.token
  *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token-secret=vgputoken
+ *
+ * or from a plain file, for QEMU builds that have no secret object (XCP-ng's QEMU 4.2.1
+ * is configured without its crypto objects, so `-object secret` would stop it from
+ * starting):
+ *
+ *   -device vgpu-stub,pool_id=A,priority=high,vm_id=7,token-file=<root-only file>
  *
  * Migration is refused (a migration blocker with the reason): the VM's identity, token
  * and shared memory belong to this host's mediator and config DB, and its jobs run on
@@ -68,6 +74,7 @@ struct VgpuStubState {
     uint32_t vm_id;
     char *token;
     char *token_secret; /* token-secret: the id of a secret object holding the token */
+    char *token_file;   /* token-file: a file holding the token, nothing else */
     HostMemoryBackend *shmem; /* memdev: BAR2, optional */
     Error *migration_blocker;
 
@@ -153,6 +160,56 @@ static bool check_token(const char *token, Error **errp)
     return true;
 }
 
+/*
+ * token-file: the file's bytes are the token (no newline). Read once, at realize, while
+ * QEMU is still root and outside any chroot (os_setup_post() applies -chroot and -runas
+ * only once the machine is built). Only a regular file, and only as much as a token can
+ * be: the path comes from the host, but a FIFO or a huge file must not hang or bloat
+ * QEMU.
+ */
+static char *read_token_file(const char *path, Error **errp)
+{
+    char buf[VGPU_TOKEN_BYTES + 1];
+    size_t len = 0;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "vgpu-stub: token-file '%s'", path);
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        error_setg(errp, "vgpu-stub: token-file '%s' is not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    while (len < sizeof(buf)) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            error_setg_errno(errp, errno, "vgpu-stub: token-file '%s'", path);
+            close(fd);
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    if (len == 0 || len > VGPU_TOKEN_BYTES) {
+        error_setg(errp,
+                   "vgpu-stub: token-file '%s' must hold the token alone, 1 to %d bytes "
+                   "with no newline%s",
+                   path, VGPU_TOKEN_BYTES,
+                   len == 0 ? " (it is empty)" : " (it holds more)");
+        return NULL;
+    }
+    return g_strndup(buf, len);
+}
+
 static uint64_t vgpu_stub_read(void *opaque, hwaddr addr, unsigned size)
 {
     VgpuStubState *s = opaque;
@@ -188,11 +245,17 @@ static void vgpu_stub_realize(PCIDevice *pdev, Error **errp)
     VgpuStubState *s = VGPU_STUB(pdev);
     uint32_t priority = 0;
 
-    if (s->token && s->token_secret) {
+    if (!!s->token + !!s->token_secret + !!s->token_file > 1) {
         error_setg(errp,
-                   "vgpu-stub: give the token either as 'token' or as 'token-secret', "
-                   "not both");
+                   "vgpu-stub: give the token one way only: 'token', 'token-secret' or "
+                   "'token-file'");
         return;
+    }
+    if (s->token_file) {
+        s->token = read_token_file(s->token_file, errp);
+        if (!s->token) {
+            return;
+        }
     }
     if (s->token_secret) {
         /* Read once, at realize: before QEMU chroots or drops privileges (-chroot,
@@ -293,6 +356,7 @@ static Property vgpu_stub_properties[] = {
     DEFINE_PROP_UINT32("vm_id", VgpuStubState, vm_id, 0),
     DEFINE_PROP_STRING("token", VgpuStubState, token),
     DEFINE_PROP_STRING("token-secret", VgpuStubState, token_secret),
+    DEFINE_PROP_STRING("token-file", VgpuStubState, token_file),
     DEFINE_PROP_LINK("memdev", VgpuStubState, shmem, TYPE_MEMORY_BACKEND,
                      HostMemoryBackend *),
     DEFINE_PROP_END_OF_LIST(),

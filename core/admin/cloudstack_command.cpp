@@ -26,6 +26,7 @@ void print(const cloudstack::SyncReport& r) {
   for (const auto& id : r.registered) log("registered " + id);
   for (const auto& id : r.updated) log("updated " + id);
   for (const auto& id : r.removed) log("removed " + id);
+  for (const auto& id : r.configured) log("KVM extraconfig set for " + id);
   for (const auto& why : r.skipped) log("skipped " + why);
 }
 

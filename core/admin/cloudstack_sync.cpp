@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "admin.hpp"
+#include "cloudstack_kvm.hpp"
 
 namespace vgpu::admin::cloudstack {
 
@@ -58,9 +59,10 @@ Settings load_settings(const std::filesystem::path& file) {
       throw ApiError(where + "'" + key + "' is required");
     return root[key].Scalar();
   };
-  const std::set<std::string> known = {
-      "api_url",         "api_key",          "secret_key_file", "zone_id",         "pool_detail",
-      "priority_detail", "trust_vm_details", "tls_verify",      "sync_interval_s", "webhook"};
+  const std::set<std::string> known = {"api_url",          "api_key",         "secret_key_file",
+                                       "zone_id",          "pool_detail",     "priority_detail",
+                                       "trust_vm_details", "tls_verify",      "sync_interval_s",
+                                       "webhook",          "kvm_extraconfig", "kvm_config_dir"};
   if (!root.IsMap()) throw ApiError(where + "must be a mapping of settings");
   for (const auto& kv : root)
     if (!known.count(kv.first.as<std::string>()))
@@ -76,6 +78,17 @@ Settings load_settings(const std::filesystem::path& file) {
     if (root["priority_detail"]) s.priority_detail = root["priority_detail"].as<std::string>();
     if (root["trust_vm_details"]) s.trust_vm_details = root["trust_vm_details"].as<bool>();
     if (root["tls_verify"]) s.tls_verify = root["tls_verify"].as<bool>();
+    if (root["kvm_extraconfig"]) s.kvm_extraconfig = root["kvm_extraconfig"].as<bool>();
+    if (root["kvm_config_dir"]) {
+      s.kvm_config_dir = root["kvm_config_dir"].as<std::string>();
+      // It ends up in a QEMU argument inside XML: a plain absolute path only.
+      const auto dir = s.kvm_config_dir.string();
+      if (!s.kvm_config_dir.is_absolute() ||
+          dir.find_first_not_of(
+              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") !=
+              std::string::npos)
+        throw ApiError(where + "'kvm_config_dir' must be an absolute path of A-Z a-z 0-9 / . _ -");
+    }
     if (root["sync_interval_s"]) {
       const auto n = root["sync_interval_s"].as<long>();
       if (n < 5 || n > 86400) throw ApiError(where + "'sync_interval_s' must be 5 to 86400");
@@ -102,7 +115,9 @@ std::string SyncReport::summary() const {
   return std::to_string(registered.size()) + " registered, " + std::to_string(updated.size()) +
          " updated, " + std::to_string(removed.size()) + " removed, " +
          std::to_string(unchanged.size()) + " unchanged, " + std::to_string(skipped.size()) +
-         " skipped";
+         " skipped" +
+         (configured.empty() ? ""
+                             : ", " + std::to_string(configured.size()) + " KVM extraconfig set");
 }
 
 std::vector<WantedVm> wanted_vms(const std::vector<nlohmann::json>& vms,
@@ -212,7 +227,9 @@ SyncReport sync_once(Client& client, core::ConfigDb& db, const Settings& setting
       client.list_all("listServiceOfferings", offering_filter, "serviceoffering");
   std::vector<std::string> skipped;
   const auto wanted = wanted_vms(vms, offerings, settings, skipped);
-  return reconcile(db, wanted, std::move(skipped));
+  auto report = reconcile(db, wanted, std::move(skipped));
+  ensure_kvm_extraconfig(client, vms, wanted, settings, report);
+  return report;
 }
 
 }  // namespace vgpu::admin::cloudstack

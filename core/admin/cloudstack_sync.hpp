@@ -32,6 +32,10 @@ struct Settings {
   std::string webhook_listen = "127.0.0.1";
   std::optional<unsigned short> webhook_port;  // none: no listener; 0: any free port
   std::string webhook_secret;  // read from webhook.secret_file; empty: unsigned deliveries
+  // KVM VMs get the extraconfig that adds the device (cloudstack_kvm.hpp); the folder must be
+  // the libvirt hook's RUN on every KVM host.
+  bool kvm_extraconfig = true;
+  std::filesystem::path kvm_config_dir = "/run/vgpu/libvirt";
 };
 // Throws ApiError naming the file, the key and what is wrong.
 Settings load_settings(const std::filesystem::path& file);
@@ -46,7 +50,8 @@ struct WantedVm {
 
 struct SyncReport {
   std::vector<std::string> registered, updated, removed, unchanged;
-  std::vector<std::string> skipped;  // "<vm>: why", for the log
+  std::vector<std::string> configured;  // KVM VMs whose extraconfig was set (cloudstack_kvm.hpp)
+  std::vector<std::string> skipped;     // "<vm>: why", for the log
   std::string summary() const;
 };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -32,8 +33,9 @@ class VgpuStubTest : public ::testing::Test {
   }
 
   // Starts QEMU with the device, finds it on bus 0 and maps BAR0 at kBarAddress.
-  std::pair<std::unique_ptr<QtestMachine>, PciFunction> start(const std::string& device) {
-    auto m = std::make_unique<QtestMachine>(artifacts_, device, dir_ / "qemu.log");
+  std::pair<std::unique_ptr<QtestMachine>, PciFunction> start(
+      const std::string& device, const std::vector<std::string>& extra = {}) {
+    auto m = std::make_unique<QtestMachine>(artifacts_, device, dir_ / "qemu.log", extra);
     auto f = m->find(VGPU_STUB_VENDOR_ID, VGPU_STUB_DEVICE_ID);
     if (!f) throw std::runtime_error("vgpu-stub is not on PCI bus 0");
     m->config_write(*f, 0x10, static_cast<std::uint32_t>(kBarAddress));
@@ -144,14 +146,10 @@ TEST_F(VgpuStubTest, BadPropertiesStopQemuWithAMessageNamingThem) {
 // The token from a secret object's file: on no command line, yet in BAR0 as with `token=`.
 TEST_F(VgpuStubTest, TheTokenCanComeFromASecretObjectInsteadOfTheCommandLine) {
   std::ofstream(dir_ / "token") << kToken;  // no newline: the file is the token
-  QtestMachine m(artifacts_, "vgpu-stub,pool_id=A,priority=low,vm_id=3,token-secret=tok",
-                 dir_ / "qemu.log", {"-object", "secret,id=tok,file=" + (dir_ / "token").string()});
-  auto f = m.find(VGPU_STUB_VENDOR_ID, VGPU_STUB_DEVICE_ID);
-  ASSERT_TRUE(f);
-  m.config_write(*f, 0x10, static_cast<std::uint32_t>(kBarAddress));
-  m.config_write16(*f, 0x04, 0x0002);
-  EXPECT_EQ(m.readl(kBarAddress + VGPU_REG_FLAGS), VGPU_FLAG_HAS_TOKEN);
-  EXPECT_EQ(decode(m).token, kToken);
+  auto [m, f] = start("vgpu-stub,pool_id=A,priority=low,vm_id=3,token-secret=tok",
+                      {"-object", "secret,id=tok,file=" + (dir_ / "token").string()});
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_FLAGS), VGPU_FLAG_HAS_TOKEN);
+  EXPECT_EQ(decode(*m).token, kToken);
 }
 
 TEST_F(VgpuStubTest, ABadTokenSecretStopsQemuWithTheReason) {
@@ -162,7 +160,7 @@ TEST_F(VgpuStubTest, ABadTokenSecretStopsQemuWithTheReason) {
     return std::vector<std::string>{"-object", "secret,id=tok,file=" + (dir_ / file).string()};
   };
   EXPECT_NE(refusal(base + "token-secret=tok,token=" + kToken, secret("token"))
-                .find("give the token either as 'token' or as 'token-secret', not both"),
+                .find("give the token one way only: 'token', 'token-secret' or 'token-file'"),
             std::string::npos);
   EXPECT_NE(refusal(base + "token-secret=nope").find("vgpu-stub: token-secret 'nope': "),
             std::string::npos);
@@ -170,6 +168,39 @@ TEST_F(VgpuStubTest, ABadTokenSecretStopsQemuWithTheReason) {
                 .find("token must be 1 to 32 characters, not 33"),
             std::string::npos)
       << "a newline after the token is refused, not silently kept";
+}
+
+// A plain file instead of a secret object: XCP-ng's QEMU is built without the secret object
+// (its build configuration drops crypto/secret.o), so this is how its device gets the token.
+TEST_F(VgpuStubTest, TheTokenCanComeFromAPlainFile) {
+  std::ofstream(dir_ / "token") << kToken;
+  auto [m, f] =
+      start("vgpu-stub,pool_id=A,priority=low,vm_id=3,token-file=" + (dir_ / "token").string());
+  EXPECT_EQ(m->readl(kBarAddress + VGPU_REG_FLAGS), VGPU_FLAG_HAS_TOKEN);
+  EXPECT_EQ(decode(*m).token, kToken);
+}
+
+TEST_F(VgpuStubTest, ABadTokenFileStopsQemuWithTheReason) {
+  const std::string base = "vgpu-stub,pool_id=A,priority=low,vm_id=3,token-file=";
+  std::ofstream(dir_ / "token-nl") << kToken << "\n";
+  std::ofstream(dir_ / "empty");
+  std::filesystem::create_directory(dir_ / "folder");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"token-nl", "must hold the token alone, 1 to 32 bytes with no newline (it holds more)"},
+      {"empty", "(it is empty)"},
+      {"folder", "is not a regular file"},
+      {"missing", "No such file or directory"},
+  };
+  for (const auto& [file, message] : cases) {
+    const auto out = refusal(base + (dir_ / file).string());
+    EXPECT_NE(out.find("vgpu-stub: token-file '" + (dir_ / file).string() + "'"), std::string::npos)
+        << out;
+    EXPECT_NE(out.find(message), std::string::npos) << file << " gave:\n" << out;
+  }
+  std::ofstream(dir_ / "token") << kToken;
+  EXPECT_NE(refusal(base + (dir_ / "token").string() + ",token=" + kToken)
+                .find("give the token one way only"),
+            std::string::npos);
 }
 
 // The device registers a migration blocker that says why: -only-migratable turns it into a

@@ -440,14 +440,13 @@ TEST_F(AdminCli, XcpngHooksAndWrapperGiveAVmItsDeviceWithoutShowingTheToken) {
   };
   auto [argv, logged] = start("7 --syslog -xen-domid 7 -machine xenfv");
   EXPECT_EQ(argv,
-            "7\n--syslog\n-xen-domid\n7\n-machine\nxenfv\n-object\nsecret,id=vgpu-token,file=" +
-                (xcp / "u-1.token").string() +
-                "\n-device\nvgpu-stub,pool_id=A,priority=high,vm_id=1,token-secret=vgpu-"
-                "token,addr=0x1e\n")
+            "7\n--syslog\n-xen-domid\n7\n-machine\nxenfv\n-device\nvgpu-stub,pool_id=A,priority="
+            "high,vm_id=1,token-file=" +
+                (xcp / "u-1.token").string() + ",addr=0x1e\n")
       << "the stock wrapper's arguments in their order, the device after them";
   EXPECT_TRUE(contains(logged,
                        "domain 7 (VM u-1): adding vgpu-stub,pool_id=A,priority=high,vm_id=1 "
-                       "at PCI slot 0x1e, token from its secret file"))
+                       "at PCI slot 0x1e, token from its file"))
       << logged;
   EXPECT_FALSE(contains(argv + logged, token)) << "the token is on no command line and in no log";
 
@@ -480,7 +479,10 @@ TEST_F(AdminCli, XcpngHooksAndWrapperGiveAVmItsDeviceWithoutShowingTheToken) {
   EXPECT_TRUE(contains(argv, "memory-backend-file,id=vgpu-shm,mem-path=" +
                                  (dir / "shm" / "vm1").string() + ",size=64M,share=on\n"))
       << argv;
-  EXPECT_TRUE(contains(argv, "token-secret=vgpu-token,memdev=vgpu-shm,addr=0x1e")) << argv;
+  EXPECT_TRUE(
+      contains(argv, "token-file=" + (xcp / "u-1.token").string() + ",memdev=vgpu-shm,addr=0x1e"))
+      << argv;
+  EXPECT_FALSE(contains(argv, "secret")) << "XCP-ng's QEMU has no secret object: " << argv;
   EXPECT_EQ(fs::status(dir / "shm" / "vm1").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                 fs::perms::group_write);

@@ -200,6 +200,77 @@ TEST_F(CloudStack, BadKeysSettingsAndAnswersAreClearErrors) {
   EXPECT_TRUE(registered().empty()) << "nothing changed";
 }
 
+// KVM under CloudStack: the device comes through the VM's extraconfig, which CloudStack keeps
+// and puts into the domain XML at every start; vgpu sets it once per VM, under its own label.
+TEST_F(CloudStack, KvmVmsGetTheExtraConfigThatAddsTheDevice) {
+  vms = {vm("vm-k", "Stopped", "off-high", {{"extraconfig-1", "<memoryBacking/>"}}),
+         vm("vm-x", "Running", "off-high"), vm("vm-p", "Running", "off-plain")};
+  vms[0]["hypervisor"] = "KVM";
+  vms[1]["hypervisor"] = "XenServer";
+  vms[2]["hypervisor"] = "KVM";
+  set_vms();
+  const auto sync = [&] {
+    return admin("cloudstack sync --config " + (dir / "cloudstack.yaml").string());
+  };
+
+  // CloudStack refuses while enable.additional.vm.configuration is off: said, and the VM is
+  // registered all the same.
+  auto r = sync();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(
+      r.output.find("skipped vm-k: its KVM extraconfig could not be set: updateVirtualMachine "
+                    "refused (530): Additional VM configuration is not enabled for this "
+                    "account"),
+      std::string::npos)
+      << r.output;
+  EXPECT_TRUE(registered().count("vm-k"));
+
+  write(state / "keys.json", json{{"apikey", kApiKey},
+                                  {"secretkey", kSecretKey},
+                                  {"enable_additional_vm_configuration", true},
+                                  {"kvm_allow_list", "memoryBacking"}}
+                                 .dump());
+  settings("kvm_config_dir: /run/vgpu/libvirt\n");
+  r = sync();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("1 KVM extraconfig set"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("KVM extraconfig set for vm-k"), std::string::npos) << r.output;
+  const auto stored = json::parse(read(state / "vms.json"));
+  const auto& details = stored[0]["details"];
+  EXPECT_EQ(details["extraconfig-vgpu-stub"],
+            "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
+            "  <qemu:arg value='-readconfig'/>\n"
+            "  <qemu:arg value='/run/vgpu/libvirt/vm-k.cfg'/>\n"
+            "</qemu:commandline>")
+      << details.dump();
+  EXPECT_EQ(details["extraconfig-1"], "<memoryBacking/>") << "the VM's other entry is kept";
+  EXPECT_FALSE(stored[1]["details"].contains("extraconfig-vgpu-stub")) << "XenServer: the hooks";
+  EXPECT_FALSE(stored[2]["details"].contains("extraconfig-vgpu-stub")) << "not a vgpu VM";
+
+  // Already there: no call. Another folder: set again, in place.
+  const auto calls = api_calls();
+  r = sync();
+  EXPECT_EQ(r.output.find("extraconfig set"), std::string::npos) << r.output;
+  EXPECT_EQ(api_calls(), calls + 2) << "the two lists, no update";
+  settings("kvm_config_dir: /var/run/vgpu\n");
+  r = sync();
+  EXPECT_NE(r.output.find("KVM extraconfig set for vm-k"), std::string::npos) << r.output;
+  EXPECT_NE(json::parse(read(state / "vms.json"))[0]["details"]["extraconfig-vgpu-stub"]
+                .get<std::string>()
+                .find("/var/run/vgpu/vm-k.cfg"),
+            std::string::npos);
+
+  // Off by the operator's word; a folder that cannot go into XML is refused by name.
+  settings("kvm_extraconfig: false\nkvm_config_dir: /elsewhere\n");
+  r = sync();
+  EXPECT_EQ(r.output.find("extraconfig set"), std::string::npos) << r.output;
+  settings("kvm_config_dir: \"/run/x'/>\"\n");
+  r = sync();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("'kvm_config_dir' must be an absolute path"), std::string::npos)
+      << r.output;
+}
+
 TEST_F(CloudStack, ServeSyncsOnSignedVmEventsAndRefusesTheRest) {
   vms = {vm("vm-1", "Running", "off-high")};
   set_vms();

@@ -2,7 +2,8 @@
 # The libvirt hook by itself, called as libvirt calls it (`vgpu <name> <op> <subop> -`, the domain
 # XML on stdin), and its installer: the token handed over at prepare/begin readable by QEMU's
 # user only, a placeholder for a domain the DB does not know, the copy removed at release/end,
-# other operations ignored, and install.sh --root / --uninstall.
+# other operations ignored; for a domain CloudStack generated, the QEMU config it reads (-readconfig)
+# written from the DB; and install.sh --root / --uninstall.
 # Usage: libvirt_hook_test.sh BUILD_DIR SOURCE_DIR (any user; no libvirtd needed)
 set -euo pipefail
 build=$(cd "$1" && pwd) src=$(cd "$2" && pwd)
@@ -52,6 +53,43 @@ xml known $known | "$hook" known release end - || fail "the hook failed at relea
 printf '<domain><uuid>../../etc</uuid></domain>' | "$hook" evil prepare begin - ||
   fail "the hook failed on a bad UUID instead of ignoring it"
 [ -e "$work/run/../../etc.token" ] && fail "a UUID with a path in it named a file"
+
+# A domain CloudStack generated: its extraconfig asks QEMU to read <run>/<uuid>.cfg, which the
+# hook writes from this host's DB (found by UUID, else by the instance name) with a fresh token.
+cs_xml() {  # name uuid machine
+  printf "<domain type='kvm'>\n  <name>%s</name>\n  <uuid>%s</uuid>\n  <os><type arch='x86_64' machine='%s'>hvm</type></os>\n" "$1" "$2" "$3"
+  printf "  <qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
+  printf "    <qemu:arg value='-readconfig'/>\n    <qemu:arg value='%s'/>\n  </qemu:commandline>\n</domain>\n" "$work/run/$2.cfg"
+}
+cs=aaaaaaaa-2222-3333-4444-555555555555
+"${admin[@]}" create-pool batch >/dev/null
+"${admin[@]}" register-vm --vm-uuid "$cs" --name i-2-10-VM --pool batch --priority low >/dev/null
+cs_id=$("${admin[@]}" show-vm "$cs" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['vm_id'])")
+cs_xml i-2-10-VM "$cs" pc-i440fx-7.2 | "$hook" i-2-10-VM prepare begin - || fail "prepare (CloudStack)"
+cfg=$(cat "$work/run/$cs.cfg")
+for line in '[device "vgpu-stub"]' 'driver = "vgpu-stub"' 'pool_id = "batch"' 'priority = "low"' \
+  "vm_id = \"$cs_id\"" 'bus = "pci.0"' 'addr = "0x1e"' "token-file = \"$work/run/$cs.token\""; do
+  grep -qF "$line" <<<"$cfg" || fail "the QEMU config lacks $line: $cfg"
+done
+first=$(cat "$work/run/$cs.token")
+[[ $first =~ ^[0-9a-f]{32}$ ]] || fail "no fresh token for the CloudStack domain: $first"
+[ "$(stat -c %a "$work/run/$cs.cfg")" = 400 ] || fail "the QEMU config is not 0400"
+grep -q "$first" <<<"$cfg" && fail "the token is in the QEMU config"
+cs_xml i-2-10-VM "$cs" pc-q35-7.2 | "$hook" i-2-10-VM prepare begin - || fail "prepare (q35)"
+grep -qF 'bus = "pcie.0"' "$work/run/$cs.cfg" || fail "a q35 domain's device is not on pcie.0"
+[ "$(cat "$work/run/$cs.token")" != "$first" ] || fail "a second start kept the old token"
+# Known only by its instance name (the DB's UUID is another): found all the same.
+other=bbbbbbbb-2222-3333-4444-555555555555
+cs_xml i-2-10-VM "$other" pc | "$hook" i-2-10-VM prepare begin - || fail "prepare (by name)"
+grep -qF "vm_id = \"$cs_id\"" "$work/run/$other.cfg" || fail "the VM was not found by its name"
+# Not in this host's DB: a config without the device, so the domain boots without it.
+lost=cccccccc-2222-3333-4444-555555555555
+cs_xml i-9-99-VM "$lost" pc | "$hook" i-9-99-VM prepare begin - || fail "prepare (unknown)"
+[ -e "$work/run/$lost.cfg" ] || fail "no QEMU config for an unknown CloudStack domain: QEMU would not start"
+grep -q "^\[device" "$work/run/$lost.cfg" && fail "an unknown domain got a device"
+[ -e "$work/run/$lost.token" ] && fail "an unknown domain got a token"
+cs_xml i-2-10-VM "$cs" pc | "$hook" i-2-10-VM release end - || fail "release (CloudStack)"
+[ -e "$work/run/$cs.cfg" ] || [ -e "$work/run/$cs.token" ] && fail "release left the config or token"
 
 "$src/hypervisor/libvirt/install.sh" --root "$work/root" >/dev/null
 [ -x "$work/root/etc/libvirt/hooks/qemu.d/vgpu" ] || fail "install.sh did not install the hook"

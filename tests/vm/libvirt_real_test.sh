@@ -3,7 +3,8 @@
 # domain whose emulator is the VM tests' QEMU with the vgpu-stub. vgpu-admin applies the device
 # through virsh; the hook hands QEMU the token at start and takes it back at stop; the guest
 # reads its identity from the device and runs a job through the real mediator. Then the VM is
-# removed from the DB: the domain still boots, and the mediator refuses its job.
+# removed from the DB: the domain still boots, and the mediator refuses its job. Then the same
+# for KVM under CloudStack: the device through the VM's extraconfig (see step 4).
 #
 # Usage: libvirt_real_test.sh BUILD_DIR SOURCE_DIR. Needs root (libvirtd's system mode, which
 # runs hooks from /etc/libvirt/hooks): it starts its own libvirtd and virtlogd (sockets in a
@@ -113,10 +114,12 @@ virsh uri >/dev/null 2>&1 || fail "libvirtd did not come up"
 
 # A domain as an operator would have it, before vgpu.
 script='vgpu-client --json info; vgpu-client --host 10.0.2.2 --port '$port' --json run vector_add --n 1000 --seed 3; echo client=$?'
-cat >"$work/domain.xml" <<XML
+# A domain's XML: name, UUID, then whatever goes inside <domain> after the devices.
+domain_xml() {
+  cat <<XML
 <domain type='qemu'>
-  <name>$name</name>
-  <uuid>$uuid</uuid>
+  <name>$1</name>
+  <uuid>$2</uuid>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
   <os>
@@ -132,8 +135,11 @@ cat >"$work/domain.xml" <<XML
     <interface type='user'><model type='virtio'/><rom enabled='no'/></interface>
     <memballoon model='none'/>
   </devices>
+${3:-}
 </domain>
 XML
+}
+domain_xml "$name" "$uuid" >"$work/domain.xml"
 virsh define "$work/domain.xml" >/dev/null || fail "virsh define"
 # Firmware for our QEMU: another passthrough argument, which apply must keep.
 virsh dumpxml --inactive "$name" | python3 -c "
@@ -189,4 +195,67 @@ grep -q "unknown VM, or a missing or wrong token" <<<"$out" ||
 echo "ok: a domain the DB no longer knows boots, and its job is refused as unknown"
 grep -q "custom-argv" "/var/log/libvirt/qemu/$name.log" &&
   echo "note: libvirt marks the domain tainted (custom-argv), as it does any <qemu:commandline>"
+
+# 4. KVM under CloudStack. vgpu-admin cloudstack sync registers the VM and sets its extraconfig
+# through the (stand-in) API; then this script does what CloudStack's KVM agent does at every
+# start: it writes the domain XML afresh — a <domain> that declares no qemu namespace, the
+# extraconfig entries appended verbatim inside it (LibvirtComputingResource) — and starts it as
+# a transient domain (domainCreateXML). The hook writes the QEMU config the extraconfig names.
+cs_uuid=$(python3 -c "import uuid; print(uuid.uuid4())")
+cs_name=i-2-42-VM
+mkdir -p "$work/api"
+cat >"$work/api/keys.json" <<JSON
+{"apikey": "vgpu-test-key", "secretkey": "vgpu-test-secret", "enable_additional_vm_configuration": true}
+JSON
+printf '[{"id": "off-gpu", "serviceofferingdetails": {"vgpu.pool": "A", "vgpu.priority": "high"}}]' \
+  >"$work/api/offerings.json"
+printf '[{"id": "%s", "name": "tenant-vm", "instancename": "%s", "state": "Stopped", "hypervisor": "KVM", "serviceofferingid": "off-gpu", "details": {}}]' \
+  "$cs_uuid" "$cs_name" >"$work/api/vms.json"
+"$src/tests/fakes/cloudstack-api" "$work/api" >"$work/api.log" 2>&1 &
+api_pid=$!
+trap 'kill $api_pid 2>/dev/null; cleanup' EXIT
+for _ in $(seq 100); do [ -s "$work/api/port" ] && break; sleep 0.1; done
+printf 'vgpu-test-secret' >"$work/api-secret" && chmod 600 "$work/api-secret"
+cat >"$work/cloudstack.yaml" <<YAML
+api_url: http://127.0.0.1:$(cat "$work/api/port")/client/api
+api_key: vgpu-test-key
+secret_key_file: $work/api-secret
+kvm_config_dir: $work/run
+YAML
+cs_sync() { "${admin[@]}" cloudstack sync --config "$work/cloudstack.yaml" >"$work/sync.txt" 2>&1 ||
+  fail "cloudstack sync: $(cat "$work/sync.txt")"; }
+cs_sync
+grep -q "KVM extraconfig set for $cs_uuid" "$work/sync.txt" || fail "no extraconfig set: $(cat "$work/sync.txt")"
+cs_vm_id=$("${admin[@]}" show-vm "$cs_uuid" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['vm_id'])")
+extraconfig=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[0]['details']['extraconfig-vgpu-stub'])" "$work/api/vms.json")
+cs_boot() {  # as CloudStack's agent: the XML afresh, a transient domain; waits until it is gone
+  : >"$work/console.log"
+  domain_xml "$cs_name" "$cs_uuid" "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-L'/><qemu:arg value='$work/art/fw'/></qemu:commandline>
+$extraconfig" >"$work/cs-domain.xml"
+  virsh create "$work/cs-domain.xml" >"$work/create.txt" 2>&1 || fail "virsh create: $(cat "$work/create.txt")"
+  for _ in $(seq 1200); do
+    virsh domstate "$cs_name" >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+  fail "the CloudStack-style guest did not finish in 120 s"
+}
+cs_boot
+out=$(cat "$work/console.log")
+grep -q "\"vm_id\": *$cs_vm_id" <<<"$out" || fail "the CloudStack guest does not see vm_id $cs_vm_id: $out"
+grep -q '"priority": *"high"' <<<"$out" || fail "the CloudStack guest does not see priority high"
+grep -q '"has_token": *true' <<<"$out" || fail "the CloudStack guest has no token"
+grep -q '"op": *"vector_add".*"status": *"ok"' <<<"$out" || fail "the CloudStack guest's job did not run"
+[ -e "$work/run/$cs_uuid.cfg" ] || [ -e "$work/run/$cs_uuid.token" ] &&
+  fail "the QEMU config or token outlived the CloudStack domain"
+echo "ok: a domain written as CloudStack writes it, with vgpu's extraconfig, got the device; its job ran"
+
+# Taken out of vgpu in CloudStack (another offering): the sync unregisters it; it still boots.
+sed -i 's/"off-gpu", "details"/"off-plain", "details"/' "$work/api/vms.json"
+cs_sync
+"${admin[@]}" show-vm "$cs_uuid" >/dev/null 2>&1 && fail "the sync kept a VM CloudStack took out"
+cs_boot
+out=$(cat "$work/console.log")
+grep -q "VGPU-GUEST-READY" <<<"$out" || fail "the CloudStack domain did not boot without vgpu"
+grep -q '"vm_id"' <<<"$out" && fail "a VM out of vgpu still got the device: $out"
+echo "ok: taken out of vgpu, the CloudStack domain boots without the device"
 echo "PASSED"

@@ -395,7 +395,7 @@ TEST_F(VmEndToEnd, XcpngStartHookAndQemuWrapperGiveTheGuestItsDevice) {
   EXPECT_EQ(shown.at("vm_id"), db.at("vm_id"));
   EXPECT_EQ(shown.at("pool"), "B");
   EXPECT_EQ(shown.at("priority"), "high");
-  EXPECT_EQ(shown.at("has_token"), true) << "the token came from the secret object's file";
+  EXPECT_EQ(shown.at("has_token"), true) << "the device read the token from its file";
   EXPECT_EQ(json_line(run.output, "op").at("status"), "ok") << "and the mediator accepted it";
   EXPECT_NE(run.console.find("vgpu-qemu-wrapper: domain 7 (VM uuid-xcp-vm): adding vgpu-stub"),
             std::string::npos)

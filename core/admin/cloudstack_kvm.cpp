@@ -1,0 +1,57 @@
+#include "cloudstack_kvm.hpp"
+
+#include <set>
+
+namespace vgpu::admin::cloudstack {
+
+namespace {
+
+std::string text(const nlohmann::json& item, const char* key) {
+  return item.contains(key) && item[key].is_string() ? item[key].get<std::string>() : "";
+}
+
+std::string current_extraconfig(const nlohmann::json& vm) {
+  const std::string key = std::string("extraconfig-") + kExtraConfigLabel;
+  if (!vm.contains("details") || !vm["details"].is_object()) return "";
+  const auto& details = vm["details"];
+  return details.contains(key) && details[key].is_string() ? details[key].get<std::string>() : "";
+}
+
+}  // namespace
+
+std::string kvm_extraconfig_xml(const std::string& vm_id, const std::filesystem::path& config_dir) {
+  // No blank line inside: CloudStack splits extraconfig into entries at blank lines.
+  return "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
+         "  <qemu:arg value='-readconfig'/>\n"
+         "  <qemu:arg value='" +
+         (config_dir / (vm_id + ".cfg")).string() +
+         "'/>\n"
+         "</qemu:commandline>";
+}
+
+void ensure_kvm_extraconfig(Client& client, const std::vector<nlohmann::json>& vms,
+                            const std::vector<WantedVm>& wanted, const Settings& settings,
+                            SyncReport& report) {
+  if (!settings.kvm_extraconfig) return;
+  std::set<std::string> wanted_ids;
+  for (const auto& w : wanted) wanted_ids.insert(w.id);
+  for (const auto& vm : vms) {
+    const std::string id = text(vm, "id");
+    if (!wanted_ids.count(id) || text(vm, "hypervisor") != "KVM") continue;
+    const auto xml = kvm_extraconfig_xml(id, settings.kvm_config_dir);
+    if (current_extraconfig(vm) == xml) continue;
+    // "<label>:" on the first line names the entry (extraconfig-<label>), so setting it again
+    // replaces ours and leaves the VM's other entries alone. The value is itself URL-encoded
+    // (CloudStack URL-decodes extraconfig once more after the request's own decoding).
+    try {
+      client.call(
+          "updateVirtualMachine",
+          {{"id", id}, {"extraconfig", url_encode(std::string(kExtraConfigLabel) + ":\n" + xml)}});
+      report.configured.push_back(id);
+    } catch (const ApiError& e) {
+      report.skipped.push_back(id + ": its KVM extraconfig could not be set: " + e.what());
+    }
+  }
+}
+
+}  // namespace vgpu::admin::cloudstack
