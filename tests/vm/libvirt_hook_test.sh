@@ -46,8 +46,10 @@ xml never 88888888-2222-3333-4444-555555555555 | "$hook" never prepare begin - |
 [ "$(cat "$work/run/88888888-2222-3333-4444-555555555555.token")" = not-registered ] ||
   fail "a domain never given a token did not get the placeholder"
 
-xml known $known | "$hook" known started begin - || fail "the hook failed on another operation"
-[ -e "$work/run/$known.token" ] || fail "an operation other than release removed the token"
+xml known $known | "$hook" known stopped end - || fail "the hook failed on another operation"
+[ -e "$work/run/$known.token" ] || fail "an operation other than started or release removed the token"
+xml known $known | "$hook" known started begin - || fail "the hook failed at started"
+[ -e "$work/run/$known.token" ] && fail "the token outlived QEMU's start (started/begin)"
 xml known $known | "$hook" known release end - || fail "the hook failed at release"
 [ -e "$work/run/$known.token" ] && fail "release/end left the runtime token"
 printf '<domain><uuid>../../etc</uuid></domain>' | "$hook" evil prepare begin - ||
@@ -88,6 +90,9 @@ cs_xml i-9-99-VM "$lost" pc | "$hook" i-9-99-VM prepare begin - || fail "prepare
 [ -e "$work/run/$lost.cfg" ] || fail "no QEMU config for an unknown CloudStack domain: QEMU would not start"
 grep -q "^\[device" "$work/run/$lost.cfg" && fail "an unknown domain got a device"
 [ -e "$work/run/$lost.token" ] && fail "an unknown domain got a token"
+cs_xml i-2-10-VM "$cs" pc | "$hook" i-2-10-VM started begin - || fail "started (CloudStack)"
+[ -e "$work/run/$cs.token" ] && fail "the CloudStack domain's token outlived QEMU's start"
+[ -e "$work/run/$cs.cfg" ] || fail "started/begin removed the QEMU config (libvirt may restart QEMU)"
 cs_xml i-2-10-VM "$cs" pc | "$hook" i-2-10-VM release end - || fail "release (CloudStack)"
 [ -e "$work/run/$cs.cfg" ] || [ -e "$work/run/$cs.token" ] && fail "release left the config or token"
 

@@ -164,6 +164,8 @@ virsh -r dumpxml "$name" 2>/dev/null | grep -q "$token" && fail "a read-only con
 boot() {  # starts the domain and waits until the guest has run its script and stopped
   : >"$work/console.log"
   virsh start "$name" >/dev/null || fail "virsh start"
+  # QEMU read the token while it started; the hook took the file away once it had (started).
+  [ -e "$work/run/$uuid.token" ] && fail "the runtime token outlived QEMU's start"
   for _ in $(seq 1200); do
     virsh domstate "$name" 2>/dev/null | grep -q "shut off" && return 0
     sleep 0.1
@@ -233,6 +235,8 @@ cs_boot() {  # as CloudStack's agent: the XML afresh, a transient domain; waits 
   domain_xml "$cs_name" "$cs_uuid" "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-L'/><qemu:arg value='$work/art/fw'/></qemu:commandline>
 $extraconfig" >"$work/cs-domain.xml"
   virsh create "$work/cs-domain.xml" >"$work/create.txt" 2>&1 || fail "virsh create: $(cat "$work/create.txt")"
+  [ -e "$work/run/$cs_uuid.token" ] && fail "the CloudStack domain's token outlived QEMU's start"
+  [ -e "$work/run/$cs_uuid.cfg" ] || fail "no QEMU config for the CloudStack domain while it runs"
   for _ in $(seq 1200); do
     virsh domstate "$cs_name" >/dev/null 2>&1 || return 0
     sleep 0.1
