@@ -166,21 +166,30 @@ boot() {  # starts the domain and waits until the guest has run its script and s
   virsh start "$name" >/dev/null || fail "virsh start"
   # QEMU read the token while it started; the hook took the file away once it had (started).
   [ -e "$work/run/$uuid.token" ] && fail "the runtime token outlived QEMU's start"
+  wait_stopped "$name"
+}
+# Waits until a domain has stopped: shut off (a defined domain) or gone (a transient one).
+wait_stopped() {
   for _ in $(seq 1200); do
-    virsh domstate "$name" 2>/dev/null | grep -q "shut off" && return 0
+    state=$(virsh domstate "$1" 2>/dev/null) || return 0
+    [ "$state" = "shut off" ] && return 0
     sleep 0.1
   done
-  fail "the guest did not finish in 120 s"
+  fail "the guest of $1 did not finish in 120 s"
+}
+# The guest (what: for the message) saw vm_id $1 at high priority with a token, and its job ran.
+check_guest_ran_job() {
+  out=$(cat "$work/console.log")
+  grep -q "\"vm_id\": *$1" <<<"$out" || fail "$2 does not see vm_id $1: $out"
+  grep -q '"priority": *"high"' <<<"$out" || fail "$2 does not see priority high"
+  grep -q '"has_token": *true' <<<"$out" || fail "$2 has no token"
+  grep -q '"op": *"vector_add".*"status": *"ok"' <<<"$out" || fail "$2: its job did not run"
 }
 
 # 2. Started by libvirt: the hook hands QEMU the token; the guest has its identity and its job
 # runs; at stop the hook takes the token back.
 boot
-out=$(cat "$work/console.log")
-grep -q "\"vm_id\": *$vm_id" <<<"$out" || fail "the guest does not see vm_id $vm_id"
-grep -q '"priority": *"high"' <<<"$out" || fail "the guest does not see priority high"
-grep -q '"has_token": *true' <<<"$out" || fail "the guest has no token"
-grep -q '"op": *"vector_add".*"status": *"ok"' <<<"$out" || fail "the guest's job did not run"
+check_guest_ran_job "$vm_id" "the guest"
 grep -q "client=0" <<<"$out" || fail "vgpu-client failed in the guest"
 [ -e "$work/run/$uuid.token" ] && fail "the runtime token outlived the domain (release hook)"
 echo "ok: libvirt started the domain with the device and its token; the guest's job ran"
@@ -237,18 +246,10 @@ $extraconfig" >"$work/cs-domain.xml"
   virsh create "$work/cs-domain.xml" >"$work/create.txt" 2>&1 || fail "virsh create: $(cat "$work/create.txt")"
   [ -e "$work/run/$cs_uuid.token" ] && fail "the CloudStack domain's token outlived QEMU's start"
   [ -e "$work/run/$cs_uuid.cfg" ] || fail "no QEMU config for the CloudStack domain while it runs"
-  for _ in $(seq 1200); do
-    virsh domstate "$cs_name" >/dev/null 2>&1 || return 0
-    sleep 0.1
-  done
-  fail "the CloudStack-style guest did not finish in 120 s"
+  wait_stopped "$cs_name"
 }
 cs_boot
-out=$(cat "$work/console.log")
-grep -q "\"vm_id\": *$cs_vm_id" <<<"$out" || fail "the CloudStack guest does not see vm_id $cs_vm_id: $out"
-grep -q '"priority": *"high"' <<<"$out" || fail "the CloudStack guest does not see priority high"
-grep -q '"has_token": *true' <<<"$out" || fail "the CloudStack guest has no token"
-grep -q '"op": *"vector_add".*"status": *"ok"' <<<"$out" || fail "the CloudStack guest's job did not run"
+check_guest_ran_job "$cs_vm_id" "the CloudStack guest"
 [ -e "$work/run/$cs_uuid.cfg" ] || [ -e "$work/run/$cs_uuid.token" ] &&
   fail "the QEMU config or token outlived the CloudStack domain"
 echo "ok: a domain written as CloudStack writes it, with vgpu's extraconfig, got the device; its job ran"
