@@ -79,6 +79,18 @@ bool equal_in_constant_time(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::string string_field(const nlohmann::json& item, const char* key) {
+  return item.contains(key) && item[key].is_string() ? item[key].get<std::string>() : "";
+}
+
+std::optional<std::string> detail(const nlohmann::json& item, const char* map_key,
+                                  const std::string& name) {
+  if (!item.contains(map_key) || !item[map_key].is_object()) return std::nullopt;
+  const auto& map = item[map_key];
+  if (!map.contains(name) || !map[name].is_string()) return std::nullopt;
+  return map[name].get<std::string>();
+}
+
 Endpoint parse_url(const std::string& url) {
   Endpoint e;
   std::string rest;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -28,6 +29,12 @@ std::string sign(const std::map<std::string, std::string>& params, const std::st
 std::string hmac_sha256_base64(const std::string& key, std::string_view data);
 // Compares in time independent of where the strings differ.
 bool equal_in_constant_time(std::string_view a, std::string_view b);
+
+// Reading an answer's items: a string field, "" when it is missing or not a string; and one
+// entry of a details map (`map_key`: "details" on VMs, "serviceofferingdetails" on offerings).
+std::string string_field(const nlohmann::json& item, const char* key);
+std::optional<std::string> detail(const nlohmann::json& item, const char* map_key,
+                                  const std::string& name);
 
 struct Endpoint {
   bool tls = false;

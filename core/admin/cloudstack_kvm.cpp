@@ -6,15 +6,8 @@ namespace vgpu::admin::cloudstack {
 
 namespace {
 
-std::string text(const nlohmann::json& item, const char* key) {
-  return item.contains(key) && item[key].is_string() ? item[key].get<std::string>() : "";
-}
-
 std::string current_extraconfig(const nlohmann::json& vm) {
-  const std::string key = std::string("extraconfig-") + kExtraConfigLabel;
-  if (!vm.contains("details") || !vm["details"].is_object()) return "";
-  const auto& details = vm["details"];
-  return details.contains(key) && details[key].is_string() ? details[key].get<std::string>() : "";
+  return detail(vm, "details", std::string("extraconfig-") + kExtraConfigLabel).value_or("");
 }
 
 }  // namespace
@@ -36,8 +29,8 @@ void ensure_kvm_extraconfig(Client& client, const std::vector<nlohmann::json>& v
   std::set<std::string> wanted_ids;
   for (const auto& w : wanted) wanted_ids.insert(w.id);
   for (const auto& vm : vms) {
-    const std::string id = text(vm, "id");
-    if (!wanted_ids.count(id) || text(vm, "hypervisor") != "KVM") continue;
+    const std::string id = string_field(vm, "id");
+    if (!wanted_ids.count(id) || string_field(vm, "hypervisor") != "KVM") continue;
     const auto xml = kvm_extraconfig_xml(id, settings.kvm_config_dir);
     if (current_extraconfig(vm) == xml) continue;
     // "<label>:" on the first line names the entry (extraconfig-<label>), so setting it again

@@ -32,18 +32,6 @@ std::string read_secret(const std::filesystem::path& file, const std::string& ke
   return secret;
 }
 
-std::optional<std::string> detail(const nlohmann::json& item, const char* map_key,
-                                  const std::string& name) {
-  if (!item.contains(map_key) || !item[map_key].is_object()) return std::nullopt;
-  const auto& map = item[map_key];
-  if (!map.contains(name) || !map[name].is_string()) return std::nullopt;
-  return map[name].get<std::string>();
-}
-
-std::string text(const nlohmann::json& item, const char* key) {
-  return item.contains(key) && item[key].is_string() ? item[key].get<std::string>() : "";
-}
-
 }  // namespace
 
 Settings load_settings(const std::filesystem::path& file) {
@@ -124,14 +112,14 @@ std::vector<WantedVm> wanted_vms(const std::vector<nlohmann::json>& vms,
                                  const std::vector<nlohmann::json>& offerings,
                                  const Settings& settings, std::vector<std::string>& skipped) {
   std::map<std::string, const nlohmann::json*> offering_by_id;
-  for (const auto& o : offerings) offering_by_id[text(o, "id")] = &o;
+  for (const auto& o : offerings) offering_by_id[string_field(o, "id")] = &o;
   std::vector<WantedVm> out;
   for (const auto& vm : vms) {
-    const std::string id = text(vm, "id"), state = text(vm, "state");
+    const std::string id = string_field(vm, "id"), state = string_field(vm, "state");
     // Gone or going: nothing will start it again.
     if (id.empty() || state == "Destroyed" || state == "Expunging" || state == "Error") continue;
-    const auto* offering = offering_by_id.count(text(vm, "serviceofferingid"))
-                               ? offering_by_id[text(vm, "serviceofferingid")]
+    const auto* offering = offering_by_id.count(string_field(vm, "serviceofferingid"))
+                               ? offering_by_id[string_field(vm, "serviceofferingid")]
                                : nullptr;
     auto setting = [&](const std::string& name) -> std::optional<std::string> {
       if (settings.trust_vm_details)
@@ -143,7 +131,8 @@ std::vector<WantedVm> wanted_vms(const std::vector<nlohmann::json>& vms,
     if (!pool && !priority) continue;  // not a vgpu VM
     WantedVm w;
     w.id = id;
-    w.name = text(vm, "instancename").empty() ? text(vm, "name") : text(vm, "instancename");
+    w.name = string_field(vm, "instancename").empty() ? string_field(vm, "name")
+                                                      : string_field(vm, "instancename");
     w.pool = pool.value_or("A");
     try {
       w.priority = priority ? parse_priority(*priority) : 1;

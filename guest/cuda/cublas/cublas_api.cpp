@@ -121,6 +121,22 @@ cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb
   }
 }
 
+// A handle's setting, written or read back as cuBLAS does (no handle: NOT_INITIALIZED; nowhere
+// to put the value: INVALID_VALUE).
+template <typename T>
+cublasStatus_t set_setting(cublasHandle_t handle, T cublasContext::*setting, T value) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  handle->*setting = value;
+  return CUBLAS_STATUS_SUCCESS;
+}
+template <typename T>
+cublasStatus_t get_setting(cublasHandle_t handle, T cublasContext::*setting, T* value) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!value) return CUBLAS_STATUS_INVALID_VALUE;
+  *value = handle->*setting;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
 }  // namespace
 
 extern "C" {
@@ -193,55 +209,36 @@ const char* cublasGetStatusString(cublasStatus_t status) {
 }
 
 cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t stream) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  handle->stream = stream;
-  return CUBLAS_STATUS_SUCCESS;
+  return set_setting(handle, &cublasContext::stream, stream);
 }
 
 cublasStatus_t cublasGetStream_v2(cublasHandle_t handle, cudaStream_t* stream) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  if (!stream) return CUBLAS_STATUS_INVALID_VALUE;
-  *stream = handle->stream;
-  return CUBLAS_STATUS_SUCCESS;
+  return get_setting(handle, &cublasContext::stream, stream);
 }
 
 cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  handle->math = mode;
-  return CUBLAS_STATUS_SUCCESS;
+  return set_setting(handle, &cublasContext::math, mode);
 }
 
 cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t* mode) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  if (!mode) return CUBLAS_STATUS_INVALID_VALUE;
-  *mode = handle->math;
-  return CUBLAS_STATUS_SUCCESS;
+  return get_setting(handle, &cublasContext::math, mode);
 }
 
 cublasStatus_t cublasSetPointerMode_v2(cublasHandle_t handle, cublasPointerMode_t mode) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  handle->pointer_mode = mode;
-  return CUBLAS_STATUS_SUCCESS;
+  return set_setting(handle, &cublasContext::pointer_mode, mode);
 }
 
 cublasStatus_t cublasGetPointerMode_v2(cublasHandle_t handle, cublasPointerMode_t* mode) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  if (!mode) return CUBLAS_STATUS_INVALID_VALUE;
-  *mode = handle->pointer_mode;
-  return CUBLAS_STATUS_SUCCESS;
+  return get_setting(handle, &cublasContext::pointer_mode, mode);
 }
 
+// A preference; the host's cuBLAS keeps its default.
 cublasStatus_t cublasSetAtomicsMode(cublasHandle_t handle, cublasAtomicsMode_t mode) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  handle->atomics = mode;  // a preference; the host's cuBLAS keeps its default
-  return CUBLAS_STATUS_SUCCESS;
+  return set_setting(handle, &cublasContext::atomics, mode);
 }
 
 cublasStatus_t cublasGetAtomicsMode(cublasHandle_t handle, cublasAtomicsMode_t* mode) {
-  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  if (!mode) return CUBLAS_STATUS_INVALID_VALUE;
-  *mode = handle->atomics;
-  return CUBLAS_STATUS_SUCCESS;
+  return get_setting(handle, &cublasContext::atomics, mode);
 }
 
 // The host's cuBLAS uses a workspace of its own in the session; the program's is not needed.

@@ -8,9 +8,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <mutex>
 
 #include "driver_state.hpp"
 
@@ -35,15 +32,11 @@ void report_fault(int, siginfo_t* info, void* context) {
 }  // namespace
 
 void report_faults_when_tracing() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const char* level = std::getenv("VGPU_CUDA_LOG");
-    if (!level || std::strcmp(level, "2") != 0) return;
-    struct sigaction action {};
-    action.sa_sigaction = &report_fault;
-    action.sa_flags = SA_SIGINFO | SA_RESETHAND;
-    sigaction(SIGSEGV, &action, nullptr);
-  });
+  if (!tracing_calls()) return;
+  struct sigaction action {};
+  action.sa_sigaction = &report_fault;
+  action.sa_flags = SA_SIGINFO | SA_RESETHAND;
+  sigaction(SIGSEGV, &action, nullptr);
 }
 
 }  // namespace vgpu::guest::cuda

@@ -6,7 +6,8 @@
 
 namespace vgpu::guest::cuda {
 
-// Installs the SIGSEGV reporter once, if VGPU_CUDA_LOG is 2; otherwise does nothing.
+// Installs the SIGSEGV reporter if VGPU_CUDA_LOG is 2; otherwise does nothing. Driver::init
+// calls it, once.
 void report_faults_when_tracing();
 
 }  // namespace vgpu::guest::cuda

@@ -29,9 +29,13 @@ void log_debug(const std::string& line) {
   if (on) log_error(line);
 }
 
-void trace_call(const char* function) {
+bool tracing_calls() {
   static const bool on = env_or("VGPU_CUDA_LOG", "") == "2";
-  if (on) std::fprintf(stderr, "vgpu-cuda: call %s\n", function);
+  return on;
+}
+
+void trace_call(const char* function) {
+  if (tracing_calls()) std::fprintf(stderr, "vgpu-cuda: call %s\n", function);
 }
 
 CUresult RemoteLink::open(std::string& error) {

@@ -108,5 +108,7 @@ void log_error(const std::string& line);
 void log_debug(const std::string& line);
 // VGPU_CUDA_LOG=2: each driver function the program calls, by name, as it is called.
 void trace_call(const char* function);
+// Whether VGPU_CUDA_LOG is 2 (the call trace, and the fault report of fault_report.hpp).
+bool tracing_calls();
 
 }  // namespace vgpu::guest::cuda

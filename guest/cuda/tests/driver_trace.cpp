@@ -161,10 +161,13 @@ struct WrappedTable {
 WrappedTable wrapped[kMaxTables];
 std::atomic<std::size_t> wrapped_count{0};
 
-// The 16 bytes behind `address`, if it is readable (process_vm_readv fails instead of faulting).
-bool peek(Word address, std::uint64_t out[2]) {
-  iovec local{out, 16}, remote{reinterpret_cast<void*>(address), 16};
-  return address > 4096 && process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 16;
+// The words behind `address`, if they are readable (process_vm_readv fails instead of
+// faulting).
+template <std::size_t N>
+bool peek(Word address, std::uint64_t (&out)[N]) {
+  iovec local{out, sizeof out}, remote{reinterpret_cast<void*>(address), sizeof out};
+  return address > 4096 &&
+         process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(sizeof out);
 }
 
 void log_slot(std::size_t table, std::size_t slot, const Word (&args)[6], Word result) {
@@ -186,9 +189,7 @@ void log_slot(std::size_t table, std::size_t slot, const Word (&args)[6], Word r
   if (!dump || std::strcmp(dump, w.name) != 0) return;
   for (int i = 0; i < 6; ++i) {
     std::uint64_t words[32];
-    iovec local{words, sizeof words}, remote{reinterpret_cast<void*>(args[i]), sizeof words};
-    if (args[i] <= 4096 || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof words)
-      continue;
+    if (!peek(args[i], words)) continue;
     std::fprintf(stderr, "driver-trace:   a%d:", i);
     for (auto word : words) std::fprintf(stderr, " %llx", static_cast<unsigned long long>(word));
     std::fprintf(stderr, "\n");
