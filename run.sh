@@ -25,7 +25,11 @@ run_tests() {
   local scratch status=0
   scratch=$(mktemp -d /tmp/vgpu-tests.XXXXXX)
   chmod 0711 "$scratch"  # like /tmp for the tests that act as a VM's own uid: passable, unlisted
-  (cd "$build_dir" && TMPDIR=$scratch ctest --output-on-failure -j2 "$@") || status=$?
+  # --timeout: a test without a limit of its own (each VM test's case) is stopped after 10
+  # minutes, so that one that hangs fails by name instead of running CI out of time; stdbuf:
+  # each result line is written as it comes, so a CI run cut short still shows where it was.
+  (cd "$build_dir" && TMPDIR=$scratch stdbuf -oL ctest --output-on-failure -j2 --timeout 600 "$@") ||
+    status=$?
   bash scripts/show-skips.sh "$build_dir"
   if [ "$status" -eq 0 ]; then rm -rf "$scratch"; else echo "test files kept in $scratch"; fi
   return "$status"

@@ -1,6 +1,7 @@
-// The messages between the mediator's cuda executor and one vgpu-cuda-session process, over a
-// socketpair: a request (open, a batch of calls, close) and its reply. Both ends are vgpu's own,
-// but the reply still has its sizes checked, as the child runs a guest's GPU work.
+// The messages between the mediator's cuda executor and one session of a vgpu-cuda-session
+// process, over their SessionLink (session_link.hpp): a request (open, a batch of calls, close)
+// and its reply. Both ends are vgpu's own, but the reply still has its sizes checked, as the
+// child runs a guest's GPU work.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "session_link.hpp"
 
 namespace vgpu::executors::cuda::remote {
 
@@ -30,19 +33,16 @@ struct Reply {
   std::vector<std::uint8_t> body;  // description, batch answer, or the error's text
 };
 
-inline constexpr std::uint64_t kMaxMessageBytes = std::uint64_t(1) << 31;
-
-// Watches `fd` for up to `spin` before the blocking read that follows: a reply that comes within
-// it costs no thread wake-up (tens of microseconds on a busy host), at the price of a busy core.
-void spin_until_readable(int fd, std::chrono::microseconds spin);
-
-// Whole messages on a blocking descriptor; false when the other end is gone (or sent more than
-// kMaxMessageBytes).
-bool write_request(int fd, SessionRequest kind, std::uint64_t budget,
+// One message each way; false or nullopt when the other end is gone or sent what is not a
+// message of this kind. `spin`: how long to watch for the request before sleeping.
+bool write_request(SessionLink& link, SessionRequest kind, std::uint64_t budget,
                    std::span<const std::uint8_t> body);
-std::optional<Request> read_request(int fd);
-bool write_reply(int fd, const Reply& r);
-std::optional<Reply> read_reply(int fd);
+std::optional<Request> read_request(SessionLink& link, std::chrono::microseconds spin);
+bool write_reply(SessionLink& link, const Reply& r);
+// The reply to the request sent last: watched for `spin`, waited for up to `limit` in all
+// (zero: no limit). `gone` also for a reply that is not one.
+SessionLink::Wait read_reply(SessionLink& link, Reply& r, std::chrono::microseconds spin,
+                             std::chrono::milliseconds limit);
 
 // A pool's shared session process (docs/remote-cuda.md, "Shared pools") takes each new session
 // as a descriptor sent over its control socket, with the session's priority level and quota.

@@ -83,17 +83,19 @@ Reply failed(std::string text, Outcome outcome = Outcome::failed) {
   return r;
 }
 
-// Serves one session's requests on `fd` until close or the executor goes away. `make` creates
-// the session at open. `poisoned`, when given, is set once a batch leaves the context lost.
+// Serves one session's requests on the channel `fd` (owned from here on) until close or the
+// executor goes away. `make` creates the session at open. `poisoned`, when given, is set once a
+// batch leaves the context lost.
 template <typename Make>
 int serve(int fd, std::chrono::microseconds poll, Setup setup, Make make,
           std::atomic<bool>* poisoned = nullptr) {
+  const auto link = SessionLink::accept(fd);
+  if (!link) return 1;
   std::unique_ptr<RemoteSession> session;
   while (true) {
     // A program's next call usually follows its last answer within microseconds; a low VM's
     // session sleeps instead, leaving the cores to the others.
-    spin_until_readable(fd, setup.priority <= 0 ? std::chrono::microseconds(0) : poll);
-    auto request = read_request(fd);
+    auto request = read_request(*link, setup.priority <= 0 ? std::chrono::microseconds(0) : poll);
     if (!request) break;
     Reply reply;
     try {
@@ -129,7 +131,7 @@ int serve(int fd, std::chrono::microseconds poll, Setup setup, Make make,
         case SessionRequest::close:
           session.reset();
           reply.outcome = Outcome::ok;
-          write_reply(fd, reply);
+          write_reply(*link, reply);
           return 0;
       }
     } catch (const cc::CallError& e) {
@@ -140,7 +142,7 @@ int serve(int fd, std::chrono::microseconds poll, Setup setup, Make make,
       reply = failed(e.what());
     }
     reply.bytes_held = session ? session->bytes_held() : 0;
-    if (!write_reply(fd, reply)) return 1;
+    if (!write_reply(*link, reply)) return 1;
   }
   return 0;  // the executor went away
 }
@@ -266,7 +268,6 @@ int serve_pool(int control, int device, std::chrono::microseconds poll, unsigned
             }
           },
           &poisoned);
-      ::close(next.fd);
     }).detach();
   }
   // The executor went away: end at once (threads still inside the driver go with the process).

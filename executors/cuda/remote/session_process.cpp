@@ -1,7 +1,6 @@
 #include "session_process.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -136,45 +135,45 @@ int PoolProcess::new_session(int priority_level, std::uint64_t quota_bytes) {
 SessionProcess::SessionProcess(const std::string& program, int device, int priority_level,
                                std::uint64_t quota_bytes, std::chrono::microseconds poll)
     : poll_(poll) {
-  fd_ = start_with_channel(own_, program, {},
-                           {std::to_string(device), std::to_string(priority_level),
-                            std::to_string(quota_bytes), std::to_string(poll.count())});
+  link_ = SessionLink::offer(
+      start_with_channel(own_, program, {},
+                         {std::to_string(device), std::to_string(priority_level),
+                          std::to_string(quota_bytes), std::to_string(poll.count())}));
 }
 
 SessionProcess::SessionProcess(std::shared_ptr<PoolProcess> pool, int priority_level,
                                std::uint64_t quota_bytes, std::chrono::microseconds poll)
     : poll_(poll), pool_(std::move(pool)) {
-  fd_ = pool_->new_session(priority_level, quota_bytes);
-  if (fd_ < 0) throw std::runtime_error("the pool's session process is gone: " + pool_->ended());
+  const int fd = pool_->new_session(priority_level, quota_bytes);
+  if (fd < 0) throw std::runtime_error("the pool's session process is gone: " + pool_->ended());
+  link_ = SessionLink::offer(fd);
 }
 
 SessionProcess::~SessionProcess() {
-  if (fd_ >= 0) ::close(fd_);  // an isolated child sees end of input and exits
+  link_.reset();  // an isolated child sees its channel end, and exits
   own_.reset();
 }
 
 std::optional<Reply> SessionProcess::ask(SessionRequest kind, std::uint64_t budget,
                                          std::span<const std::uint8_t> body,
                                          std::chrono::milliseconds limit) {
-  if (fd_ < 0 || !write_request(fd_, kind, budget, body)) return std::nullopt;
-  spin_until_readable(fd_, poll_);
-  if (limit.count() > 0) {
-    pollfd p{fd_, POLLIN, 0};
-    int ready;
-    do ready = ::poll(&p, 1, int(std::min<std::int64_t>(limit.count(), INT32_MAX)));
-    while (ready < 0 && errno == EINTR);
-    if (ready == 0) {
+  if (!link_ || !write_request(*link_, kind, budget, body)) return std::nullopt;
+  Reply reply;
+  switch (read_reply(*link_, reply, poll_, limit)) {
+    case SessionLink::Wait::message:
+      return reply;
+    case SessionLink::Wait::timed_out:
       overran_ = limit;
       if (own_)
         own_->kill();
       else
         pool_->kill();  // the context is shared: the pool's process goes, and is replaced
-      ::close(fd_);
-      fd_ = -1;
-      return std::nullopt;
-    }
+      break;
+    case SessionLink::Wait::gone:
+      break;
   }
-  return read_reply(fd_);
+  link_.reset();
+  return std::nullopt;
 }
 
 std::string SessionProcess::ended() {

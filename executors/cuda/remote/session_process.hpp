@@ -84,7 +84,7 @@ class SessionProcess {
 
  private:
   std::chrono::microseconds poll_;
-  int fd_ = -1;
+  std::unique_ptr<SessionLink> link_;     // null once the session is over
   std::chrono::milliseconds overran_{0};  // the limit a request ran past, if one did
   std::unique_ptr<ChildProcess> own_;     // isolated
   std::shared_ptr<PoolProcess> pool_;     // shared
