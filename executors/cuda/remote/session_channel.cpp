@@ -1,5 +1,7 @@
 #include "session_channel.hpp"
 
+#include "fd_passing.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,42 +51,20 @@ struct SessionTerms {
 }  // namespace
 
 bool send_session(int control, int fd, std::int32_t priority, std::uint64_t quota) {
-  SessionTerms terms{priority, quota};
-  iovec io{&terms, sizeof terms};
-  alignas(cmsghdr) char space[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &io;
-  msg.msg_iovlen = 1;
-  msg.msg_control = space;
-  msg.msg_controllen = sizeof space;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do n = ::sendmsg(control, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == ssize_t(sizeof terms);
+  const SessionTerms terms{priority, quota};
+  return send_with_fds(control, &terms, sizeof terms, std::span<const int>(&fd, 1));
 }
 
 std::optional<NewSession> receive_session(int control) {
   SessionTerms terms{};
-  iovec io{&terms, sizeof terms};
-  alignas(cmsghdr) char space[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &io;
-  msg.msg_iovlen = 1;
-  msg.msg_control = space;
-  msg.msg_controllen = sizeof space;
-  ssize_t n;
-  do n = ::recvmsg(control, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n != ssize_t(sizeof terms)) return std::nullopt;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return std::nullopt;
+  int fd = -1;
+  const ssize_t n = receive_with_fds(control, &terms, sizeof terms, std::span<int>(&fd, 1));
+  if (n != ssize_t(sizeof terms) || fd < 0) {
+    if (fd >= 0) ::close(fd);
+    return std::nullopt;
+  }
   NewSession s;
-  std::memcpy(&s.fd, CMSG_DATA(c), sizeof s.fd);
+  s.fd = fd;
   s.priority = terms.priority;
   s.quota = terms.quota;
   return s;

@@ -1,5 +1,7 @@
 #include "session_link.hpp"
 
+#include "fd_passing.hpp"
+
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -117,24 +119,9 @@ std::unique_ptr<SessionLink> SessionLink::offer(int channel, std::size_t capacit
   }
   owned.fds[2] = bell[1];
   // The mapping, the other end's bell, and what they are, in one message.
-  Offer what{kMailboxMagic, capacity};
-  iovec io{&what, sizeof what};
-  alignas(cmsghdr) char space[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &io;
-  msg.msg_iovlen = 1;
-  msg.msg_control = space;
-  msg.msg_controllen = sizeof space;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+  const Offer what{kMailboxMagic, capacity};
   const int handed[2] = {memory, bell[1]};
-  std::memcpy(CMSG_DATA(c), handed, sizeof handed);
-  ssize_t n;
-  do n = ::sendmsg(channel, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n != ssize_t(sizeof what)) {
+  if (!send_with_fds(channel, &what, sizeof what, handed)) {
     ::close(bell[0]);
     ::munmap(map, bytes);
     throw system_error("sending the mailbox");
@@ -145,27 +132,8 @@ std::unique_ptr<SessionLink> SessionLink::offer(int channel, std::size_t capacit
 
 std::unique_ptr<SessionLink> SessionLink::accept(int channel) {
   Offer what{};
-  iovec io{&what, sizeof what};
-  alignas(cmsghdr) char space[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &io;
-  msg.msg_iovlen = 1;
-  msg.msg_control = space;
-  msg.msg_controllen = sizeof space;
-  ssize_t n;
-  do n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  int fds[2] = {-1, -1};
-  const cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
-  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    std::memcpy(fds, CMSG_DATA(c), std::min<std::size_t>(count, 2) * sizeof(int));
-    for (std::size_t i = 2; i < count; ++i) {  // more than were sent: not ours to keep
-      int extra;
-      std::memcpy(&extra, CMSG_DATA(c) + i * sizeof(int), sizeof extra);
-      ::close(extra);
-    }
-  }
+  int fds[2];
+  const ssize_t n = receive_with_fds(channel, &what, sizeof what, fds);
   auto refuse = [&]() -> std::unique_ptr<SessionLink> {
     for (int fd : fds)
       if (fd >= 0) ::close(fd);

@@ -3,6 +3,8 @@
 // mailbox whose other end writes what breaks its bounds.
 #include "session_link.hpp"
 
+#include "fd_passing.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -146,16 +148,8 @@ struct RawSessionEnd {
 
   explicit RawSessionEnd(int fd) : channel(fd) {
     std::uint64_t what[2];
-    iovec io{what, sizeof what};
-    alignas(cmsghdr) char space[CMSG_SPACE(2 * sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &io;
-    msg.msg_iovlen = 1;
-    msg.msg_control = space;
-    msg.msg_controllen = sizeof space;
-    EXPECT_EQ(::recvmsg(fd, &msg, 0), ssize_t(sizeof what));
     int handed[2];
-    std::memcpy(handed, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof handed);
+    EXPECT_EQ(receive_with_fds(fd, what, sizeof what, handed), ssize_t(sizeof what));
     bytes = kMailboxBodiesAt + 2 * what[1];
     header = static_cast<MailboxHeader*>(
         ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, handed[0], 0));
