@@ -199,7 +199,10 @@ SessionLink::Wait SessionLink::receive(LinkMessage& out, std::chrono::microsecon
   if (channel_ < 0) return Wait::gone;
   const auto start = std::chrono::steady_clock::now();
   if (!arrived() && spin.count() > 0) {
-    const auto until = start + spin;
+    // The watch is part of the wait: a limit shorter than it ends it too.
+    const auto until = limit.count() > 0 ? std::min<std::chrono::steady_clock::time_point>(
+                                               start + spin, start + limit)
+                                         : start + spin;
     for (unsigned i = 1; !arrived(); ++i) {
       if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
       // Now and then (tens of microseconds) a look at the socket: an end that has gone stops

@@ -104,6 +104,14 @@ TEST(SessionLink, NothingSentEndsTheWaitAtItsLimit) {
   EXPECT_EQ(m.number, 5u);
 }
 
+TEST(SessionLink, ALimitShorterThanTheWatchEndsTheWatch) {
+  auto e = connected();
+  LinkMessage m;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(e.executor->receive(m, 60'000'000us, 50ms), SessionLink::Wait::timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s) << "watched past the limit";
+}
+
 TEST(SessionLink, AnEndThatGoesIsSeenGoneAfterWhatItSentFirst) {
   for (auto spin : {0us, 5'000'000us}) {  // asleep, and watching (which must not wait it out)
     auto e = connected();
