@@ -24,6 +24,9 @@ done
 for f in qemu-system-x86_64 vmlinuz initramfs.gz; do
   [ -e "$build/vm/$f" ] || skip "no $build/vm/$f: run scripts/prepare-vm-tests.sh $build"
 done
+# Every virsh call bounded: a wedged libvirtd must fail this test by name, not leave a virsh
+# holding CTest's output open after the test's own time limit has killed the script.
+virsh() { timeout -k 5 120 "$(type -P virsh)" "$@"; }
 pgrep -x libvirtd >/dev/null && skip "a libvirtd already runs on this host; this test starts its own"
 pgrep -x virtlogd >/dev/null && skip "a virtlogd already runs on this host; this test starts its own"
 qemu_user=$(sed -n 's/^[[:space:]]*user[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
