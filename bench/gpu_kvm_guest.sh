@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/start_mediator.sh"
 bin=$1 plugins=$2 vm=$3 seconds=${4:-5}
 low=${LOW:-4} executor=${EXECUTOR:-cuda} accel=${ACCEL:-kvm}
-work=$(mktemp -d)
+work=$(bench_workdir)
 count=$((seconds * 100))
 worker=$bin/vgpu-gpu-share-worker
 

@@ -19,7 +19,7 @@ gpus=${4:-$(nvidia-smi -L | wc -l)}
 devices=${DEVICES:-all}
 parts=${PARTS:-baseline across fault}  # which parts to run
 isolation=${ISOLATION:-process}  # of the across mediator: process (one worker per GPU) or none
-work=$(mktemp -d)
+work=$(bench_workdir)
 db=$work/vgpu.db
 admin() { "$bin/vgpu-admin" --db "$db" "$@" >/dev/null; }
 

@@ -33,7 +33,7 @@ bin=$1 plugins=$2 seconds=${3:-6} rounds=${4:-3}
 high=${HIGH:-1} low=${LOW:-4} shapes=${SHAPES:-"spin fixed short"}
 slice_us=${SLICE_US:-100} low_in_flight=${LOW_IN_FLIGHT:-2} reserve=${HIGH_RESERVED_SMS:-0}
 isolation=${ISOLATION:-none} isolation_poll=${ISOLATION_POLL_US:-0}
-work=$(mktemp -d)
+work=$(bench_workdir)
 results=${RESULTS:-$work/results.tsv}
 : >"$results"
 : >"$results.breakdown"

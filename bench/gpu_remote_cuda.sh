@@ -9,7 +9,7 @@ set -eu
 bin=$1 plugins=$2 guest_lib=$3 rounds=${4:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/start_mediator.sh"
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 db=$work/vgpu.db
 vm=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid bench --name bench --pool A \

@@ -10,7 +10,7 @@ set -u
 bin=$1 plugins=$2 guest_lib=$3 seconds=${4:-6} rounds=${5:-3} low=${LOW:-4}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/start_mediator.sh"
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 db=$work/vgpu.db
 register() {

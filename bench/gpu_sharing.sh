@@ -11,7 +11,7 @@
 set -euo pipefail
 source "$(dirname "$0")/start_mediator.sh"
 bin=$1 plugins=$2 seconds=${3:-8}
-work=$(mktemp -d)
+work=$(bench_workdir)
 worker=$bin/vgpu-gpu-share-worker
 declare -A p99 p50 breakdown
 

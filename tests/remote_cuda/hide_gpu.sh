@@ -22,13 +22,14 @@ run_without_gpu() {
 }
 
 # The GPU tests' common start: exits 77 (skip) without a GPU or without root (run_without_gpu
-# needs unshare -m); else makes OUT_DIR and a scratch folder `work`, removed at exit with the
-# mediator the test starts (mediator_pid).
+# needs unshare -m); else makes OUT_DIR and a scratch folder `work` (bench_workdir, from
+# bench/start_mediator.sh, sourced first), removed at exit with the mediator the test starts
+# (mediator_pid).
 gpu_test_start() {  # OUT_DIR
   if ! nvidia-smi -L >/dev/null 2>&1; then echo "skip: no GPU here"; exit 77; fi
   if [ "$(id -u)" != 0 ]; then echo "skip: hiding the GPU needs root (unshare -m)"; exit 77; fi
   mkdir -p "$1"
-  work=$(mktemp -d)
+  work=$(bench_workdir)
   trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 }
 
