@@ -22,7 +22,7 @@ start_mediator() {
 # bench_workdir: a scratch folder for a bench's DB, logs and the VMs' shared memory, on tmpfs
 # (/dev/shm) where there is one, as a host's shared_memory_dir (/dev/shm/vgpu) is. A region in a
 # disk-backed /tmp measured 2-3x slower copies on the H100 host (writes into a shared file
-# mapping pay for the file's dirty-page tracking), which no VM's BAR2 pays.
+# mapping likely pay for the file system's dirty-page tracking), which no VM's BAR2 pays.
 # BENCH_TMP=/tmp (or another folder) puts it there instead.
 bench_workdir() {
   mktemp -d -p "${BENCH_TMP:-/dev/shm}" 2>/dev/null || mktemp -d
