@@ -2,11 +2,8 @@
 
 #include "fd_passing.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 namespace vgpu::executors::cuda::remote {
