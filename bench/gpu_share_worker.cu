@@ -13,6 +13,12 @@
 //        probe threads on high-priority streams; prints {"probe": ..., "flood": ...}
 //   calibrate
 //        nanoseconds one `work` iteration takes with every block slot busy, and the SM count
+//   waits SECONDS
+//        the probe (on a high-priority stream) waited for four ways in turn, one way per 10 ms:
+//        `sync` (cudaStreamSynchronize, as the probe above), `query` (polling cudaStreamQuery),
+//        `events-query` (timing events around the kernel, polled with cudaStreamQuery, then their
+//        elapsed time: the cuda executor's way) and `events-sync` (the same, waiting with
+//        cudaEventSynchronize); one JSON line per way
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -128,6 +134,42 @@ std::string probe_json(std::vector<double> us) {
   return text;
 }
 
+// The `waits` role: which way of waiting for a short kernel costs what (see the header).
+std::string run_waits(Clock::time_point until) {
+  cudaStream_t s = make_stream(true);
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  const char* names[] = {"sync", "query", "events-query", "events-sync"};
+  std::vector<double> us[4];
+  auto poll = [&] {
+    while (cudaStreamQuery(s) == cudaErrorNotReady) {
+    }
+  };
+  auto next = Clock::now();
+  for (unsigned i = 0; Clock::now() < until; ++i) {
+    std::this_thread::sleep_until(next);
+    next += std::chrono::milliseconds(10);
+    const unsigned way = i % 4;
+    const auto t0 = Clock::now();
+    if (way >= 2) cudaEventRecord(start, s);
+    spin<<<1, 32, 0, s>>>(50'000);
+    if (way >= 2) cudaEventRecord(stop, s);
+    if (way == 0) cudaStreamSynchronize(s);
+    if (way == 1 || way == 2) poll();
+    if (way == 3) cudaEventSynchronize(stop);
+    if (way >= 2) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start, stop);
+    }
+    us[way].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  std::string out;
+  for (unsigned way = 0; way < 4; ++way)
+    out += std::string("{\"way\": \"") + names[way] + "\", " + probe_json(us[way]).substr(1) + "\n";
+  return out;
+}
+
 std::string flood_json(const FloodResult& r, double seconds) {
   char text[160];
   std::snprintf(text, sizeof text,
@@ -173,12 +215,19 @@ int main(int argc, char** argv) {
     std::printf("%.4f %d\n", calibrate(), sm_count());
     return 0;
   }
+  if (argc == 3 && role == "waits") {
+    const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(std::atof(argv[2])));
+    std::printf("%s", run_waits(until).c_str());
+    return 0;
+  }
   if (argc < 3 || (role != "flood" && role != "probe" && role != "together")) {
     std::fprintf(stderr,
                  "usage: vgpu-gpu-share-worker flood SECONDS [spin|work ITERS BLOCKS]\n"
                  "       vgpu-gpu-share-worker probe SECONDS [high]\n"
                  "       vgpu-gpu-share-worker together SECONDS FLOODS PROBES SHAPE ITERS BLOCKS\n"
-                 "       vgpu-gpu-share-worker calibrate\n");
+                 "       vgpu-gpu-share-worker calibrate\n"
+                 "       vgpu-gpu-share-worker waits SECONDS\n");
     return 2;
   }
   const double seconds = std::atof(argv[2]);

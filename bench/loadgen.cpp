@@ -42,6 +42,13 @@ struct VmReport {
   std::vector<double> round_trips_ms;
   std::vector<double> executor_ms;  // the executor's own time per job (usage.wall)
   std::vector<JobTimes> jobs;
+  // --trace: per finished job, its tag, and when the submit began, returned, and the result came
+  // (steady_clock ns, the mediator's VGPU_STAGE_TRACE clock).
+  struct Stamp {
+    std::uint64_t tag;
+    std::int64_t submitting_ns, submitted_ns, received_ns;
+  };
+  std::vector<Stamp> stamps;
   std::string error;
 };
 
@@ -118,6 +125,7 @@ int main(int argc, char** argv) {
   std::string pace = "sleep";
   bool rings = false;
   bool random_phase = false;
+  std::string trace_path;
   app.add_option("--host", host);
   app.add_option("--port", port);
   app.add_option("--vm", vm_args, "VM_ID[:TOKEN[:LABEL]], repeat for each VM")->required();
@@ -140,6 +148,9 @@ int main(int argc, char** argv) {
                "SUBMITs and RESULTs through rings in the VM's shared memory (the transport needs "
                "shared_memory_dir; loadgen must run on the mediator's host)");
   app.add_flag("--json", json, "print the report as JSON");
+  app.add_option("--trace", trace_path,
+                 "write each job's send and receive times to this file (steady_clock ns), to join "
+                 "with the mediator's VGPU_STAGE_TRACE (bench/stage_trace.py)");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<protocol::Param> op_params;
@@ -189,7 +200,11 @@ int main(int argc, char** argv) {
         auto more_to_send = [&](std::size_t sent) {
           return duration_s > 0 ? Clock::now() < until : sent < jobs;
         };
-        std::unordered_map<std::uint64_t, Clock::time_point> sent_at;
+        // The submit's start and end: a round trip counts from the end, as always.
+        std::unordered_map<std::uint64_t, std::pair<Clock::time_point, Clock::time_point>> sent_at;
+        auto ns = [](Clock::time_point t) {
+          return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+        };
         std::size_t sent = 0, received = 0;
         auto next_send = Clock::now();
         if (random_phase && interval_ms > 0) {
@@ -220,7 +235,9 @@ int main(int argc, char** argv) {
               wait_until(next_send, spin_pace);
               next_send += interval;
             }
-            sent_at[client->submit(op, op_params)] = Clock::now();
+            const auto submitting = Clock::now();
+            const auto tag = client->submit(op, op_params);
+            sent_at[tag] = {submitting, Clock::now()};
             ++sent;
           }
           if (received == sent) break;
@@ -230,12 +247,15 @@ int main(int argc, char** argv) {
           if (r.status == protocol::Status::ok) {
             ++rep.done;
             const JobTimes times{
-                std::chrono::duration<double, std::milli>(now - sent_at[r.tag]).count(),
+                std::chrono::duration<double, std::milli>(now - sent_at[r.tag].second).count(),
                 r.queued_ns / 1e6, r.wall_ns / 1e6, r.device_ns / 1e6};
             rep.jobs.push_back(times);
             rep.waits_ms.push_back(times.wait_ms);
             rep.executor_ms.push_back(times.executor_ms);
             rep.round_trips_ms.push_back(times.round_trip_ms);
+            if (!trace_path.empty())
+              rep.stamps.push_back(
+                  {r.tag, ns(sent_at[r.tag].first), ns(sent_at[r.tag].second), ns(now)});
           } else {
             ++rep.failed;
             if (rep.error.empty()) rep.error = r.message;
@@ -251,6 +271,21 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  if (!trace_path.empty()) {
+    std::FILE* out = std::fopen(trace_path.c_str(), "w");
+    if (!out) {
+      std::fprintf(stderr, "vgpu-loadgen: cannot write --trace %s\n", trace_path.c_str());
+      return 2;
+    }
+    std::fprintf(out, "# vm_id client_tag submitting submitted received (steady_clock ns)\n");
+    for (const auto& r : reports)
+      for (const auto& s : r.stamps)
+        std::fprintf(out, "%u %llu %lld %lld %lld\n", r.spec.vm_id,
+                     static_cast<unsigned long long>(s.tag),
+                     static_cast<long long>(s.submitting_ns),
+                     static_cast<long long>(s.submitted_ns), static_cast<long long>(s.received_ns));
+    std::fclose(out);
+  }
   std::sort(reports.begin(), reports.end(), [](const VmReport& a, const VmReport& b) {
     return std::tie(a.pool, b.priority, a.spec.vm_id) < std::tie(b.pool, a.priority, b.spec.vm_id);
   });

@@ -9,6 +9,7 @@
 #include "isolation/executor_worker.hpp"
 #include "mediator.hpp"
 #include "plugin_host/settings_reference.hpp"
+#include "stage_trace.hpp"
 
 using namespace vgpu::core;
 
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
   if (!admin_override.empty()) config.admin_socket = admin_override;
   configure_logging(log_level.empty() ? config.log_level : log_level, config.log_format);
 
+  StageTrace::get();  // made now: its first use must not be in a job's path
   Mediator mediator(config);
   try {
     if (check_only) {
@@ -133,5 +135,14 @@ int main(int argc, char** argv) {
     break;
   }
   mediator.stop();
+  if (const auto* trace = StageTrace::get()) {
+    try {
+      trace->write();
+      spdlog::info("VGPU_STAGE_TRACE: {} jobs written, {} dropped", trace->recorded(),
+                   trace->dropped());
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+  }
   return 0;
 }

@@ -456,14 +456,22 @@ sdk::DoneCallback Scheduler::completion_for(const Entry& entry, const sdk::Job& 
   // Outputs the executor returned are moved into the client's shared memory here, when it asked
   // for that, so every executor serves such clients (sdk/shared_memory.hpp).
   return [this, id = job.id, channel = entry.channel, tag = job.client_tag,
-          queued = started - job.enqueued_at, sequence = entry.sequence,
+          submitted = job.enqueued_at, started, vm_id = job.tenant.vm_id, sequence = entry.sequence,
           places = job.output_places](sdk::JobResult result) {
+    const auto finished = sdk::Clock::now();
     sdk::settle_outputs(places, result);
     const sdk::Usage usage = result.usage;
     const sdk::Status status = result.status;
-    result.queued = queued;
+    result.queued = started - submitted;
     result.dispatch_sequence = sequence;
     if (channel) channel->deliver(tag, std::move(result));
+    if (auto* trace = hooks_.stage_trace) {
+      auto ns = [](sdk::Clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+      };
+      trace->record({vm_id, tag, ns(submitted), ns(started), ns(finished - usage.wall),
+                     ns(finished), ns(sdk::Clock::now()), usage.device.count()});
+    }
     post(Completed{id, usage, status}, Inbox::Poster::never_takes_turn);
   };
 }

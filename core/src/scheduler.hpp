@@ -20,6 +20,7 @@
 #include "refusal_log.hpp"
 #include "scheduler_inbox.hpp"
 #include "scheduler_stats.hpp"
+#include "stage_trace.hpp"
 #include "vgpu/sdk/context.hpp"
 #include "vgpu/sdk/executor.hpp"
 #include "vgpu/sdk/policy.hpp"
@@ -65,6 +66,8 @@ struct SchedulerHooks {
   // Put in front of the periodic statistics lines ("cuda:1"), so each device's can be told
   // apart; empty with one device.
   std::string device;
+  // Where each finished job's time went (stage_trace.hpp); null: nothing is recorded.
+  StageTrace* stage_trace = nullptr;
 };
 
 // Jobs queued and running now, readable from any thread without the turn.

@@ -4,7 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 #include "cpu_executor.hpp"
 #include "fifo_policy.hpp"
@@ -504,4 +510,72 @@ TEST(SchedulerHooks, EveryJobLeavesExactlyOnceAndStartsAreNumberedAcrossSchedule
     if (r.status == sdk::Status::ok) sequences.push_back(r.dispatch_sequence);
   std::sort(sequences.begin(), sequences.end());
   EXPECT_EQ(sequences, (std::vector<std::uint64_t>{1, 2})) << "one numbering for both";
+}
+
+TEST(StageTrace, EachFinishedJobIsStampedInPathOrderUpToTheCapacityAndWritten) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("vgpu-stage-trace-" + std::to_string(::getpid()) + ".txt");
+  core::StageTrace trace(path.string(), 2);
+  NullLog log;
+  policies::StrictPriorityPolicy policy;
+  executors::CpuExecutor executor{1};
+  core::RefusalLog refusals;
+  core::SchedulerHooks hooks;
+  hooks.stage_trace = &trace;
+  core::Scheduler scheduler{policy, "test", executor, {}, log, refusals, std::move(hooks)};
+  scheduler.start();
+  auto channel = std::make_shared<RecordingChannel>();
+  std::map<std::uint64_t, std::int64_t> submitted;
+  for (std::uint64_t tag : {7, 8, 9}) {
+    auto j = std::make_shared<sdk::Job>();
+    j->id = tag;
+    j->client_tag = tag;
+    j->tenant = sdk::Tenant{5, "A", 2, 1, 1};
+    j->op = "spin";
+    j->params = {{"us", "2000"}};
+    j->enqueued_at = sdk::Clock::now();
+    submitted[tag] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(j->enqueued_at.time_since_epoch())
+            .count();
+    scheduler.submit(std::move(j), channel, 10);
+  }
+  ASSERT_EQ(channel->wait_for(3).size(), 3u);
+  scheduler.begin_shutdown();
+  ASSERT_TRUE(scheduler.wait_idle(5s));
+  executor.stop();
+  scheduler.stop();
+  EXPECT_EQ(trace.recorded(), 2u);
+  EXPECT_EQ(trace.dropped(), 1u) << "past the capacity a job is counted, not kept";
+
+  trace.write();
+  std::ifstream in(path);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_NE(header.find("dropped 1"), std::string::npos) << header;
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    std::istringstream fields(line);
+    std::uint32_t vm = 0;
+    std::uint64_t tag = 0;
+    std::int64_t at[5] = {}, device = -1;
+    fields >> vm >> tag >> at[0] >> at[1] >> at[2] >> at[3] >> at[4] >> device;
+    ASSERT_TRUE(fields) << line;
+    EXPECT_EQ(vm, 5u);
+    ASSERT_TRUE(submitted.count(tag)) << line;
+    EXPECT_EQ(at[0], submitted[tag]) << "submitted is the job's enqueued_at";
+    for (int i = 1; i < 5; ++i) EXPECT_LE(at[i - 1], at[i]) << "stage " << i << ": " << line;
+    EXPECT_GE(at[3] - at[2], 2'000'000) << "the executor's part holds the 2 ms spin";
+    EXPECT_GE(device, 2'000'000) << "the cpu executor's device time is its run of the spin";
+    EXPECT_LE(device, at[3] - at[2]) << "the device's time lies inside the executor's";
+  }
+  EXPECT_EQ(lines, 2);
+  std::filesystem::remove(path);
+
+  core::StageTrace unwritable("/nonexistent-dir/trace.txt", 1);
+  try {
+    unwritable.write();
+    FAIL() << "writing into a missing folder must fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/trace.txt"), std::string::npos);
+  }
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Where a high-priority probe's round trip goes when nothing competes: the probe alone on the GPU
+# (a plain CUDA process) beside the same probe through the mediator, every part of the mediated
+# round trip from the two traces of one clock (the mediator's VGPU_STAGE_TRACE, vgpu-loadgen
+# --trace; bench/stage_trace.py joins them). Also the CPU time the host's hypervisor took from
+# this machine meanwhile (steal, from /proc/stat), since a tail can come from there.
+#
+# Usage: bench/probe_stages.sh BIN_DIR PLUGIN_DIR [SECONDS] [ROUNDS]
+# Environment: EXECUTOR (cuda; cpu needs no GPU and skips the native row), HIGH (1: probes at
+#   random phases of their 10 ms), ISOLATION (none, or process), ISOLATION_POLL_US (0),
+#   BUSY_POLL_US (20000: the transport's and the executor's), SLOTS (4), MEDIATOR_CPUS and
+#   CLIENT_CPUS (taskset CPU lists for the mediator and the probes' client; default: any),
+#   PACE (sleep: the client sleeps between probes, as most programs do; spin: it busy-waits).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/start_mediator.sh"
+bin=$1 plugins=$2 seconds=${3:-8} rounds=${4:-2}
+executor=${EXECUTOR:-cuda} high=${HIGH:-1} isolation=${ISOLATION:-none}
+isolation_poll=${ISOLATION_POLL_US:-0} busy_poll=${BUSY_POLL_US:-20000} slots=${SLOTS:-4}
+work=$(bench_workdir)
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+
+db=$work/vgpu.db
+vms=()
+for i in $(seq "$high"); do
+  id=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "probe$i" --name "probe$i" --pool A \
+    --priority high | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
+  vms+=(--vm "$id::probe$i")
+done
+cat >"$work/mediator.yaml" <<YAML
+plugin_dirs: [$plugins]
+database: {path: $db}
+transports: [{plugin: tcp, port: 0, busy_poll_us: $busy_poll, shared_memory_dir: $work/shm,
+              shared_memory_mb: 4}]
+policy: {plugin: strict_priority}
+executors:
+  - plugin: $executor
+$([ "$executor" = cuda ] && echo "    isolation: $isolation")
+$([ "$isolation_poll" -gt 0 ] && echo "    isolation_poll_us: $isolation_poll")
+    $([ "$executor" = cuda ] && echo slots || echo workers): $slots
+    busy_poll_us: $busy_poll
+YAML
+
+# start_mediator runs one binary: this one places the mediator on MEDIATOR_CPUS.
+printf '#!/bin/sh\nexec %s "%s" "$@"\n' "${MEDIATOR_CPUS:+taskset -c $MEDIATOR_CPUS}" \
+  "$bin/vgpu-mediator" >"$work/mediator"
+chmod +x "$work/mediator"
+
+steal() { awk '/^cpu /{print $9}' /proc/stat; }  # jiffies, all CPUs together
+
+for round in $(seq "$rounds"); do
+  if [ "$executor" = cuda ]; then
+    echo "round $round, native probe alone: $("$bin/vgpu-gpu-share-worker" probe "$seconds")"
+  fi
+  VGPU_STAGE_TRACE=$work/mediator.trace start_mediator "$work/mediator" "$work/mediator.yaml" \
+    "$work/mediator.log"
+  before=$(steal)
+  ${CLIENT_CPUS:+taskset -c "$CLIENT_CPUS"} "$bin/vgpu-loadgen" --port "$mediator_port" "${vms[@]}" --interval-ms 10 \
+    --duration-s "$seconds" --spin-us "$busy_poll" --op spin -p us=50 -p blocks=1 --rings --pace "${PACE:-sleep}" \
+    --random-phase --trace "$work/loadgen.trace" >/dev/null
+  after=$(steal)
+  kill -TERM "$mediator_pid"
+  wait "$mediator_pid" || true
+  echo "round $round, through the mediator ($executor, isolation $isolation," \
+    "$high probe(s), pace ${PACE:-sleep}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $(( (after - before) * 10 )) ms of CPU"
+  python3 "$here/stage_trace.py" "$work/loadgen.trace" "$work/mediator.trace"
+done

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# bench/probe_stages.sh as a researcher runs it, with the cpu executor (no GPU) and without
+# busy polling (this machine may have two cores): the mediator's VGPU_STAGE_TRACE and the
+# loadgen's --trace join job by job, and every part of the round trip is there and not negative.
+set -euo pipefail
+build=$1 src=$2
+out=$(BUSY_POLL_US=0 EXECUTOR=cpu bash "$src/bench/probe_stages.sh" "$build/bin" "$build/plugins" 2 1)
+echo "$out"
+joined=$(sed -nE 's/^([0-9]+) round trips joined.*/\1/p' <<<"$out")
+# 2 s of a probe every 10 ms: about 200 jobs, each in both traces.
+[ "${joined:-0}" -ge 150 ] || { echo "FAIL: only ${joined:-0} round trips joined"; exit 1; }
+for part in total in schedule handoff executor deliver out device; do
+  line=$(grep -E "^$part +[0-9.-]+ " <<<"$out") || { echo "FAIL: no '$part' line"; exit 1; }
+  awk -v part="$part" '{ if ($2 < 0) { print "FAIL: " part " p50 is negative"; exit 1 } }' <<<"$line"
+done
+# The cpu executor's 50 us spin is the executor's part and its device time.
+awk '$1 == "executor" && $2 < 50 { print "FAIL: executor p50 below the 50 us spin"; exit 1 }' <<<"$out"
+echo "PASS"
