@@ -186,6 +186,23 @@ TEST(CudaExecutor, SpinHoldsTheGpuForTheTimeAsked) {
   EXPECT_LT(r.usage.device, std::chrono::milliseconds(40));
 }
 
+// Jobs without outputs are timed on the host (no timing events), jobs with outputs by events
+// that end before their copy back: either way the device time lies inside the executor's.
+TEST(CudaExecutor, DeviceTimeOfJobsWithAndWithoutOutputsLiesInsideTheirRun) {
+  REQUIRE_GPU();
+  for (const auto& [op, params] : std::vector<std::pair<std::string, std::vector<sdk::Param>>>{
+           {"spin", {{"us", "1000"}}},
+           {"work", {{"iters", "20000"}, {"blocks", "132"}, {"output", "0"}}},
+           {"work", {{"iters", "20000"}, {"blocks", "132"}}},
+           {"vector_add", {{"n", "1048576"}}}}) {
+    auto r = run_on_gpu(make_job(op, params));
+    ASSERT_EQ(r.status, sdk::Status::ok) << op << ": " << r.message;
+    EXPECT_GT(r.usage.device.count(), 0) << op;
+    EXPECT_LE(r.usage.device, r.usage.wall) << op;
+    if (op == "spin") EXPECT_GE(r.usage.device, std::chrono::milliseconds(1));
+  }
+}
+
 TEST(CudaExecutor, BadInputGivesTheSameErrorsAsCpu) {
   REQUIRE_GPU();
   for (auto job : {make_job("fft", {}), make_job("vector_add", {{"n", "x"}}),
