@@ -66,12 +66,14 @@ def main():
     ap.add_argument("mediator")
     ap.add_argument("--vm", type=int)
     a = ap.parse_args()
-    joined = join(list(rows(a.loadgen)), list(rows(a.mediator)), a.vm)
+    client = [r for r in rows(a.loadgen) if a.vm is None or r[0] == a.vm]
+    joined = join(client, list(rows(a.mediator)), a.vm)
     if not joined:
         raise SystemExit("no job of the client's trace is in the mediator's")
     by_total = sorted(joined, key=lambda j: j[1])
     tail = by_total[-max(1, len(by_total) // 100):]
-    print("%d round trips joined; us: p50 / p99 / mean of the slowest 1%%" % len(joined))
+    print("%d round trips joined of the client's %d; us: p50 / p99 / mean of the slowest 1%%"
+          % (len(joined), len(client)))
     print("%-9s %8.1f %8.1f %8.1f" % ("total", percentile([j[1] for j in joined], .5),
                                       percentile([j[1] for j in joined], .99),
                                       sum(j[1] for j in tail) / len(tail)))
