@@ -244,18 +244,17 @@ int main(int argc, char** argv) {
           auto r = client->next_result();
           const auto now = Clock::now();
           ++received;
+          const auto [submitting, submitted] = sent_at[r.tag];
           if (r.status == protocol::Status::ok) {
             ++rep.done;
-            const JobTimes times{
-                std::chrono::duration<double, std::milli>(now - sent_at[r.tag].second).count(),
-                r.queued_ns / 1e6, r.wall_ns / 1e6, r.device_ns / 1e6};
+            const JobTimes times{std::chrono::duration<double, std::milli>(now - submitted).count(),
+                                 r.queued_ns / 1e6, r.wall_ns / 1e6, r.device_ns / 1e6};
             rep.jobs.push_back(times);
             rep.waits_ms.push_back(times.wait_ms);
             rep.executor_ms.push_back(times.executor_ms);
             rep.round_trips_ms.push_back(times.round_trip_ms);
             if (!trace_path.empty())
-              rep.stamps.push_back(
-                  {r.tag, ns(sent_at[r.tag].first), ns(sent_at[r.tag].second), ns(now)});
+              rep.stamps.push_back({r.tag, ns(submitting), ns(submitted), ns(now)});
           } else {
             ++rep.failed;
             if (rep.error.empty()) rep.error = r.message;

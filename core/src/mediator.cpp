@@ -114,7 +114,7 @@ void Mediator::start() {
     SchedulerHooks hooks;
     hooks.job_left = [this](std::uint32_t vm_id) { placement_->release(vm_id); };
     hooks.dispatch_counter = &dispatch_counter_;
-    hooks.stage_trace = StageTrace::get();
+    hooks.stage_trace = StageTrace::get();  // taken here, before any transport brings a job
     if (lanes_.size() > 1) hooks.device = lane.name;
     lane.scheduler = std::make_unique<Scheduler>(
         *lane.policy, config_.policy.name, *lane.executor,

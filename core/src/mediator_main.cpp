@@ -89,7 +89,6 @@ int main(int argc, char** argv) {
   if (!admin_override.empty()) config.admin_socket = admin_override;
   configure_logging(log_level.empty() ? config.log_level : log_level, config.log_format);
 
-  StageTrace::get();  // made now: its first use must not be in a job's path
   Mediator mediator(config);
   try {
     if (check_only) {

@@ -2,13 +2,12 @@
 // Off unless the environment names a file in VGPU_STAGE_TRACE: then, for every job the executor
 // finishes, the mediator keeps when it was submitted (its frame read), dispatched to the
 // executor, started and finished there (the finish minus the executor's own wall time), its
-// result delivered to the client's connection, and how long of it the device took, and writes them
-// to that file when it stops. Times are steady_clock (CLOCK_MONOTONIC) nanoseconds, the clock of
-// every process on the host, so a client on the same host that stamps its send and receive the same
-// way (vgpu-loadgen
-// --trace) splits each round trip into its parts. Recording takes no lock and never allocates:
-// the first kCapacity jobs are kept, later ones are counted and dropped. The scheduler stamps
-// (SchedulerHooks::stage_trace); the mediator passes it get().
+// result delivered to the client's connection, and how long of it the device took, and writes
+// them to that file when it stops. Times are steady_clock (CLOCK_MONOTONIC) nanoseconds, the
+// clock of every process on the host, so a client on the same host that stamps its send and
+// receive the same way (vgpu-loadgen --trace) splits each round trip into its parts. Recording
+// takes no lock and never allocates: the first kCapacity jobs are kept, later ones are counted
+// and dropped. The scheduler stamps (SchedulerHooks::stage_trace); the mediator passes it get().
 #pragma once
 
 #include <atomic>
