@@ -308,17 +308,16 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
   // What the op leaves on the device for download once the timed part is over.
   const float* output = nullptr;
   std::size_t output_count = 0;
-  bool returns_output = job.op != ops::kNoop && job.op != ops::kSpin;
-  if (job.op == ops::kWork) returns_output = ops::work_shape(job).output;
+  const bool returns_output = job.op == ops::kWork ? ops::work_shape(job).output
+                                                   : job.op != ops::kNoop && job.op != ops::kSpin;
   // Device time. A job that copies outputs back marks the end of its compute with a timing event
   // (the copies follow in the stream, so the host cannot see when the compute ended). A job
   // without outputs needs no events: its device time runs from its first enqueue to the
   // completion the host sees, which saves the two timing events' 11-16 us a job on the H100
   // (docs/gpu-test-log.md, sixth session) and includes the launch, as the events' interval does.
-  const bool timed_by_events = returns_output;
   const auto enqueued = std::chrono::steady_clock::now();
   std::vector<DeviceBuffer> keep;
-  if (timed_by_events) check(cudaEventRecord(slot.start, s), "cudaEventRecord");
+  if (returns_output) check(cudaEventRecord(slot.start, s), "cudaEventRecord");
   if (job.op == ops::kNoop) {
   } else if (job.op == ops::kVectorAdd) {
     auto a = input(job, 0, shape.n, s, staging), b = input(job, 1, shape.n, s, staging);
@@ -387,10 +386,10 @@ sdk::JobResult run_cuda_op(const sdk::Job& job, SlotResources& slot, cudaStream_
     return sdk::JobResult::failure(sdk::Status::unknown_op, "unknown op '" + job.op + "'");
   }
   check(cudaGetLastError(), "launching the kernel");
-  if (timed_by_events) check(cudaEventRecord(slot.stop, s), "cudaEventRecord");
+  if (returns_output) check(cudaEventRecord(slot.stop, s), "cudaEventRecord");
   if (returns_output) deliver_output(job, output, output_count, s, staging, result);
   finish(s, options.busy_poll, job.op.c_str());
-  if (!timed_by_events) {
+  if (!returns_output) {
     result.usage.device = std::chrono::steady_clock::now() - enqueued;
     return result;
   }
