@@ -276,53 +276,81 @@ struct Client::Impl {
     }
   }
 
+  // A frame that has arrived already, without waiting: from the result ring or the socket.
+  std::optional<Frame> frame_if_arrived() {
+    for (;;) {
+      Frame f;
+      try {
+        if (rings && rings->try_receive(f.header, f.meta)) return f;
+      } catch (const wire::WireError& e) {
+        throw ClientError(e.what());
+      }
+      boost::system::error_code ec;
+      if (socket.available(ec) == 0 && !ec) return std::nullopt;
+      f = read_frame(false);  // a lost connection throws here, as a waiting read would
+      if (f.header.type != wire::FrameType::nudge) return f;
+    }
+  }
+
+  // A result that has arrived already, without waiting; nullopt when none has.
+  std::optional<RunResult> result_if_arrived() {
+    while (auto f = frame_if_arrived())
+      if (f->header.type != wire::FrameType::pong) return decode_result(std::move(*f));
+    return std::nullopt;
+  }
+
   RunResult read_result() {
     for (;;) {
       Frame f = next_frame();
       if (f.header.type == wire::FrameType::pong) continue;
-      if (f.header.type != wire::FrameType::result)
-        throw ClientError("unexpected frame type " + std::to_string(int(f.header.type)));
-      auto meta = wire::decode_result(f.meta);
-      RunResult r;
-      r.tag = f.header.tag;
-      std::vector<wire::Extent> places;
-      if (auto it = placed.find(r.tag); it != placed.end()) {
-        places = std::move(it->second);
-        placed.erase(it);
-      }
-      if (f.header.flags & wire::kFlagShared) {
-        // The outputs are in shared memory, where this client asked for them.
-        if (meta.buffer_sizes.size() > places.size() || f.header.data_len != 0)
-          throw ClientError("the mediator placed outputs in shared memory that were not asked for");
-        for (std::size_t i = 0; i < meta.buffer_sizes.size(); ++i) {
-          if (meta.buffer_sizes[i] > places[i].size)
-            throw ClientError("the mediator placed an output larger than its place");
-          r.shared_outputs.emplace_back(shared.data() + places[i].offset, meta.buffer_sizes[i]);
-        }
-        meta.buffer_sizes.clear();  // nothing follows in the frame
-      }
-      r.status = static_cast<protocol::Status>(meta.status);
-      r.message = std::move(meta.message);
-      r.queued_ns = meta.queued_ns;
-      r.wall_ns = meta.wall_ns;
-      r.device_ns = meta.device_ns;
-      r.dispatch_sequence = meta.dispatch_sequence;
-      try {
-        wire::check_buffer_sizes(meta.buffer_sizes, f.header.data_len);
-      } catch (const wire::WireError& e) {
-        throw ClientError(std::string("the mediator sent a bad RESULT: ") + e.what());
-      }
-      std::vector<asio::mutable_buffer> targets;
-      for (auto size : meta.buffer_sizes) {
-        r.outputs.emplace_back(size);
-        targets.push_back(asio::buffer(r.outputs.back()));
-      }
-      boost::system::error_code ec;
-      asio::read(socket, targets, ec);
-      if (ec) throw ConnectionLost("connection lost while reading a result: " + ec.message());
-      in_flight.erase(r.tag);
-      return r;
+      return decode_result(std::move(f));
     }
+  }
+
+  // A RESULT frame's job result (its data read from the socket); any other frame is an error.
+  RunResult decode_result(Frame f) {
+    if (f.header.type != wire::FrameType::result)
+      throw ClientError("unexpected frame type " + std::to_string(int(f.header.type)));
+    auto meta = wire::decode_result(f.meta);
+    RunResult r;
+    r.tag = f.header.tag;
+    std::vector<wire::Extent> places;
+    if (auto it = placed.find(r.tag); it != placed.end()) {
+      places = std::move(it->second);
+      placed.erase(it);
+    }
+    if (f.header.flags & wire::kFlagShared) {
+      // The outputs are in shared memory, where this client asked for them.
+      if (meta.buffer_sizes.size() > places.size() || f.header.data_len != 0)
+        throw ClientError("the mediator placed outputs in shared memory that were not asked for");
+      for (std::size_t i = 0; i < meta.buffer_sizes.size(); ++i) {
+        if (meta.buffer_sizes[i] > places[i].size)
+          throw ClientError("the mediator placed an output larger than its place");
+        r.shared_outputs.emplace_back(shared.data() + places[i].offset, meta.buffer_sizes[i]);
+      }
+      meta.buffer_sizes.clear();  // nothing follows in the frame
+    }
+    r.status = static_cast<protocol::Status>(meta.status);
+    r.message = std::move(meta.message);
+    r.queued_ns = meta.queued_ns;
+    r.wall_ns = meta.wall_ns;
+    r.device_ns = meta.device_ns;
+    r.dispatch_sequence = meta.dispatch_sequence;
+    try {
+      wire::check_buffer_sizes(meta.buffer_sizes, f.header.data_len);
+    } catch (const wire::WireError& e) {
+      throw ClientError(std::string("the mediator sent a bad RESULT: ") + e.what());
+    }
+    std::vector<asio::mutable_buffer> targets;
+    for (auto size : meta.buffer_sizes) {
+      r.outputs.emplace_back(size);
+      targets.push_back(asio::buffer(r.outputs.back()));
+    }
+    boost::system::error_code ec;
+    asio::read(socket, targets, ec);
+    if (ec) throw ConnectionLost("connection lost while reading a result: " + ec.message());
+    in_flight.erase(r.tag);
+    return r;
   }
 };
 
@@ -407,6 +435,19 @@ RunResult Client::wait_for(std::uint64_t tag) {
       auto r = impl_->read_result();
       if (r.tag == tag) return r;
       impl_->waiting.emplace(r.tag, std::move(r));
+    } catch (const ConnectionLost& lost) {
+      impl_->reconnect(lost);  // `tag` is among the interrupted now
+    }
+  }
+}
+
+bool Client::result_arrived(std::uint64_t tag) {
+  for (;;) {
+    if (impl_->waiting.count(tag)) return true;
+    try {
+      auto r = impl_->result_if_arrived();
+      if (!r) return false;
+      impl_->waiting.emplace(r->tag, std::move(*r));
     } catch (const ConnectionLost& lost) {
       impl_->reconnect(lost);  // `tag` is among the interrupted now
     }

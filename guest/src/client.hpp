@@ -79,6 +79,12 @@ class Client {
                        std::uint32_t deadline_ms = 0);
   // The next result to arrive, whichever job it belongs to.
   RunResult next_result();
+  // Job `tag`'s result, waiting for it (results of other jobs are kept for later).
+  RunResult wait_for(std::uint64_t tag);
+  // Whether job `tag`'s result has arrived, without waiting: reads what the mediator has sent
+  // so far and keeps it. A lost connection throws as waiting would (or, with reconnect, answers
+  // the job "interrupted").
+  bool result_arrived(std::uint64_t tag);
   // Submits and waits for that job's result (results of other jobs are kept for later).
   RunResult run(const std::string& op, const std::vector<protocol::Param>& params,
                 const std::vector<protocol::Buffer>& inputs = {});
@@ -118,7 +124,6 @@ class Client {
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   static Client open(std::unique_ptr<Impl> impl);
-  RunResult wait_for(std::uint64_t tag);
   std::unique_ptr<Impl> impl_;
 };
 

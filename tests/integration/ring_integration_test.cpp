@@ -122,6 +122,24 @@ TEST(RingIntegration, CancelTravelsTheRingToo) {
   EXPECT_EQ(second.status, sdk::Status::ok);
 }
 
+TEST(RingIntegration, AnArrivedResultIsSeenInTheRingWithoutWaiting) {
+  ShmDir shm;
+  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
+                    transport_settings(shm, 2000));  // one cpu worker
+  auto c = connect_shared(m, "a1", true);
+  c.map_shared_memory();
+  ASSERT_TRUE(c.uses_rings());
+  const auto before = heads_of(c);
+  const auto spin = c.submit("spin", {{"us", "200000"}});
+  const auto noop = c.submit("noop", {});
+  EXPECT_FALSE(c.result_arrived(noop)) << "it waits behind a 200 ms spin";
+  ASSERT_TRUE(eventually([&] { return c.result_arrived(noop); }));
+  EXPECT_GE(heads_of(c).resulted - before.resulted, 2 * kMinResultFrame)
+      << "both results came through the ring";
+  EXPECT_EQ(c.wait_for(noop).status, sdk::Status::ok);
+  EXPECT_EQ(c.wait_for(spin).status, sdk::Status::ok);
+}
+
 TEST(RingIntegration, OneConnectionOfAVmHoldsTheRingsAtATime) {
   ShmDir shm;
   MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, transport_settings(shm, 2000));

@@ -79,6 +79,26 @@ TEST(TcpIntegration, PipelinedResultsComeBackByTag) {
   EXPECT_TRUE(expected.empty());
 }
 
+// How the guest's CUDA driver keeps two batches in flight: it looks whether the older one's
+// answer is there without waiting, and takes each answer by its tag.
+TEST(TcpIntegration, AnArrivedResultIsSeenWithoutWaitingAndTakenByTag) {
+  MediatorProcess m({{"a1", "A", "medium"}});  // one cpu worker: the noop runs after the spin
+  auto c = connect_as(m, "a1");
+  const auto spin = c.submit("spin", {{"us", "200000"}});
+  const auto noop = c.submit("noop", {});
+  EXPECT_FALSE(c.result_arrived(spin)) << "a 200 ms spin cannot have finished yet";
+  EXPECT_FALSE(c.result_arrived(noop)) << "it waits behind the spin";
+  ASSERT_TRUE(eventually([&] { return c.result_arrived(noop); }));
+  EXPECT_TRUE(c.result_arrived(spin)) << "its result came first and was kept";
+  const auto second = c.wait_for(noop);
+  EXPECT_EQ(second.tag, noop);
+  EXPECT_EQ(second.status, sdk::Status::ok);
+  const auto first = c.wait_for(spin);
+  EXPECT_EQ(first.tag, spin);
+  EXPECT_EQ(first.status, sdk::Status::ok);
+  EXPECT_FALSE(c.result_arrived(spin)) << "a result is taken once";
+}
+
 TEST(TcpIntegration, QueuedHighPriorityOvertakesQueuedLow) {
   MediatorProcess m({{"low", "A", "low"}, {"high", "A", "high"}});
   auto low = connect_as(m, "low");

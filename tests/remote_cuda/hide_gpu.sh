@@ -42,16 +42,18 @@ register_vm() {  # BIN_DIR DB NAME POOL PRIORITY [QUOTA_MB]
 # A mediator for one VM's remote CUDA programs (needs bench/start_mediator.sh sourced and
 # gpu_test_start run): registers VM NAME (pool A, high) in a new database under `work`, starts
 # the mediator with the cuda executor and TCP with shared memory, and sets `vm` (its id) and
-# `mediator_port`. Returns non-zero if the mediator did not start.
+# `mediator_port`. Returns non-zero if the mediator did not start. BUSY_POLL_US (unset: none)
+# has the transport and the executor poll that long before sleeping, as configs/gpu.yaml does.
 start_remote_cuda_mediator() {  # BIN_DIR PLUGIN_DIR NAME
-  local bin=$1 plugins=$2 name=$3
+  local bin=$1 plugins=$2 name=$3 poll=${BUSY_POLL_US:-0}
   vm=$(register_vm "$bin" "$work/vgpu.db" "$name" A high)
   cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $work/vgpu.db}
-transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256}]
+transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256,
+              busy_poll_us: $poll}]
 policy: {plugin: strict_priority}
-executors: [{plugin: cuda, slots: 4}]
+executors: [{plugin: cuda, slots: 4, busy_poll_us: $poll}]
 YAML
   start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
 }

@@ -26,6 +26,62 @@ std::uint64_t requested_bytes(std::span<const std::uint8_t> batch) {
       total = a->bytes > UINT64_MAX - total ? UINT64_MAX : total + a->bytes;
   return total;
 }
+
+// Of the features a guest names (comma-separated), those this host honours, comma-separated.
+std::string honoured_features(std::string_view asked) {
+  std::string honoured;
+  while (!asked.empty()) {
+    const auto comma = asked.find(',');
+    const auto name = asked.substr(0, comma);
+    if (name == cc::kFeatureOrdered && honoured.empty()) honoured = name;
+    asked = comma == std::string_view::npos ? std::string_view() : asked.substr(comma + 1);
+  }
+  return honoured;
+}
+
+// Whether a batch's answer says every call ran (its result, after the count of calls run, is 0).
+bool every_call_ran(std::span<const std::uint8_t> answer) {
+  cc::Reader r(answer);
+  r.u32("calls_run");
+  return r.i32("result") == 0;
+}
+
+// How long a chained batch waits for its predecessor to reach the session: that batch was
+// handed to a slot first, so it is normally there within microseconds.
+constexpr std::chrono::milliseconds kPredecessorGrace{1000};
+
+// Ends a batch in its session's order however calls() returns: as failed unless it ran.
+struct BatchEnd {
+  BatchOrder* order;
+  std::uint64_t seq;
+  bool ok = false;
+  ~BatchEnd() {
+    if (order) order->end(seq, ok);
+  }
+};
+
+// A batch's place in its session's order: kSeqParam and kChainedParam, both optional.
+struct BatchPlace {
+  std::uint64_t seq = 0;  // 0: not ordered
+  bool chained = false;
+  std::string why;  // a malformed parameter
+};
+
+BatchPlace batch_place(const sdk::Job& job) {
+  BatchPlace place;
+  if (const auto seq = job.param(cc::kSeqParam)) {
+    const auto [end, ec] = std::from_chars(seq->data(), seq->data() + seq->size(), place.seq);
+    if (ec != std::errc{} || end != seq->data() + seq->size() || place.seq == 0)
+      place.why = "parameter 'seq' must be a number from 1, not '" + std::string(*seq) + "'";
+  }
+  if (const auto chained = job.param(cc::kChainedParam)) {
+    if (*chained != "1" && *chained != "0") place.why = "parameter 'chained' must be 0 or 1";
+    place.chained = *chained == "1";
+    if (place.chained && place.seq == 0 && place.why.empty())
+      place.why = "parameter 'chained' needs 'seq'";
+  }
+  return place;
+}
 }  // namespace
 
 RemoteSessions::RemoteSessions(SessionsOptions options, MemoryLedger& ledger)
@@ -135,6 +191,12 @@ JobResult RemoteSessions::open(const sdk::Job& job) {
   }
   JobResult result;
   result.outputs.push_back(cc::encode_description(description));
+  // A guest that asks what this host honours is told (an older guest never asks, and finds the
+  // one output it expects).
+  if (const auto asked = job.param(cc::kFeaturesParam)) {
+    const std::string features = honoured_features(*asked);
+    result.outputs.emplace_back(features.begin(), features.end());
+  }
   return result;
 }
 
@@ -232,8 +294,30 @@ JobResult RemoteSessions::calls(const sdk::Job& job) {
   if (!session) return JobResult::failure(Status::bad_request, why);
   if (job.inputs.size() != 1)
     return JobResult::failure(Status::bad_request, "cuda.calls: takes one input, the batch");
-  const std::uint64_t wanted = requested_bytes(job.inputs[0]);  // bad batch: throws, nothing runs
+  const auto order = batch_place(job);
+  if (!order.why.empty())
+    return JobResult::failure(Status::bad_request, "cuda.calls: " + order.why);
+  auto turn = BatchOrder::Turn::run;
+  if (order.chained) turn = session->order.wait_for_predecessor(order.seq, kPredecessorGrace);
   std::lock_guard busy(session->process->mutex);
+  // From here the batch counts as begun in its session's order, and as failed unless it ran.
+  BatchEnd ended{order.seq ? &session->order : nullptr, order.seq};
+  if (order.seq) {
+    const auto at_turn = session->order.begin(order.seq, order.chained);
+    if (turn == BatchOrder::Turn::run) turn = at_turn;
+  }
+  if (turn == BatchOrder::Turn::predecessor_missing)
+    return JobResult::failure(
+        Status::execution_error,
+        "cuda.calls: batch " + std::to_string(order.seq) + " not run: batch " +
+            std::to_string(order.seq - 1) +
+            " did not reach the session first (refused on its way, or held back)");
+  if (turn == BatchOrder::Turn::predecessor_failed)
+    return JobResult::failure(Status::execution_error,
+                              "cuda.calls: batch " + std::to_string(order.seq) +
+                                  " not run: batch " + std::to_string(order.seq - 1) +
+                                  " of this session failed");
+  const std::uint64_t wanted = requested_bytes(job.inputs[0]);  // bad batch: throws, nothing runs
   session->last_used = std::chrono::steady_clock::now();
   // Reserve what the batch may allocate (or what is left of the quota, when that is less: the
   // session then refuses the allocation that does not fit, with the quota's name).
@@ -274,6 +358,7 @@ JobResult RemoteSessions::calls(const sdk::Job& job) {
     return JobResult::failure(Status::bad_request, "cuda.calls: " + text(reply->body));
   if (reply->outcome != Outcome::ok)
     return JobResult::failure(Status::execution_error, "cuda.calls: " + text(reply->body));
+  ended.ok = every_call_ran(reply->body);
   JobResult result;
   result.outputs.push_back(std::move(reply->body));
   return result;

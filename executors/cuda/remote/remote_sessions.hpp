@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "batch_order.hpp"
 #include "memory_ledger.hpp"
 #include "session_process.hpp"
 #include "vgpu/sdk/job.hpp"
@@ -62,6 +63,7 @@ class RemoteSessions {
     // was placed there), kept so that its file stays the one the process maps.
     std::shared_ptr<sdk::SharedRegion> shared_memory;
     std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+    BatchOrder order;  // of the batches the guest keeps in flight two at a time
   };
   using Key = std::pair<std::uint32_t, std::uint64_t>;  // vm_id, session
   sdk::JobResult open(const sdk::Job& job);

@@ -267,6 +267,104 @@ TEST(RemoteSession, OpenDescribesTheDevice) {
   EXPECT_EQ(quota.device.total_memory, 64ull << 20);
 }
 
+// Two batches in flight (docs/remote-cuda.md): a batch of session `s` with its place in the
+// session's order, handed to the executor now; its answer comes through the future.
+std::future<sdk::JobResult> ordered_batch(std::uint32_t vm, std::uint64_t session,
+                                          const std::vector<cc::Call>& calls, std::uint64_t seq,
+                                          bool chained) {
+  cc::Writer w;
+  for (const auto& c : calls) cc::encode(w, c);
+  auto job = std::make_shared<sdk::Job>();
+  job->tenant.vm_id = vm;
+  job->tenant.pool = "A";
+  job->tenant.priority = 1;
+  job->op = std::string(cc::kOpCalls);
+  job->params = {{std::string(cc::kSessionParam), std::to_string(session)},
+                 {std::string(cc::kSeqParam), std::to_string(seq)}};
+  if (chained) job->params.push_back({std::string(cc::kChainedParam), "1"});
+  job->inputs.push_back(std::move(w.bytes()));
+  auto promise = std::make_shared<std::promise<sdk::JobResult>>();
+  auto answer = promise->get_future();
+  gpu().executor->execute(job, [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
+  return answer;
+}
+
+std::int32_t int_of(const std::vector<std::uint8_t>& bytes) {
+  std::int32_t v = -1;
+  if (bytes.size() == 4) std::memcpy(&v, bytes.data(), 4);
+  return v;
+}
+
+TEST(RemoteSession, AHostAskedForOrderedBatchesSaysItHonoursThem) {
+  REQUIRE_GPU();
+  auto job = std::make_shared<sdk::Job>();
+  job->tenant.vm_id = 1;
+  job->tenant.pool = "A";
+  job->op = std::string(cc::kOpOpen);
+  job->params = {
+      {std::string(cc::kFeaturesParam), "later-feature," + std::string(cc::kFeatureOrdered)}};
+  std::promise<sdk::JobResult> promise;
+  gpu().executor->execute(job, [&](sdk::JobResult r) { promise.set_value(std::move(r)); });
+  auto r = promise.get_future().get();
+  ASSERT_EQ(r.status, sdk::Status::ok) << r.message;
+  ASSERT_EQ(r.outputs.size(), 2u) << "the description, then the features honoured";
+  EXPECT_EQ(std::string(r.outputs[1].begin(), r.outputs[1].end()), cc::kFeatureOrdered);
+  run(1, cc::kOpClose, cc::decode_description(r.outputs[0]).session);
+  Session plain(1);  // a guest that does not ask gets the one output it expects (checked inside)
+}
+
+TEST(RemoteSession, ChainedBatchesRunInTheirOrderAndNotAfterAFailure) {
+  REQUIRE_GPU();
+  Session s(1);
+  const auto [module, add_one, poke] = s.kernels();
+  const auto ptr = s.alloc(4);
+  auto p = params(ptr, 1, 4);
+  const std::uint64_t session = s.device.session;
+  // Batch 2 reaches a slot before batch 1: it waits, then adds one to what batch 1 wrote.
+  auto second =
+      ordered_batch(1, session, {kernel_launch(add_one, p), cc::MemcpyDtoH{ptr, 4, 0}}, 2, true);
+  EXPECT_EQ(second.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "batch 2 ran before batch 1 came";
+  auto first = ordered_batch(1, session, {cc::Memset{ptr, 1, 0, 7, 4}}, 1, false);
+  const auto one = first.get();
+  ASSERT_EQ(one.status, sdk::Status::ok) << one.message;
+  const auto two = second.get();
+  ASSERT_EQ(two.status, sdk::Status::ok) << two.message;
+  const auto answer = cc::decode_answer(two.outputs.at(0));
+  ASSERT_EQ(answer.result, 0) << answer.message;
+  EXPECT_EQ(int_of(answer.outputs.at(0)), 8);
+  // Batch 3 fails (a function that is not the session's); batch 4, chained to it, runs nothing.
+  const auto three = ordered_batch(1, session, {kernel_launch(12345, p)}, 3, false).get();
+  ASSERT_EQ(three.status, sdk::Status::ok) << three.message;
+  EXPECT_NE(cc::decode_answer(three.outputs.at(0)).result, 0);
+  const auto four = ordered_batch(1, session, {cc::Memset{ptr, 1, 0, 100, 4}}, 4, true).get();
+  EXPECT_EQ(four.status, sdk::Status::execution_error);
+  EXPECT_NE(four.message.find("batch 4 not run: batch 3 of this session failed"), std::string::npos)
+      << four.message;
+  // Batch 5 was sent after the guest saw that: it runs, and finds batch 4's memset never ran.
+  const auto five = ordered_batch(1, session, {cc::MemcpyDtoH{ptr, 4, 0}}, 5, false).get();
+  ASSERT_EQ(five.status, sdk::Status::ok) << five.message;
+  EXPECT_EQ(int_of(cc::decode_answer(five.outputs.at(0)).outputs.at(0)), 8);
+  // A batch chained to one that never comes is not held for ever, and says why.
+  const auto seven = ordered_batch(1, session, {cc::MemcpyDtoH{ptr, 4, 0}}, 7, true).get();
+  EXPECT_EQ(seven.status, sdk::Status::execution_error);
+  EXPECT_NE(seven.message.find("batch 6 did not reach the session first"), std::string::npos)
+      << seven.message;
+  // A malformed place is refused before anything runs.
+  auto bad = std::make_shared<sdk::Job>();
+  bad->tenant.vm_id = 1;
+  bad->tenant.pool = "A";
+  bad->op = std::string(cc::kOpCalls);
+  bad->params = {{std::string(cc::kSessionParam), std::to_string(session)},
+                 {std::string(cc::kChainedParam), "1"}};
+  bad->inputs.push_back({});
+  std::promise<sdk::JobResult> refused;
+  gpu().executor->execute(bad, [&](sdk::JobResult r) { refused.set_value(std::move(r)); });
+  const auto r = refused.get_future().get();
+  EXPECT_EQ(r.status, sdk::Status::bad_request);
+  EXPECT_NE(r.message.find("'chained' needs 'seq'"), std::string::npos) << r.message;
+}
+
 TEST(RemoteSession, CopiesAndAKernelComputeTheRightAnswer) {
   REQUIRE_GPU();
   Session s(1);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <utility>
 
 #include "device.hpp"
 #include "vgpu/protocol/ring.hpp"
@@ -81,14 +82,25 @@ CUresult RemoteLink::open(std::string& error) {
     const std::size_t frame = client_->identity().max_frame;
     max_batch_ = frame > (2u << 20) ? frame - (1u << 20) : frame / 2;
     max_copy_ = std::min<std::size_t>(max_batch_ / 2, cc::kMaxCopyBytes);
-    auto result = client_->run(std::string(cc::kOpOpen), {});
+    // Two batches in flight need a host that runs a session's batches in order: asked for here,
+    // and used when the answer says the host honours it (VGPU_CUDA_PIPELINE=0: never asked).
+    const bool pipeline = env_or("VGPU_CUDA_PIPELINE", "1") != "0";
+    std::vector<protocol::Param> open_params;
+    if (pipeline)
+      open_params.push_back({std::string(cc::kFeaturesParam), std::string(cc::kFeatureOrdered)});
+    auto result = client_->run(std::string(cc::kOpOpen), open_params);
     if (result.status != protocol::Status::ok) {
       error = "the mediator refused a CUDA session: " + result.message;
       client_.reset();
       return CUDA_ERROR_NO_DEVICE;
     }
-    if (result.outputs.size() != 1) throw cc::CallError("cuda.open answered without a device");
+    if (result.outputs.empty() || result.outputs.size() > 2)
+      throw cc::CallError("cuda.open answered without a device");
     device_ = cc::decode_description(result.outputs[0]);
+    if (result.outputs.size() == 2) {
+      const std::string honoured(result.outputs[1].begin(), result.outputs[1].end());
+      ordered_ = pipeline && honoured == cc::kFeatureOrdered;
+    }
     session_ = std::to_string(device_.session);
     if (env_or("VGPU_CUDA_TIMING", "0") != "0") timing_.emplace();
     if (client_->identity().shared_bytes) take_staging(shared_memory_path, vm_id);
@@ -139,12 +151,12 @@ bool RemoteLink::give_shared_memory() {
   // hands the session the region on seeing the place, and the copy fails if it did not (a
   // mediator whose executor runs in a worker process, `isolation: process`, cannot).
   cc::Writer probe;
-  cc::encode(probe, cc::MemcpyHtoDShared{0, l.batch_offset, 0, 0});
+  cc::encode(probe, cc::MemcpyHtoDShared{0, l.batch_offset[0], 0, 0});
   try {
-    std::memcpy(region_.data() + l.batch_offset, probe.bytes().data(), probe.bytes().size());
+    std::memcpy(region_.data() + l.batch_offset[0], probe.bytes().data(), probe.bytes().size());
     auto result = client_->run_shared(
         std::string(cc::kOpCalls), {{std::string(cc::kSessionParam), session_}},
-        {{l.batch_offset, probe.bytes().size()}}, {{l.answer_offset, l.answer_bytes}});
+        {{l.batch_offset[0], probe.bytes().size()}}, {{l.answer_offset[0], l.answer_bytes}});
     if (result.status != protocol::Status::ok || result.shared_outputs.size() != 1) {
       log_debug("copies go through the socket: the mediator took no shared memory: " +
                 result.message);
@@ -172,7 +184,23 @@ CUresult RemoteLink::record(const cc::Call& call) {
   // batch, so the batch that ends with one still fits).
   if (pending_.bytes().size() >= max_batch_ / 2 || pending_calls_ >= cc::kMaxCallsPerBatch / 2)
     return flush();
+  if (ordered_) send_early();
   return CUDA_SUCCESS;
+}
+
+void RemoteLink::send_early() {
+  // The GPU starts on what the program has recorded as soon as nothing of it is on its way: the
+  // batch in flight is collected if its answer is here (an error in it is kept for the program's
+  // next waiting call, and then nothing more is sent before that call).
+  if (in_flight_.size() == 1 && !deferred_) {
+    try {
+      if (client_->result_arrived(in_flight_.front().tag)) note(collect_front(nullptr));
+    } catch (const std::exception& e) {
+      log_error(std::string("lost the mediator: ") + e.what());
+      note(CUDA_ERROR_UNKNOWN);
+    }
+  }
+  if (in_flight_.empty() && !deferred_) note(send_pending());
 }
 
 CUresult RemoteLink::record_copy_back(const cc::MemcpyDtoH& call, void* destination) {
@@ -197,22 +225,41 @@ CUresult RemoteLink::call(const cc::Call& call, std::vector<std::uint8_t>* outpu
 
 CUresult RemoteLink::flush() {
   if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
-  if (pending_calls_ == 0) return wait_sent(nullptr);
+  if (pending_calls_ == 0) return wait_all(nullptr);
   return send_batch(nullptr);
 }
 
 CUresult RemoteLink::send(const cc::Call& call) {
   if (!client_) return CUDA_ERROR_NOT_INITIALIZED;
-  if (auto r = wait_sent(nullptr)) return r;
+  if (auto r = wait_all(nullptr)) return r;
   cc::encode(pending_, call);
   ++pending_calls_;
   return send_pending();
 }
 
 CUresult RemoteLink::send_batch(std::vector<std::vector<std::uint8_t>>* outputs) {
-  if (auto r = wait_sent(nullptr)) return r;
-  if (auto r = send_pending()) return r;
-  return wait_sent(outputs);
+  // A second batch may go while the first is on its way when the host keeps their order.
+  const std::size_t most_in_flight = ordered_ ? kStagingMessagePairs : 1;
+  while (in_flight_.size() >= most_in_flight && !deferred_) note(collect_front(nullptr));
+  if (!deferred_) note(send_pending());
+  return wait_all(outputs);
+}
+
+void RemoteLink::note(CUresult r) {
+  if (r != CUDA_SUCCESS && deferred_ == CUDA_SUCCESS) deferred_ = r;
+}
+
+CUresult RemoteLink::wait_all(std::vector<std::vector<std::uint8_t>>* outputs) {
+  while (!in_flight_.empty()) note(collect_front(in_flight_.size() == 1 ? outputs : nullptr));
+  const CUresult r = std::exchange(deferred_, CUDA_SUCCESS);
+  if (r != CUDA_SUCCESS) {
+    // As when a batch stops at its failing call: what the program recorded after it never runs.
+    pending_.bytes().clear();
+    pending_calls_ = 0;
+    destinations_.clear();
+    pending_answer_bytes_ = 0;
+  }
+  return r;
 }
 
 CUresult RemoteLink::send_pending() {
@@ -225,8 +272,14 @@ CUresult RemoteLink::send_pending() {
   destinations_.clear();
   const std::uint64_t answer_bytes = pending_answer_bytes_;
   pending_answer_bytes_ = 0;
+  // The slot's message places: the one the batch in flight does not use.
+  sent.place = !in_flight_.empty() && in_flight_.front().placed ? 1 - in_flight_.front().place : 0;
   try {
-    const std::vector<protocol::Param> params{{std::string(cc::kSessionParam), session_}};
+    std::vector<protocol::Param> params{{std::string(cc::kSessionParam), session_}};
+    if (ordered_) {
+      params.push_back({std::string(cc::kSeqParam), std::to_string(next_seq_++)});
+      if (!in_flight_.empty()) params.push_back({std::string(cc::kChainedParam), "1"});
+    }
     // In the slot, the batch and its answer leave the socket, and their frames can take the
     // rings. Whatever may be answered must fit: the copies back, and room for one answering
     // call's output and an error message (each well under the reserve).
@@ -235,10 +288,10 @@ CUresult RemoteLink::send_pending() {
     sent.placed =
         l && batch.size() <= l->batch_bytes && answer_bytes <= l->answer_bytes - kAnswerReserve;
     if (sent.placed) {
-      std::memcpy(region_.data() + l->batch_offset, batch.data(), batch.size());
+      std::memcpy(region_.data() + l->batch_offset[sent.place], batch.data(), batch.size());
       sent.tag = client_->submit_shared(std::string(cc::kOpCalls), params,
-                                        {{l->batch_offset, batch.size()}},
-                                        {{l->answer_offset, l->answer_bytes}});
+                                        {{l->batch_offset[sent.place], batch.size()}},
+                                        {{l->answer_offset[sent.place], l->answer_bytes}});
     } else {
       sent.tag = client_->submit(std::string(cc::kOpCalls), params, {std::move(batch)});
     }
@@ -247,25 +300,25 @@ CUresult RemoteLink::send_pending() {
     return CUDA_ERROR_UNKNOWN;
   }
   sent.sent_at = std::chrono::steady_clock::now();
-  in_flight_ = std::move(sent);
+  in_flight_.push_back(std::move(sent));
   return CUDA_SUCCESS;
 }
 
-CUresult RemoteLink::wait_sent(std::vector<std::vector<std::uint8_t>>* outputs) {
-  if (!in_flight_) return CUDA_SUCCESS;
-  const InFlight sent = std::move(*in_flight_);
-  in_flight_.reset();
+CUresult RemoteLink::collect_front(std::vector<std::vector<std::uint8_t>>* outputs) {
+  const InFlight sent = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  // A batch chained to one that failed is answered "not run": the failure is already known.
+  const bool quiet = deferred_ != CUDA_SUCCESS;
   try {
-    // Only one job of this connection is ever outstanding, so the next result is this one.
-    auto result = client_->next_result();
-    if (result.tag != sent.tag) throw cc::CallError("an answer came for another batch");
+    auto result = client_->wait_for(sent.tag);
     if (timing_)
       timing_->add(std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::steady_clock::now() - sent.sent_at)
                        .count(),
                    result.queued_ns, result.wall_ns, result.device_ns);
     if (result.status != protocol::Status::ok) {
-      log_error("batch of " + std::to_string(sent.calls) + " calls refused: " + result.message);
+      if (!quiet)
+        log_error("batch of " + std::to_string(sent.calls) + " calls refused: " + result.message);
       return result.status == protocol::Status::quota_exceeded ? CUDA_ERROR_OUT_OF_MEMORY
                                                                : CUDA_ERROR_UNKNOWN;
     }
@@ -282,7 +335,7 @@ CUresult RemoteLink::wait_sent(std::vector<std::vector<std::uint8_t>>* outputs) 
       std::memcpy(destinations[i].data, answer.outputs[i].data(), destinations[i].bytes);
     }
     if (answer.result != CUDA_SUCCESS) {
-      log_error(answer.message);
+      if (!quiet) log_error(answer.message);
       return static_cast<CUresult>(answer.result);
     }
     if (outputs)
@@ -301,7 +354,6 @@ void RemoteLink::close() {
   if (timing_) log_error(timing_->summary());
   try {
     flush();
-    wait_sent(nullptr);
     client_->run(std::string(cc::kOpClose), {{std::string(cc::kSessionParam), session_}});
   } catch (const std::exception&) {
     // The mediator ends idle sessions by itself.

@@ -7,6 +7,7 @@
 #include <cuda.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,14 +56,26 @@ class RemoteLink {
   // Copies into and out of the slot, across VGPU_CUDA_COPY_THREADS threads (default 2).
   ParallelCopy& copier() const { return *copier_; }
   // Sends what is recorded and `call` without waiting for the answer; wait_sent() collects it.
-  // At most one batch is in flight: a second send first waits for the first.
+  // Waits first for every batch in flight, so that the slot's halves are free in turn.
   CUresult send(const cuda_calls::Call& call);
-  CUresult wait_sent() { return wait_sent(nullptr); }
+  // Waits for every batch in flight; the first error among them (or one kept from earlier).
+  CUresult wait_sent() { return wait_all(nullptr); }
 
  private:
+  // Sends what is recorded with the call just added, and waits for it and every batch before it;
+  // `outputs` gets the last batch's.
   CUresult send_batch(std::vector<std::vector<std::uint8_t>>* outputs);
+  // Sends what is recorded when nothing is in flight (ordered only): the GPU starts on it while
+  // the program records more.
+  void send_early();
   CUresult send_pending();
-  CUresult wait_sent(std::vector<std::vector<std::uint8_t>>* outputs);
+  // Waits for the oldest batch in flight and takes its answer.
+  CUresult collect_front(std::vector<std::vector<std::uint8_t>>* outputs);
+  // Waits for every batch in flight; returns the first error kept (then drops what is recorded,
+  // as a batch's calls after its failing one never run) or success.
+  CUresult wait_all(std::vector<std::vector<std::uint8_t>>* outputs);
+  // Keeps the first error of batches collected before the program's next waiting call.
+  void note(CUresult r);
   // Maps the VM's shared memory and claims a slot of it; on any failure the program copies
   // through the socket, and VGPU_CUDA_LOG says why.
   void take_staging(const std::string& shared_memory_path, std::uint32_t vm_id);
@@ -81,17 +94,22 @@ class RemoteLink {
   };
   std::vector<Destination> destinations_;
   std::uint64_t pending_answer_bytes_ = 0;
-  // The batch sent and not yet answered.
+  // The batches sent and not yet answered, oldest first: one, or two when the host keeps a
+  // session's batches in order (docs/remote-cuda.md, "Two batches in flight").
   struct InFlight {
     std::uint64_t tag = 0;
     std::size_t calls = 0;
     std::vector<Destination> destinations;
-    bool placed = false;  // the batch and its answer are in the slot, not on the socket
+    bool placed = false;    // the batch and its answer are in the slot, not on the socket
+    std::size_t place = 0;  // which of the slot's message places
     std::chrono::steady_clock::time_point sent_at;
   };
   std::optional<BatchTiming> timing_;  // VGPU_CUDA_TIMING set
-  std::optional<InFlight> in_flight_;
-  std::span<std::uint8_t> region_;  // the VM's shared memory as mapped here
+  std::deque<InFlight> in_flight_;
+  bool ordered_ = false;              // the host honours kFeatureOrdered
+  std::uint64_t next_seq_ = 1;        // the next batch's number in the session's order
+  CUresult deferred_ = CUDA_SUCCESS;  // an error collected before the program's next waiting call
+  std::span<std::uint8_t> region_;    // the VM's shared memory as mapped here
   std::optional<StagingSlot> staging_;
   std::size_t staging_min_ = 256 << 10;
   std::size_t chunk_ = 8 << 20;  // the most of a half one copy call uses

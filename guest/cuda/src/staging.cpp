@@ -12,12 +12,15 @@ namespace vgpu::guest::cuda {
 StagingLayout staging_layout(std::size_t index, std::size_t slot_bytes) {
   StagingLayout l;
   const std::size_t base = index * slot_bytes;
-  l.batch_offset = base;
   l.batch_bytes = kStagingMessageBytes;
-  l.answer_offset = base + kStagingMessageBytes;
   l.answer_bytes = kStagingMessageBytes;
-  l.half_bytes = (slot_bytes - 2 * kStagingMessageBytes) / 2 / 4096 * 4096;
-  l.half_offset[0] = base + 2 * kStagingMessageBytes;
+  for (std::size_t m = 0; m < kStagingMessagePairs; ++m) {
+    l.batch_offset[m] = base + 2 * m * kStagingMessageBytes;
+    l.answer_offset[m] = l.batch_offset[m] + kStagingMessageBytes;
+  }
+  const std::size_t messages = 2 * kStagingMessagePairs * kStagingMessageBytes;
+  l.half_bytes = (slot_bytes - messages) / 2 / 4096 * 4096;
+  l.half_offset[0] = base + messages;
   l.half_offset[1] = l.half_offset[0] + l.half_bytes;
   return l;
 }
@@ -27,7 +30,8 @@ std::optional<StagingSlot> StagingSlot::claim(const std::string& lock_dir, std::
                                               std::size_t slot_bytes, std::string& why) {
   slot_bytes = slot_bytes / 4096 * 4096;
   const std::size_t usable = region_bytes > reserved_tail ? region_bytes - reserved_tail : 0;
-  if (slot_bytes < 2 * kStagingMessageBytes + 2 * kStagingMinHalfBytes || slot_bytes > usable) {
+  if (slot_bytes < 2 * kStagingMessagePairs * kStagingMessageBytes + 2 * kStagingMinHalfBytes ||
+      slot_bytes > usable) {
     why = "the shared memory (" + std::to_string(usable) + " bytes usable) holds no slot of " +
           std::to_string(slot_bytes) + " bytes";
     return std::nullopt;

@@ -12,12 +12,16 @@
 
 namespace vgpu::guest::cuda {
 
-// A slot's parts: a batch of calls and its answer (so that both travel as ranges of the region
-// and their frames through the rings), then two halves for copies, one filled by the program
-// while the host copies the other.
+// Batches a program may have in flight at once (docs/remote-cuda.md, "Two batches in flight"),
+// each with a place for itself and its answer in the slot.
+inline constexpr std::size_t kStagingMessagePairs = 2;
+
+// A slot's parts: for each batch in flight, its calls and its answer (so that both travel as
+// ranges of the region and their frames through the rings), then two halves for copies, one
+// filled by the program while the host copies the other.
 struct StagingLayout {
-  std::size_t batch_offset = 0, batch_bytes = 0;
-  std::size_t answer_offset = 0, answer_bytes = 0;
+  std::size_t batch_offset[kStagingMessagePairs] = {}, batch_bytes = 0;
+  std::size_t answer_offset[kStagingMessagePairs] = {}, answer_bytes = 0;
   std::size_t half_offset[2] = {0, 0};
   std::size_t half_bytes = 0;
 };

@@ -52,9 +52,12 @@ TEST(Staging, SlotsStayClearOfEachOtherAndOfTheTail) {
   std::size_t end_of_previous = 0;
   for (const auto& s : slots) {
     const auto& l = s.layout();
-    EXPECT_GE(l.batch_offset, end_of_previous);
-    EXPECT_EQ(l.answer_offset, l.batch_offset + l.batch_bytes);
-    EXPECT_EQ(l.half_offset[0], l.answer_offset + l.answer_bytes);
+    // The places of the two batches in flight and their answers, one after the other.
+    EXPECT_GE(l.batch_offset[0], end_of_previous);
+    EXPECT_EQ(l.answer_offset[0], l.batch_offset[0] + l.batch_bytes);
+    EXPECT_EQ(l.batch_offset[1], l.answer_offset[0] + l.answer_bytes);
+    EXPECT_EQ(l.answer_offset[1], l.batch_offset[1] + l.batch_bytes);
+    EXPECT_EQ(l.half_offset[0], l.answer_offset[1] + l.answer_bytes);
     EXPECT_EQ(l.half_offset[1], l.half_offset[0] + l.half_bytes);
     EXPECT_GE(l.half_bytes, kStagingMinHalfBytes);
     EXPECT_EQ(l.half_offset[0] % 4096, 0u);
@@ -68,8 +71,11 @@ TEST(Staging, ARegionTooSmallForASlotSaysSo) {
   std::string why;
   EXPECT_FALSE(StagingSlot::claim(dir.path, 1, 4 * kMiB, 131456, 32 * kMiB, why));
   EXPECT_NE(why.find("holds no slot"), std::string::npos) << why;
-  EXPECT_FALSE(StagingSlot::claim(dir.path, 1, 64 * kMiB, 0, 2 * kMiB, why))
+  EXPECT_FALSE(StagingSlot::claim(dir.path, 1, 64 * kMiB, 0, 4 * kMiB, why))
       << "a slot must have room for the messages and two halves";
+  EXPECT_TRUE(
+      StagingSlot::claim(dir.path, 1, 64 * kMiB, 0, 4 * kMiB + 2 * kStagingMinHalfBytes, why))
+      << why;
 }
 
 }  // namespace

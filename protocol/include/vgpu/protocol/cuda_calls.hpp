@@ -25,6 +25,17 @@ inline constexpr std::string_view kOpCalls = "cuda.calls";
 inline constexpr std::string_view kOpClose = "cuda.close";
 // The job parameter naming the session a `cuda.calls` or `cuda.close` job belongs to.
 inline constexpr std::string_view kSessionParam = "session";
+// Ordered batches (docs/remote-cuda.md, "Two batches in flight"). A guest that can use them asks
+// `cuda.open` with kFeaturesParam = the features it knows, comma-separated; a host that knows
+// the parameter answers a second output, the features it honours (a host that does not answers
+// the description alone, and the guest keeps one batch in flight). With kFeatureOrdered, a
+// `cuda.calls` job may carry kSeqParam (its number in the session's order, from 1) and
+// kChainedParam = "1": sent before the guest saw batch seq - 1's answer, so the host runs it
+// only after that batch, and not at all when that batch failed.
+inline constexpr std::string_view kFeaturesParam = "features";
+inline constexpr std::string_view kFeatureOrdered = "ordered";
+inline constexpr std::string_view kSeqParam = "seq";
+inline constexpr std::string_view kChainedParam = "chained";
 
 // Limits a batch must respect (the mediator's frame limit applies on top).
 inline constexpr std::size_t kMaxCallsPerBatch = 65536;
