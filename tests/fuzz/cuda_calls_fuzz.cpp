@@ -45,5 +45,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cc::decode_description(input);
   } catch (const cc::CallError&) {
   }
+  // The same bytes as a batch's place in its session's order ("seq\nchained", either line
+  // absent when empty) and as the features a guest names: a place is either refused with a
+  // reason, or ordered from 1, or not ordered; a chained place is always numbered.
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto newline = text.find('\n');
+  const auto first = text.substr(0, newline);
+  const auto second =
+      newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+  const auto place = cc::parse_batch_place(first.empty() ? std::nullopt : std::optional(first),
+                                           second.empty() ? std::nullopt : std::optional(second));
+  fuzz::require(place.error.empty() || (place.seq == 0 && !place.chained));
+  fuzz::require(!place.chained || place.seq >= 1);
+  if (place.error.empty() && !first.empty())
+    fuzz::require(std::to_string(place.seq) == first || first.front() == '0');
+  cc::lists_feature(text, cc::kFeatureOrdered);
   return 0;
 }

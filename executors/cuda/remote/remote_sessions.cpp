@@ -27,18 +27,6 @@ std::uint64_t requested_bytes(std::span<const std::uint8_t> batch) {
   return total;
 }
 
-// Of the features a guest names (comma-separated), those this host honours, comma-separated.
-std::string honoured_features(std::string_view asked) {
-  std::string honoured;
-  while (!asked.empty()) {
-    const auto comma = asked.find(',');
-    const auto name = asked.substr(0, comma);
-    if (name == cc::kFeatureOrdered && honoured.empty()) honoured = name;
-    asked = comma == std::string_view::npos ? std::string_view() : asked.substr(comma + 1);
-  }
-  return honoured;
-}
-
 // Whether a batch's answer says every call ran (its result, after the count of calls run, is 0).
 bool every_call_ran(std::span<const std::uint8_t> answer) {
   cc::Reader r(answer);
@@ -60,28 +48,6 @@ struct BatchEnd {
   }
 };
 
-// A batch's place in its session's order: kSeqParam and kChainedParam, both optional.
-struct BatchPlace {
-  std::uint64_t seq = 0;  // 0: not ordered
-  bool chained = false;
-  std::string why;  // a malformed parameter
-};
-
-BatchPlace batch_place(const sdk::Job& job) {
-  BatchPlace place;
-  if (const auto seq = job.param(cc::kSeqParam)) {
-    const auto [end, ec] = std::from_chars(seq->data(), seq->data() + seq->size(), place.seq);
-    if (ec != std::errc{} || end != seq->data() + seq->size() || place.seq == 0)
-      place.why = "parameter 'seq' must be a number from 1, not '" + std::string(*seq) + "'";
-  }
-  if (const auto chained = job.param(cc::kChainedParam)) {
-    if (*chained != "1" && *chained != "0") place.why = "parameter 'chained' must be 0 or 1";
-    place.chained = *chained == "1";
-    if (place.chained && place.seq == 0 && place.why.empty())
-      place.why = "parameter 'chained' needs 'seq'";
-  }
-  return place;
-}
 }  // namespace
 
 RemoteSessions::RemoteSessions(SessionsOptions options, MemoryLedger& ledger)
@@ -194,8 +160,9 @@ JobResult RemoteSessions::open(const sdk::Job& job) {
   // A guest that asks what this host honours is told (an older guest never asks, and finds the
   // one output it expects).
   if (const auto asked = job.param(cc::kFeaturesParam)) {
-    const std::string features = honoured_features(*asked);
-    result.outputs.emplace_back(features.begin(), features.end());
+    const std::string_view honoured =
+        cc::lists_feature(*asked, cc::kFeatureOrdered) ? cc::kFeatureOrdered : "";
+    result.outputs.emplace_back(honoured.begin(), honoured.end());
   }
   return result;
 }
@@ -294,9 +261,9 @@ JobResult RemoteSessions::calls(const sdk::Job& job) {
   if (!session) return JobResult::failure(Status::bad_request, why);
   if (job.inputs.size() != 1)
     return JobResult::failure(Status::bad_request, "cuda.calls: takes one input, the batch");
-  const auto order = batch_place(job);
-  if (!order.why.empty())
-    return JobResult::failure(Status::bad_request, "cuda.calls: " + order.why);
+  const auto order = cc::parse_batch_place(job.param(cc::kSeqParam), job.param(cc::kChainedParam));
+  if (!order.error.empty())
+    return JobResult::failure(Status::bad_request, "cuda.calls: " + order.error);
   auto turn = BatchOrder::Turn::run;
   if (order.chained) turn = session->order.wait_for_predecessor(order.seq, kPredecessorGrace);
   std::lock_guard busy(session->process->mutex);

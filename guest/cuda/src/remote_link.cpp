@@ -99,7 +99,7 @@ CUresult RemoteLink::open(std::string& error) {
     device_ = cc::decode_description(result.outputs[0]);
     if (result.outputs.size() == 2) {
       const std::string honoured(result.outputs[1].begin(), result.outputs[1].end());
-      ordered_ = pipeline && honoured == cc::kFeatureOrdered;
+      ordered_ = pipeline && cc::lists_feature(honoured, cc::kFeatureOrdered);
     }
     session_ = std::to_string(device_.session);
     if (env_or("VGPU_CUDA_TIMING", "0") != "0") timing_.emplace();

@@ -135,6 +135,37 @@ TEST(CudaCalls, EveryCallRoundTrips) {
   EXPECT_FALSE(needs_answer(g)) << "a product waits for nothing, like a launch";
 }
 
+TEST(CudaCalls, ABatchsPlaceInItsSessionsOrderIsReadOrRefusedWithItsReason) {
+  using std::nullopt;
+  auto place = parse_batch_place(nullopt, nullopt);
+  EXPECT_EQ(place.seq, 0u) << "a batch without a number is not ordered";
+  EXPECT_TRUE(place.error.empty());
+  place = parse_batch_place("18446744073709551615", "1");
+  EXPECT_EQ(place.seq, 18446744073709551615ull);
+  EXPECT_TRUE(place.chained);
+  place = parse_batch_place("7", "0");
+  EXPECT_EQ(place.seq, 7u);
+  EXPECT_FALSE(place.chained);
+  for (const char* bad : {"0", "-1", "1x", "", "99999999999999999999"}) {
+    place = parse_batch_place(bad, nullopt);
+    EXPECT_NE(place.error.find("parameter 'seq' must be a number from 1"), std::string::npos)
+        << bad << ": " << place.error;
+    EXPECT_EQ(place.seq, 0u);
+  }
+  place = parse_batch_place("3", "yes");
+  EXPECT_EQ(place.error, "parameter 'chained' must be 0 or 1");
+  EXPECT_FALSE(place.chained);
+  place = parse_batch_place(nullopt, "1");
+  EXPECT_EQ(place.error, "parameter 'chained' needs 'seq'");
+}
+
+TEST(CudaCalls, AFeatureIsListedOnlyByItsWholeName) {
+  EXPECT_TRUE(lists_feature("ordered", kFeatureOrdered));
+  EXPECT_TRUE(lists_feature("later-feature,ordered", kFeatureOrdered));
+  EXPECT_FALSE(lists_feature("ordered2,order", kFeatureOrdered));
+  EXPECT_FALSE(lists_feature("", kFeatureOrdered));
+}
+
 TEST(CudaCalls, ALaunchWithTooManyAttributesIsRefused) {
   LaunchEx ex;
   ex.attributes.resize(kMaxLaunchAttributes + 1);

@@ -9,8 +9,10 @@
 // is compared with what is left.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -36,6 +38,18 @@ inline constexpr std::string_view kFeaturesParam = "features";
 inline constexpr std::string_view kFeatureOrdered = "ordered";
 inline constexpr std::string_view kSeqParam = "seq";
 inline constexpr std::string_view kChainedParam = "chained";
+
+// A batch's place in its session's order, from its kSeqParam and kChainedParam (either may be
+// absent). `error` names what is malformed; seq 0 means the batch is not ordered.
+struct BatchPlace {
+  std::uint64_t seq = 0;
+  bool chained = false;
+  std::string error;
+};
+inline BatchPlace parse_batch_place(std::optional<std::string_view> seq,
+                                    std::optional<std::string_view> chained);
+// Whether a comma-separated list of feature names (kFeaturesParam's value) names `feature`.
+inline bool lists_feature(std::string_view list, std::string_view feature);
 
 // Limits a batch must respect (the mediator's frame limit applies on top).
 inline constexpr std::size_t kMaxCallsPerBatch = 65536;
@@ -794,6 +808,40 @@ inline DeviceDescription decode_description(std::span<const std::uint8_t> bytes)
   d.session = r.u64("session");
   if (!r.done()) throw CallError("trailing bytes after the device description");
   return d;
+}
+
+inline BatchPlace parse_batch_place(std::optional<std::string_view> seq,
+                                    std::optional<std::string_view> chained) {
+  BatchPlace place;
+  if (seq) {
+    std::uint64_t value = 0;
+    const char* end = seq->data() + seq->size();
+    const auto [stop, ec] = std::from_chars(seq->data(), end, value);
+    if (ec != std::errc{} || stop != end || value == 0)
+      place.error =
+          "parameter 'seq' must be a number from 1, not '" + std::string(seq->substr(0, 32)) + "'";
+    else
+      place.seq = value;
+  }
+  if (chained) {
+    if (*chained != "0" && *chained != "1")
+      place.error = "parameter 'chained' must be 0 or 1";
+    else
+      place.chained = *chained == "1";
+    if (place.chained && !seq && place.error.empty())
+      place.error = "parameter 'chained' needs 'seq'";
+  }
+  if (!place.error.empty()) place = BatchPlace{0, false, place.error};
+  return place;
+}
+
+inline bool lists_feature(std::string_view list, std::string_view feature) {
+  while (true) {
+    const auto comma = list.find(',');
+    if (list.substr(0, comma) == feature) return true;
+    if (comma == std::string_view::npos) return false;
+    list.remove_prefix(comma + 1);
+  }
 }
 
 }  // namespace vgpu::cuda_calls
