@@ -10,7 +10,8 @@
 #   remote-isolated both as VMs of pool A (a session process each: time-sliced on the GPU)
 #   remote-shared   both as VMs of pool S (remote_shared_pools: one process, green contexts,
 #                   RESERVE_SMS SMs for the high VM, default 16)
-# Prints the high loop's step p50/p99 and the low loop's steps/s per row. The remote runs see no
+# Prints the high loop's step p50/p99 and the low loop's steps/s per row. BUSY_POLL_US has the
+# mediator's transport and executor poll that long before sleeping (configs/gpu.yaml: 20000). The remote runs see no
 # /dev/nvidia* and no real libcuda (tests/remote_cuda/hide_gpu.sh). Needs the GPU host, root, MPS.
 # usage: gpu_remote_torch_priority.sh BIN_DIR PLUGIN_DIR GUEST_LIB_DIR [SECONDS] [ROUNDS]
 set -u
@@ -35,9 +36,11 @@ high_s=$(register_vm "$bin" "$db" high-s S high) low_s=$(register_vm "$bin" "$db
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
-transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256}]
+transports: [{plugin: tcp, port: 0, shared_memory_dir: $work/shm, shared_memory_mb: 256,
+              busy_poll_us: ${BUSY_POLL_US:-0}}]
 policy: {plugin: strict_priority}
-executors: [{plugin: cuda, slots: 4, remote_shared_pools: S, high_reserved_sms: ${RESERVE_SMS:-16}}]
+executors: [{plugin: cuda, slots: 4, remote_shared_pools: S, high_reserved_sms: ${RESERVE_SMS:-16},
+             busy_poll_us: ${BUSY_POLL_US:-0}}]
 YAML
 worker=$here/torch_worker.py
 native() { python3 "$worker" "$@"; }

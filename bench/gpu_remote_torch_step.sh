@@ -7,7 +7,8 @@
 #   two-batches  the default: recorded calls go as soon as nothing is on its way, and the
 #                synchronizing call goes while that batch still runs (docs/remote-cuda.md)
 # for `high` (small steps, each synchronized: step p50 / p99) and `low` (a larger model back to
-# back: steps per second). Prints every row, then medians and their ratios to native. The remote
+# back: steps per second). Prints every row (a remote one with where its round trips went,
+# VGPU_CUDA_TIMING), then medians and their ratios to native. The remote
 # runs see no /dev/nvidia* and no real libcuda (tests/remote_cuda/hide_gpu.sh). Needs the GPU
 # host, root and PyTorch. ROLES (default "high low") picks the loops; BUSY_POLL_US has the
 # mediator poll (tests/remote_cuda/hide_gpu.sh).
@@ -30,10 +31,12 @@ run_row() {  # way role
       run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" \
         LD_PRELOAD="$guest_lib/libcublas.so.13" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" \
         VGPU_TOKEN= VGPU_CUDA_LOCK_DIR="$work" \
-        VGPU_CUDA_PIPELINE=$([ "$way" = two-batches ] && echo 1 || echo 0) \
+        VGPU_CUDA_PIPELINE=$([ "$way" = two-batches ] && echo 1 || echo 0) VGPU_CUDA_TIMING=1 \
         python3 "$worker" "$role" "$seconds" >"$out" 2>"$out.err"
       ;;
   esac || { echo "$way $role failed:"; tail -5 "$out.err"; return; }
+  # Where the remote loop's round trips went (VGPU_CUDA_TIMING), beside its row.
+  grep -h "batches, p50" "$out.err" | sed "s/^/  $way $role: /"
   python3 - "$way" "$role" "$out" <<'PY' | tee -a "$results"
 import json, sys
 way, role, r = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
