@@ -32,6 +32,13 @@ RingHeads heads_of(const guest::Client& c) {
   return {wire::submit_ring(rings).head().load(), wire::result_ring(rings).head().load()};
 }
 
+// A mediator for one high VM, a1, whose transport grants rings and polls them for 2 ms; one
+// cpu worker, so a job waits behind a running one.
+struct OneVmWithRings {
+  ShmDir shm;
+  MediatorProcess m{{{"a1", "A", "high"}}, "", "strict_priority", 1, transport_settings(shm, 2000)};
+};
+
 // The smallest RESULT frame: header, status, empty message, four u64, no buffers.
 constexpr std::uint64_t kMinResultFrame = wire::kHeaderSize + 2 + 2 + 4 * 8 + 2;
 
@@ -104,9 +111,8 @@ TEST(RingIntegration, WithoutPollingEveryFrameComesWithANudge) {
 }
 
 TEST(RingIntegration, CancelTravelsTheRingToo) {
-  ShmDir shm;
-  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
-                    transport_settings(shm, 2000));  // one cpu worker
+  OneVmWithRings vm;
+  auto& m = vm.m;
   auto c = connect_shared(m, "a1", true);
   c.map_shared_memory();
   const auto running = c.submit("spin", {{"us", "300000"}});
@@ -123,9 +129,8 @@ TEST(RingIntegration, CancelTravelsTheRingToo) {
 }
 
 TEST(RingIntegration, AnArrivedResultIsSeenInTheRingWithoutWaiting) {
-  ShmDir shm;
-  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1,
-                    transport_settings(shm, 2000));  // one cpu worker
+  OneVmWithRings vm;
+  auto& m = vm.m;
   auto c = connect_shared(m, "a1", true);
   c.map_shared_memory();
   ASSERT_TRUE(c.uses_rings());
@@ -141,8 +146,8 @@ TEST(RingIntegration, AnArrivedResultIsSeenInTheRingWithoutWaiting) {
 }
 
 TEST(RingIntegration, OneConnectionOfAVmHoldsTheRingsAtATime) {
-  ShmDir shm;
-  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, transport_settings(shm, 2000));
+  OneVmWithRings vm;
+  auto& m = vm.m;
   std::optional<guest::Client> first = connect_shared(m, "a1", true);
   ASSERT_TRUE(first->identity().rings_offset.has_value());
   // The second gets the region, and the socket alone.
@@ -167,8 +172,8 @@ TEST(RingIntegration, OneConnectionOfAVmHoldsTheRingsAtATime) {
 }
 
 TEST(RingIntegration, DataPlacedOnTheRingsIsRefusedAndTheConnectionStays) {
-  ShmDir shm;
-  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, transport_settings(shm, 2000));
+  OneVmWithRings vm;
+  auto& m = vm.m;
   auto c = connect_shared(m, "a1", true);
   const auto data = c.map_shared_memory();
   const std::uint64_t rings = *c.identity().rings_offset;
@@ -211,8 +216,8 @@ TEST(RingIntegration, ACorruptSubmitRingClosesOnlyThatConnection) {
 TEST(RingIntegration, AClientThatNeverMapsItsMemoryGetsItsResultsOnTheSocket) {
   // Granted rings but never mapped (map_shared_memory not called): the client cannot read the
   // result ring, so the mediator must not put its results there.
-  ShmDir shm;
-  MediatorProcess m({{"a1", "A", "high"}}, "", "strict_priority", 1, transport_settings(shm, 2000));
+  OneVmWithRings vm;
+  auto& m = vm.m;
   auto c = connect_shared(m, "a1", true);
   ASSERT_TRUE(c.identity().rings_offset.has_value());
   EXPECT_FALSE(c.uses_rings());
