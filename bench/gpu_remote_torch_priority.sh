@@ -48,7 +48,7 @@ remote() {  # vm role seconds
   local vm=$1
   shift
   run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" \
-    LD_PRELOAD="$guest_lib/libcublas.so.13" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" VGPU_TOKEN= \
+    LD_PRELOAD="$guest_lib/libcublas.so.13:$guest_lib/libcublasLt.so.13" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" VGPU_TOKEN= \
     VGPU_CUDA_LOCK_DIR="$work" python3 "$worker" "$@"
 }
 row() {  # label high.json [low.json]

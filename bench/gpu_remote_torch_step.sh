@@ -29,7 +29,7 @@ run_row() {  # way role
     native) python3 "$worker" "$role" "$seconds" >"$out" 2>"$out.err" ;;
     *)
       run_without_gpu env LD_LIBRARY_PATH="$guest_lib:${LD_LIBRARY_PATH:-}" \
-        LD_PRELOAD="$guest_lib/libcublas.so.13" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" \
+        LD_PRELOAD="$guest_lib/libcublas.so.13:$guest_lib/libcublasLt.so.13" VGPU_PORT="$mediator_port" VGPU_VM_ID="$vm" \
         VGPU_TOKEN= VGPU_CUDA_LOCK_DIR="$work" \
         VGPU_CUDA_PIPELINE=$([ "$way" = two-batches ] && echo 1 || echo 0) VGPU_CUDA_TIMING=1 \
         python3 "$worker" "$role" "$seconds" >"$out" 2>"$out.err"

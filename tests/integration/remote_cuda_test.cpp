@@ -2,6 +2,7 @@
 // tables as the CUDA runtime finds them, and unmodified CUDA programs (built by nvcc, static
 // cudart) meeting a real mediator that cannot run them: each gets "no device" and a message
 // saying why. The GPU half is tests/remote_cuda/gpu_samples_test.sh.
+#include <cublasLt.h>
 #include <cuda.h>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
@@ -226,6 +227,73 @@ TEST(GuestCublas, EveryNameOfTheRealLibraryIsThereAndTheRestSaysNotSupported) {
   const float one = 1;
   EXPECT_EQ(sgemm(nullptr, 0, 0, 4, 4, 4, &one, nullptr, 4, nullptr, 4, &one, nullptr, 4),
             1);  // CUBLAS_STATUS_NOT_INITIALIZED: no handle
+  dlclose(handle);
+}
+
+// The guest's cuBLASLt (libvgpu-cublaslt as libcublasLt.so.13): every name of NVIDIA's library
+// under its version; handles and descriptors made and destroyed; a heuristic that finds no
+// algorithm for any product (which PyTorch answers by running the product through cuBLAS).
+TEST(GuestCublasLt, EveryNameIsThereAndTheHeuristicFindsNoAlgorithm) {
+  const auto lib = build_dir() / "lib/vgpu-cuda/libcublasLt.so.13";
+  void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  FILE* stubs = std::fopen((build_dir() / "guest/cuda/cublaslt_stubs.cpp").c_str(), "r");
+  ASSERT_NE(stubs, nullptr);
+  char line[256];
+  int names = 0;
+  while (std::fgets(line, sizeof line, stubs)) {
+    std::string name(line);
+    if (name.rfind("VGPU_CUBLAS_STUB(", 0) != 0) continue;
+    name = name.substr(17, name.find(')') - 17);
+    ++names;
+    EXPECT_NE(dlvsym(handle, name.c_str(), "libcublasLt.so.13"), nullptr) << name;
+  }
+  std::fclose(stubs);
+  EXPECT_GT(names, 150);
+  auto fn = [&](const char* name) {
+    void* f = dlsym(handle, name);
+    EXPECT_NE(f, nullptr) << name;
+    return f;
+  };
+  auto version = reinterpret_cast<std::size_t (*)()>(fn("cublasLtGetVersion"));
+  EXPECT_EQ(version(), std::size_t(CUBLAS_VERSION));
+  using Create = int (*)(void**);
+  void* lt = nullptr;
+  ASSERT_EQ(reinterpret_cast<Create>(fn("cublasLtCreate"))(&lt), 0);
+  void* desc = nullptr;
+  ASSERT_EQ(reinterpret_cast<int (*)(void**, int, int)>(fn("cublasLtMatmulDescCreate"))(
+                &desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+            0);
+  auto set_desc = reinterpret_cast<int (*)(void*, int, const void*, std::size_t)>(
+      fn("cublasLtMatmulDescSetAttribute"));
+  const std::int32_t transpose = 1;
+  EXPECT_EQ(set_desc(desc, 0, &transpose, sizeof transpose), 0);
+  EXPECT_EQ(set_desc(desc, 0, nullptr, 4), 7) << "CUBLAS_STATUS_INVALID_VALUE";
+  auto layout_create =
+      reinterpret_cast<int (*)(void**, int, std::uint64_t, std::uint64_t, std::int64_t)>(
+          fn("cublasLtMatrixLayoutCreate"));
+  void *a = nullptr, *b = nullptr, *c = nullptr, *pref = nullptr;
+  ASSERT_EQ(layout_create(&a, CUDA_R_32F, 64, 32, 64), 0);
+  ASSERT_EQ(layout_create(&b, CUDA_R_32F, 32, 16, 32), 0);
+  ASSERT_EQ(layout_create(&c, CUDA_R_32F, 64, 16, 64), 0);
+  ASSERT_EQ(reinterpret_cast<Create>(fn("cublasLtMatmulPreferenceCreate"))(&pref), 0);
+  using Heuristic = int (*)(void*, void*, void*, void*, void*, void*, void*, int, void*, int*);
+  auto heuristic = reinterpret_cast<Heuristic>(fn("cublasLtMatmulAlgoGetHeuristic"));
+  cublasLtMatmulHeuristicResult_t result{};
+  int returned = -1;
+  EXPECT_EQ(heuristic(lt, desc, a, b, c, c, pref, 1, &result, &returned), 0);
+  EXPECT_EQ(returned, 0) << "no algorithm: the caller must take another way";
+  EXPECT_EQ(heuristic(nullptr, desc, a, b, c, c, pref, 1, &result, &returned), 1)
+      << "CUBLAS_STATUS_NOT_INITIALIZED";
+  // The product itself is not run here, and says so.
+  EXPECT_EQ(reinterpret_cast<int (*)()>(fn("cublasLtMatmul"))(), 15);
+  for (auto [name, object] : {std::pair{"cublasLtMatrixLayoutDestroy", a},
+                              {"cublasLtMatrixLayoutDestroy", b},
+                              {"cublasLtMatrixLayoutDestroy", c},
+                              {"cublasLtMatmulPreferenceDestroy", pref},
+                              {"cublasLtMatmulDescDestroy", desc},
+                              {"cublasLtDestroy", lt}})
+    EXPECT_EQ(reinterpret_cast<int (*)(void*)>(fn(name))(object), 0) << name;
   dlclose(handle);
 }
 

@@ -5,7 +5,8 @@
 #   cublas  guest/cuda/samples/cublas_gemm.cu: SGEMM, bf16 GemmEx, strided batched SGEMM on exact
 #           integer inputs
 #   torch   tests/remote_cuda/torch_probe.py: tensors, matmul, events, out of memory, a
-#           convolution forward and backward, eight training steps (skipped without PyTorch)
+#           convolution forward and backward, eight training steps (skipped without PyTorch);
+#           the guest's cuBLAS and cuBLASLt preloaded
 # The guest library's log (VGPU_CUDA_LOG: functions it does not provide, private tables it does
 # not know) is kept in OUT_DIR/NAME.remote.txt. When a program differs it runs again with the
 # full trace, and natively through the tracing driver if DRIVER_TRACE names the folder of
@@ -67,10 +68,10 @@ compare() {  # NAME CMD...
 
 compare cublas "$bin/cuda-sample-cublas_gemm"
 if python3 -c "import torch" 2>/dev/null; then
-  # PyTorch's wheel finds the cuBLAS it bundles through its RPATH, ahead of LD_LIBRARY_PATH; the
-  # guest's takes its place when preloaded (a library already loaded under a name is the one
-  # every later request for that name gets).
-  preload="$guest_lib/libcublas.so.13" compare torch python3 "$here/torch_probe.py"
+  # PyTorch's wheel finds the cuBLAS and cuBLASLt it bundles through its RPATH, ahead of
+  # LD_LIBRARY_PATH; the guest's take their place when preloaded (a library already loaded under
+  # a name is the one every later request for that name gets).
+  preload="$guest_lib/libcublas.so.13:$guest_lib/libcublasLt.so.13" compare torch python3 "$here/torch_probe.py"
 else
   echo "skip: torch (python3 cannot import torch here)"
 fi
