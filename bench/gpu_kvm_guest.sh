@@ -30,14 +30,11 @@ trap cleanup EXIT
 trap 'exit 1' TERM INT
 
 db=$work/vgpu.db
-"$bin/vgpu-admin" --db "$db" register-vm --vm-uuid guest --name guest --pool A --priority high \
-  >/dev/null
-"$bin/vgpu-admin" --db "$db" register-vm --vm-uuid hostprobe --name hostprobe --pool A \
-  --priority high >/dev/null
+register_vm "$bin" "$db" guest A high >/dev/null
+register_vm "$bin" "$db" hostprobe A high >/dev/null
 low_vms=()
 for i in $(seq "$low"); do
-  id=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "flood$i" --name "flood$i" --pool A \
-    --priority low | grep -oE 'vm_id [0-9]+' | grep -oE '[0-9]+')
+  id=$(register_vm "$bin" "$db" "flood$i" A low)
   low_vms+=(--vm "$id::flood$i")
 done
 device=$("$bin/vgpu-admin" --db "$db" device-args guest --rotate-token --yes --json |

@@ -118,10 +118,7 @@ print('%.1f %.1f %.6g' % (j['probe']['p50_us'], j['probe']['p99_us'],
 # The VMs, with the vm_ids the DB gives them: the high ones first, then the low ones.
 db=$work/vgpu.db
 high_vms=() low_vms=()
-register() {  # uuid priority -> vm_id
-  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool A --priority "$2" |
-    grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
-}
+register() { register_vm "$bin" "$db" "$1" A "$2"; }  # uuid priority -> vm_id
 for i in $(seq "$high"); do high_vms+=(--vm "$(register "probe$i" high)::probe$i"); done
 for i in $(seq "$low"); do low_vms+=(--vm "$(register "flood$i" low)::flood$i"); done
 cat >"$work/mediator.yaml" <<YAML

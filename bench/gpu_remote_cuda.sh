@@ -12,8 +12,7 @@ source "$here/start_mediator.sh"
 work=$(bench_workdir)
 trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 db=$work/vgpu.db
-vm=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid bench --name bench --pool A \
-  --priority high | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
+vm=$(register_vm "$bin" "$db" bench A high)
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}

@@ -13,20 +13,14 @@ source "$here/start_mediator.sh"
 work=$(bench_workdir)
 trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 db=$work/vgpu.db
-register() {
-  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool A --priority "$2" |
-    grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
-}
+register() { register_vm "$bin" "$db" "$1" A "$2"; }
 probe_vm=$(register probe high)
 flood_vms=()
 for i in $(seq "$low"); do flood_vms+=("$(register "flood$i" low)"); done
 # The same VMs again in pool S, whose programs share one process (remote_shared_pools): stream
 # priorities order the kernels across VMs, and with RESERVE_SMS (high_reserved_sms, default 16;
 # 0 for none) the high VM's kernels run in a green context over SMs the low VMs cannot take.
-register_in_s() {
-  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$1" --name "$1" --pool S --priority "$2" |
-    grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
-}
+register_in_s() { register_vm "$bin" "$db" "$1" S "$2"; }
 "$bin/vgpu-admin" --db "$db" create-pool S >/dev/null
 shared_probe_vm=$(register_in_s sprobe high)
 shared_flood_vms=()

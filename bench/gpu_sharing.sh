@@ -44,10 +44,8 @@ unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
 
 # Through the mediator: VM 1 high (the probe), VMs 2-5 low (the flood).
 db=$work/vgpu.db
-"$bin/vgpu-admin" --db "$db" register-vm --vm-uuid probe --name probe --pool A --priority high >/dev/null
-for i in 2 3 4 5; do
-  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid flood$i --name flood$i --pool A --priority low >/dev/null
-done
+register_vm "$bin" "$db" probe A high >/dev/null
+for i in 2 3 4 5; do register_vm "$bin" "$db" flood$i A low >/dev/null; done
 # Each mediator configuration: its probe without the flood, then under it.
 #   mediator       threads sleep when idle (the default)
 #   mediator-poll  the tcp transport and the executor poll for 20 ms before sleeping, and the

@@ -18,8 +18,7 @@ seconds=${3:-5}
 B=$build/bin
 dir=$(mktemp -d)
 trap 'pkill -f "vgpu-mediator --config $dir" 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$B/vgpu-admin" --db "$dir/vgpu.db" register-vm --vm-uuid probe --name probe --pool A \
-  --priority high >/dev/null
+register_vm "$B" "$dir/vgpu.db" probe A high >/dev/null
 probe_args=(--op spin -p us=50)
 [ "$executor" = cuda ] && probe_args+=(-p blocks=1)
 

@@ -23,8 +23,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"'
 db=$work/vgpu.db
 vms=()
 for i in $(seq "$high"); do
-  id=$("$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "probe$i" --name "probe$i" --pool A \
-    --priority high | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$')
+  id=$(register_vm "$bin" "$db" "probe$i" A high)
   vms+=(--vm "$id::probe$i")
 done
 cat >"$work/mediator.yaml" <<YAML

@@ -19,6 +19,15 @@ start_mediator() {
   mediator_port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['endpoints'][0].rsplit(':',1)[1])" "$ready")
 }
 
+# register_vm BIN_DIR DB NAME POOL PRIORITY [more vgpu-admin register-vm options]: registers VM
+# NAME (its uuid and its name) in the config DB and prints the vm_id it was given.
+register_vm() {
+  local bin=$1 db=$2 name=$3 pool=$4 priority=$5
+  shift 5
+  "$bin/vgpu-admin" --db "$db" register-vm --vm-uuid "$name" --name "$name" --pool "$pool" \
+    --priority "$priority" "$@" | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
+}
+
 # bench_workdir: a scratch folder for a bench's DB, logs and the VMs' shared memory, on tmpfs
 # (/dev/shm) where there is one, as a host's shared_memory_dir (/dev/shm/vgpu) is. A region in a
 # disk-backed /tmp measured 2-3x slower copies on the H100 host (writes into a shared file

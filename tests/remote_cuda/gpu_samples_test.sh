@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 db=$work/vgpu.db
 vm_tenant=$(register_vm "$bin" "$db" tenant A high)
 vm_other=$(register_vm "$bin" "$db" other A low)
-vm_quota=$(register_vm "$bin" "$db" quota A medium 256)
+vm_quota=$(register_vm "$bin" "$db" quota A medium --memory-quota-mb 256)
 # A VM of a shared pool: its programs share one process and context with the pool's others.
 "$bin/vgpu-admin" --db "$db" create-pool S >/dev/null 2>&1 || true
 vm_shared=$(register_vm "$bin" "$db" pooled S high)

@@ -33,12 +33,6 @@ gpu_test_start() {  # OUT_DIR
   trap 'kill $mediator_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 }
 
-# Registers a VM in the config DB and prints its vm_id.
-register_vm() {  # BIN_DIR DB NAME POOL PRIORITY [QUOTA_MB]
-  "$1/vgpu-admin" --db "$2" register-vm --vm-uuid "$3" --name "$3" --pool "$4" --priority "$5" \
-    ${6:+--memory-quota-mb $6} | grep -oE 'vm_id[ =:]+[0-9]+' | grep -oE '[0-9]+$'
-}
-
 # A mediator for one VM's remote CUDA programs (needs bench/start_mediator.sh sourced and
 # gpu_test_start run): registers VM NAME (pool A, high) in a new database under `work`, starts
 # the mediator with the cuda executor and TCP with shared memory, and sets `vm` (its id) and
