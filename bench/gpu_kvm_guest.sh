@@ -21,9 +21,10 @@ work=$(bench_workdir)
 count=$((seconds * 100))
 worker=$bin/vgpu-gpu-share-worker
 
+# Under `set -e` a kill that finds its process gone would end the script with exit 1.
 cleanup() {
-  [ -n "${mediator_pid:-}" ] && kill -TERM "$mediator_pid" 2>/dev/null
-  jobs -p | xargs -r kill 2>/dev/null
+  [ -n "${mediator_pid:-}" ] && kill -TERM "$mediator_pid" 2>/dev/null || true
+  jobs -p | xargs -r kill 2>/dev/null || true
   return 0
 }
 trap cleanup EXIT

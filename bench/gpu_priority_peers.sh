@@ -185,10 +185,12 @@ print('%.6g' % (sum(r['done'] for r in rows) * $(units_per_launch "$shape") / $(
 
 # Whatever way the script ends (an error, a timeout's TERM), no mediator or MPS server outlives it:
 # either would hold the GPU and the caller's output pipe.
+# Under `set -e` a failing command here would end the script with its status: a job that
+# already ended (kill finds nothing) must not turn a finished run into exit 1.
 cleanup() {
-  [ -n "${mediator_pid:-}" ] && kill -TERM "$mediator_pid" 2>/dev/null
-  echo quit | nvidia-cuda-mps-control >/dev/null 2>&1
-  jobs -p | xargs -r kill 2>/dev/null
+  [ -n "${mediator_pid:-}" ] && kill -TERM "$mediator_pid" 2>/dev/null || true
+  echo quit | nvidia-cuda-mps-control >/dev/null 2>&1 || true
+  jobs -p | xargs -r kill 2>/dev/null || true
   return 0
 }
 trap cleanup EXIT
