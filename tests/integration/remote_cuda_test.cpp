@@ -182,6 +182,25 @@ TEST(RemoteCudaWithoutGpu, NoMediatorMeansNoDevice) {
   EXPECT_NE(r.output.find("cannot reach the mediator"), std::string::npos) << r.output;
 }
 
+// Every name a guest library's generated stubs (build/guest/cuda/`stubs_file`) were made from is
+// a symbol of `handle` under `version`, as NVIDIA's library has it; returns how many there are.
+int expect_every_stubbed_name(void* handle, const char* stubs_file, const char* version) {
+  FILE* stubs = std::fopen((build_dir() / "guest/cuda" / stubs_file).c_str(), "r");
+  EXPECT_NE(stubs, nullptr) << stubs_file;
+  if (!stubs) return 0;
+  char line[256];
+  int names = 0;
+  while (std::fgets(line, sizeof line, stubs)) {
+    std::string name(line);
+    if (name.rfind("VGPU_CUBLAS_STUB(", 0) != 0) continue;
+    name = name.substr(17, name.find(')') - 17);
+    ++names;
+    EXPECT_NE(dlvsym(handle, name.c_str(), version), nullptr) << name;
+  }
+  std::fclose(stubs);
+  return names;
+}
+
 // The guest's cuBLAS (libvgpu-cublas as libcublas.so.13): a program linked against NVIDIA's
 // cuBLAS loads it in its place (every name, the same symbol version), and without a mediator
 // it gets no device rather than a loader error.
@@ -203,19 +222,7 @@ TEST(GuestCublas, EveryNameOfTheRealLibraryIsThereAndTheRestSaysNotSupported) {
   void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(handle, nullptr) << dlerror();
   // The names the stubs were made from: those NVIDIA's libcublas.so.13 exports.
-  FILE* stubs = std::fopen((build_dir() / "guest/cuda/cublas_stubs.cpp").c_str(), "r");
-  ASSERT_NE(stubs, nullptr);
-  char line[256];
-  int names = 0;
-  while (std::fgets(line, sizeof line, stubs)) {
-    std::string name(line);
-    if (name.rfind("VGPU_CUBLAS_STUB(", 0) != 0) continue;
-    name = name.substr(17, name.find(')') - 17);
-    ++names;
-    EXPECT_NE(dlvsym(handle, name.c_str(), "libcublas.so.13"), nullptr) << name;
-  }
-  std::fclose(stubs);
-  EXPECT_GT(names, 500);
+  EXPECT_GT(expect_every_stubbed_name(handle, "cublas_stubs.cpp", "libcublas.so.13"), 500);
   // One not run on the host says so; the GEMM family is implemented, not stubbed.
   auto axpy = reinterpret_cast<int (*)()>(dlsym(handle, "cublasAxpyEx"));
   ASSERT_NE(axpy, nullptr);
@@ -237,19 +244,7 @@ TEST(GuestCublasLt, EveryNameIsThereAndTheHeuristicFindsNoAlgorithm) {
   const auto lib = build_dir() / "lib/vgpu-cuda/libcublasLt.so.13";
   void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(handle, nullptr) << dlerror();
-  FILE* stubs = std::fopen((build_dir() / "guest/cuda/cublaslt_stubs.cpp").c_str(), "r");
-  ASSERT_NE(stubs, nullptr);
-  char line[256];
-  int names = 0;
-  while (std::fgets(line, sizeof line, stubs)) {
-    std::string name(line);
-    if (name.rfind("VGPU_CUBLAS_STUB(", 0) != 0) continue;
-    name = name.substr(17, name.find(')') - 17);
-    ++names;
-    EXPECT_NE(dlvsym(handle, name.c_str(), "libcublasLt.so.13"), nullptr) << name;
-  }
-  std::fclose(stubs);
-  EXPECT_GT(names, 150);
+  EXPECT_GT(expect_every_stubbed_name(handle, "cublasLt_stubs.cpp", "libcublasLt.so.13"), 150);
   auto fn = [&](const char* name) {
     void* f = dlsym(handle, name);
     EXPECT_NE(f, nullptr) << name;
