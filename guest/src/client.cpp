@@ -118,19 +118,22 @@ struct Client::Impl {
     write({asio::buffer(nudge)});
   }
 
+  // A frame from the result ring into `f`, when one is there (rings granted and mapped).
+  bool from_result_ring(Frame& f) {
+    try {
+      return rings && rings->try_receive(f.header, f.meta);
+    } catch (const wire::WireError& e) {
+      throw ClientError(e.what());
+    }
+  }
+
   // The next frame for a waiting client: from the result ring or the socket, whichever has one
   // first. Watches both for spin_wait, then says so in the ring and sleeps on the socket, where
   // the mediator's NUDGE (or any frame) wakes it.
   Frame next_frame() {
     if (!rings) return read_frame();
     Frame f;
-    auto from_ring = [&] {
-      try {
-        return rings->try_receive(f.header, f.meta);
-      } catch (const wire::WireError& e) {
-        throw ClientError(e.what());
-      }
-    };
+    auto from_ring = [&] { return from_result_ring(f); };
     const auto until = std::chrono::steady_clock::now() + spin_wait;
     const bool spin = spin_wait.count() > 0;
     if (spin) rings->set_sleeping(false);
@@ -280,11 +283,7 @@ struct Client::Impl {
   std::optional<Frame> frame_if_arrived() {
     for (;;) {
       Frame f;
-      try {
-        if (rings && rings->try_receive(f.header, f.meta)) return f;
-      } catch (const wire::WireError& e) {
-        throw ClientError(e.what());
-      }
+      if (from_result_ring(f)) return f;
       boost::system::error_code ec;
       if (socket.available(ec) == 0 && !ec) return std::nullopt;
       f = read_frame(false);  // a lost connection throws here, as a waiting read would

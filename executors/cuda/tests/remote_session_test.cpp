@@ -164,6 +164,15 @@ class FileRegion final : public sdk::SharedRegion {
   std::string name_;
 };
 
+// Hands `job` to the executor now; its result comes through the future.
+std::future<sdk::JobResult> hand_over(std::shared_ptr<sdk::Job> job) {
+  auto promise = std::make_shared<std::promise<sdk::JobResult>>();
+  auto answer = promise->get_future();
+  gpu().executor->execute(std::move(job),
+                          [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
+  return answer;
+}
+
 sdk::JobResult run(std::uint32_t vm, std::string_view op, std::uint64_t session = 0,
                    std::vector<std::uint8_t> batch = {}, std::uint64_t quota = 0,
                    const std::string& pool = "A",
@@ -178,10 +187,7 @@ sdk::JobResult run(std::uint32_t vm, std::string_view op, std::uint64_t session 
   if (op == cc::kOpCalls) job->inputs.push_back(std::move(batch));
   // The answer placed at the region's start, as the guest library places it in its slot.
   if (answer_region) job->output_places.push_back({answer_region, 0, 1 << 20});
-  auto promise = std::make_shared<std::promise<sdk::JobResult>>();
-  auto answer = promise->get_future();
-  gpu().executor->execute(job, [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
-  return answer.get();
+  return hand_over(std::move(job)).get();
 }
 
 // A session of one VM, with helpers that send one batch and decode its answer.
@@ -267,7 +273,7 @@ TEST(RemoteSession, OpenDescribesTheDevice) {
   EXPECT_EQ(quota.device.total_memory, 64ull << 20);
 }
 
-// Two batches in flight (docs/remote-cuda.md): a batch of session `s` with its place in the
+// Two batches in flight (docs/remote-cuda.md): a batch of `session` with its place in the
 // session's order, handed to the executor now; its answer comes through the future.
 std::future<sdk::JobResult> ordered_batch(std::uint32_t vm, std::uint64_t session,
                                           const std::vector<cc::Call>& calls, std::uint64_t seq,
@@ -283,10 +289,7 @@ std::future<sdk::JobResult> ordered_batch(std::uint32_t vm, std::uint64_t sessio
                  {std::string(cc::kSeqParam), std::to_string(seq)}};
   if (chained) job->params.push_back({std::string(cc::kChainedParam), "1"});
   job->inputs.push_back(std::move(w.bytes()));
-  auto promise = std::make_shared<std::promise<sdk::JobResult>>();
-  auto answer = promise->get_future();
-  gpu().executor->execute(job, [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
-  return answer;
+  return hand_over(std::move(job));
 }
 
 std::int32_t int_of(const std::vector<std::uint8_t>& bytes) {
@@ -303,9 +306,7 @@ TEST(RemoteSession, AHostAskedForOrderedBatchesSaysItHonoursThem) {
   job->op = std::string(cc::kOpOpen);
   job->params = {
       {std::string(cc::kFeaturesParam), "later-feature," + std::string(cc::kFeatureOrdered)}};
-  std::promise<sdk::JobResult> promise;
-  gpu().executor->execute(job, [&](sdk::JobResult r) { promise.set_value(std::move(r)); });
-  auto r = promise.get_future().get();
+  auto r = hand_over(job).get();
   ASSERT_EQ(r.status, sdk::Status::ok) << r.message;
   ASSERT_EQ(r.outputs.size(), 2u) << "the description, then the features honoured";
   EXPECT_EQ(std::string(r.outputs[1].begin(), r.outputs[1].end()), cc::kFeatureOrdered);
@@ -358,9 +359,7 @@ TEST(RemoteSession, ChainedBatchesRunInTheirOrderAndNotAfterAFailure) {
   bad->params = {{std::string(cc::kSessionParam), std::to_string(session)},
                  {std::string(cc::kChainedParam), "1"}};
   bad->inputs.push_back({});
-  std::promise<sdk::JobResult> refused;
-  gpu().executor->execute(bad, [&](sdk::JobResult r) { refused.set_value(std::move(r)); });
-  const auto r = refused.get_future().get();
+  const auto r = hand_over(bad).get();
   EXPECT_EQ(r.status, sdk::Status::bad_request);
   EXPECT_NE(r.message.find("'chained' needs 'seq'"), std::string::npos) << r.message;
 }
@@ -652,11 +651,7 @@ TEST(RemoteSession, AFaultEndsOnlyTheSessionThatCausedIt) {
   sdk::Job job;
   job.op = "vector_add";
   job.params = {{"n", "1000"}, {"seed", "3"}};
-  auto promise = std::make_shared<std::promise<sdk::JobResult>>();
-  auto answer = promise->get_future();
-  gpu().executor->execute(std::make_shared<sdk::Job>(job),
-                          [promise](sdk::JobResult r) { promise->set_value(std::move(r)); });
-  EXPECT_EQ(answer.get().status, sdk::Status::ok);
+  EXPECT_EQ(hand_over(std::make_shared<sdk::Job>(job)).get().status, sdk::Status::ok);
   EXPECT_FALSE(gpu().executor->unusable()) << "the executor's own context is not lost";
 }
 
