@@ -22,8 +22,9 @@
 # Usage: bench/gpu_priority_peers.sh BIN_DIR PLUGIN_DIR [SECONDS] [ROUNDS]
 # Environment: HIGH (1), LOW (4), SHAPES ("spin fixed short"), SLICE_US (100), LOW_IN_FLIGHT (2),
 #   HIGH_RESERVED_SMS (0), ISOLATION (none; `process` as configs/gpu.yaml ships),
-#   ISOLATION_POLL_US (0; with ISOLATION=process), RESULTS (a file for the per-round rows;
-#   default in a temp dir).
+#   ISOLATION_POLL_US (0; with ISOLATION=process), KEEP_WARM_US ("0": a list; each value gets its
+#   own mediator rows, 0 as `mediator`, another as `mediator-warm`, with the executor's
+#   keep_warm_us set to it), RESULTS (a file for the per-round rows; default in a temp dir).
 # Needs a GPU and MPS (nvidia-cuda-mps-control). Prints every row, then medians over the rounds
 # with the spread, and the goal check against the mps-prio row.
 set -euo pipefail
@@ -32,7 +33,7 @@ source "$here/start_mediator.sh"
 bin=$1 plugins=$2 seconds=${3:-6} rounds=${4:-3}
 high=${HIGH:-1} low=${LOW:-4} shapes=${SHAPES:-"spin fixed short"}
 slice_us=${SLICE_US:-100} low_in_flight=${LOW_IN_FLIGHT:-2} reserve=${HIGH_RESERVED_SMS:-0}
-isolation=${ISOLATION:-none} isolation_poll=${ISOLATION_POLL_US:-0}
+isolation=${ISOLATION:-none} isolation_poll=${ISOLATION_POLL_US:-0} keep_warm=${KEEP_WARM_US:-0}
 work=$(bench_workdir)
 results=${RESULTS:-$work/results.tsv}
 : >"$results"
@@ -121,7 +122,8 @@ high_vms=() low_vms=()
 register() { register_vm "$bin" "$db" "$1" A "$2"; }  # uuid priority -> vm_id
 for i in $(seq "$high"); do high_vms+=(--vm "$(register "probe$i" high)::probe$i"); done
 for i in $(seq "$low"); do low_vms+=(--vm "$(register "flood$i" low)::flood$i"); done
-cat >"$work/mediator.yaml" <<YAML
+mediator_yaml() {  # keep_warm_us -> the mediator's config file
+  cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
 transports: [{plugin: tcp, port: 0, busy_poll_us: 20000, shared_memory_dir: $work/shm,
@@ -136,7 +138,9 @@ $([ "$isolation_poll" -gt 0 ] && echo "    isolation_poll_us: $isolation_poll")
     high_reserved_sms: $reserve
     low_slice_us: $slice_us             # low spin/work run as launches of at most this long
     busy_poll_us: 20000
+    keep_warm_us: $1
 YAML
+}
 
 mediator_probe() {  # -> "p50 p99" of the worst high VM
   "$bin/vgpu-loadgen" --port "$port" "${high_vms[@]}" --interval-ms 10 --duration-s "$seconds" \
@@ -152,13 +156,15 @@ parts = '  '.join('%s %.0f/%.0f/%.0f' % (k, v['p50_ms'] * 1e3, v['p99_ms'] * 1e3
 print(parts, file=open(sys.argv[1], 'a'))" "$work/breakdown.txt"
 }
 
-mediator_rows() {  # round
-  local round=$1
+mediator_rows() {  # round keep_warm_us
+  local round=$1 scheme=mediator
+  [ "$2" = 0 ] || scheme=mediator-warm
+  mediator_yaml "$2"
   start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
   local mediator=$mediator_pid
   port=$mediator_port
-  row "$round" - mediator-alone $(mediator_probe) -
-  echo "round $round mediator-alone: $(tail -1 "$work/breakdown.txt")" >>"$results.breakdown"
+  row "$round" - "$scheme-alone" $(mediator_probe) -
+  echo "round $round $scheme-alone: $(tail -1 "$work/breakdown.txt")" >>"$results.breakdown"
   for shape in $shapes; do
     "$bin/vgpu-loadgen" --port "$port" "${low_vms[@]}" --duration-s $((seconds + 2)) \
       --inflight 2 $(loadgen_shape "$shape") --json >"$work/mflood.json" &
@@ -174,8 +180,8 @@ rows = json.load(open(sys.argv[1]))
 assert all(r['failed'] == 0 for r in rows), rows
 print('%.6g' % (sum(r['done'] for r in rows) * $(units_per_launch "$shape") / $((seconds + 2))))" \
       "$work/mflood.json")
-    row "$round" "$shape" mediator $lat "$delivered"
-    echo "round $round $shape mediator: $(tail -1 "$work/breakdown.txt")" >>"$results.breakdown"
+    row "$round" "$shape" "$scheme" $lat "$delivered"
+    echo "round $round $shape $scheme: $(tail -1 "$work/breakdown.txt")" >>"$results.breakdown"
   done
   kill -TERM "$mediator"
   wait "$mediator" || true
@@ -211,7 +217,7 @@ for round in $(seq "$rounds"); do
   else
     echo "MPS could not start; its rows are left out" >&2
   fi
-  mediator_rows "$round"
+  for warm in $keep_warm; do mediator_rows "$round" "$warm"; done
 done
 
 echo

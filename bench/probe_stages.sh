@@ -10,7 +10,9 @@
 #   random phases of their 10 ms), ISOLATION (none, or process), ISOLATION_POLL_US (0),
 #   BUSY_POLL_US (20000: the transport's and the executor's), SLOTS (4), MEDIATOR_CPUS and
 #   CLIENT_CPUS (taskset CPU lists for the mediator and the probes' client; default: any),
-#   PACE (sleep: the client sleeps between probes, as most programs do; spin: it busy-waits).
+#   PACE (sleep: the client sleeps between probes, as most programs do; spin: it busy-waits),
+#   WARM_MS and WARM_OP (a low-priority VM sending WARM_OP — noop: no kernel, or spin: a 1 us
+#   kernel — every WARM_MS ms meanwhile, to tell a path that is slow from one that is cold).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/start_mediator.sh"
@@ -26,6 +28,8 @@ for i in $(seq "$high"); do
   id=$(register_vm "$bin" "$db" "probe$i" A high)
   vms+=(--vm "$id::probe$i")
 done
+warm_ms=${WARM_MS:-} warm_op=${WARM_OP:-noop}
+[ -n "$warm_ms" ] && warm_vm=$(register_vm "$bin" "$db" warm A low)
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
@@ -54,13 +58,21 @@ for round in $(seq "$rounds"); do
   VGPU_STAGE_TRACE=$work/mediator.trace start_mediator "$work/mediator" "$work/mediator.yaml" \
     "$work/mediator.log"
   before=$(steal)
+  warm=
+  if [ -n "$warm_ms" ]; then
+    "$bin/vgpu-loadgen" --port "$mediator_port" --vm "$warm_vm::warm" --interval-ms "$warm_ms" \
+      --duration-s $((seconds + 1)) --rings --op "$warm_op" $([ "$warm_op" = spin ] && echo "-p us=1 -p blocks=1") \
+      >/dev/null &
+    warm=$!
+  fi
   ${CLIENT_CPUS:+taskset -c "$CLIENT_CPUS"} "$bin/vgpu-loadgen" --port "$mediator_port" "${vms[@]}" --interval-ms 10 \
     --duration-s "$seconds" --spin-us "$busy_poll" --op spin -p us=50 -p blocks=1 --rings --pace "${PACE:-sleep}" \
     --random-phase --trace "$work/loadgen.trace" >/dev/null
   after=$(steal)
+  [ -z "$warm" ] || wait "$warm"
   kill -TERM "$mediator_pid"
   wait "$mediator_pid" || true
   echo "round $round, through the mediator ($executor, isolation $isolation," \
-    "$high probe(s), pace ${PACE:-sleep}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $(( (after - before) * 10 )) ms of CPU"
+    "$high probe(s), pace ${PACE:-sleep}${warm_ms:+, warm: $warm_op every $warm_ms ms}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $(( (after - before) * 10 )) ms of CPU"
   python3 "$here/stage_trace.py" "$work/loadgen.trace" "$work/mediator.trace"
 done

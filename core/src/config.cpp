@@ -161,6 +161,14 @@ MediatorConfig parse(const YAML::Node& root, const std::string& source,
       spec.isolation_poll = std::chrono::microseconds(us);
       spec.settings.remove("isolation_poll_us");  // the core's key, not the plugin's
     }
+    if (auto warm = spec.settings["keep_warm_us"]) {
+      const auto us = v.scalar<long long>(warm, "keep_warm_us", "microseconds, 0 to 1000000");
+      if (us < 0 || us > 1'000'000)
+        v.fail(warm, "bad value " + std::to_string(us) +
+                         " for 'keep_warm_us': expected 0 (off) to 1000000 microseconds");
+      spec.keep_warm = std::chrono::microseconds(us);
+      spec.settings.remove("keep_warm_us");  // the core's key, not the plugin's
+    }
     if (auto devices = spec.settings["devices"]) {
       spec.devices = v.device_list(devices);
       if (spec.settings["device"])

@@ -39,6 +39,10 @@ struct PluginSpec {
   // channel watch it this long before sleeping in read(), so the next job or result is read at
   // once instead of after a thread wake-up. A busy core on each side while traffic is recent.
   std::chrono::microseconds isolation_poll{0};
+  // Executors only (`keep_warm_us`): while a high-priority VM sent a job within the last second,
+  // the scheduler sends the executor a 1 us warm-up job whenever nothing was dispatched for this
+  // long (keep_warm.hpp). Zero: off. The key is taken out of `settings`.
+  std::chrono::microseconds keep_warm{0};
   // Executors only (`devices: all` or a list of device numbers): the core makes one instance per
   // device, setting the plugin's own `device` setting to each, and the mediator schedules them
   // as separate devices (docs/multi-gpu.md). The key is taken out of `settings`.

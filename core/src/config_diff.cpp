@@ -14,7 +14,9 @@ std::string text_of(const PluginSpec& spec) {
   }
   const std::string poll =
       spec.isolation_poll.count() > 0 ? " poll=" + std::to_string(spec.isolation_poll.count()) : "";
-  return spec.name + (spec.isolate_process ? " process" : "") + poll + devices + " " +
+  const std::string warm =
+      spec.keep_warm.count() > 0 ? " warm=" + std::to_string(spec.keep_warm.count()) : "";
+  return spec.name + (spec.isolate_process ? " process" : "") + poll + warm + devices + " " +
          YAML::Dump(spec.settings);
 }
 

@@ -53,6 +53,7 @@ void Mediator::build() {
     try {
       lanes_ = make_lanes(spec, index);
       device_labels_ = spec.devices.has_value();
+      keep_warm_ = spec.keep_warm;
     } catch (const sdk::ConfigError& e) {
       config_error(what, e);
     } catch (const sdk::ExecutorUnavailable& e) {
@@ -65,6 +66,11 @@ void Mediator::build() {
   }
   if (lanes_.empty()) throw PluginLoadError("no configured executor could start:" + tried);
   for (const auto& op : lanes_[0].executor->info().ops) executor_ops_.insert(op);
+  if (keep_warm_.count() > 0 && !executor_ops_.count(sdk::ops::kSpin)) {
+    log_.warn("keep_warm_us: executor " + executor_name() +
+              " has no 'spin' op to warm the path with; warming is off");
+    keep_warm_ = {};
+  }
   try {
     std::vector<PluginInstance<sdk::Policy>> policies;
     make_policies(config_.policy, policies, placer_);
@@ -118,7 +124,7 @@ void Mediator::start() {
     if (lanes_.size() > 1) hooks.device = lane.name;
     lane.scheduler = std::make_unique<Scheduler>(
         *lane.policy, config_.policy.name, *lane.executor,
-        SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval}, log_,
+        SchedulerLimits{config_.limits.max_queued_total, config_.stats_interval, keep_warm_}, log_,
         refusal_log_, std::move(hooks));
     lane.scheduler->start();
   }
@@ -290,6 +296,7 @@ nlohmann::json Mediator::stats_json() {
                        {"running", snap.running_total},
                        {"queued", snap.queued_total},
                        {"dispatched", snap.dispatched_total},
+                       {"warm_ups", snap.warm_ups},
                        {"vms_placed", i < vms_on.size() ? vms_on[i] : 0},
                        {"usable", !unusable},
                        {"unusable_reason", unusable.value_or("")}});

@@ -135,6 +135,7 @@ class Mediator final : public sdk::Sink {
   std::unique_ptr<DevicePlacement> placement_;
   std::atomic<std::uint64_t> dispatch_counter_{0};
   std::set<std::string, std::less<>> executor_ops_;
+  std::chrono::microseconds keep_warm_{0};  // the executor entry in use's keep_warm_us
   std::vector<PluginInstance<sdk::Transport>> transports_;
   std::unique_ptr<StatusSocket> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;

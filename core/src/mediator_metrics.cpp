@@ -172,6 +172,8 @@ std::string Mediator::metrics_text() {
              "1 while the device can take jobs; 0 when its executor reports it unusable");
   out.family("vgpu_executor_restarts_total", Type::counter,
              "Executor worker processes started to replace one that died or lost its GPU");
+  out.family("vgpu_executor_warm_ups_total", Type::counter,
+             "Warm-up jobs sent to keep the path warm for high-priority VMs (keep_warm_us)");
   for (std::size_t i = 0; i < per_device.size(); ++i) {
     const auto& lane = lanes_[i];
     const auto& dev = per_device[i];
@@ -183,6 +185,7 @@ std::string Mediator::metrics_text() {
     out.add("vgpu_executor_held_jobs", ex,
             double(dev.held_for_admission + dev.parked_for_unread_results));
     out.add("vgpu_executor_usable", ex, lane.executor->unusable() ? 0 : 1);
+    out.add("vgpu_executor_warm_ups_total", ex, double(dev.warm_ups));
     if (const auto* process =
             dynamic_cast<const isolation::ProcessExecutor*>(lane.executor.object.get()))
       out.add("vgpu_executor_restarts_total", ex, double(process->restarts()));

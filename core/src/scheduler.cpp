@@ -14,6 +14,7 @@ Scheduler::Scheduler(sdk::Policy& policy, std::string policy_name, sdk::Executor
       executor_(executor),
       limits_(limits),
       log_(log),
+      keep_warm_(limits.keep_warm),
       refusals_(refusals),
       hooks_(std::move(hooks)) {
   const auto info = executor.info();
@@ -109,6 +110,7 @@ nlohmann::json SchedulerSnapshot::to_json() const {
           {"parked_for_unread_results", parked_for_unread_results},
           {"connections_with_jobs", connections_with_jobs},
           {"policy", policy},
+          {"warm_ups", warm_ups},
           {"shutting_down", shutting_down}};
 }
 
@@ -124,6 +126,7 @@ void SchedulerSnapshot::merge(const SchedulerSnapshot& other) {
   held_for_admission += other.held_for_admission;
   parked_for_unread_results += other.parked_for_unread_results;
   connections_with_jobs += other.connections_with_jobs;
+  warm_ups += other.warm_ups;
   shutting_down = shutting_down || other.shutting_down;
 }
 
@@ -151,8 +154,9 @@ void Scheduler::run() {
   for (;;) {
     // Parked jobs are looked at again every few milliseconds: nothing posts an event when a
     // client reads its results.
-    const auto wake =
+    auto wake =
         parked_waiting_.load() ? std::min(next_log, sdk::Clock::now() + kParkedRetry) : next_log;
+    wake = std::min(wake, warm_due_.load());
     const auto why = inbox_.take_turn(wake);
     if (why == Inbox::Wake::stop) {
       handle_inbox();  // what was posted before the stop, first
@@ -165,6 +169,7 @@ void Scheduler::run() {
       next_log = sdk::Clock::now() + limits_.stats_interval;
     }
     dispatch_free_slots();  // parked jobs may start now, even when no event came
+    keep_warm();
     handle_inbox();
   }
 }
@@ -194,6 +199,7 @@ void Scheduler::handle(Submit& e) {
                                                std::to_string(limits_.max_queued_total) + ")");
   ++vm_jobs;
   ++queued_;
+  keep_warm_.job_arrived(job, sdk::Clock::now());
   by_channel_[e.channel.get()][job.client_tag] = job.id;
   stats_.enqueued(job.tenant);
   const auto* flow = dynamic_cast<const sdk::FlowControl*>(e.channel.get());
@@ -269,6 +275,7 @@ void Scheduler::handle(StatsRequest& e) {
   out.executor = executor_name_;
   out.policy_name = policy_name_;
   out.policy_changes = policy_generation_ - 1;
+  out.warm_ups = keep_warm_.sent();
   out.tracked_jobs = jobs_.size();
   out.held_for_admission = held_.size();
   out.parked_for_unread_results = parked_.size();
@@ -337,6 +344,48 @@ void Scheduler::dispatch_free_slots() {
   }
   parked_waiting_ = !parked_.empty();
   queued_seen_.store(queued_, std::memory_order_relaxed);
+  publish_warm_due();
+}
+
+void Scheduler::publish_warm_due() {
+  const auto due = keep_warm_.next_due();
+  if (due < warm_due_.exchange(due)) inbox_.timer_moved();
+}
+
+void Scheduler::keep_warm() {
+  if (shutting_down_) return;
+  const int top = sdk::kPriorityLevels - 1;
+  sdk::JobPtr job = keep_warm_.take_due(
+      sdk::Clock::now(), free_slots_ > 0 && level_running_[top] < level_limit_[top], queued_ == 0);
+  publish_warm_due();
+  if (!job) return;
+  --free_slots_;
+  ++level_running_[top];
+  {
+    std::lock_guard lock(idle_mutex_);
+    ++running_;  // a shutdown waits for it as for any job, before the executor stops
+  }
+  auto done = [this](sdk::JobResult result) {
+    post(WarmUpDone{result.status, std::move(result.message)}, Inbox::Poster::never_takes_turn);
+  };
+  try {
+    executor_.execute(std::move(job), done);
+  } catch (const std::exception& ex) {
+    done(sdk::JobResult::failure(sdk::Status::execution_error,
+                                 std::string("executor refused the job: ") + ex.what()));
+  }
+}
+
+void Scheduler::handle(WarmUpDone& e) {
+  ++free_slots_;
+  --level_running_[sdk::kPriorityLevels - 1];
+  {
+    std::lock_guard lock(idle_mutex_);
+    --running_;
+  }
+  idle_changed_.notify_all();
+  if (auto why = keep_warm_.ended(e.status, e.message)) log_.warn(*why);
+  publish_warm_due();
 }
 
 bool Scheduler::level_has_room(const sdk::Job& job) const {
@@ -429,6 +478,7 @@ void Scheduler::launch(sdk::JobPtr job) {
   entry.dispatched_by = policy_generation_;
   entry.started = now;
   ++dispatch_sequence_;
+  keep_warm_.dispatched(now);
   entry.sequence =
       hooks_.dispatch_counter ? hooks_.dispatch_counter->fetch_add(1) + 1 : dispatch_sequence_;
   detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "keep_warm.hpp"
 #include "refusal_log.hpp"
 #include "scheduler_inbox.hpp"
 #include "scheduler_stats.hpp"
@@ -40,6 +41,7 @@ struct SchedulerSnapshot {
   std::size_t tracked_jobs = 0, held_for_admission = 0, parked_for_unread_results = 0;
   std::size_t connections_with_jobs = 0;
   std::vector<std::pair<std::string, double>> policy_stats;
+  std::uint64_t warm_ups = 0;  // warm-up jobs dispatched (keep_warm_us)
   bool shutting_down = false;
   bool answered = true;  // false when the scheduler did not answer in time
 
@@ -52,6 +54,10 @@ struct SchedulerSnapshot {
 struct SchedulerLimits {
   std::size_t max_queued_total = 100000;
   std::chrono::seconds stats_interval{60};
+  // The executor entry's `keep_warm_us`: while a top-priority job arrived within
+  // kKeepWarmFor, the scheduler hands the executor a warm-up job (keep_warm.hpp) whenever
+  // nothing has been dispatched for this long and nothing waits. Zero: off.
+  std::chrono::microseconds keep_warm{0};
 };
 
 // What a mediator with several devices (one scheduler each) needs from each of them.
@@ -148,8 +154,13 @@ class Scheduler {
     std::string name;
     std::shared_ptr<std::promise<std::size_t>> done;
   };
-  using Event =
-      std::variant<Submit, Cancel, Disconnect, Completed, StatsRequest, Shutdown, ReplacePolicy>;
+  // A warm-up job ended (keep_warm_us): its slot is free again.
+  struct WarmUpDone {
+    sdk::Status status;
+    std::string message;
+  };
+  using Event = std::variant<Submit, Cancel, Disconnect, Completed, StatsRequest, Shutdown,
+                             ReplacePolicy, WarmUpDone>;
 
   using Inbox = SchedulerInbox<Event>;
   void post(Event e, Inbox::Poster poster);
@@ -164,7 +175,15 @@ class Scheduler {
   void handle(StatsRequest& e);
   void handle(Shutdown& e);
   void handle(ReplacePolicy& e);
+  void handle(WarmUpDone& e);
   void dispatch_free_slots();
+  // keep_warm_us: when the next warm-up is due, or time_point::max() while none will be.
+  sdk::Clock::time_point next_warm_up() const;
+  // Dispatches a warm-up job if one is due, a slot is free and nothing waits.
+  void keep_warm();
+  // Publishes keep_warm_'s next due time for the scheduler thread's timer, waking that thread
+  // when it moved earlier.
+  void publish_warm_due();
   // The next job to start: a held job whose level now has room, else the policy's choice (held
   // back when its level is at the executor's admission limit). Null when nothing can start.
   sdk::JobPtr next_admissible_job();
@@ -201,6 +220,9 @@ class Scheduler {
   // wait here, in the order chosen, until the client reads; still queued and cancellable.
   std::deque<sdk::JobPtr> parked_;
   std::atomic<bool> parked_waiting_{false};  // !parked_.empty(), for the scheduler thread
+  KeepWarm keep_warm_;                       // the turn holder's
+  // keep_warm_.next_due(), published after each batch for the scheduler thread's timer.
+  std::atomic<sdk::Clock::time_point> warm_due_{sdk::Clock::time_point::max()};
   static constexpr std::chrono::milliseconds kParkedRetry{5};
 
   Inbox inbox_;

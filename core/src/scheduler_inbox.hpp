@@ -54,8 +54,10 @@ class SchedulerInbox {
   // requested, or `until` passes; then waits for the turn and returns holding it, saying why.
   Wake take_turn(std::chrono::steady_clock::time_point until) {
     std::unique_lock lock(mutex_);
-    const bool woken = wake_.wait_until(
-        lock, until, [this] { return !turn_held_ && (stop_requested_ || !events_.empty()); });
+    const bool woken = wake_.wait_until(lock, until, [this] {
+      return !turn_held_ && (stop_requested_ || !events_.empty() || timer_moved_);
+    });
+    timer_moved_ = false;
     scheduler_wants_turn_ = true;
     wake_.wait(lock, [this] { return !turn_held_; });
     scheduler_wants_turn_ = false;
@@ -63,6 +65,14 @@ class SchedulerInbox {
     // After a stop is requested, posts only queue: nobody handles them any more.
     if (stop_requested_) return Wake::stop;
     return woken ? Wake::events : Wake::timer;
+  }
+
+  // The scheduler thread's next timer is now earlier than the one it sleeps until: it wakes and
+  // looks again (keep_warm_us' next warm-up, set by whoever held the turn).
+  void timer_moved() {
+    std::lock_guard lock(mutex_);
+    timer_moved_ = true;
+    wake_.notify_one();
   }
 
   void request_stop() {
@@ -85,6 +95,7 @@ class SchedulerInbox {
   bool turn_held_ = false;
   bool scheduler_wants_turn_ = false;  // the scheduler thread waits for the turn (timer, stop)
   bool stop_requested_ = false;
+  bool timer_moved_ = false;
   bool scheduler_running_ = false;
 };
 

@@ -579,3 +579,87 @@ TEST(StageTrace, EachFinishedJobIsStampedInPathOrderUpToTheCapacityAndWritten) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/trace.txt"), std::string::npos);
   }
 }
+
+namespace {
+
+// The real CPU executor, with every job it is handed written down.
+class WatchedCpuExecutor : public sdk::Executor {
+ public:
+  sdk::ExecutorInfo info() const override { return cpu_.info(); }
+  void execute(sdk::JobPtr job, sdk::DoneCallback done) override {
+    {
+      std::lock_guard lock(mutex_);
+      seen_.push_back(*job);
+    }
+    cpu_.execute(std::move(job), std::move(done));
+  }
+  void stop() override { cpu_.stop(); }
+  std::vector<sdk::Job> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  executors::CpuExecutor cpu_{2};
+  std::mutex mutex_;
+  std::vector<sdk::Job> seen_;
+};
+
+}  // namespace
+
+// keep_warm_us: a high-priority VM's job starts warm-ups (1 us spins of no VM, in its pool) while
+// the executor idles; a low VM's job does not; no VM hears of them or is counted for them; a
+// shutdown waits for the one in flight.
+TEST(SchedulerKeepWarm, WarmUpsFollowOnlyAHighPriorityJobAndReachNoVm) {
+  NullLog log;
+  policies::StrictPriorityPolicy policy;
+  WatchedCpuExecutor executor;
+  core::RefusalLog refusals;
+  core::SchedulerLimits limits;
+  limits.keep_warm = 1ms;
+  core::Scheduler scheduler(policy, "test", executor, limits, log, refusals);
+  scheduler.start();
+  auto channel = std::make_shared<RecordingChannel>();
+  auto job = [](std::uint64_t id, int priority, std::uint32_t vm) {
+    auto j = std::make_shared<sdk::Job>();
+    j->id = j->client_tag = id;
+    j->tenant = sdk::Tenant{vm, vm == 1 ? "A" : "B", priority, 1, 1};
+    j->op = "noop";
+    j->enqueued_at = sdk::Clock::now();
+    return j;
+  };
+  scheduler.submit(job(1, 0, 1), channel, 10);
+  ASSERT_EQ(channel->wait_for(1).size(), 1u);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(scheduler.snapshot().warm_ups, 0u) << "a low VM's job warms nothing";
+
+  scheduler.submit(job(2, 2, 2), channel, 10);
+  ASSERT_EQ(channel->wait_for(2).size(), 2u);
+  for (int i = 0; i < 500 && scheduler.snapshot().warm_ups < 5; ++i)
+    std::this_thread::sleep_for(10ms);
+  const auto snap = scheduler.snapshot();
+  EXPECT_GE(snap.warm_ups, 5u);
+  EXPECT_EQ(channel->count(), 2u) << "warm-ups answer nobody";
+  EXPECT_EQ(snap.vms.count(0), 0u) << "no VM is counted for them";
+  EXPECT_EQ(snap.vms.at(2).done(), 1u);
+
+  std::size_t warm_ups = 0;
+  for (const auto& seen : executor.seen()) {
+    if (seen.id < core::KeepWarm::kFirstId) continue;
+    ++warm_ups;
+    EXPECT_EQ(seen.tenant.vm_id, 0u);
+    EXPECT_EQ(seen.tenant.pool, "B") << "the high VM's pool";
+    EXPECT_EQ(seen.tenant.priority, 2);
+    EXPECT_EQ(seen.op, "spin");
+    EXPECT_EQ(seen.param("us"), "1");
+  }
+  EXPECT_GE(warm_ups, 5u);
+
+  scheduler.begin_shutdown();
+  EXPECT_TRUE(scheduler.wait_idle(5s));
+  const auto at_shutdown = scheduler.snapshot().warm_ups;
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(scheduler.snapshot().warm_ups, at_shutdown) << "no warm-up after a shutdown began";
+  executor.stop();
+  scheduler.stop();
+}

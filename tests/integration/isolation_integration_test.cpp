@@ -152,13 +152,8 @@ TEST(ProcessIsolation, BadSettingsAreReportedWithTheirLineAsInProcess) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("vgpu-iso-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  auto check = [&](const std::string& executor) {
-    std::ofstream(dir / "m.yaml") << "database:\n  path: vgpu.db\ntransports:\n  - plugin: tcp\n"
-                                  << "    port: 0\npolicy:\n  plugin: fifo\nexecutors:\n"
-                                  << executor;
-    return run_command(program("vgpu-mediator").string() + " --check-config --config " +
-                       (dir / "m.yaml").string());
-  };
+  auto check = [&](const std::string& executor) { return check_executors_config(dir, executor); };
+
   auto r = check("  - plugin: cpu\n    isolation: process\n    workers: lots\n");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("m.yaml:11:"), std::string::npos) << r.output;

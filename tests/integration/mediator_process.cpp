@@ -36,6 +36,15 @@ std::filesystem::path program(const std::string& name) {
   return build_dir() / "bin" / name;
 }
 
+CommandResult check_executors_config(const std::filesystem::path& dir,
+                                     const std::string& executors_yaml) {
+  std::ofstream(dir / "m.yaml") << "database:\n  path: vgpu.db\ntransports:\n  - plugin: tcp\n"
+                                << "    port: 0\npolicy:\n  plugin: fifo\nexecutors:\n"
+                                << executors_yaml;
+  return run_command(program("vgpu-mediator").string() + " --check-config --config " +
+                     (dir / "m.yaml").string());
+}
+
 MediatorProcess::MediatorProcess(std::vector<TestVm> vms, std::string extra_yaml,
                                  std::string policy, unsigned workers, std::string extra_transports,
                                  std::string executors)

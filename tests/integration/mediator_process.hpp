@@ -43,6 +43,11 @@ struct CommandResult {
 CommandResult run_command(const std::string& command);
 std::filesystem::path build_dir();
 std::filesystem::path program(const std::string& name);  // build/bin/<name>
+// `vgpu-mediator --check-config` on `dir`/m.yaml: a tcp transport and the fifo policy on lines
+// 1-8, then `executors:` on line 9 and `executors_yaml` from line 10 (so a test knows the line
+// an error names).
+CommandResult check_executors_config(const std::filesystem::path& dir,
+                                     const std::string& executors_yaml);
 
 struct TestVm {
   std::string name;

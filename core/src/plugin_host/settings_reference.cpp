@@ -52,12 +52,14 @@ void write_settings_reference(std::ostream& out,
          "the mediator checks a configuration against the same declarations (unknown keys, types,\n"
          "ranges, choices) before a plugin sees it. Every key goes in the plugin's entry of\n"
          "`configs/mediator.yaml`, beside `plugin:`. A default of \"-\" means the setting is\n"
-         "optional and unset unless given. Three keys of an executor entry are the core's, not\n"
+         "optional and unset unless given. Four keys of an executor entry are the core's, not\n"
          "the plugin's: `isolation: process` (the executor in its own process), with it\n"
          "`isolation_poll_us` (both ends of the worker's channel watch it this long before\n"
-         "sleeping: no wake-up per job, a busy core each while traffic is recent), and\n"
-         "`devices: all` or a list (one instance per device, each given its `device`;\n"
-         "docs/multi-gpu.md).\n";
+         "sleeping: no wake-up per job, a busy core each while traffic is recent),\n"
+         "`keep_warm_us` (while a high-priority VM sent a job within the last second, a 1 us\n"
+         "warm-up job goes through the whole path whenever nothing was dispatched for this long;\n"
+         "docs/decisions.md, \"Keeping the path warm\"), and `devices: all` or a list (one\n"
+         "instance per device, each given its `device`; docs/multi-gpu.md).\n";
   for (const auto& lib : plugins) {
     out << "\n## " << sdk::to_string(lib->kind()) << " `" << lib->name() << "` " << lib->version()
         << "\n\n";
