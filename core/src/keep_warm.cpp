@@ -1,16 +1,10 @@
 #include "keep_warm.hpp"
 
-#include <algorithm>
-
 #include "vgpu/sdk/ops.hpp"
 
 namespace vgpu::core {
-namespace {
-constexpr int kTop = sdk::kPriorityLevels - 1;
-}  // namespace
-
 void KeepWarm::job_arrived(const sdk::Job& job, sdk::Clock::time_point now) {
-  if (job.tenant.priority < kTop) return;
+  if (job.tenant.priority < kPriority) return;
   seen_top_ = true;
   last_top_ = now;
   pool_ = job.tenant.pool;
@@ -28,7 +22,7 @@ sdk::JobPtr KeepWarm::take_due(sdk::Clock::time_point now, bool slot_free, bool 
   job->id = kFirstId + sent_;
   job->tenant.vm_id = 0;  // no VM: the executor charges nobody's quota for it
   job->tenant.pool = pool_;
-  job->tenant.priority = kTop;
+  job->tenant.priority = kPriority;
   // The smallest real launch: one block for 1 us (the cpu executor spins 1 us).
   job->op = std::string(sdk::ops::kSpin);
   job->params = {{"us", "1"}, {"blocks", "1"}};

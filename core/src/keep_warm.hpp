@@ -23,6 +23,8 @@ class KeepWarm {
   // job a second or less often pays the cold path, and warming the GPU for it costs launches
   // that buy it almost nothing.
   static constexpr std::chrono::seconds kKeepWarmFor{1};
+  // Warm-up jobs run at the top priority level: on the streams and partition a high VM's job uses.
+  static constexpr int kPriority = sdk::kPriorityLevels - 1;
   // Warm-up jobs' ids, far above any id the mediator gives a VM's job (it counts from 1).
   static constexpr sdk::JobId kFirstId = sdk::JobId(1) << 62;
 

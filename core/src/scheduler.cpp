@@ -199,7 +199,7 @@ void Scheduler::handle(Submit& e) {
                                                std::to_string(limits_.max_queued_total) + ")");
   ++vm_jobs;
   ++queued_;
-  keep_warm_.job_arrived(job, sdk::Clock::now());
+  keep_warm_.job_arrived(job, job.enqueued_at);
   by_channel_[e.channel.get()][job.client_tag] = job.id;
   stats_.enqueued(job.tenant);
   const auto* flow = dynamic_cast<const sdk::FlowControl*>(e.channel.get());
@@ -248,13 +248,7 @@ void Scheduler::handle(Completed& e) {
     return;
   }
   Entry& entry = it->second;
-  ++free_slots_;
-  --level_running_[level_of(*entry.job)];
-  {
-    std::lock_guard lock(idle_mutex_);
-    --running_;
-  }
-  idle_changed_.notify_all();
+  release_slot(level_of(*entry.job));
   // A job the previous policy chose is not this one's to account for.
   if (entry.dispatched_by == policy_generation_) policy_->completed(*entry.job, e.usage);
   // The executor's own measure of the run when it gives one (cpu and cuda do); else the time
@@ -348,23 +342,19 @@ void Scheduler::dispatch_free_slots() {
 }
 
 void Scheduler::publish_warm_due() {
+  if (limits_.keep_warm.count() == 0) return;  // a hot path: nothing to publish without warming
   const auto due = keep_warm_.next_due();
   if (due < warm_due_.exchange(due)) inbox_.timer_moved();
 }
 
 void Scheduler::keep_warm() {
   if (shutting_down_) return;
-  const int top = sdk::kPriorityLevels - 1;
   sdk::JobPtr job = keep_warm_.take_due(
-      sdk::Clock::now(), free_slots_ > 0 && level_running_[top] < level_limit_[top], queued_ == 0);
+      sdk::Clock::now(), free_slots_ > 0 && level_has_room(KeepWarm::kPriority), queued_ == 0);
   publish_warm_due();
   if (!job) return;
-  --free_slots_;
-  ++level_running_[top];
-  {
-    std::lock_guard lock(idle_mutex_);
-    ++running_;  // a shutdown waits for it as for any job, before the executor stops
-  }
+  // A shutdown waits for it as for any job, before the executor stops.
+  occupy_slot(KeepWarm::kPriority);
   auto done = [this](sdk::JobResult result) {
     post(WarmUpDone{result.status, std::move(result.message)}, Inbox::Poster::never_takes_turn);
   };
@@ -377,20 +367,34 @@ void Scheduler::keep_warm() {
 }
 
 void Scheduler::handle(WarmUpDone& e) {
+  release_slot(KeepWarm::kPriority);
+  if (auto why = keep_warm_.ended(e.status, e.message)) log_.warn(*why);
+  publish_warm_due();
+}
+
+bool Scheduler::level_has_room(int level) const {
+  return level_running_[level] < level_limit_[level];
+}
+
+bool Scheduler::level_has_room(const sdk::Job& job) const {
+  return level_has_room(level_of(job));
+}
+
+void Scheduler::occupy_slot(int level) {
+  --free_slots_;
+  ++level_running_[level];
+  std::lock_guard lock(idle_mutex_);
+  ++running_;
+}
+
+void Scheduler::release_slot(int level) {
   ++free_slots_;
-  --level_running_[sdk::kPriorityLevels - 1];
+  --level_running_[level];
   {
     std::lock_guard lock(idle_mutex_);
     --running_;
   }
   idle_changed_.notify_all();
-  if (auto why = keep_warm_.ended(e.status, e.message)) log_.warn(*why);
-  publish_warm_due();
-}
-
-bool Scheduler::level_has_room(const sdk::Job& job) const {
-  const int level = level_of(job);
-  return level_running_[level] < level_limit_[level];
 }
 
 bool Scheduler::backlogged(const sdk::Job& job) const {
@@ -482,12 +486,7 @@ void Scheduler::launch(sdk::JobPtr job) {
   entry.sequence =
       hooks_.dispatch_counter ? hooks_.dispatch_counter->fetch_add(1) + 1 : dispatch_sequence_;
   detach_from_channel(entry);  // no longer cancellable; its tag may be reused once answered
-  --free_slots_;
-  ++level_running_[level_of(*job)];
-  {
-    std::lock_guard lock(idle_mutex_);
-    ++running_;
-  }
+  occupy_slot(level_of(*job));
   auto done = completion_for(entry, *job, now);
   if (entry.channel) entry.channel->started(job->client_tag);
   try {

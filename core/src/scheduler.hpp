@@ -187,7 +187,12 @@ class Scheduler {
   // The next job to start: a held job whose level now has room, else the policy's choice (held
   // back when its level is at the executor's admission limit). Null when nothing can start.
   sdk::JobPtr next_admissible_job();
+  bool level_has_room(int level) const;
   bool level_has_room(const sdk::Job& job) const;
+  // A job of `level` takes a slot / gives it back (launch, completion, warm-ups); release_slot
+  // wakes wait_idle().
+  void occupy_slot(int level);
+  void release_slot(int level);
   bool backlogged(const sdk::Job& job) const;
   // Hands a job the policy chose to the executor (or fails it, past its deadline).
   void launch(sdk::JobPtr job);
