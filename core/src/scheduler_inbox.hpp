@@ -43,7 +43,9 @@ class SchedulerInbox {
     std::lock_guard lock(mutex_);
     if (events_.empty()) {
       turn_held_ = false;
-      if (scheduler_wants_turn_) wake_.notify_one();
+      // The scheduler thread may have looked while the turn was held and gone back to sleep:
+      // what it looked for (a moved timer, a stop) must wake it now.
+      if (scheduler_wants_turn_ || timer_moved_ || stop_requested_) wake_.notify_one();
       return false;
     }
     batch.swap(events_);

@@ -76,6 +76,38 @@ TEST(SchedulerInbox, TheSchedulerThreadWaitsForTheTurnHeldElsewhere) {
   EXPECT_TRUE(got_turn);
 }
 
+// A timer moved or a stop asked for while another thread holds the turn reaches the sleeping
+// scheduler thread when that turn is given up. (The first keep_warm_us version lost it: the
+// release woke the scheduler thread only when it already waited for the turn, so under load a
+// warm-up due time set by a transport thread slept until the next statistics line.)
+TEST(SchedulerInbox, WhatCameWhileTheTurnWasHeldWakesTheSchedulerAtItsRelease) {
+  for (const bool stop : {false, true}) {
+    Inbox inbox;
+    inbox.scheduler_started();
+    std::promise<void> waiting;
+    auto scheduler = std::async(std::launch::async, [&] {
+      waiting.set_value();
+      return inbox.take_turn(std::chrono::steady_clock::now() + 60s);
+    });
+    waiting.get_future().wait();
+    std::this_thread::sleep_for(50ms);  // asleep in take_turn, its timer a minute away
+    ASSERT_TRUE(inbox.post(1, Inbox::Poster::may_take_turn));
+    if (stop)
+      inbox.request_stop();
+    else
+      inbox.timer_moved();
+    std::this_thread::sleep_for(50ms);  // the scheduler thread looks, finds the turn held, sleeps
+    EXPECT_EQ(handle_all(inbox), std::vector<int>{1});  // gives the turn up
+    const bool woke = scheduler.wait_for(5s) == std::future_status::ready;
+    EXPECT_TRUE(woke) << (stop ? "the stop" : "the moved timer")
+                      << " was lost while the turn was held";
+    if (!woke) inbox.request_stop();  // ends the wait here rather than in a minute
+    const auto why = scheduler.get();
+    if (woke) EXPECT_EQ(why, stop ? Inbox::Wake::stop : Inbox::Wake::events);
+    handle_all(inbox);
+  }
+}
+
 TEST(SchedulerInbox, AfterAStopPostsOnlyQueue) {
   Inbox inbox;
   inbox.scheduler_started();
