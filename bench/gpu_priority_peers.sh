@@ -11,7 +11,7 @@
 # Rows, all in each round:
 #   alone            the probe process alone on the GPU
 #   one-process      floods and probes as threads of one process, probes on the device's
-#                    greatest stream priority
+#                    greatest stream priority, 32 hardware queues (CUDA_DEVICE_MAX_CONNECTIONS)
 #   mps-prio         MPS; floods are clients with CUDA_MPS_CLIENT_PRIORITY=1, probes 0
 #   mps-prio-stream  the same, probes also on the greatest stream priority
 #   mediator         through vgpu-mediator: probes over rings with busy polling (each high
@@ -107,7 +107,9 @@ print('%.6g' % (sum(r['launches'] for r in rows) * $(units_per_launch "$shape") 
 
 together() {  # round shape
   local json
-  json=$("$worker" together "$seconds" "$low" "$high" $(worker_shape "$2"))
+  # Its strongest setting: 4 + 12 threads' streams outnumber CUDA's default 8 hardware queues,
+  # and a probe sharing a queue with a flood waits for the flood's kernels (milliseconds).
+  json=$(CUDA_DEVICE_MAX_CONNECTIONS=32 "$worker" together "$seconds" "$low" "$high" $(worker_shape "$2"))
   python3 -c "
 import json, sys
 j = json.loads(sys.argv[1])

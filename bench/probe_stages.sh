@@ -12,7 +12,9 @@
 #   CLIENT_CPUS (taskset CPU lists for the mediator and the probes' client; default: any),
 #   PACE (sleep: the client sleeps between probes, as most programs do; spin: it busy-waits),
 #   WARM_MS and WARM_OP (a low-priority VM sending WARM_OP — noop: no kernel, or spin: a 1 us
-#   kernel — every WARM_MS ms meanwhile, to tell a path that is slow from one that is cold).
+#   kernel — every WARM_MS ms meanwhile, to tell a path that is slow from one that is cold),
+#   FLOOD_ARGS (vgpu-loadgen arguments for a low-priority VM flooding meanwhile, e.g.
+#   "--inflight 2 --op work -p iters=3161 -p blocks=422400 -p output=0").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/start_mediator.sh"
@@ -30,6 +32,8 @@ for i in $(seq "$high"); do
 done
 warm_ms=${WARM_MS:-} warm_op=${WARM_OP:-noop}
 [ -n "$warm_ms" ] && warm_vm=$(register_vm "$bin" "$db" warm A low)
+flood_args=${FLOOD_ARGS:-}
+[ -n "$flood_args" ] && flood_vm=$(register_vm "$bin" "$db" flood A low)
 cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
@@ -65,14 +69,23 @@ for round in $(seq "$rounds"); do
       >/dev/null &
     warm=$!
   fi
+  flood=
+  if [ -n "$flood_args" ]; then
+    # shellcheck disable=SC2086 # the arguments are a list
+    "$bin/vgpu-loadgen" --port "$mediator_port" --vm "$flood_vm::flood" \
+      --duration-s $((seconds + 2)) $flood_args >/dev/null &
+    flood=$!
+    sleep 1
+  fi
   ${CLIENT_CPUS:+taskset -c "$CLIENT_CPUS"} "$bin/vgpu-loadgen" --port "$mediator_port" "${vms[@]}" --interval-ms 10 \
     --duration-s "$seconds" --spin-us "$busy_poll" --op spin -p us=50 -p blocks=1 --rings --pace "${PACE:-sleep}" \
     --random-phase --trace "$work/loadgen.trace" >/dev/null
   after=$(steal)
   [ -z "$warm" ] || wait "$warm"
+  [ -z "$flood" ] || wait "$flood"
   kill -TERM "$mediator_pid"
   wait "$mediator_pid" || true
   echo "round $round, through the mediator ($executor, isolation $isolation," \
-    "$high probe(s), pace ${PACE:-sleep}${warm_ms:+, warm: $warm_op every $warm_ms ms}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $(( (after - before) * 10 )) ms of CPU"
+    "$high probe(s), pace ${PACE:-sleep}${warm_ms:+, warm: $warm_op every $warm_ms ms}${flood_args:+, flood: $flood_args}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $(( (after - before) * 10 )) ms of CPU"
   python3 "$here/stage_trace.py" "$work/loadgen.trace" "$work/mediator.trace"
 done

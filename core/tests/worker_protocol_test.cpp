@@ -2,7 +2,9 @@
 // result carry survives the trip, over a real socketpair; truncated input is an error.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <thread>
 
 #include "isolation/worker_protocol.hpp"
@@ -91,6 +93,90 @@ TEST(WorkerProtocol, MessagesCrossASocketpairWhole) {
   writer.join();
   EXPECT_FALSE(parent.receive()) << "end of stream";
   EXPECT_FALSE(parent.send(MessageType::job, "x")) << "the other side is gone";
+}
+
+// A message goes out in one system call, and messages that arrived together come in with one:
+// a job costs each side one system call, and a reader never finds a header without its payload.
+TEST(WorkerProtocol, AMessageIsOneSendAndMessagesThatCameTogetherAreOneRead) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  Channel parent(fds[0]);
+  Channel child(fds[1]);
+  ASSERT_TRUE(child.send(MessageType::job, std::string(300, 'j')));
+  ASSERT_TRUE(child.send(MessageType::readings_request, ""));
+  ASSERT_TRUE(child.send(MessageType::result, "r"));
+  EXPECT_EQ(child.sends(), 3u);
+  auto job = parent.receive(), ask = parent.receive(), result = parent.receive();
+  ASSERT_TRUE(job && ask && result);
+  EXPECT_EQ(job->type, MessageType::job);
+  EXPECT_EQ(job->payload, std::string(300, 'j'));
+  EXPECT_EQ(ask->type, MessageType::readings_request);
+  EXPECT_TRUE(ask->payload.empty());
+  EXPECT_EQ(result->payload, "r");
+  EXPECT_EQ(parent.reads(), 1u);
+}
+
+// Bytes can come in any pieces: a header split in two, a payload after a pause, and a
+// payload larger than the reader's buffer that follows a small message in the same read.
+TEST(WorkerProtocol, MessagesArriveWholeFromAnyPieces) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  Channel parent(fds[0]);
+  parent.set_poll(std::chrono::milliseconds(1));
+  const int raw = fds[1];
+  auto frame = [](MessageType type, const std::string& payload) {
+    std::string f(9, '\0');
+    const std::uint64_t n = payload.size();
+    std::memcpy(f.data(), &n, 8);
+    f[8] = static_cast<char>(type);
+    return f + payload;
+  };
+  const std::string big(200 * 1024, 'b');
+  std::thread writer([&] {
+    const auto first = frame(MessageType::result, "split"), second = frame(MessageType::lost, big);
+    const std::string both = first + second;
+    std::size_t at = 0;
+    for (std::size_t piece : {std::size_t(4), std::size_t(7), std::size_t(100 * 1024)}) {
+      const auto n = std::min(piece, both.size() - at);
+      ASSERT_EQ(::send(raw, both.data() + at, n, MSG_NOSIGNAL), ssize_t(n));
+      at += n;
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));  // past the reader's poll
+    }
+    for (; at < both.size();) {
+      const auto n = ::send(raw, both.data() + at, both.size() - at, MSG_NOSIGNAL);
+      ASSERT_GT(n, 0);
+      at += std::size_t(n);
+    }
+    ::shutdown(raw, SHUT_WR);
+  });
+  auto first = parent.receive();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->type, MessageType::result);
+  EXPECT_EQ(first->payload, "split");
+  auto second = parent.receive();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->type, MessageType::lost);
+  EXPECT_EQ(second->payload, big);
+  EXPECT_FALSE(parent.receive()) << "end of stream";
+  writer.join();
+  ::close(raw);
+}
+
+// A stream that ends inside a header or a payload is an error, not a message or a clean end.
+TEST(WorkerProtocol, AStreamCutInsideAMessageIsAnError) {
+  for (const std::size_t cut : {std::size_t(5), std::size_t(9 + 2)}) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    Channel parent(fds[0]);
+    std::string f(9, '\0');
+    const std::uint64_t n = 4;
+    std::memcpy(f.data(), &n, 8);
+    f[8] = static_cast<char>(MessageType::result);
+    f += "abcd";
+    ASSERT_EQ(::send(fds[1], f.data(), cut, MSG_NOSIGNAL), ssize_t(cut));
+    ::close(fds[1]);
+    EXPECT_THROW(parent.receive(), ProtocolError) << "cut after " << cut << " bytes";
+  }
 }
 
 // With polling on, receive() watches the socket before it sleeps: a message that comes within

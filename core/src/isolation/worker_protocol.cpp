@@ -1,16 +1,9 @@
 #include "worker_protocol.hpp"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 namespace vgpu::core::isolation {
 namespace {
-
-// Limits a corrupt length cannot exceed: the mediator's own frame limit is at most 4 GiB.
-constexpr std::uint64_t kMaxMessage = std::uint64_t(1) << 33;
 
 class Writer {
  public:
@@ -94,36 +87,6 @@ std::int64_t ticks(sdk::Clock::time_point t) {
 sdk::Clock::time_point from_ticks(std::int64_t ns) {
   return sdk::Clock::time_point(
       std::chrono::duration_cast<sdk::Clock::duration>(std::chrono::nanoseconds(ns)));
-}
-
-bool write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    const auto w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-// False at a clean end of stream before the first byte.
-bool read_all(int fd, char* p, std::size_t n, bool eof_ok) {
-  std::size_t got = 0;
-  while (got < n) {
-    const auto r = ::read(fd, p + got, n - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r == 0 && got == 0 && eof_ok) return false;
-    if (r <= 0) {
-      if (r == 0 || errno == ECONNRESET) {
-        if (eof_ok && got == 0) return false;
-        throw ProtocolError("the other side closed the channel in the middle of a message");
-      }
-      throw ProtocolError(std::string("reading the worker channel: ") + std::strerror(errno));
-    }
-    got += static_cast<std::size_t>(r);
-  }
-  return true;
 }
 
 }  // namespace
@@ -255,46 +218,6 @@ std::pair<sdk::JobId, sdk::JobResult> decode_result(const std::string& payload) 
   result.usage.wall = std::chrono::nanoseconds(r.i64());
   result.usage.device = std::chrono::nanoseconds(r.i64());
   return {id, std::move(result)};
-}
-
-Channel::~Channel() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool Channel::send(MessageType type, const std::string& payload) {
-  const std::uint64_t length = payload.size();
-  char header[9];
-  std::memcpy(header, &length, 8);
-  header[8] = static_cast<char>(type);
-  std::lock_guard guard(send_mutex_);
-  return write_all(fd_, header, sizeof header) && write_all(fd_, payload.data(), payload.size());
-}
-
-std::optional<Message> Channel::receive() {
-  if (poll_.count() > 0) {
-    const auto until = std::chrono::steady_clock::now() + poll_;
-    char peek;
-    for (;;) {
-      const auto r = ::recv(fd_, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (r >= 0) break;  // a byte is there, or the other side closed: read() tells which
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
-      if (std::chrono::steady_clock::now() >= until) break;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    }
-  }
-  char header[9];
-  if (!read_all(fd_, header, sizeof header, true)) return std::nullopt;
-  std::uint64_t length = 0;
-  std::memcpy(&length, header, 8);
-  if (length > kMaxMessage)
-    throw ProtocolError("worker message of " + std::to_string(length) + " bytes");
-  Message m;
-  m.type = static_cast<MessageType>(header[8]);
-  m.payload.resize(length);
-  if (length > 0) read_all(fd_, m.payload.data(), length, false);
-  return m;
 }
 
 }  // namespace vgpu::core::isolation

@@ -2,6 +2,7 @@
 // over their socketpair: length-prefixed messages, each a type byte and a payload.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -61,6 +62,10 @@ std::string encode(const std::vector<sdk::Reading>& readings);
 std::vector<sdk::Reading> decode_readings(const std::string& payload);
 
 // One end of the socketpair. send() may be called from several threads; receive() from one.
+// A message goes out in one system call, header and payload together, and receive() reads
+// whatever has arrived into a buffer: a small message costs one send and one read, and a
+// reader never finds half a message and sleeps until the rest comes (docs/decisions.md, "The
+// worker channel, one system call a message").
 class Channel {
  public:
   explicit Channel(int fd) : fd_(fd) {}
@@ -72,15 +77,29 @@ class Channel {
   bool send(MessageType type, const std::string& payload);
   // Nothing when the other side closed it; ProtocolError for a malformed message.
   std::optional<Message> receive();
-  // receive() first watches the socket this long (non-blocking peeks) before it sleeps in
+  // receive() first watches the socket this long (non-blocking reads) before it sleeps in
   // read(): a message arriving meanwhile costs no wake-up. Zero (the default) sleeps at once.
   void set_poll(std::chrono::microseconds poll) { poll_ = poll; }
   int fd() const { return fd_; }
 
+  // System calls made so far that moved bytes (for tests: what one message costs).
+  std::uint64_t sends() const { return sends_.load(std::memory_order_relaxed); }
+  std::uint64_t reads() const { return reads_; }
+
  private:
+  // Appends what the socket has to `in_`: at least one byte, or false at the end of the stream
+  // (an error for a message already begun: `mid_message`).
+  bool fill(bool mid_message);
+  // Reads straight into `to`, for the part of a large payload the buffer does not hold.
+  void read_exactly(char* to, std::size_t n);
+
   int fd_;
   std::mutex send_mutex_;
   std::chrono::microseconds poll_{0};
+  std::string in_;  // read, not yet handed out: [in_at_, in_end_)
+  std::size_t in_at_ = 0, in_end_ = 0;
+  std::atomic<std::uint64_t> sends_{0};
+  std::uint64_t reads_ = 0;
 };
 
 }  // namespace vgpu::core::isolation
