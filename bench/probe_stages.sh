@@ -73,7 +73,7 @@ for round in $(seq "$rounds"); do
   if [ -n "$flood_args" ]; then
     # shellcheck disable=SC2086 # the arguments are a list
     "$bin/vgpu-loadgen" --port "$mediator_port" --vm "$flood_vm::flood" \
-      --duration-s $((seconds + 2)) $flood_args >/dev/null &
+      --duration-s $((seconds + 2)) $flood_args --json >"$work/flood.json" &
     flood=$!
     sleep 1
   fi
@@ -87,5 +87,9 @@ for round in $(seq "$rounds"); do
   wait "$mediator_pid" || true
   echo "round $round, through the mediator ($executor, isolation $isolation," \
     "$high probe(s), pace ${PACE:-sleep}${warm_ms:+, warm: $warm_op every $warm_ms ms}${flood_args:+, flood: $flood_args}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $(( (after - before) * 10 )) ms of CPU"
+  [ -z "$flood" ] || python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+print('the flood meanwhile: %d jobs done, %d failed' % (r['done'], r['failed']))" "$work/flood.json"
   python3 "$here/stage_trace.py" "$work/loadgen.trace" "$work/mediator.trace"
 done
