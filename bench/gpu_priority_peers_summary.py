@@ -32,15 +32,19 @@ def main():
     print(f"{high} high + {low} low VMs")
     print(f"{'shape':6} {'scheme':19} {'p50 us':>8} {'p99 us':>8} {'p99 min..max':>15} "
           f"{'delivered/s':>12} {'p99 vs mps-prio':>16} {'work vs mps-prio':>17}")
-    shapes = []
-    for shape, _ in rows:
+    shapes, mediated = [], []  # in the order they came; mediated: each mediator variant's name
+    for shape, scheme in rows:
         if shape not in shapes:
             shapes.append(shape)
+        if scheme.startswith("mediator") and not scheme.endswith("-alone") and \
+                scheme not in mediated:
+            mediated.append(scheme)
+    order = (["alone"] + [m + "-alone" for m in mediated] +
+             ["one-process", "mps-prio", "mps-prio-stream"] + mediated)
     goals = []
     for shape in shapes:
         anchor = rows.get((shape, "mps-prio"))
-        for scheme in ["alone", "mediator-alone", "mediator-warm-alone", "one-process", "mps-prio",
-                       "mps-prio-stream", "mediator", "mediator-warm"]:
+        for scheme in order:
             r = rows.get((shape, scheme))
             if not r:
                 continue
@@ -55,16 +59,16 @@ def main():
             work_text = f"{work:.4g}" if work is not None else "-"
             print(f"{shape:6} {scheme:19} {med(r['p50']):8.0f} {p99:8.0f} {spread:>15} "
                   f"{work_text:>12} {vs_p99:>16} {vs_work:>17}")
-            if scheme in ("mediator", "mediator-warm") and anchor:
+            if scheme in mediated and anchor:
                 goals.append((f"{shape}: {scheme} p99 <= mps-prio p99", p99 <= med(anchor["p99"])))
                 if work is not None:
                     goals.append((f"{shape}: {scheme}, low VMs' work >= 0.95 x mps-prio",
                                   work >= 0.95 * med(anchor["work"])))
     alone = rows.get(("-", "alone"))
-    for scheme in ("mediator", "mediator-warm"):
-        mediated = rows.get(("-", scheme + "-alone"))
-        if alone and mediated:
-            ratio = med(mediated["p99"]) / med(alone["p99"])
+    for scheme in mediated:
+        quiet = rows.get(("-", scheme + "-alone"))
+        if alone and quiet:
+            ratio = med(quiet["p99"]) / med(alone["p99"])
             goals.append((f"nothing competing: {scheme} p99 {ratio:.2f}x alone <= 1.2x",
                           ratio <= 1.2))
     print()

@@ -199,7 +199,9 @@ TEST(CudaExecutor, DeviceTimeOfJobsWithAndWithoutOutputsLiesInsideTheirRun) {
     ASSERT_EQ(r.status, sdk::Status::ok) << op << ": " << r.message;
     EXPECT_GT(r.usage.device.count(), 0) << op;
     EXPECT_LE(r.usage.device, r.usage.wall) << op;
-    if (op == "spin") EXPECT_GE(r.usage.device, std::chrono::milliseconds(1));
+    if (op == "spin") {
+      EXPECT_GE(r.usage.device, std::chrono::milliseconds(1));
+    }
   }
 }
 
