@@ -34,12 +34,13 @@ int main(int argc, char** argv) {
   // later ones from its heap, and keeps that memory after a flood of results ends.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   // An executor with `isolation: process` runs in a child started as
-  // `vgpu-mediator --executor-worker FD`; it takes no other options and ignores Ctrl-C (the
-  // mediator tells it when to stop).
-  if (argc == 3 && std::string_view(argv[1]) == "--executor-worker") {
+  // `vgpu-mediator --executor-worker FD [RINGS_FD]`; it takes no other options and ignores Ctrl-C
+  // (the mediator tells it when to stop).
+  if ((argc == 3 || argc == 4) && std::string_view(argv[1]) == "--executor-worker") {
     std::signal(SIGINT, SIG_IGN);
     std::signal(SIGPIPE, SIG_IGN);
-    return vgpu::core::isolation::run_executor_worker(std::atoi(argv[2]));
+    return vgpu::core::isolation::run_executor_worker(std::atoi(argv[2]),
+                                                      argc == 4 ? std::atoi(argv[3]) : -1);
   }
   CLI::App app{"vgpu-mediator: shares one GPU between VMs by pool and priority"};
   std::string config_path, ready_file, log_level, db_override, admin_override;

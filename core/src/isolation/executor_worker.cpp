@@ -14,8 +14,16 @@
 
 namespace vgpu::core::isolation {
 
-int run_executor_worker(int fd) {
+int run_executor_worker(int fd, int rings_fd) {
   Channel channel(fd);
+  if (rings_fd >= 0) {
+    try {
+      channel.use_rings(WorkerRings::attach(rings_fd), /*mediator_end=*/false);
+    } catch (const std::exception& e) {
+      channel.send(MessageType::failed, std::string("other:") + e.what());
+      return 2;
+    }
+  }
   std::optional<Message> first;
   try {
     first = channel.receive();

@@ -8,6 +8,6 @@ namespace vgpu::core::isolation {
 
 // Returns the process's exit status: 0 after a shutdown or when the executor is unavailable
 // (both reported on the channel), 2 when it could not be built.
-int run_executor_worker(int fd);
+int run_executor_worker(int fd, int rings_fd = -1);
 
 }  // namespace vgpu::core::isolation

@@ -16,6 +16,7 @@ namespace vgpu::core::isolation {
 namespace {
 
 constexpr int kWorkerFd = 3;  // the child's end of the socketpair, as `--executor-worker 3`
+constexpr int kRingsFd = 4;   // the rings' memfd, as `--executor-worker 3 4`
 
 bool readable_within(int fd, std::chrono::milliseconds limit) {
   pollfd p{fd, POLLIN, 0};
@@ -71,18 +72,30 @@ ProcessExecutor::Worker ProcessExecutor::start_worker() {
     child_end = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
     ::close(fds[1]);
   }
+  // A polled channel goes through shared-memory rings; the worker gets them as fd 4. The
+  // memfd is copied above both target numbers first, so neither dup2 can overwrite the other.
+  std::shared_ptr<WorkerRings> rings;
+  int rings_for_child = -1;
+  if (launch_.poll.count() > 0) {
+    rings = WorkerRings::create();
+    rings_for_child = ::fcntl(rings->fd(), F_DUPFD_CLOEXEC, 10);
+    channel->use_rings(rings, /*mediator_end=*/true);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, child_end, kWorkerFd);
+  if (rings_for_child >= 0) posix_spawn_file_actions_adddup2(&actions, rings_for_child, kRingsFd);
   const std::string program = launch_.program.string();
-  const std::string fd_arg = std::to_string(kWorkerFd);
+  const std::string fd_arg = std::to_string(kWorkerFd), rings_arg = std::to_string(kRingsFd);
   char* argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>("--executor-worker"),
-                  const_cast<char*>(fd_arg.c_str()), nullptr};
+                  const_cast<char*>(fd_arg.c_str()),
+                  rings_for_child >= 0 ? const_cast<char*>(rings_arg.c_str()) : nullptr, nullptr};
   pid_t pid = -1;
   const int rc = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(child_end);
+  if (rings_for_child >= 0) ::close(rings_for_child);
   if (rc != 0)
     throw std::runtime_error("cannot start " + program +
                              " --executor-worker: " + std::strerror(rc));
