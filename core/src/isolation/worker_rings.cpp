@@ -31,14 +31,7 @@ std::shared_ptr<WorkerRings> WorkerRings::create() {
     ::close(fd);
     throw std::runtime_error(std::string("sizing the worker's rings: ") + std::strerror(e));
   }
-  std::uint8_t* base = nullptr;
-  try {
-    base = map_rings(fd);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  std::shared_ptr<WorkerRings> rings(new WorkerRings(fd, base));
+  auto rings = attach(fd);  // maps it (or closes it and throws)
   rings->to_worker().reset();
   rings->to_mediator().reset();
   return rings;
