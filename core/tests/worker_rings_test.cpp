@@ -36,7 +36,7 @@ std::string payload_of(int i, std::size_t size) {
 
 TEST(WorkerRings, APollingReaderGetsSmallMessagesWithoutASocketCall) {
   Pair pair;
-  pair.mediator->set_poll(2s);
+  pair.mediator->set_poll(10s);  // no gap between messages is this long, even on a loaded host
   std::vector<std::string> got;
   std::thread reader([&] {
     for (int i = 0; i < 200; ++i) {
@@ -46,7 +46,10 @@ TEST(WorkerRings, APollingReaderGetsSmallMessagesWithoutASocketCall) {
       got.push_back(m->payload);
     }
   });
-  std::this_thread::sleep_for(50ms);  // the reader polls its ring by now
+  // Until the reader polls, its ring's sleeping word is set (and a writer would nudge it).
+  for (int i = 0; i < 5000 && pair.rings->to_mediator().sleeping().load() != 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(pair.rings->to_mediator().sleeping().load(), 0u) << "the reader never polled";
   for (int i = 0; i < 200; ++i)
     ASSERT_TRUE(pair.worker->send(MessageType::result, payload_of(i, 40 + i)));
   reader.join();
