@@ -63,7 +63,7 @@ TEST(WorkerRings, LargeMessagesTakeTheSocketAndKeepTheirPlace) {
   Pair pair;
   pair.worker->set_poll(1ms);
   const std::vector<std::size_t> sizes = {
-      10, 100 * 1024, 20, kMaxRingMessage - 5, kMaxRingMessage - 4, 3u << 20, 0, 7};
+      10, 100 * 1024, 20, kMaxRingPayload, kMaxRingPayload + 1, 3u << 20, 0, 7};
   std::thread writer([&] {
     for (std::size_t i = 0; i < sizes.size(); ++i)
       EXPECT_TRUE(pair.mediator->send(MessageType::job, payload_of(int(i), sizes[i])));

@@ -147,7 +147,7 @@ bool Channel::send(MessageType type, const std::string& payload) {
   if (!out_ring_) return send_on_socket(type, payload);
   // A message too large for the ring is announced there, then sent on the socket: the reader
   // takes it from the socket when it reaches the announcement, so order is kept.
-  const bool fits = payload.size() <= kMaxRingMessage - 5;
+  const bool fits = payload.size() <= kMaxRingPayload;
   const std::string none;
   const auto ring_type = static_cast<std::uint8_t>(fits ? type : MessageType::on_socket);
   // A full ring empties as fast as its reader polls; one that stays full for seconds has a

@@ -9,7 +9,6 @@
 namespace vgpu::core::isolation {
 namespace {
 
-constexpr std::size_t kMessageHeader = 5;  // the payload's length (4 bytes), then the type
 constexpr std::size_t kMappingBytes = 2 * wire::kRingBytes;
 
 std::uint8_t* map_rings(int fd) {
@@ -54,16 +53,16 @@ WorkerRings::~WorkerRings() {
 }
 
 bool RingOut::try_push(std::uint8_t type, const std::string& payload) {
-  const std::size_t size = kMessageHeader + payload.size();
+  const std::size_t size = kRingMessageHeader + payload.size();
   if (size > kMaxRingMessage) return false;
   const std::uint64_t used = head_ - ring_.tail().load(std::memory_order_acquire);
   if (used > wire::kRingDataBytes || wire::kRingDataBytes - used < size) return false;
-  std::uint8_t header[kMessageHeader];
+  std::uint8_t header[kRingMessageHeader];
   const auto length = static_cast<std::uint32_t>(payload.size());
   std::memcpy(header, &length, 4);
   header[4] = type;
   ring_.write(head_, header);
-  ring_.write(head_ + kMessageHeader,
+  ring_.write(head_ + kRingMessageHeader,
               {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
   head_ += size;
   ring_.head().store(head_, std::memory_order_release);
@@ -83,20 +82,20 @@ bool RingIn::try_pop(std::uint8_t& type, std::string& payload) {
   const std::uint64_t head = ring_.head().load(std::memory_order_acquire);
   const std::uint64_t published = head - tail_;
   if (published == 0) return false;
-  if (published > wire::kRingDataBytes || published < kMessageHeader)
+  if (published > wire::kRingDataBytes || published < kRingMessageHeader)
     throw RingError("the worker ring's head is " + std::to_string(published) +
                     " bytes past its tail: not a whole message");
-  std::uint8_t header[kMessageHeader];
+  std::uint8_t header[kRingMessageHeader];
   ring_.read(tail_, header);
   std::uint32_t length = 0;
   std::memcpy(&length, header, 4);
-  if (length > kMaxRingMessage - kMessageHeader || kMessageHeader + length > published)
+  if (length > kMaxRingPayload || kRingMessageHeader + length > published)
     throw RingError("a worker ring message of " + std::to_string(length) + " bytes with " +
                     std::to_string(published) + " published");
   type = header[4];
   payload.resize(length);
-  ring_.read(tail_ + kMessageHeader, {reinterpret_cast<std::uint8_t*>(payload.data()), length});
-  tail_ += kMessageHeader + length;
+  ring_.read(tail_ + kRingMessageHeader, {reinterpret_cast<std::uint8_t*>(payload.data()), length});
+  tail_ += kRingMessageHeader + length;
   ring_.tail().store(tail_, std::memory_order_release);
   return true;
 }

@@ -17,6 +17,8 @@ namespace vgpu::core::isolation {
 
 // Messages up to this size (header included) go through a ring; larger ones take the socket.
 inline constexpr std::size_t kMaxRingMessage = 16 * 1024;
+inline constexpr std::size_t kRingMessageHeader = 5;  // the payload's length (4 bytes), the type
+inline constexpr std::size_t kMaxRingPayload = kMaxRingMessage - kRingMessageHeader;
 
 class RingError : public std::runtime_error {
  public:
@@ -49,7 +51,7 @@ class RingOut {
  public:
   explicit RingOut(wire::RingMemory ring) : ring_(ring) {}
   // Publishes the message when it fits now; false when the ring is too full (or its reader's
-  // tail is impossible). `payload` must leave the message within kMaxRingMessage.
+  // tail is impossible). `payload` may be up to kMaxRingPayload.
   bool try_push(std::uint8_t type, const std::string& payload);
   // After a push: whether the reader sleeps and must be nudged.
   bool reader_sleeps() const;
