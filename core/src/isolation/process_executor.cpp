@@ -62,9 +62,23 @@ std::string ProcessExecutor::reap(pid_t pid) {
 }
 
 ProcessExecutor::Worker ProcessExecutor::start_worker() {
+  // A polled channel goes through shared-memory rings; the worker gets them as fd 4. The
+  // memfd is copied above both target numbers first, so neither dup2 can overwrite the other.
+  // (Made before the socketpair: a failure here has nothing else open to close.)
+  std::shared_ptr<WorkerRings> rings;
+  int rings_for_child = -1;
+  if (launch_.poll.count() > 0) {
+    rings = WorkerRings::create();
+    rings_for_child = ::fcntl(rings->fd(), F_DUPFD_CLOEXEC, 10);
+    if (rings_for_child < 0)
+      throw std::runtime_error(std::string("copying the worker's rings: ") + std::strerror(errno));
+  }
   int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    const int e = errno;
+    if (rings_for_child >= 0) ::close(rings_for_child);
+    throw std::runtime_error(std::string("socketpair: ") + std::strerror(e));
+  }
   auto channel = std::make_shared<Channel>(fds[0]);
   // dup2 onto kWorkerFd clears close-on-exec there; an end that already is fd 3 is moved first.
   int child_end = fds[1];
@@ -72,15 +86,7 @@ ProcessExecutor::Worker ProcessExecutor::start_worker() {
     child_end = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
     ::close(fds[1]);
   }
-  // A polled channel goes through shared-memory rings; the worker gets them as fd 4. The
-  // memfd is copied above both target numbers first, so neither dup2 can overwrite the other.
-  std::shared_ptr<WorkerRings> rings;
-  int rings_for_child = -1;
-  if (launch_.poll.count() > 0) {
-    rings = WorkerRings::create();
-    rings_for_child = ::fcntl(rings->fd(), F_DUPFD_CLOEXEC, 10);
-    channel->use_rings(rings, /*mediator_end=*/true);
-  }
+  if (rings) channel->use_rings(rings, /*mediator_end=*/true);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
