@@ -24,7 +24,10 @@
 #   HIGH_RESERVED_SMS (0), ISOLATION (none; `process` as configs/gpu.yaml ships),
 #   ISOLATION_POLL_US (0; with ISOLATION=process), KEEP_WARM_US ("0": a list; each value gets its
 #   own mediator rows, 0 as `mediator`, another as `mediator-warm`, with the executor's
-#   keep_warm_us set to it), RESULTS (a file for the per-round rows; default in a temp dir).
+#   keep_warm_us set to it), VARIANTS (instead of KEEP_WARM_US: a list of mediator variants,
+#   each NAME or NAME:key=value[,key=value...] with cuda executor settings that replace or add
+#   to the rows' own, e.g. "mediator mediator-inproc:isolation=none,isolation_poll_us=0"; every
+#   NAME starts with `mediator`), RESULTS (a file for the per-round rows; default in a temp dir).
 # Needs a GPU and MPS (nvidia-cuda-mps-control). Prints every row, then medians over the rounds
 # with the spread, and the goal check against the mps-prio row.
 set -euo pipefail
@@ -33,7 +36,21 @@ source "$here/start_mediator.sh"
 bin=$1 plugins=$2 seconds=${3:-6} rounds=${4:-3}
 high=${HIGH:-1} low=${LOW:-4} shapes=${SHAPES:-"spin fixed short"}
 slice_us=${SLICE_US:-100} low_in_flight=${LOW_IN_FLIGHT:-2} reserve=${HIGH_RESERVED_SMS:-0}
-isolation=${ISOLATION:-none} isolation_poll=${ISOLATION_POLL_US:-0} keep_warm=${KEEP_WARM_US:-0}
+isolation=${ISOLATION:-none} isolation_poll=${ISOLATION_POLL_US:-0}
+variants=${VARIANTS:-}
+if [ -z "$variants" ]; then
+  for warm in ${KEEP_WARM_US:-0}; do
+    if [ "$warm" = 0 ]; then variants+=" mediator:keep_warm_us=0"
+    else variants+=" mediator-warm:keep_warm_us=$warm"; fi
+  done
+fi
+for variant in $variants; do
+  case ${variant%%:*} in
+    mediator*) ;;
+    *) echo "VARIANTS: '$variant' does not start with mediator (the summary reads those rows)" >&2
+       exit 2 ;;
+  esac
+done
 work=$(bench_workdir)
 results=${RESULTS:-$work/results.tsv}
 : >"$results"
@@ -124,7 +141,15 @@ high_vms=() low_vms=()
 register() { register_vm "$bin" "$db" "$1" A "$2"; }  # uuid priority -> vm_id
 for i in $(seq "$high"); do high_vms+=(--vm "$(register "probe$i" high)::probe$i"); done
 for i in $(seq "$low"); do low_vms+=(--vm "$(register "flood$i" low)::flood$i"); done
-mediator_yaml() {  # keep_warm_us -> the mediator's config file
+mediator_yaml() {  # "key=value,..." (the variant's executor settings) -> the mediator's config
+  # The rows' own executor settings; a variant's setting of the same key replaces its value.
+  local -A settings=([isolation]=$isolation [isolation_poll_us]=$isolation_poll
+    [slots]=$((high + low_in_flight + 2)) [max_low_in_flight]=$low_in_flight
+    [high_reserved_sms]=$reserve [low_slice_us]=$slice_us [busy_poll_us]=20000)
+  local setting key
+  for setting in ${1//,/ }; do settings[${setting%%=*}]=${setting#*=}; done
+  # isolation_poll_us is refused without isolation: process, and 0 means the same as none.
+  [ "${settings[isolation_poll_us]}" = 0 ] && unset 'settings[isolation_poll_us]'
   cat >"$work/mediator.yaml" <<YAML
 plugin_dirs: [$plugins]
 database: {path: $db}
@@ -133,15 +158,10 @@ transports: [{plugin: tcp, port: 0, busy_poll_us: 20000, shared_memory_dir: $wor
 policy: {plugin: strict_priority}
 executors:
   - plugin: cuda
-    isolation: $isolation
-$([ "$isolation_poll" -gt 0 ] && echo "    isolation_poll_us: $isolation_poll")
-    slots: $((high + low_in_flight + 2))
-    max_low_in_flight: $low_in_flight   # device admission: the rest of the flood waits in the mediator
-    high_reserved_sms: $reserve
-    low_slice_us: $slice_us             # low spin/work run as launches of at most this long
-    busy_poll_us: 20000
-    keep_warm_us: $1
 YAML
+  for key in "${!settings[@]}"; do
+    echo "    $key: ${settings[$key]}" >>"$work/mediator.yaml"
+  done
 }
 
 mediator_probe() {  # -> "p50 p99" of the worst high VM
@@ -158,10 +178,10 @@ parts = '  '.join('%s %.0f/%.0f/%.0f' % (k, v['p50_ms'] * 1e3, v['p99_ms'] * 1e3
 print(parts, file=open(sys.argv[1], 'a'))" "$work/breakdown.txt"
 }
 
-mediator_rows() {  # round keep_warm_us
-  local round=$1 scheme=mediator
-  [ "$2" = 0 ] || scheme=mediator-warm
-  mediator_yaml "$2"
+mediator_rows() {  # round variant (NAME[:key=value,...])
+  local round=$1 scheme=${2%%:*} settings=
+  [[ $2 == *:* ]] && settings=${2#*:}
+  mediator_yaml "$settings"
   start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
   local mediator=$mediator_pid
   port=$mediator_port
@@ -219,7 +239,7 @@ for round in $(seq "$rounds"); do
   else
     echo "MPS could not start; its rows are left out" >&2
   fi
-  for warm in $keep_warm; do mediator_rows "$round" "$warm"; done
+  for variant in $variants; do mediator_rows "$round" "$variant"; done
 done
 
 echo
