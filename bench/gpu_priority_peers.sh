@@ -29,7 +29,9 @@
 #   to the rows' own, e.g. "mediator mediator-inproc:isolation=none,isolation_poll_us=0"; every
 #   NAME starts with `mediator`), RESULTS (a file for the per-round rows; default in a temp dir).
 # Needs a GPU and MPS (nvidia-cuda-mps-control). Prints every row, then medians over the rounds
-# with the spread, and the goal check against the mps-prio row.
+# with the spread, and the goal check against the mps-prio row; then, for every mediator row,
+# where its worst probe's time went, the CPU the hypervisor took meanwhile (steal) and the
+# mediator's threads that waited longest for a CPU of this machine (bench/thread_waits.py).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/start_mediator.sh"
@@ -178,6 +180,20 @@ parts = '  '.join('%s %.0f/%.0f/%.0f' % (k, v['p50_ms'] * 1e3, v['p99_ms'] * 1e3
 print(parts, file=open(sys.argv[1], 'a'))" "$work/breakdown.txt"
 }
 
+# CPU the hypervisor took from this machine (all CPUs, /proc/stat's USER_HZ = 100 jiffies a
+# second), and which of the mediator's threads (its worker's included) waited for a CPU here.
+steal() { awk '/^cpu /{print $9}' /proc/stat; }
+waits_start() {  # mediator pid
+  python3 "$here/thread_waits.py" snapshot "$1" >"$work/waits.before"
+  steal_before=$(steal)
+}
+waits_end() {  # mediator pid -> one line
+  python3 "$here/thread_waits.py" snapshot "$1" >"$work/waits.after"
+  echo "steal $(( ($(steal) - steal_before) * 10 )) ms; waited for a CPU (ms waiting/ms on a" \
+    "CPU/involuntary switches): $(python3 "$here/thread_waits.py" diff "$work/waits.before" \
+    "$work/waits.after" 4)"
+}
+
 mediator_rows() {  # round variant (NAME[:key=value,...])
   local round=$1 scheme=${2%%:*} settings=
   [[ $2 == *:* ]] && settings=${2#*:}
@@ -185,15 +201,20 @@ mediator_rows() {  # round variant (NAME[:key=value,...])
   start_mediator "$bin/vgpu-mediator" "$work/mediator.yaml" "$work/mediator.log"
   local mediator=$mediator_pid
   port=$mediator_port
+  waits_start "$mediator"
   row "$round" - "$scheme-alone" $(mediator_probe) -
   echo "round $round $scheme-alone: $(tail -1 "$work/breakdown.txt")" >>"$results.breakdown"
+  echo "  $(waits_end "$mediator")" >>"$results.breakdown"
   for shape in $shapes; do
     "$bin/vgpu-loadgen" --port "$port" "${low_vms[@]}" --duration-s $((seconds + 2)) \
       --inflight 2 $(loadgen_shape "$shape") --json >"$work/mflood.json" &
     local flood=$!
     sleep 1
     local lat
+    waits_start "$mediator"
     lat=$(mediator_probe)
+    local waits
+    waits=$(waits_end "$mediator")
     wait $flood
     local delivered
     delivered=$(python3 -c "
@@ -204,6 +225,7 @@ print('%.6g' % (sum(r['done'] for r in rows) * $(units_per_launch "$shape") / $(
       "$work/mflood.json")
     row "$round" "$shape" "$scheme" $lat "$delivered"
     echo "round $round $shape $scheme: $(tail -1 "$work/breakdown.txt")" >>"$results.breakdown"
+    echo "  $waits" >>"$results.breakdown"
   done
   kill -TERM "$mediator"
   wait "$mediator" || true
