@@ -180,16 +180,15 @@ parts = '  '.join('%s %.0f/%.0f/%.0f' % (k, v['p50_ms'] * 1e3, v['p99_ms'] * 1e3
 print(parts, file=open(sys.argv[1], 'a'))" "$work/breakdown.txt"
 }
 
-# CPU the hypervisor took from this machine (all CPUs, /proc/stat's USER_HZ = 100 jiffies a
-# second), and which of the mediator's threads (its worker's included) waited for a CPU here.
-steal() { awk '/^cpu /{print $9}' /proc/stat; }
+# CPU the hypervisor took from this machine (steal_ms), and which of the mediator's threads (its
+# worker's included) waited for a CPU here.
 waits_start() {  # mediator pid
   python3 "$here/thread_waits.py" snapshot "$1" >"$work/waits.before"
-  steal_before=$(steal)
+  steal_before=$(steal_ms)
 }
 waits_end() {  # mediator pid -> one line
   python3 "$here/thread_waits.py" snapshot "$1" >"$work/waits.after"
-  echo "steal $(( ($(steal) - steal_before) * 10 )) ms; waited for a CPU (ms waiting/ms on a" \
+  echo "steal $(($(steal_ms) - steal_before)) ms; waited for a CPU (ms waiting/ms on a" \
     "CPU/involuntary switches): $(python3 "$here/thread_waits.py" diff "$work/waits.before" \
     "$work/waits.after" 4)"
 }

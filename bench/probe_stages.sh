@@ -53,15 +53,13 @@ printf '#!/bin/sh\nexec %s "%s" "$@"\n' "${MEDIATOR_CPUS:+taskset -c $MEDIATOR_C
   "$bin/vgpu-mediator" >"$work/mediator"
 chmod +x "$work/mediator"
 
-steal() { awk '/^cpu /{print $9}' /proc/stat; }  # jiffies, all CPUs together
-
 for round in $(seq "$rounds"); do
   if [ "$executor" = cuda ]; then
     echo "round $round, native probe alone: $("$bin/vgpu-gpu-share-worker" probe "$seconds")"
   fi
   VGPU_STAGE_TRACE=$work/mediator.trace start_mediator "$work/mediator" "$work/mediator.yaml" \
     "$work/mediator.log"
-  before=$(steal)
+  before=$(steal_ms)
   warm=
   if [ -n "$warm_ms" ]; then
     "$bin/vgpu-loadgen" --port "$mediator_port" --vm "$warm_vm::warm" --interval-ms "$warm_ms" \
@@ -80,13 +78,13 @@ for round in $(seq "$rounds"); do
   ${CLIENT_CPUS:+taskset -c "$CLIENT_CPUS"} "$bin/vgpu-loadgen" --port "$mediator_port" "${vms[@]}" --interval-ms 10 \
     --duration-s "$seconds" --spin-us "$busy_poll" --op spin -p us=50 -p blocks=1 --rings --pace "${PACE:-sleep}" \
     --random-phase --trace "$work/loadgen.trace" >/dev/null
-  after=$(steal)
+  after=$(steal_ms)
   [ -z "$warm" ] || wait "$warm"
   [ -z "$flood" ] || wait "$flood"
   kill -TERM "$mediator_pid"
   wait "$mediator_pid" || true
   echo "round $round, through the mediator ($executor, isolation $isolation," \
-    "$high probe(s), pace ${PACE:-sleep}${warm_ms:+, warm: $warm_op every $warm_ms ms}${flood_args:+, flood: $flood_args}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $(( (after - before) * 10 )) ms of CPU"
+    "$high probe(s), pace ${PACE:-sleep}${warm_ms:+, warm: $warm_op every $warm_ms ms}${flood_args:+, flood: $flood_args}, CPUs ${MEDIATOR_CPUS:-any}/${CLIENT_CPUS:-any}); steal meanwhile: $((after - before)) ms of CPU"
   [ -z "$flood" ] || python3 -c "
 import json, sys
 r = json.load(open(sys.argv[1]))[0]

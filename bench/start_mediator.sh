@@ -36,3 +36,9 @@ register_vm() {
 bench_workdir() {
   mktemp -d -p "${BENCH_TMP:-/dev/shm}" 2>/dev/null || mktemp -d
 }
+
+# steal_ms: CPU time the hypervisor has taken from this machine since boot, all CPUs together,
+# in ms (/proc/stat counts it in USER_HZ jiffies, 100 a second). A tail can come from there.
+steal_ms() {
+  awk '/^cpu /{print $9 * 10}' /proc/stat
+}

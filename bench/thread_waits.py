@@ -16,9 +16,9 @@ import os
 import sys
 
 
-def children(pid):
-    """Direct children of pid, from every process's stat (field 4 is the parent)."""
-    out = []
+def parents():
+    """Every process's parent, from one read of each process's stat (field 4)."""
+    out = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -26,21 +26,21 @@ def children(pid):
             with open(f"/proc/{entry}/stat") as f:
                 stat = f.read()
         except OSError:
-            continue
+            continue  # it ended meanwhile
         # The name (field 2) is in parentheses and may hold spaces: split after its end.
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            out.append(int(entry))
+        out[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
     return out
 
 
 def tree(pids):
+    """pids and all their descendants."""
+    parent = parents()
     seen, todo = [], list(pids)
     while todo:
         pid = todo.pop()
         if pid not in seen:
             seen.append(pid)
-            todo.extend(children(pid))
+            todo.extend(child for child, up in parent.items() if up == pid)
     return seen
 
 
