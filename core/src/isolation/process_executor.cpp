@@ -92,6 +92,11 @@ ProcessExecutor::Worker ProcessExecutor::start_worker() {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, child_end, kWorkerFd);
   if (rings_for_child >= 0) posix_spawn_file_actions_adddup2(&actions, rings_for_child, kRingsFd);
+  // Nothing else of the mediator's reaches the worker. A descriptor open without close-on-exec
+  // at this moment (a client's connection being answered, the admin socket) would otherwise
+  // live on in the worker, and a peer waiting for its end would wait as long as the worker runs.
+  posix_spawn_file_actions_addclosefrom_np(&actions,
+                                           rings_for_child >= 0 ? kRingsFd + 1 : kWorkerFd + 1);
   const std::string program = launch_.program.string();
   const std::string fd_arg = std::to_string(kWorkerFd), rings_arg = std::to_string(kRingsFd);
   char* argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>("--executor-worker"),

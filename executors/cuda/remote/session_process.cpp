@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -40,15 +41,18 @@ std::array<int, 2> channel() {
 }  // namespace
 
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
-                           int keep_fd) {
-  // The child's end loses close-on-exec only in the child (posix_spawn's file actions), so no
-  // other process started meanwhile inherits it.
+                           int channel_fd) {
+  // The channel loses close-on-exec only in the child (posix_spawn's file actions), so no other
+  // process started meanwhile inherits it. It goes through a spare number first: dup2 onto
+  // itself would not clear close-on-exec. Nothing else of this process reaches the child: a
+  // descriptor open here without close-on-exec (another session's channel, a socket being
+  // answered) would otherwise live on there, and its peer would wait for an end that never came.
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  const int spare = keep_fd + 100;  // dup2 to itself would not clear close-on-exec
-  posix_spawn_file_actions_adddup2(&actions, keep_fd, spare);
-  posix_spawn_file_actions_adddup2(&actions, spare, keep_fd);
-  posix_spawn_file_actions_addclose(&actions, spare);
+  const int spare = std::max(channel_fd, kChannelFd) + 100;
+  posix_spawn_file_actions_adddup2(&actions, channel_fd, spare);
+  posix_spawn_file_actions_adddup2(&actions, spare, kChannelFd);
+  posix_spawn_file_actions_addclosefrom_np(&actions, kChannelFd + 1);
   std::vector<std::string> all{program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -93,7 +97,7 @@ namespace {
 int start_with_channel(std::unique_ptr<ChildProcess>& child, const std::string& program,
                        std::vector<std::string> lead, const std::vector<std::string>& rest) {
   const auto fds = channel();
-  lead.push_back(std::to_string(fds[1]));
+  lead.push_back(std::to_string(ChildProcess::kChannelFd));
   lead.insert(lead.end(), rest.begin(), rest.end());
   try {
     child = std::make_unique<ChildProcess>(program, lead, fds[1]);

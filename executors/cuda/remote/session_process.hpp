@@ -19,7 +19,10 @@ namespace vgpu::executors::cuda::remote {
 // A started vgpu-cuda-session, and how it ended.
 class ChildProcess {
  public:
-  ChildProcess(const std::string& program, const std::vector<std::string>& args, int keep_fd);
+  // The descriptor the child finds its channel at; it holds nothing else of ours but stdio.
+  static constexpr int kChannelFd = 3;
+  // `channel_fd` (this process's descriptor) becomes the child's kChannelFd.
+  ChildProcess(const std::string& program, const std::vector<std::string>& args, int channel_fd);
   ~ChildProcess();  // waits a moment for the process to end, then kills it
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

@@ -1,10 +1,13 @@
 // The executor's side of a remote CUDA session process (vgpu-cuda-session, found beside this
 // test in the build tree), on any machine: the process starts, answers, says why it cannot open
 // a session without a CUDA driver, and goes away with its executor.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
-
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -47,6 +50,33 @@ TEST(SessionProcess, CloseEndsTheProcess) {
   for (int i = 0; i < 100 && p.ended().find("exited") == std::string::npos; ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(p.ended(), "the session process exited with status 0");
+}
+
+// `fd` moved to the lowest free number at or above `floor`, without close-on-exec.
+int moved_above(int fd, int floor) {
+  const int moved = ::fcntl(fd, F_DUPFD, floor);
+  ::close(fd);
+  return moved;
+}
+
+// A session process holds nothing of the executor's but its channel: a descriptor open without
+// close-on-exec when it starts (another session's channel, the worker's own channel to the
+// mediator) must not live on there, keeping its peer from ever seeing the end.
+TEST(SessionProcess, TheProcessInheritsNothingButItsChannel) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);  // no close-on-exec, on purpose
+  // Above the numbers the child's own descriptors take, which would replace it there.
+  for (int& fd : pair) fd = moved_above(fd, 20);
+  SessionProcess p(session_program(""), 0, 1, 0, 0us);
+  ASSERT_TRUE(p.ask(SessionRequest::calls, 0, {})) << "the process runs: " << p.ended();
+  ::close(pair[0]);
+  pollfd end{pair[1], POLLIN, 0};
+  char byte;
+  if (::poll(&end, 1, 5000) == 1)
+    EXPECT_EQ(::read(pair[1], &byte, 1), 0) << "the end of the stream";
+  else
+    ADD_FAILURE() << "the other end stayed open: the session process holds it";
+  ::close(pair[1]);
 }
 
 TEST(SessionProcess, ADeadProcessIsReportedWithItsSignal) {
